@@ -1,0 +1,314 @@
+"""Drug-administration codes (R-ADMIN): hydration, infusion, push, injection, chemotherapy.
+
+One small function per rule; each cites its source and puts its rule id in the
+codes it returns. Wording is our own paraphrase; no CPT descriptor text.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.episodes import Episode, Family, Kind, build_episodes, runs_concurrently
+from engine.outcome import Outcome
+from engine.profiles import Profile
+from notecoder.schema import CodeLine, Extraction, Place, Setting, Span
+
+_INITIAL: dict[tuple[Family, Kind], str] = {
+    ("therapeutic", "infusion"): "96365",
+    ("chemo", "infusion"): "96413",
+    ("therapeutic", "push"): "96374",
+    ("chemo", "push"): "96409",
+    ("therapeutic", "injection"): "96372",
+    ("chemo", "injection"): "96401",
+    ("hydration", "infusion"): "96360",
+}
+_ADDITIONAL_HOUR: dict[Family, str] = {
+    "therapeutic": "96366",
+    "chemo": "96415",
+    "hydration": "96361",
+}
+_SEQUENTIAL: dict[Family, str] = {"therapeutic": "96367", "chemo": "96417"}
+_PUSH_NEW_DRUG: dict[Family, str] = {"therapeutic": "96375", "chemo": "96411"}
+_PUSH_SAME_DRUG = "96376"
+_CONCURRENT = "96368"
+_SAME_DRUG_PUSH_GAP_MINUTES = 30
+
+
+def _cite(episode: Episode, *fields: str) -> list[Span]:
+    """Evidence for an administration code: the drug mention plus the named fields."""
+    admin = episode.admin
+    spans = admin.span_of("drug", *fields)
+    return spans or list(admin.evidence)
+
+
+def _cpt(code: str, units: int, rule: str, why: str, spans: list[Span]) -> CodeLine:
+    return CodeLine(system="CPT", code=code, units=units, rule=rule, rationale=why, evidence=spans)
+
+
+def additional_hour_units(minutes: int, threshold: int) -> int:
+    """Units of the additional-hour code for one infusion lasting `minutes`.
+
+    The first extra unit needs `threshold` total minutes (official 91: more than
+    30 minutes beyond the first hour), each further unit 60 more minutes.
+    Source: CPT-DA (a unit of time is attained when the mid-point is passed);
+    RULES.md R-ADMIN-03: 16-90 -> 0, 91-150 -> 1, 151-210 -> 2.
+    """
+    if minutes < threshold:
+        return 0
+    return (minutes - threshold) // 60 + 1
+
+
+def secondary_hydration_units(minutes: int, profile: Profile) -> int:
+    """Units of 96361 for hydration given after another initial service.
+
+    Source: CPT-DA; CMS-4 §230.2; RULES.md R-ADMIN-04: ceil((minutes - 30) / 60)
+    for minutes above 30 (31-90 -> 1, 91-150 -> 2, 151-210 -> 3).
+    """
+    base = profile.hydration_min_minutes - 1
+    if minutes <= base:
+        return 0
+    return math.ceil((minutes - base) / 60)
+
+
+def r_admin_03_additional_hours(episode: Episode, profile: Profile) -> Outcome:
+    """R-ADMIN-03: each additional hour of the same infusion past the mid-point.
+
+    Source: CPT-DA; seed 002 (16-90 min = initial only). Threshold is the
+    profile's `additional_hour_min_minutes` (official 91, seed documents 90: D1).
+    """
+    if episode.minutes is None or episode.kind != "infusion":
+        return Outcome()
+    units = additional_hour_units(episode.minutes, profile.additional_hour_min_minutes)
+    if units == 0:
+        return Outcome()
+    code = _ADDITIONAL_HOUR[episode.family]
+    why = (
+        f"{episode.label()}: {units} additional hour(s) beyond the first; each needs more "
+        f"than 30 minutes past the hour ({profile.additional_hour_min_minutes}+ min for the first)."
+    )
+    return Outcome(codes=[_cpt(code, units, "R-ADMIN-03", why, _cite(episode, "start", "stop",
+                                                                      "duration"))])
+
+
+def r_admin_02_initial_infusion(episode: Episode, profile: Profile) -> Outcome:
+    """R-ADMIN-02 / R-ADMIN-10: initial infusion of a drug lasting more than the push limit.
+
+    Therapeutic 96365, chemotherapy or complex biologic (by profile) 96413.
+    Source: CPT-DA; CMS-12 §30.5.
+    """
+    code = _INITIAL[(episode.family, "infusion")]
+    rule = "R-ADMIN-10" if episode.family == "chemo" else "R-ADMIN-02"
+    kind = "chemotherapy/complex biologic" if episode.family == "chemo" else "therapeutic"
+    why = f"{episode.label()}: initial {kind} IV infusion, first hour."
+    out = Outcome(codes=[_cpt(code, 1, rule, why, _cite(episode, "start", "stop", "duration"))])
+    return out + r_admin_03_additional_hours(episode, profile)
+
+
+def r_admin_01_push(
+    episode: Episode, earlier_pushes: list[Episode], initial: bool, setting: Setting
+) -> Outcome:
+    """R-ADMIN-01: IV push (or infusion of 15 minutes or less).
+
+    Initial 96374 (chemo 96409); a new drug 96375 (chemo 96411); the same drug
+    more than 30 minutes after its earlier push 96376, facility only.
+    Source: CPT-DA; CMS-12 §30.5; CMS-4 §230.2.
+    """
+    how = "IV push" if episode.admin.method is not None else "IV infusion of 15 min or less"
+    spans = _cite(episode, "method", "start", "stop", "duration")
+    if initial:
+        code = _INITIAL[(episode.family, "push")]
+        return Outcome(codes=[_cpt(code, 1, "R-ADMIN-01", f"{episode.label()}: initial {how}.",
+                                   spans)])
+    same = [p for p in earlier_pushes if p.drug == episode.drug]
+    if not same:
+        code = _PUSH_NEW_DRUG[episode.family]
+        why = f"{episode.label()}: {how} of a new drug after the initial service."
+        return Outcome(codes=[_cpt(code, 1, "R-ADMIN-01", why, spans)])
+    if setting == Setting.PROFESSIONAL:
+        return Outcome.warn(
+            f"{episode.admin.id}: repeat push of the same drug is not reported on a professional "
+            "claim (R-ADMIN-01)."
+        )
+    previous = same[-1]
+    gap = None
+    if episode.begin is not None and previous.begin is not None:
+        gap = episode.begin - previous.begin
+    if gap is None or gap <= _SAME_DRUG_PUSH_GAP_MINUTES:
+        return Outcome.warn(
+            f"{episode.admin.id}: repeat push of the same drug not documented as more than "
+            "30 minutes after the earlier push; not reported (R-ADMIN-01)."
+        )
+    why = f"{episode.label()}: same drug pushed again {gap} min after the earlier push."
+    return Outcome(codes=[_cpt(_PUSH_SAME_DRUG, 1, "R-ADMIN-01", why, spans)])
+
+
+def r_admin_04_hydration(episode: Episode, profile: Profile, initial: bool) -> Outcome:
+    """R-ADMIN-04: hydration of more than 30 minutes.
+
+    Initial 96360 plus 96361 per additional hour (R-ADMIN-03); after another
+    initial service, 96361 with ceil((min - 30) / 60) units.
+    Source: CPT-DA; CMS-4 §230.2.
+    """
+    minutes = episode.minutes or 0
+    spans = _cite(episode, "purpose", "start", "stop", "duration")
+    if initial:
+        why = f"{episode.label()}: initial hydration of more than 30 minutes."
+        out = Outcome(codes=[_cpt("96360", 1, "R-ADMIN-04", why, spans)])
+        return out + r_admin_03_additional_hours(episode, profile)
+    units = secondary_hydration_units(minutes, profile)
+    if units == 0:
+        return Outcome.warn(f"{episode.admin.id}: hydration too short to report (R-ADMIN-04).")
+    why = f"{episode.label()}: hydration after the initial service, {units} hour unit(s)."
+    return Outcome(codes=[_cpt("96361", units, "R-ADMIN-04", why, spans)])
+
+
+def r_admin_05_concurrent_fluid(episode: Episode, profile: Profile, reported: bool) -> Outcome:
+    """R-ADMIN-05: fluid running with a drug infusion is not hydration and is not reported.
+
+    Source: CPT-DA; NCCI-11. Profile `report_concurrent_fluid` (seed 001, D2)
+    reports it as the encounter's one concurrent infusion instead.
+    """
+    if not profile.report_concurrent_fluid:
+        return Outcome.warn(
+            f"{episode.admin.id}: fluid running concurrently with a drug infusion is not "
+            "reported separately (R-ADMIN-05)."
+        )
+    if reported:
+        return Outcome.warn(f"{episode.admin.id}: concurrent infusion already reported once.")
+    why = f"{episode.label()}: fluid concurrent with a drug infusion (profile {profile.name}, D2)."
+    return Outcome(codes=[_cpt(_CONCURRENT, 1, "R-ADMIN-08", why,
+                               _cite(episode, "relation", "start", "stop"))])
+
+
+def r_admin_07_sequential_infusion(
+    episode: Episode, earlier_infusions: list[Episode], profile: Profile
+) -> Outcome:
+    """R-ADMIN-07: a new drug infused after the initial service, through the same access.
+
+    96367 (chemo 96417) once per new drug, plus additional hours on its own time
+    (96366 / 96415). The same drug infused again is not a new sequential service.
+    Source: CPT-DA.
+    """
+    if any(e.drug == episode.drug for e in earlier_infusions):
+        return Outcome.warn(
+            f"{episode.admin.id}: same drug as an earlier infusion; not a new sequential "
+            "service (R-ADMIN-07)."
+        )
+    code = _SEQUENTIAL[episode.family]
+    why = f"{episode.label()}: sequential infusion of a new drug, first hour."
+    out = Outcome(codes=[_cpt(code, 1, "R-ADMIN-07", why,
+                              _cite(episode, "start", "stop", "duration", "relation"))])
+    return out + r_admin_03_additional_hours(episode, profile)
+
+
+def r_admin_08_concurrent_infusion(episode: Episode, reported: bool) -> Outcome:
+    """R-ADMIN-08: a drug infused at the same time as another: 96368, once per encounter.
+
+    Source: CPT-DA; NCCI-11.
+    """
+    if reported:
+        return Outcome.warn(
+            f"{episode.admin.id}: concurrent infusion is reported once per encounter (R-ADMIN-08)."
+        )
+    if episode.family == "chemo":
+        return Outcome.warn(
+            f"{episode.admin.id}: concurrent chemotherapy infusion needs coder review (R-ADMIN-08)."
+        )
+    why = f"{episode.label()}: drug infused at the same time as another infusion."
+    return Outcome(codes=[_cpt(_CONCURRENT, 1, "R-ADMIN-08", why,
+                               _cite(episode, "relation", "start", "stop"))])
+
+
+def r_admin_09_injection(episode: Episode) -> Outcome:
+    """R-ADMIN-09: SC or IM injection: 96372 each (chemotherapy 96401).
+
+    Source: CPT-DA.
+    """
+    code = _INITIAL[(episode.family, "injection")]
+    route = episode.admin.route or "SC/IM"
+    why = f"{episode.label()}: {route} injection."
+    return Outcome(codes=[_cpt(code, 1, "R-ADMIN-09", why, _cite(episode, "route", "method"))])
+
+
+def r_admin_06_initial_service(
+    episodes: list[Episode], setting: Setting, place: Place | None
+) -> tuple[Episode, Outcome]:
+    """R-ADMIN-06: one initial service per encounter.
+
+    Facility: the highest in the hierarchy (chemo > therapeutic > hydration;
+    infusion > push > injection), whatever the order given; ties go to the
+    earliest. Professional: the primary reason for the encounter; when the note
+    does not say, the hierarchy with a warning. Sources: CMS-4 §230.2; CPT-DA;
+    CMS-12 §30.5; NCCI-11 (no professional 96360-96379 in a facility setting).
+    """
+    def key(e: Episode) -> tuple:
+        return (-e.rank, e.begin is None, e.begin or 0, e.order)
+
+    initial = min(episodes, key=key)
+    out = Outcome()
+    if setting == Setting.PROFESSIONAL:
+        if len({e.rank for e in episodes}) > 1:
+            out += Outcome.warn(
+                "Primary reason for the encounter not stated; initial service chosen by the "
+                "facility hierarchy - confirm (R-ADMIN-06)."
+            )
+        if place in (Place.EMERGENCY_DEPARTMENT, Place.HOSPITAL_OUTPATIENT):
+            out += Outcome.warn(
+                "Professional claim requested for an ED/hospital outpatient note: physicians do "
+                "not report 96360-96379 for facility nursing services (NCCI-11, R-ADMIN-06)."
+            )
+    return initial, out
+
+
+def _code_initial(episode: Episode, profile: Profile, setting: Setting) -> Outcome:
+    if episode.family == "hydration":
+        return r_admin_04_hydration(episode, profile, initial=True)
+    if episode.kind == "infusion":
+        return r_admin_02_initial_infusion(episode, profile)
+    if episode.kind == "push":
+        return r_admin_01_push(episode, [], initial=True, setting=setting)
+    return r_admin_09_injection(episode)
+
+
+def code_administrations(
+    facts: Extraction, setting: Setting, profile: Profile
+) -> tuple[Outcome, Episode | None]:
+    """All administration codes of one encounter, and the initial service chosen."""
+    episodes, out = build_episodes(facts, profile)
+    drug_infusions = [e for e in episodes if e.kind == "infusion" and e.family != "hydration"]
+    concurrent_fluids = [
+        e for e in episodes if e.family == "hydration" and runs_concurrently(e, drug_infusions)
+    ]
+    concurrent_reported = False
+    for fluid in concurrent_fluids:
+        result = r_admin_05_concurrent_fluid(fluid, profile, concurrent_reported)
+        concurrent_reported = concurrent_reported or bool(result.codes)
+        out += result
+    candidates = [e for e in episodes if e not in concurrent_fluids]
+    candidates = [e for e in candidates if not (e.family == "hydration" and e.minutes is None)]
+    if not candidates:
+        return out, None
+
+    place = facts.place.place if facts.place else None
+    initial, chosen = r_admin_06_initial_service(candidates, setting, place)
+    out += chosen + _code_initial(initial, profile, setting)
+    infusions = [initial] if initial.kind == "infusion" else []
+    pushes = [initial] if initial.kind == "push" else []
+    rest = [e for e in candidates if e is not initial]
+    for episode in sorted(rest, key=lambda e: (e.begin is None, e.begin or 0, e.order)):
+        if episode.family == "hydration":
+            out += r_admin_04_hydration(episode, profile, initial=False)
+        elif episode.kind == "infusion":
+            if runs_concurrently(episode, drug_infusions):
+                result = r_admin_08_concurrent_infusion(episode, concurrent_reported)
+                concurrent_reported = concurrent_reported or bool(result.codes)
+                out += result
+            else:
+                out += r_admin_07_sequential_infusion(episode, infusions, profile)
+            infusions.append(episode)
+        elif episode.kind == "push":
+            out += r_admin_01_push(episode, pushes, initial=False, setting=setting)
+            pushes.append(episode)
+        else:
+            out += r_admin_09_injection(episode)
+    return out, initial

@@ -1,0 +1,34 @@
+"""The engine's entry point: facts in, codes and queries out. Pure; no I/O, no clock."""
+
+from __future__ import annotations
+
+from engine.admin_rules import code_administrations
+from engine.cdi_rules import suggest_queries
+from engine.drug_rules import code_drug_lines
+from engine.dx_rules import code_diagnoses
+from engine.em_rules import code_em
+from engine.outcome import Outcome
+from engine.profiles import Profile
+from notecoder.schema import Extraction, Setting
+
+_SYSTEM_ORDER = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
+
+
+def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome:
+    """Codes (ICD-10-CM first-listed first, then CPT, then HCPCS), queries and warnings."""
+    admin, initial = code_administrations(facts, setting, profile)
+    reason = initial.admin.indication if initial else None
+    if reason is None:
+        reason = next((a.indication for a in facts.administrations if a.indication), None)
+    place = facts.place.place if facts.place else None
+    em = code_em(facts.em, place, has_procedures=bool(admin.codes))
+    result = (
+        code_diagnoses(facts, reason)
+        + em
+        + admin
+        + code_drug_lines(facts, profile)
+        + suggest_queries(facts)
+    )
+    # Stable sort keeps rule order inside each system (first-listed diagnosis, E/M first).
+    result.codes.sort(key=lambda line: _SYSTEM_ORDER[line.system])
+    return result

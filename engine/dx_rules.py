@@ -1,0 +1,88 @@
+"""ICD-10-CM diagnosis codes (R-DX), outpatient rules."""
+
+from __future__ import annotations
+
+from engine.outcome import Outcome
+from engine.tables import diagnosis_concepts
+from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction
+
+
+def r_dx_01_current_condition(dx: Diagnosis) -> Outcome | None:
+    """R-DX-01: negated, family-history, hypothetical and historical conditions are not current.
+
+    Returns a warning outcome when the diagnosis must not be coded, else None.
+    Source: ICD-G Section I.
+    """
+    if dx.assertion in (Assertion.NEGATED, Assertion.FAMILY, Assertion.HYPOTHETICAL):
+        return Outcome.warn(f"{dx.id}: {dx.assertion.value} condition not coded (R-DX-01).")
+    if dx.assertion == Assertion.HISTORICAL:
+        return Outcome.warn(f"{dx.id}: historical condition not coded as current (R-DX-01).")
+    return None
+
+
+def r_dx_02_outpatient_uncertain(dx: Diagnosis) -> Outcome | None:
+    """R-DX-02: outpatient 'probable / suspected / rule out' diagnoses are not coded.
+
+    Signs and symptoms documented alongside are coded on their own.
+    Source: ICD-G Section IV.H.
+    """
+    if dx.assertion == Assertion.UNCERTAIN:
+        return Outcome.warn(
+            f"{dx.id}: uncertain diagnosis not coded in an outpatient encounter; code documented "
+            "signs and symptoms (R-DX-02)."
+        )
+    return None
+
+
+def r_dx_06_codes_for(dx: Diagnosis) -> Outcome:
+    """R-DX-03/04/06: codes at the documented specificity, organism combinations included.
+
+    Pneumonia with an organism takes the combination code (J15.212 for MRSA);
+    bacteremia takes R78.81 plus the organism code, never a sepsis code.
+    Sources: ICD-G I.B.9 (combination codes), I.C.1.d (bacteremia), I.B (specificity).
+    """
+    concept = diagnosis_concepts().get(dx.concept)
+    if concept is None:
+        return Outcome.warn(f"{dx.id}: diagnosis concept has no code mapping; coder review.")
+    codes = concept.codes_for(dx.organism)
+    rule = "R-DX-06" if dx.organism and dx.organism in concept.organisms else "R-DX-03"
+    if dx.concept == "bacteremia":
+        rule = "R-DX-04"
+    why = f"{dx.concept.replace('_', ' ')}{' due to ' + dx.organism if dx.organism else ''}, affirmed."
+    spans = dx.span_of("text", "organism") or list(dx.evidence)
+    lines = [CodeLine(system="ICD-10-CM", code=c, rule=rule, rationale=why, evidence=spans)
+             for c in codes]
+    return Outcome(codes=lines)
+
+
+def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeLine]:
+    """R-DX-05: the diagnosis chiefly responsible for the encounter is listed first.
+
+    `reason` holds the codes of the diagnosis the initial service was given for;
+    they move to the front, the rest keep note order. Source: ICD-G Section IV.
+    """
+    first = [c for c in codes if c.code in reason]
+    return first + [c for c in codes if c.code not in reason]
+
+
+def code_diagnoses(facts: Extraction, reason_dx_id: str | None) -> Outcome:
+    """ICD-10-CM codes for the encounter, first-listed first, without duplicates."""
+    out = Outcome()
+    reason: list[str] = []
+    seen: set[str] = set()
+    for dx in facts.diagnoses:
+        skip = r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
+        if skip is not None:
+            out += skip
+            continue
+        coded = r_dx_06_codes_for(dx)
+        out.warnings += coded.warnings
+        for line in coded.codes:
+            if line.code in seen:
+                continue
+            seen.add(line.code)
+            out.codes.append(line)
+            if dx.id == reason_dx_id:
+                reason.append(line.code)
+    out.codes = r_dx_05_first_listed(out.codes, reason)
+    return out

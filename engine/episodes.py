@@ -1,0 +1,180 @@
+"""Turn documented administrations into billable episodes (kind, family, minutes).
+
+This is where an administration is classified before any code is chosen:
+incidental fluid is set aside (R-ADMIN-05), short infusions become pushes
+(R-ADMIN-01), short hydration is dropped (R-ADMIN-04), and infusions without
+usable times are held back (R-ADMIN-11). Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal
+
+from engine.outcome import Outcome
+from engine.profiles import Profile
+from engine.tables import drug_code_rows
+from notecoder.schema import DrugAdministration, Extraction, Method, Purpose, Relation, Route
+
+Family = Literal["chemo", "therapeutic", "hydration"]
+Kind = Literal["infusion", "push", "injection"]
+
+
+class Rank(IntEnum):
+    """Facility hierarchy for the initial service (CMS-4 §230.2; CPT-DA)."""
+
+    HYDRATION = 1
+    THERAPEUTIC_INJECTION = 2
+    THERAPEUTIC_PUSH = 3
+    THERAPEUTIC_INFUSION = 4
+    CHEMO_INJECTION = 5
+    CHEMO_PUSH = 6
+    CHEMO_INFUSION = 7
+
+
+_RANKS: dict[tuple[Family, Kind], Rank] = {
+    ("hydration", "infusion"): Rank.HYDRATION,
+    ("therapeutic", "injection"): Rank.THERAPEUTIC_INJECTION,
+    ("therapeutic", "push"): Rank.THERAPEUTIC_PUSH,
+    ("therapeutic", "infusion"): Rank.THERAPEUTIC_INFUSION,
+    ("chemo", "injection"): Rank.CHEMO_INJECTION,
+    ("chemo", "push"): Rank.CHEMO_PUSH,
+    ("chemo", "infusion"): Rank.CHEMO_INFUSION,
+}
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One reportable administration, classified and timed."""
+
+    admin: DrugAdministration
+    family: Family
+    kind: Kind
+    minutes: int | None  # None for pushes/injections without times
+    begin: int | None  # minutes from midnight of the first day, for order and overlap
+    stated_time: bool  # minutes came from a stated duration, not clock times
+    order: int  # position in the note
+
+    @property
+    def rank(self) -> Rank:
+        return _RANKS[(self.family, self.kind)]
+
+    @property
+    def end(self) -> int | None:
+        if self.begin is None or self.minutes is None:
+            return None
+        return self.begin + self.minutes
+
+    @property
+    def drug(self) -> str:
+        return (self.admin.generic or self.admin.drug_text).lower()
+
+    def overlaps(self, other: Episode) -> bool:
+        """True when both have clock intervals and they overlap in time."""
+        if None in (self.begin, self.end, other.begin, other.end):
+            return False
+        return self.begin < other.end and other.begin < self.end  # type: ignore[operator]
+
+    def label(self) -> str:
+        """Short description for rationales: drug and times, no note text beyond that."""
+        admin = self.admin
+        when = ""
+        if admin.start and admin.stop:
+            when = f" {admin.start:%H:%M}-{admin.stop:%H:%M}"
+        if self.minutes is not None:
+            when += f" ({self.minutes} min{', stated' if self.stated_time else ''})"
+        return f"{admin.generic or admin.drug_text}{when}"
+
+
+def is_incidental_fluid(admin: DrugAdministration) -> bool:
+    """Fluid given only as vehicle, KVO or flush (R-ADMIN-05)."""
+    return admin.purpose == Purpose.VEHICLE
+
+
+def drug_family(admin: DrugAdministration, profile: Profile) -> Family:
+    """Chemotherapy family for antineoplastics (and complex biologics by profile, D8)."""
+    if admin.is_fluid or admin.purpose == Purpose.HYDRATION:
+        return "hydration"
+    if admin.purpose == Purpose.CHEMOTHERAPY:
+        return "chemo"
+    rows = drug_code_rows(admin.generic)
+    if any(r.drug_class == "antineoplastic" for r in rows):
+        return "chemo"
+    if profile.complex_biologic_codes == "chemotherapy" and any(r.complex_biologic for r in rows):
+        return "chemo"
+    return "therapeutic"
+
+
+def _kind(admin: DrugAdministration, minutes: int | None, profile: Profile) -> Kind | None:
+    if admin.route in (Route.SC, Route.IM) or admin.method == Method.INJECTION:
+        return "injection"
+    if admin.method == Method.PUSH:
+        return "push"
+    if minutes is None:
+        return None
+    # R-ADMIN-01: an IV infusion of push_max_minutes or less is reported as a push.
+    return "push" if minutes <= profile.push_max_minutes else "infusion"
+
+
+def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], Outcome]:
+    """Classify every administration; return reportable episodes and the reasons for the rest."""
+    episodes: list[Episode] = []
+    notes = Outcome()
+    day_offset, previous_start = 0, None
+    for order, admin in enumerate(facts.administrations):
+        if admin.route not in (None, Route.IV, Route.SC, Route.IM):
+            notes += Outcome.warn(f"{admin.id}: route {admin.route} is outside this engine.")
+            continue
+        if is_incidental_fluid(admin):
+            notes += Outcome.warn(
+                f"{admin.id}: fluid used as vehicle/KVO/flush is not reported (R-ADMIN-05)."
+            )
+            continue
+        minutes, stated = admin.clock_minutes, False
+        if minutes is None and admin.duration_minutes is not None:
+            minutes, stated = admin.duration_minutes, True
+            notes += Outcome.warn(
+                f"{admin.id}: time taken from a stated duration, not clock times (R-ADMIN-11)."
+            )
+        begin = None
+        if admin.start is not None:
+            start = admin.start.hour * 60 + admin.start.minute
+            # Notes are chronological: a start far earlier than the last one is the next day.
+            if previous_start is not None and start + day_offset < previous_start - 12 * 60:
+                day_offset += 24 * 60
+            begin = start + day_offset
+            previous_start = begin
+        if admin.start is not None and admin.stop is None and admin.duration_minutes is None:
+            minutes = None
+        family = drug_family(admin, profile)
+        if family == "hydration" and admin.relation == Relation.CONCURRENT:
+            # Documented as running with a drug: kept so R-ADMIN-05/08 can decide, times or not.
+            episodes.append(Episode(admin, family, "infusion", minutes, begin, stated, order))
+            continue
+        kind = _kind(admin, minutes, profile)
+        if kind is None:
+            notes += Outcome.warn(
+                f"{admin.id}: no stop time or duration, so no time-based code (R-ADMIN-11)."
+            )
+            continue
+        if family == "hydration" and kind != "infusion":
+            notes += Outcome.warn(f"{admin.id}: fluid given as a push/injection is not hydration.")
+            continue
+        if family == "hydration" and (minutes or 0) < profile.hydration_min_minutes:
+            notes += Outcome.warn(
+                f"{admin.id}: hydration of {minutes} min does not reach "
+                f"{profile.hydration_min_minutes} min and is not reported (R-ADMIN-04)."
+            )
+            continue
+        episodes.append(Episode(admin, family, kind, minutes, begin, stated, order))
+    return episodes, notes
+
+
+def runs_concurrently(episode: Episode, others: list[Episode]) -> bool:
+    """Documented as concurrent, or overlapping in clock time with another infusion."""
+    if episode.admin.relation == Relation.CONCURRENT:
+        return True
+    return any(
+        episode.overlaps(other) for other in others if other is not episode and other.kind == "infusion"
+    )

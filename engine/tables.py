@@ -1,0 +1,104 @@
+"""Code tables the rules read: HCPCS drug codes and the diagnosis-concept map.
+
+Both are data files under `engine/tables/`, loaded once per process on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+UNCLASSIFIED_DRUG_CODE = "J3490"
+
+
+@dataclass(frozen=True)
+class DrugCode:
+    """One HCPCS Level II drug code and its billing unit."""
+
+    generic: str
+    product: str  # "" for the reference / any-product code
+    code: str
+    billing_amount: float
+    billing_unit: str
+    container: Literal["single", "multi", "unknown"]
+    drug_class: Literal["antineoplastic", "therapeutic", "fluid"]
+    complex_biologic: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class DiagnosisConcept:
+    """ICD-10-CM codes for one diagnosis concept, with organism-specific variants."""
+
+    concept: str
+    kind: Literal["condition", "symptom", "finding"]
+    codes: tuple[str, ...]
+    organisms: dict[str, tuple[str, ...]]
+    description: str
+
+    def codes_for(self, organism: str | None) -> tuple[str, ...]:
+        """Organism-specific codes when the organism is mapped, else the default codes."""
+        if organism and organism in self.organisms:
+            return self.organisms[organism]
+        return self.codes
+
+
+def _table(name: str):
+    return resources.files("engine") / "tables" / name
+
+
+@cache
+def drug_codes() -> dict[str, list[DrugCode]]:
+    """HCPCS rows grouped by generic name (rows of one generic: all its products)."""
+    table: dict[str, list[DrugCode]] = {}
+    with _table("hcpcs_drugs.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            code = DrugCode(
+                generic=row["generic"].strip().lower(),
+                product=row["product"].strip().lower(),
+                code=row["code"].strip().upper(),
+                billing_amount=float(row["billing_amount"]),
+                billing_unit=row["billing_unit"].strip(),
+                container=row["container"].strip(),  # type: ignore[arg-type]
+                drug_class=row["drug_class"].strip(),  # type: ignore[arg-type]
+                complex_biologic=row["complex_biologic"].strip().lower() == "true",
+                description=row["description"].strip(),
+            )
+            table.setdefault(code.generic, []).append(code)
+    return table
+
+
+def drug_code_rows(generic: str | None) -> list[DrugCode]:
+    """All HCPCS rows for a generic name (empty when the drug has no specific code)."""
+    if not generic:
+        return []
+    return drug_codes().get(generic.lower(), [])
+
+
+@cache
+def _dx_map() -> dict:
+    return json.loads(_table("icd10cm_map.json").read_text(encoding="utf-8"))
+
+
+def icd10cm_code_set() -> str:
+    """Name and year of the ICD-10-CM code set the map was checked against."""
+    return str(_dx_map()["code_set"])
+
+
+@cache
+def diagnosis_concepts() -> dict[str, DiagnosisConcept]:
+    """Diagnosis concept id -> its ICD-10-CM codes."""
+    concepts = {}
+    for name, entry in _dx_map()["concepts"].items():
+        concepts[name] = DiagnosisConcept(
+            concept=name,
+            kind=entry["kind"],
+            codes=tuple(entry["codes"]),
+            organisms={k: tuple(v) for k, v in entry.get("organisms", {}).items()},
+            description=entry["description"],
+        )
+    return concepts

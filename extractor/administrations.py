@@ -1,0 +1,281 @@
+"""Assemble drug administrations from drug mentions and the quantities around them.
+
+Each drug mention that was given (not negated, not in an allergy or medication
+list, not planned for later) opens a window that runs to the next drug mention
+in its sentence; doses, times, route and method inside the window belong to it.
+A following sentence with no drug but with times or waste ("Infusion completed
+at 10:50.") continues the last administration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc
+from spacy.tokens import Span as SpacySpan
+
+from extractor import cues
+from extractor.lexicon import DrugName, drug_names
+from extractor.quantities import (
+    Amount,
+    find_amounts,
+    find_clock_times,
+    find_durations,
+    find_time_ranges,
+)
+from notecoder.schema import (
+    DrugAdministration,
+    Method,
+    Purpose,
+    Quantity,
+    Relation,
+    Route,
+    Span,
+)
+
+_CUE_WINDOW = 25  # characters before a time in which a start/stop word counts
+
+
+@dataclass
+class Draft:
+    """A drug administration being assembled (mutable until `freeze`)."""
+
+    mention: SpacySpan
+    entry: DrugName
+    window: tuple[int, int]
+    fields: dict = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+
+    def set(self, name: str, value, start: int, end: int) -> None:
+        if name not in self.fields:
+            self.fields[name] = value
+            self.spans[name] = Span(start=start, end=end)
+
+
+def _entry(ent: SpacySpan) -> DrugName | None:
+    rule = getattr(ent._, "target_rule", None)
+    key = rule.literal if rule is not None else ent.text.lower()
+    return drug_names().get(key.lower())
+
+
+def _given(ent: SpacySpan, text: str) -> bool:
+    if ent._.is_negated or ent._.is_hypothetical or ent._.is_family:
+        return False
+    sent = ent.sent
+    line_start = text.rfind("\n", 0, ent.start_char) + 1
+    if cues.NOT_GIVEN_SECTION.search(text[line_start:ent.start_char]):
+        return False
+    sentence = text[sent.start_char:sent.end_char]
+    has_time = bool(find_clock_times(sentence))
+    if cues.FUTURE.search(sentence) and not has_time:
+        return False
+    return bool(has_time or cues.GIVEN.search(sentence) or find_amounts(sentence))
+
+
+def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:
+    """Drop repeats of the same drug in one sentence (brand in brackets after the generic)."""
+    kept: list[tuple[SpacySpan, DrugName]] = []
+    for ent in ents:
+        entry = _entry(ent)
+        if entry is None:
+            continue
+        if kept:
+            last, last_entry = kept[-1]
+            if last.sent == ent.sent and last_entry.generic == entry.generic and (
+                ent.start_char - last.end_char < 40
+            ):
+                if entry.product and not last_entry.product:
+                    kept[-1] = (last, entry)
+                continue
+        kept.append((ent, entry))
+    return kept
+
+
+def _is_diluent(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | None) -> bool:
+    if not entry.is_fluid or previous is None or previous.mention.sent != ent.sent:
+        return False
+    before = text[max(previous.mention.end_char, ent.start_char - 30):ent.start_char]
+    return bool(cues.DILUENT_BEFORE.search(before))
+
+
+def _assign_times(draft: Draft, text: str) -> None:
+    lo, hi = draft.window
+    chunk = text[lo:hi]
+    for found in find_time_ranges(chunk):
+        draft.set("start", _time(found.first), lo + found.first.start, lo + found.first.end)
+        draft.set("stop", _time(found.second), lo + found.second.start, lo + found.second.end)
+    for clock in find_clock_times(chunk):
+        begin, end = lo + clock.start, lo + clock.end
+        if any(s.start <= begin < s.end for s in draft.spans.values()):
+            continue
+        before = chunk[max(0, clock.start - _CUE_WINDOW):clock.start]
+        stop_cue, start_cue = _last(cues.STOP, before), _last(cues.START, before)
+        if stop_cue > start_cue or ("start" in draft.fields and start_cue < 0):
+            draft.set("stop", _time(clock), begin, end)
+        else:
+            draft.set("start", _time(clock), begin, end)
+    for duration in find_durations(chunk):
+        draft.set("duration_minutes", duration.minutes, lo + duration.start, lo + duration.end)
+
+
+def _last(pattern, text: str) -> int:
+    found = [m.end() for m in pattern.finditer(text)]
+    return found[-1] if found else -1
+
+
+def _time(clock) -> dt.time:
+    return dt.time(clock.hour, clock.minute)
+
+
+def _quantity(amount: Amount) -> Quantity:
+    return Quantity(value=amount.value, unit=amount.unit)
+
+
+def _assign_amounts(draft: Draft, text: str) -> None:
+    lo, hi = draft.window
+    chunk = text[lo:hi]
+    for amount in find_amounts(chunk):
+        begin, end = lo + amount.start, lo + amount.end
+        after = chunk[amount.end:amount.end + 25]
+        before = chunk[max(0, amount.start - 25):amount.start]
+        if amount.kind == "rate":
+            draft.set("rate", _quantity(amount), begin, end)
+        elif amount.kind == "volume":
+            draft.set("volume", _quantity(amount), begin, end)
+        elif cues.VIAL.match(after.lstrip()) or cues.VIAL.search(after[:20]):
+            draft.set("vial_size", _quantity(amount), begin, end)
+            count = _vial_count(before)
+            if count:
+                draft.fields.setdefault("vial_count", count)
+        elif cues.WASTE.search(after[:12]) or cues.WASTE.search(before[-12:]):
+            draft.set("wasted", _quantity(amount), begin, end)
+        elif amount.per_kg:
+            draft.set("dose_per_kg", _quantity(amount), begin, end)
+        elif "dose_per_kg" not in draft.fields:
+            draft.set("dose", _quantity(amount), begin, end)
+
+
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,
+                "ten": 10}
+
+
+def _vial_count(before: str) -> int | None:
+    words = before.lower().replace("x", " ").split()
+    if not words:
+        return None
+    last = words[-1]
+    if last.isdigit() and 0 < int(last) < 50:
+        return int(last)
+    return _COUNT_WORDS.get(last)
+
+
+def _assign_cues(draft: Draft, text: str) -> None:
+    lo, hi = draft.window
+    chunk = text[lo:hi]
+
+    def first(pattern, name: str, value) -> None:
+        match = pattern.search(chunk)
+        if match:
+            draft.set(name, value, lo + match.start(), lo + match.end())
+
+    first(cues.ROUTE_SC, "route", Route.SC)
+    first(cues.ROUTE_IM, "route", Route.IM)
+    first(cues.ROUTE_IV, "route", Route.IV)
+    first(cues.ROUTE_ORAL, "route", Route.ORAL)
+    if draft.fields.get("route") in (Route.SC, Route.IM):
+        first(cues.INJECTION, "method", Method.INJECTION)
+    first(cues.PUSH, "method", Method.PUSH)
+    first(cues.INFUSION, "method", Method.INFUSION)
+    if draft.entry.is_fluid:
+        first(cues.VEHICLE, "purpose", Purpose.VEHICLE)
+        first(cues.HYDRATION, "purpose", Purpose.HYDRATION)
+    else:
+        first(cues.CHEMO, "purpose", Purpose.CHEMOTHERAPY)
+    first(cues.CONCURRENT, "relation", Relation.CONCURRENT)
+    first(cues.NO_WASTE, "no_waste", True)
+    site = cues.SITE.search(chunk)
+    if site:
+        draft.set("site", site.group(0), lo + site.start(), lo + site.end())
+    # A sequence cue just before the mention ("..., followed by magnesium") belongs to it.
+    lead = text[max(0, draft.mention.start_char - 30):draft.mention.start_char]
+    match = cues.SEQUENTIAL.search(lead)
+    if match:
+        offset = draft.mention.start_char - len(lead)
+        draft.set("relation", Relation.SEQUENTIAL, offset + match.start(), offset + match.end())
+    else:
+        first(cues.SEQUENTIAL, "relation", Relation.SEQUENTIAL)
+
+
+def _continues(sentence: SpacySpan, text: str) -> bool:
+    chunk = text[sentence.start_char:sentence.end_char]
+    return bool(find_clock_times(chunk) or find_durations(chunk) or cues.WASTE.search(chunk)
+                or cues.NO_WASTE.search(chunk))
+
+
+def draft_administrations(doc: Doc) -> list[Draft]:
+    """Drafts for every drug given, with the quantities and cues in their windows."""
+    text = doc.text
+    mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
+    drafts: list[Draft] = []
+    for ent, entry in mentions:
+        if not _given(ent, text):
+            continue
+        previous = drafts[-1] if drafts else None
+        if _is_diluent(ent, entry, text, previous):
+            previous.set("diluent", entry.generic, ent.start_char, ent.end_char)
+            continue
+        drafts.append(Draft(ent, entry, (ent.start_char, ent.sent.end_char)))
+    # Windows end where the next drug in the same sentence starts; the first drug of a
+    # sentence also owns what precedes it ("1 g ceftriaxone").
+    for i, draft in enumerate(drafts):
+        sent = draft.mention.sent
+        start = draft.mention.start_char
+        if i == 0 or drafts[i - 1].mention.sent != sent:
+            start = sent.start_char
+        end = sent.end_char
+        if i + 1 < len(drafts) and drafts[i + 1].mention.sent == sent:
+            end = drafts[i + 1].mention.start_char
+        draft.window = (start, end)
+    sentences = list(doc.sents)
+    for draft in drafts:
+        _assign_times(draft, text)
+        _assign_amounts(draft, text)
+        _assign_cues(draft, text)
+    # Sentences with no drug of their own continue the last administration before them.
+    for sentence in sentences:
+        if any(sentence.start_char <= d.mention.start_char < sentence.end_char for d in drafts):
+            continue
+        owner = [d for d in drafts if d.mention.start_char < sentence.start_char]
+        if not owner or not _continues(sentence, text):
+            continue
+        draft = owner[-1]
+        saved = draft.window
+        draft.window = (sentence.start_char, sentence.end_char)
+        _assign_times(draft, text)
+        _assign_amounts(draft, text)
+        draft.window = saved
+    return drafts
+
+
+def freeze(draft: Draft, fact_id: str, previous_id: str | None) -> DrugAdministration:
+    """The schema fact for a draft; relations point at the administration before it."""
+    values = dict(draft.fields)
+    no_waste = bool(values.pop("no_waste", False))
+    relation = values.get("relation")
+    spans = dict(draft.spans)
+    drug_span = Span(start=draft.mention.start_char, end=draft.mention.end_char)
+    spans["drug"] = drug_span
+    return DrugAdministration(
+        id=fact_id,
+        evidence=[drug_span],
+        field_spans=spans,
+        drug_text=draft.mention.text,
+        generic=draft.entry.generic,
+        product=draft.entry.product,
+        is_fluid=draft.entry.is_fluid,
+        purpose=values.get("purpose") or (None if draft.entry.is_fluid else Purpose.THERAPEUTIC),
+        related_to=previous_id if relation is not None else None,
+        no_waste_documented=no_waste,
+        **{k: v for k, v in values.items() if k not in ("purpose",)},
+    )

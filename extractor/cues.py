@@ -1,0 +1,54 @@
+"""Word cues the rule extractor reads around a drug mention (regular expressions as data)."""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w/])(?:" + "|".join(alternatives) + r")(?![\w/])", _I)
+
+
+START = _words(r"start(?:ed|ing|s)?", r"begin", r"began", r"begun", r"initiated", r"hung",
+               r"on at", r"infusing at", r"from", r"at")
+STOP = _words(r"stop(?:ped|s)?", r"end(?:ed|s)?", r"complete[ds]?", r"finish(?:ed|es)?",
+              r"discontinued", r"d/c(?:'d)?", r"dc'd", r"off(?: at)?", r"until", r"till", r"to",
+              r"done", r"through")
+ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
+ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
+ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
+ROUTE_ORAL = _words(r"PO", r"by mouth", r"orally", r"oral")
+PUSH = _words(r"IVP", r"IV push", r"push(?:ed)?", r"slow IV push", r"pushed")
+INFUSION = _words(r"infus(?:ed|ion|ing)", r"IVPB", r"piggyback", r"drip", r"bolus",
+                  r"via pump", r"over")
+INJECTION = _words(r"inject(?:ed|ion)", r"SC", r"SQ", r"subq", r"subcut", r"IM")
+VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:ed)?",
+                 r"carrier", r"to prime", r"primed")
+HYDRATION = _words(r"hydration", r"dehydrat\w*", r"rehydrat\w*", r"bolus",
+                   r"fluid resuscitation", r"maintenance", r"volume repletion")
+CHEMO = _words(r"chemo(?:therapy)?", r"antineoplastic")
+CONCURRENT = _words(r"concurrent(?:ly)?", r"simultaneous(?:ly)?", r"at the same time",
+                    r"running with", r"throughout (?:the )?infusion", r"alongside")
+SEQUENTIAL = _words(r"followed by", r"then", r"sequential(?:ly)?", r"subsequently",
+                    r"after (?:the )?\w+(?: \w+)? (?:was )?(?:complete|completed|finished|done)")
+DILUENT_BEFORE = re.compile(r"(?:\bin|\bwith|\bdiluted in|\bmixed in|/)\s*(?:[\d.,]+\s*"
+                            r"(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
+INDICATION = _words(r"for", r"to treat", r"treatment of", r"indication:?", r"due to")
+NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wasted",
+                  r"no wastage", r"entire vial", r"full vial", r"no discarded drug",
+                  r"0 mg wasted", r"waste: none", r"waste none")
+WASTE = _words(r"wasted", r"waste", r"discarded")
+VIAL = _words(r"vials?", r"single[- ]dose vials?", r"SDV")
+NOT_GIVEN_SECTION = re.compile(
+    r"^\s*(?:allerg\w*|home med\w*|current med\w*|outpatient med\w*|medication list|"
+    r"meds?(?: list)?|discharge med\w*|prescriptions?)\s*[:\-]", _I)
+FUTURE = _words(r"will", r"plan(?:ned|s)?", r"next", r"tomorrow", r"to be given",
+                r"due (?:on|in)", r"schedule(?:d)? for", r"return(?:s)? in", r"consider")
+GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"started",
+               r"initiated", r"completed", r"received", r"injected", r"bolus(?:ed)?", r"ran",
+               r"running", r"IVPB", r"IVP", r"IV", r"SC", r"SQ", r"IM")
+SITE = re.compile(
+    r"\b(?:(?:right|left|R|L)\s+(?:antecubital(?: fossa)?|AC|forearm|hand|wrist|upper arm|arm)"
+    r"|PIV|PICC|port(?:-a-cath)?|central line)\b", _I)

@@ -1,0 +1,107 @@
+"""Diagnosis facts from lexicon matches, with ConText assertion, organism and laterality."""
+
+from __future__ import annotations
+
+import re
+
+from spacy.tokens import Doc
+from spacy.tokens import Span as SpacySpan
+
+from extractor.lexicon import phrase_index
+from notecoder.schema import Assertion, Diagnosis, Span
+
+_LATERALITY = re.compile(r"\b(left|right|bilateral|L|R)\b", re.IGNORECASE)
+_LATERALITY_NAMES = {"l": "left", "r": "right", "left": "left", "right": "right",
+                     "bilateral": "bilateral"}
+_ORGANISM_GAP = 30  # characters between an organism and its condition ("MRSA bacteremia")
+_ORGANISM_LINK = re.compile(r"^\s*(?:due to|secondary to|from|with|caused by|,)?\s*$", re.I)
+
+
+def assertion_of(ent: SpacySpan) -> Assertion:
+    """ConText attributes -> one assertion, strongest first."""
+    if ent._.is_negated:
+        return Assertion.NEGATED
+    if ent._.is_family:
+        return Assertion.FAMILY
+    if ent._.is_hypothetical:
+        return Assertion.HYPOTHETICAL
+    if ent._.is_uncertain:
+        return Assertion.UNCERTAIN
+    if ent._.is_historical:
+        return Assertion.HISTORICAL
+    return Assertion.AFFIRMED
+
+
+def _value(ent: SpacySpan) -> str | None:
+    rule = getattr(ent._, "target_rule", None)
+    key = (rule.literal if rule is not None else ent.text).lower()
+    found = phrase_index().get(key)
+    return found[1] if found else None
+
+
+def _organism_for(ent: SpacySpan, organisms: list[SpacySpan], text: str) -> SpacySpan | None:
+    for org in organisms:
+        if org.sent != ent.sent:
+            continue
+        if org.end_char <= ent.start_char and ent.start_char - org.end_char <= _ORGANISM_GAP:
+            between = text[org.end_char:ent.start_char]
+            if re.fullmatch(r"[\s\-]*", between):
+                return org
+        if org.start_char >= ent.end_char:
+            between = text[ent.end_char:org.start_char]
+            if _ORGANISM_LINK.match(between) and len(between) <= _ORGANISM_GAP:
+                return org
+    return None
+
+
+def extract_diagnoses(doc: Doc) -> tuple[list[Diagnosis], dict[int, str]]:
+    """Diagnosis facts (one per concept, organism and assertion, all mentions as evidence)
+    and a map from each mention's start offset to its fact id (for drug indications)."""
+    text = doc.text
+    organisms = [e for e in doc.ents if e.label_ == "ORGANISM"]
+    groups: dict[tuple, dict] = {}
+    by_start: dict[int, tuple] = {}
+    for ent in doc.ents:
+        if ent.label_ != "PROBLEM":
+            continue
+        concept = _value(ent)
+        if concept is None:
+            continue
+        org = _organism_for(ent, organisms, text)
+        organism = _value(org) if org is not None else None
+        assertion = assertion_of(ent)
+        key = (concept, organism, assertion)
+        group = groups.setdefault(key, {"ents": [], "org": org, "lat": None})
+        group["ents"].append(ent)
+        lead = text[max(ent.sent.start_char, ent.start_char - 15):ent.start_char]
+        lat = list(_LATERALITY.finditer(lead))
+        if lat and group["lat"] is None:
+            offset = ent.start_char - len(lead)
+            group["lat"] = (lat[-1], offset)
+        by_start[ent.start_char] = key
+    facts: list[Diagnosis] = []
+    ids: dict[tuple, str] = {}
+    for n, (key, group) in enumerate(groups.items(), start=1):
+        concept, organism, assertion = key
+        first = group["ents"][0]
+        spans = {"text": Span(start=first.start_char, end=first.end_char)}
+        if group["org"] is not None:
+            spans["organism"] = Span(start=group["org"].start_char, end=group["org"].end_char)
+        laterality = None
+        if group["lat"] is not None:
+            match, offset = group["lat"]
+            laterality = _LATERALITY_NAMES[match.group(1).lower()]
+            spans["laterality"] = Span(start=offset + match.start(), end=offset + match.end())
+        fact_id = f"D{n}"
+        ids[key] = fact_id
+        facts.append(Diagnosis(
+            id=fact_id,
+            evidence=[Span(start=e.start_char, end=e.end_char) for e in group["ents"]],
+            field_spans=spans,
+            text=first.text,
+            concept=concept,
+            assertion=assertion,
+            organism=organism,
+            laterality=laterality,
+        ))
+    return facts, {start: ids[key] for start, key in by_start.items()}

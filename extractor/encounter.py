@@ -1,0 +1,98 @@
+"""Encounter-level facts: E/M documentation, patient weight, place of service."""
+
+from __future__ import annotations
+
+import re
+
+from extractor.quantities import find_weights
+from notecoder.schema import EMVisit, EncounterPlace, PatientWeight, Place, Span
+
+_I = re.IGNORECASE
+_EM_CUE = re.compile(
+    r"\b(?:E/M|E&M|evaluation and management|office visit|clinic visit|provider visit|"
+    r"level [1-5I-V]+ (?:visit|E/M|established|new|office)|99(?:20[2-5]|21[1-5]|28[1-5]))\b", _I)
+_EM_CODE = re.compile(r"\b99(?:20[2-5]|21[1-5]|28[1-5])\b")
+_EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
+_LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "one": 1, "two": 2, "three": 3, "four": 4,
+           "five": 5, "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+_NEGATED = re.compile(r"\b(?:no|not|without|declined)\b", _I)
+_STATUS = re.compile(r"\b(established|new)\s+patient\b", _I)
+_SEPARATE = re.compile(r"\bseparate(?:ly)?(?: identifiable)?\b|\bsignificant,? separately\b", _I)
+_PLACES = [
+    (Place.EMERGENCY_DEPARTMENT,
+     re.compile(r"\b(?:emergency department|emergency room|ED|ER)\b(?!\s*visit level)")),
+    (Place.INFUSION_CENTER, re.compile(r"\binfusion (?:center|centre|suite|clinic)\b", _I)),
+    (Place.HOSPITAL_OUTPATIENT,
+     re.compile(r"\b(?:hospital outpatient|outpatient hospital|HOPD)\b", _I)),
+    (Place.OFFICE, re.compile(r"\b(?:physician office|office visit|doctor's office|"
+                              r"clinic office)\b", _I)),
+]
+
+
+def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
+    start = max(text.rfind(". ", 0, position) + 2, text.rfind("\n", 0, position) + 1, 0)
+    ends = [i for i in (text.find(". ", position), text.find("\n", position)) if i != -1]
+    return start, (min(ends) + 1 if ends else len(text))
+
+
+def extract_em(text: str) -> EMVisit | None:
+    """E/M documentation: the cue sentences, stated level or code, patient status."""
+    cues = list(_EM_CUE.finditer(text))
+    if not cues:
+        return None
+    evidence: list[Span] = []
+    spans: dict[str, Span] = {}
+    level = code = status = None
+    separate = False
+    for cue in cues:
+        lo, hi = _sentence_bounds(text, cue.start())
+        sentence = text[lo:hi]
+        if _NEGATED.search(text[lo:cue.start()]):
+            continue  # "No separate E/M today."
+        span = Span(start=lo, end=hi) if hi > lo else Span(start=cue.start(), end=cue.end())
+        if span not in evidence:
+            evidence.append(span)
+        if code is None and (m := _EM_CODE.search(sentence)):
+            code = m.group(0)
+            spans["stated_code"] = Span(start=lo + m.start(), end=lo + m.end())
+        if level is None and (m := _EM_LEVEL.search(sentence)):
+            level = _LEVELS[m.group(1).lower()]
+            spans["stated_level"] = Span(start=lo + m.start(), end=lo + m.end())
+        if status is None and (m := _STATUS.search(sentence)):
+            status = m.group(1).lower()
+            spans["patient_status"] = Span(start=lo + m.start(), end=lo + m.end())
+        if not separate and (m := _SEPARATE.search(sentence)):
+            separate = True
+            spans["separately_identifiable"] = Span(start=lo + m.start(), end=lo + m.end())
+    if not evidence:
+        return None
+    return EMVisit(id="E1", evidence=evidence, field_spans=spans, separately_identifiable=separate,
+                   stated_level=level, stated_code=code, patient_status=status)
+
+
+def extract_weight(text: str) -> tuple[PatientWeight | None, list[str]]:
+    """The documented patient weight (the first one; differing later weights are flagged)."""
+    weights = find_weights(text)
+    if not weights:
+        return None, []
+    first = weights[0]
+    warnings = []
+    if any(abs(w.kg - first.kg) > 0.5 for w in weights[1:]):
+        warnings.append("W1: several different weights documented; the first one is used.")
+    span = Span(start=first.start, end=first.end)
+    fact = PatientWeight(id="W1", evidence=[span], field_spans={"value": span},
+                         value=first.value, unit=first.unit)
+    return fact, warnings
+
+
+def extract_place(text: str) -> EncounterPlace | None:
+    """Where the encounter took place, from the first place cue in the note."""
+    found = []
+    for place, pattern in _PLACES:
+        match = pattern.search(text)
+        if match:
+            found.append((match.start(), match.end(), place))
+    if not found:
+        return None
+    start, end, place = min(found)
+    return EncounterPlace(id="P1", evidence=[Span(start=start, end=end)], place=place)

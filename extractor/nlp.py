@@ -1,0 +1,80 @@
+"""The spaCy pipeline: blank English, sentences, lexicon matches, ConText assertions.
+
+No model download: `spacy.blank("en")` tokeniser, a sentencizer that also breaks
+at line ends, medspaCy's TargetMatcher fed from the lexicon files, and medspaCy
+ConText (default rules plus `lexicons/context_rules.json`).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from extractor.lexicon import context_rules, drug_names, phrase_index
+
+_CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as written
+
+
+@Language.component("line_sentences")
+def line_sentences(doc: Doc) -> Doc:
+    """Start a new sentence after every line break (notes are often one fact a line)."""
+    for token in doc[1:]:
+        previous = doc[token.i - 1]
+        if "\n" in previous.text or "\n" in previous.whitespace_:
+            token.is_sent_start = True
+    return doc
+
+
+def _pattern(phrase: str, nlp: Language) -> list[dict]:
+    words = [t.text for t in nlp.make_doc(phrase)]
+    if len(phrase) <= _CASE_SENSITIVE_MAX:
+        return [{"TEXT": w} for w in words]
+    return [{"LOWER": w.lower()} for w in words]
+
+
+def _target_rules(nlp: Language) -> list:
+    from medspacy.target_matcher import TargetRule
+
+    rules = []
+    for key, entry in drug_names().items():
+        rules.append(TargetRule(key, "DRUG", pattern=_pattern(entry.name, nlp)))
+    for phrase, (label, _value) in phrase_index().items():
+        rules.append(TargetRule(phrase, label, pattern=_pattern(_original(phrase), nlp)))
+    return rules
+
+
+@cache
+def _originals() -> dict[str, str]:
+    from extractor.lexicon import diagnosis_phrases, organism_phrases
+
+    out = {}
+    for phrases in [*diagnosis_phrases().values(), *organism_phrases().values()]:
+        for phrase in phrases:
+            out[phrase.lower()] = phrase
+    return out
+
+
+def _original(phrase: str) -> str:
+    return _originals().get(phrase, phrase)
+
+
+@cache
+def build_nlp() -> Language:
+    """The offline pipeline, built once per process."""
+    # medspaCy's sentence splitter (PyRuSH) logs through loguru; we use spaCy's instead.
+    logging.getLogger("medspacy").setLevel(logging.WARNING)
+    import medspacy  # noqa: F401  (registers the medspacy_* factories)
+    from medspacy.context import ConTextRule
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("line_sentences")
+    matcher = nlp.add_pipe("medspacy_target_matcher")
+    matcher.add(_target_rules(nlp))
+    context = nlp.add_pipe("medspacy_context")
+    context.add([ConTextRule(**rule) for rule in context_rules()])
+    return nlp

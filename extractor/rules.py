@@ -1,0 +1,53 @@
+"""The offline rule extractor: note text in, `Extraction` out, no LLM, no network."""
+
+from __future__ import annotations
+
+import hashlib
+
+from extractor import cues
+from extractor.administrations import draft_administrations, freeze
+from extractor.diagnoses import extract_diagnoses
+from extractor.encounter import extract_em, extract_place, extract_weight
+from extractor.nlp import build_nlp
+from notecoder.schema import Extraction
+
+EXTRACTOR_NAME = "rules-1"
+
+
+def extract(text: str) -> tuple[Extraction, list[str]]:
+    """Facts with evidence spans from one note, and extraction warnings."""
+    doc = build_nlp()(text)
+    diagnoses, dx_at = extract_diagnoses(doc)
+    drafts = draft_administrations(doc)
+    administrations = []
+    previous_drug: str | None = None
+    for n, draft in enumerate(drafts, start=1):
+        fact = freeze(draft, f"A{n}", previous_drug)
+        lo, hi = draft.window
+        indication = _indication(text, lo, hi, dx_at)
+        if indication is not None:
+            fact = fact.model_copy(update={"indication": indication})
+        administrations.append(fact)
+        if not fact.is_fluid:
+            previous_drug = fact.id
+    weight, warnings = extract_weight(text)
+    facts = Extraction(
+        extractor=EXTRACTOR_NAME,
+        note_length=len(text),
+        note_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        administrations=administrations,
+        diagnoses=diagnoses,
+        em=extract_em(text),
+        weight=weight,
+        place=extract_place(text),
+    )
+    return facts, warnings
+
+
+def _indication(text: str, lo: int, hi: int, dx_at: dict[int, str]) -> str | None:
+    """The diagnosis named after 'for' / 'to treat' in the administration's window."""
+    for match in cues.INDICATION.finditer(text, lo, hi):
+        following = [s for s in dx_at if match.end() <= s < min(hi, match.end() + 40)]
+        if following:
+            return dx_at[min(following)]
+    return None

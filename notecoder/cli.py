@@ -1,0 +1,230 @@
+"""`notecoder` command line: code, extract, profiles.
+
+Exit status: 0 success; 1 a batch finished but some notes failed; 2 bad input or
+usage (one sentence on stderr); 70 an internal error (no traceback unless
+NOTECODER_LOG_LEVEL=DEBUG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import sys
+from pathlib import Path
+
+from notecoder.config import get_settings
+from notecoder.errors import InputNotFound, NotecoderError
+from notecoder.notes import decode_note
+from notecoder.schema import CodingResult, Setting
+
+log = logging.getLogger("notecoder")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence, usage on request only
+        self.exit(EXIT_INPUT, f"error: {message} (see `notecoder --help`).\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = _Parser(prog="notecoder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    code = sub.add_parser("code", help="Code notes: codes, units, modifiers, evidence, queries.")
+    code.add_argument("inputs", nargs="*", metavar="PATH|DIR|GLOB|-",
+                      help="note file(s), a directory, a glob, or - for stdin")
+    code.add_argument("--facts", metavar="FACTS.json",
+                      help="run the engine alone on a facts file (schema version 1)")
+    code.add_argument("--json", action="store_true",
+                      help="print the JSON contract (JSON Lines for several notes)")
+    _common(code, settings)
+
+    extract = sub.add_parser("extract", help="Print the extracted facts as JSON.")
+    extract.add_argument("inputs", nargs=1, metavar="PATH|-")
+    extract.add_argument("--extractor", default=settings.extractor, choices=["rules"])
+
+    sub.add_parser("profiles", help="List policy profiles and what each changes.")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser, settings) -> None:
+    parser.add_argument("--setting", choices=[s.value for s in Setting],
+                        default=settings.setting.value, help="claim type (default: facility)")
+    parser.add_argument("--profile", default=settings.profile,
+                        help="policy profile (default: official CPT/CMS)")
+    parser.add_argument("--extractor", default=settings.extractor, choices=["rules"],
+                        help="fact extractor (default: rules, offline)")
+
+
+def _read_input(source: str) -> str:
+    max_bytes = get_settings().max_note_bytes
+    if source == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputNotFound(f"No note file at '{source}'.")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    return decode_note(data, max_bytes)
+
+
+def _expand(inputs: list[str]) -> tuple[list[str], bool]:
+    """Paths to code, and whether this is a batch (directory, glob or several paths)."""
+    if len(inputs) == 1 and inputs[0] == "-":
+        return inputs, False
+    paths: list[str] = []
+    batch = len(inputs) > 1
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            batch = True
+            paths += sorted(str(p) for p in path.rglob("*")
+                            if p.is_file() and not any(part.startswith(".") for part in p.parts))
+        elif any(ch in item for ch in "*?["):
+            batch = True
+            paths += sorted(p for p in glob.glob(item, recursive=True) if Path(p).is_file())
+        else:
+            paths.append(item)
+    if not paths:
+        raise InputNotFound(f"No note files found at {', '.join(inputs)}.")
+    return paths, batch
+
+
+def _code_one(source: str, args) -> CodingResult:
+    from notecoder.pipeline import code_note
+
+    return code_note(_read_input(source), Setting(args.setting), args.profile, args.extractor)
+
+
+def _run_code(args) -> int:
+    from notecoder.pipeline import code_extraction, load_facts
+
+    if args.facts:
+        if args.inputs:
+            raise NotecoderError("Give either note paths or --facts, not both.")
+        path = Path(args.facts)
+        if not path.is_file():
+            raise InputNotFound(f"No facts file at '{args.facts}'.")
+        facts = load_facts(path.read_text(encoding="utf-8", errors="replace"))
+        result = code_extraction(facts, Setting(args.setting), args.profile)
+        _emit(result, args.json, None)
+        return EXIT_OK
+    if not args.inputs:
+        raise NotecoderError("Give a note path, a directory, a glob, or - for stdin.")
+    paths, batch = _expand(args.inputs)
+    if not batch:
+        from notecoder.pipeline import code_note
+
+        text = _read_input(paths[0])  # read once: stdin cannot be read twice
+        result = code_note(text, Setting(args.setting), args.profile, args.extractor)
+        _emit(result, args.json, text)
+        return EXIT_OK
+    return _run_batch(paths, args)
+
+
+def _run_batch(paths: list[str], args) -> int:
+    from engine import load_profile
+    from rich.console import Console
+    from rich.progress import Progress
+
+    load_profile(args.profile)  # a bad profile is a usage error, not one per note
+    failed = 0
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("coding notes", total=len(paths))
+        for source in paths:
+            try:
+                result = _code_one(source, args)
+                line = {"source": source, **result.model_dump(mode="json")}
+            except NotecoderError as exc:
+                failed += 1
+                line = {"source": source, "error": str(exc)}
+            except Exception as exc:  # one broken note never stops the batch
+                log.debug("internal error on a note", exc_info=True)
+                failed += 1
+                line = {"source": source, "error": f"internal error ({type(exc).__name__})."}
+            if args.json:
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+            else:
+                _print_summary(line)
+            progress.advance(task)
+    if failed:
+        err.print(f"{failed} of {len(paths)} note(s) could not be coded.", highlight=False)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _print_summary(line: dict) -> None:
+    if "error" in line:
+        print(f"{line['source']}: error: {line['error']}")
+        return
+    codes = ", ".join(
+        c["code"] + ("-" + "-".join(c["modifiers"]) if c["modifiers"] else "")
+        + (f" x{c['units']}" if c["units"] and c["system"] != "ICD-10-CM" else "")
+        for c in line["codes"]
+    )
+    print(f"{line['source']}: {codes or 'no codes'}; {len(line['queries'])} query(ies)")
+
+
+def _emit(result: CodingResult, as_json: bool, text: str | None) -> None:
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    from notecoder.report import print_result
+
+    print_result(result, text)
+
+
+def _run_extract(args) -> int:
+    from notecoder.pipeline import extract_note
+
+    facts, warnings = extract_note(_read_input(args.inputs[0]), args.extractor)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(facts.model_dump_json(indent=2) + "\n")
+    return EXIT_OK
+
+
+def _run_profiles(_args) -> int:
+    from engine import load_profile, profile_names
+
+    for name in profile_names():
+        profile = load_profile(name)
+        changes = profile.differences()
+        print(f"{name}: {profile.description}")
+        for key, value in changes.items():
+            print(f"    {key} = {json.dumps(value)}")
+        if not changes:
+            print("    (official CPT/CMS values)")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `notecoder` console script."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles}
+    try:
+        return handlers[args.command](args)
+    except NotecoderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.debug("internal error", exc_info=True)
+        print(f"error: internal error ({type(exc).__name__}); rerun with "
+              "NOTECODER_LOG_LEVEL=DEBUG for details.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Settings from environment variables (NOTECODER_*) with safe defaults."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notecoder.schema import Setting
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every one can be set as NOTECODER_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTECODER_")
+
+    max_note_bytes: int = Field(default=1_000_000, ge=1)
+    setting: Setting = Setting.FACILITY
+    profile: str = "official"
+    extractor: str = "rules"
+    log_level: str = "WARNING"
+
+
+@cache
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

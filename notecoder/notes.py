@@ -1,0 +1,31 @@
+"""Reading notes safely: size limit, binary and encoding checks, one clear error each."""
+
+from __future__ import annotations
+
+from notecoder.errors import EmptyNote, NoteTooLarge, NotText
+
+_CONTROL_OK = {"\n", "\r", "\t", "\f"}
+
+
+def decode_note(data: bytes, max_bytes: int) -> str:
+    """Note bytes -> text, or a typed error that names the problem (never the content)."""
+    if len(data) > max_bytes:
+        raise NoteTooLarge(
+            f"The note is {len(data):,} bytes, over the limit of {max_bytes:,} bytes "
+            "(setting NOTECODER_MAX_NOTE_BYTES)."
+        )
+    if b"\x00" in data:
+        raise NotText("The note contains binary data (NUL bytes), not text.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotText(
+            f"The note is not valid UTF-8 (first bad byte at offset {exc.start}); "
+            "convert it to UTF-8 and try again."
+        ) from None
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in _CONTROL_OK)
+    if controls > max(8, len(text) // 100):
+        raise NotText("The note looks like binary data (too many control characters), not text.")
+    if not text.strip():
+        raise EmptyNote("The note is empty or contains only whitespace.")
+    return text

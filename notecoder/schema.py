@@ -1,0 +1,284 @@
+"""The one schema shared by every stage: facts with evidence spans, codes, queries.
+
+Extraction (rules or LLM) produces an `Extraction`; the engine reads it and returns
+`CodeLine`s and `Query`s; the CLI and later the evaluator and review app serialise
+`CodingResult`. Positions are character offsets into the original note text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+SCHEMA_VERSION = "1"
+
+
+class Span(BaseModel):
+    """Half-open character interval `[start, end)` into the original note text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.end <= self.start:
+            raise ValueError(f"span end {self.end} must be after start {self.start}")
+        return self
+
+
+class Route(StrEnum):
+    IV = "IV"
+    SC = "SC"
+    IM = "IM"
+    INTRA_ARTERIAL = "intra-arterial"
+    ORAL = "oral"
+    OTHER = "other"
+
+
+class Method(StrEnum):
+    INFUSION = "infusion"
+    PUSH = "push"
+    INJECTION = "injection"
+
+
+class Purpose(StrEnum):
+    """Why the substance was given, as documented."""
+
+    THERAPEUTIC = "therapeutic"  # therapeutic, prophylactic or diagnostic
+    HYDRATION = "hydration"
+    VEHICLE = "vehicle"  # diluent, piggyback carrier, KVO/TKO, flush
+    CHEMOTHERAPY = "chemotherapy"  # antineoplastic or complex biologic given as such
+
+
+class Relation(StrEnum):
+    SEQUENTIAL = "sequential"
+    CONCURRENT = "concurrent"
+
+
+class Assertion(StrEnum):
+    AFFIRMED = "affirmed"
+    NEGATED = "negated"
+    UNCERTAIN = "uncertain"
+    HISTORICAL = "historical"
+    FAMILY = "family"
+    HYPOTHETICAL = "hypothetical"
+
+
+class Setting(StrEnum):
+    FACILITY = "facility"
+    PROFESSIONAL = "professional"
+
+
+class Place(StrEnum):
+    """Where the encounter happened, as documented in the note."""
+
+    INFUSION_CENTER = "infusion_center"
+    HOSPITAL_OUTPATIENT = "hospital_outpatient"
+    EMERGENCY_DEPARTMENT = "emergency_department"
+    OFFICE = "office"
+
+
+class Quantity(BaseModel):
+    """A positive amount with a normalised unit (g, mg, mcg, units, mEq, mL, mL/hr)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float = Field(gt=0)
+    unit: str
+
+
+class Fact(BaseModel):
+    """Base of every fact: an id, its evidence spans, and spans per field."""
+
+    id: str
+    evidence: list[Span] = Field(min_length=1)
+    field_spans: dict[str, Span] = Field(default_factory=dict)
+
+    def spans(self) -> list[Span]:
+        """All spans of this fact, evidence first, without duplicates."""
+        seen: list[Span] = []
+        for span in [*self.evidence, *self.field_spans.values()]:
+            if span not in seen:
+                seen.append(span)
+        return seen
+
+    def span_of(self, *fields: str) -> list[Span]:
+        """Spans of the named fields that are present (for citing evidence)."""
+        return [self.field_spans[f] for f in fields if f in self.field_spans]
+
+
+class DrugAdministration(Fact):
+    """One substance given once (one push, one injection, one infusion episode)."""
+
+    drug_text: str
+    generic: str | None = None
+    product: str | None = None  # product-specific name, e.g. infliximab-dyyb
+    is_fluid: bool = False
+    dose: Quantity | None = None
+    dose_per_kg: Quantity | None = None  # value per kg, unit of the dose (mg/kg -> mg)
+    route: Route | None = None
+    method: Method | None = None
+    volume: Quantity | None = None  # mL of the bag or diluent
+    diluent: str | None = None
+    rate: Quantity | None = None  # mL/hr
+    purpose: Purpose | None = None
+    start: dt.time | None = None
+    stop: dt.time | None = None
+    start_date: dt.date | None = None
+    stop_date: dt.date | None = None
+    duration_minutes: int | None = Field(default=None, ge=0)  # stated, e.g. "over 30 minutes"
+    relation: Relation | None = None
+    related_to: str | None = None  # id of the administration it follows or runs with
+    site: str | None = None
+    vial_size: Quantity | None = None
+    vial_count: int | None = Field(default=None, ge=1)
+    wasted: Quantity | None = None
+    no_waste_documented: bool = False
+    indication: str | None = None  # id of the diagnosis it was given for
+
+    @model_validator(mode="after")
+    def _stop_not_before_start(self) -> DrugAdministration:
+        # Without dates a stop earlier than start is read as crossing midnight;
+        # with both dates documented it is a contradiction.
+        if self.start and self.stop and self.start_date and self.stop_date:
+            begin = dt.datetime.combine(self.start_date, self.start)
+            finish = dt.datetime.combine(self.stop_date, self.stop)
+            if finish < begin:
+                raise ValueError("stop time is before start time on the documented dates")
+        return self
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the documented stop clock time is earlier than the start."""
+        if self.start is None or self.stop is None:
+            return False
+        if self.start_date and self.stop_date:
+            return self.stop_date > self.start_date
+        return self.stop < self.start
+
+    @property
+    def clock_minutes(self) -> int | None:
+        """Whole minutes from start to stop, adding 24 h when crossing midnight."""
+        if self.start is None or self.stop is None:
+            return None
+        begin = self.start.hour * 60 + self.start.minute
+        finish = self.stop.hour * 60 + self.stop.minute
+        if self.start_date and self.stop_date:
+            days = (self.stop_date - self.start_date).days
+            return finish - begin + days * 24 * 60
+        return finish - begin if finish >= begin else finish + 24 * 60 - begin
+
+
+class Diagnosis(Fact):
+    """A condition or sign/symptom mentioned in the note, with its assertion status."""
+
+    text: str
+    concept: str  # lexicon concept id, e.g. "pneumonia"
+    assertion: Assertion = Assertion.AFFIRMED
+    organism: str | None = None
+    laterality: Literal["left", "right", "bilateral"] | None = None
+
+
+class EMVisit(Fact):
+    """Evaluation and management documentation."""
+
+    separately_identifiable: bool = False
+    stated_level: int | None = Field(default=None, ge=1, le=5)
+    stated_code: str | None = Field(default=None, pattern=r"^99\d{3}$")
+    patient_status: Literal["new", "established"] | None = None
+
+
+class PatientWeight(Fact):
+    value: float = Field(gt=0)
+    unit: Literal["kg", "lb"]
+
+    @property
+    def kg(self) -> float:
+        """Weight in kilograms (lb / 2.2046)."""
+        return self.value if self.unit == "kg" else self.value / 2.2046
+
+
+class EncounterPlace(Fact):
+    place: Place
+
+
+class Extraction(BaseModel):
+    """All facts extracted from one note."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    extractor: str
+    note_length: int = Field(ge=0)
+    note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    administrations: list[DrugAdministration] = Field(default_factory=list)
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    em: EMVisit | None = None
+    weight: PatientWeight | None = None
+    place: EncounterPlace | None = None
+
+    def facts(self) -> list[Fact]:
+        """Every fact in the extraction."""
+        singles = [f for f in (self.em, self.weight, self.place) if f is not None]
+        return [*self.administrations, *self.diagnoses, *singles]
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Extraction:
+        ids = [f.id for f in self.facts()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("fact ids must be unique")
+        known = set(ids)
+        for admin in self.administrations:
+            for ref in (admin.related_to, admin.indication):
+                if ref is not None and ref not in known:
+                    raise ValueError(f"fact {admin.id} refers to unknown fact {ref}")
+        for fact in self.facts():
+            for span in fact.spans():
+                if span.end > self.note_length:
+                    raise ValueError(
+                        f"span {span.start}-{span.end} of fact {fact.id} lies outside "
+                        f"the note ({self.note_length} characters)"
+                    )
+        text = (info.context or {}).get("text") if info is not None else None
+        if text is not None and len(text) != self.note_length:
+            raise ValueError("facts were extracted from a different note (length differs)")
+        return self
+
+
+System = Literal["CPT", "HCPCS", "ICD-10-CM"]
+
+
+class CodeLine(BaseModel):
+    """One code on the claim, with the rule that produced it and its evidence."""
+
+    system: System
+    code: str
+    units: int | None = Field(default=None, ge=1)  # None: not computable, see warnings
+    modifiers: list[str] = Field(default_factory=list)
+    rule: str
+    rationale: str
+    evidence: list[Span] = Field(min_length=1)
+
+
+class Query(BaseModel):
+    """A CDI query suggestion: non-leading, multiple choice, with its evidence."""
+
+    rule: str
+    question: str
+    options: list[str] = Field(min_length=2)
+    evidence: list[Span] = Field(min_length=1)
+
+
+class CodingResult(BaseModel):
+    """The `notecoder code --json` contract (schema_version 1)."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    setting: Setting
+    codes: list[CodeLine]
+    queries: list[Query]
+    facts: Extraction
+    warnings: list[str]
+
