@@ -279,19 +279,21 @@ def code_administrations(
     concurrent_fluids = [
         e for e in episodes if e.family == "hydration" and runs_concurrently(e, drug_infusions)
     ]
-    concurrent_reported = False
-    for fluid in concurrent_fluids:
-        result = r_admin_05_concurrent_fluid(fluid, profile, concurrent_reported)
-        concurrent_reported = concurrent_reported or bool(result.codes)
-        out += result
     candidates = [e for e in episodes if e not in concurrent_fluids]
     candidates = [e for e in candidates if not (e.family == "hydration" and e.minutes is None)]
     if not candidates:
+        for fluid in concurrent_fluids:
+            out += Outcome.warn(f"{fluid.admin.id}: concurrent fluid with no drug infusion coded.")
         return out, None
 
     place = facts.place.place if facts.place else None
     initial, chosen = r_admin_06_initial_service(candidates, setting, place)
     out += chosen + _code_initial(initial, profile, setting)
+    concurrent_reported = False
+    for fluid in concurrent_fluids:  # add-on codes follow the initial service
+        result = r_admin_05_concurrent_fluid(fluid, profile, concurrent_reported)
+        concurrent_reported = concurrent_reported or bool(result.codes)
+        out += result
     infusions = [initial] if initial.kind == "infusion" else []
     pushes = [initial] if initial.kind == "push" else []
     rest = [e for e in candidates if e is not initial]

@@ -9,7 +9,7 @@ Practice, 2022 update).
 from __future__ import annotations
 
 from engine.outcome import Outcome
-from notecoder.schema import Assertion, DrugAdministration, Extraction, Method, Query
+from notecoder.schema import Assertion, DrugAdministration, Extraction, Method, Purpose, Query
 
 OTHER = "Other (please specify)"
 UNDETERMINED = "Clinically undetermined"
@@ -24,7 +24,7 @@ def r_cdi_01_stop_time(admin: DrugAdministration) -> Outcome:
     """R-CDI-01: an infusion with a start time but no stop time or duration."""
     if admin.start is None or admin.stop is not None or admin.duration_minutes is not None:
         return Outcome()
-    if admin.method in (Method.PUSH, Method.INJECTION) or (admin.is_fluid and admin.purpose == "vehicle"):
+    if admin.method in (Method.PUSH, Method.INJECTION) or admin.purpose == Purpose.VEHICLE:
         return Outcome()
     name = admin.generic or admin.drug_text
     question = (

@@ -110,7 +110,9 @@ def r_units_03_discarded_drug(
     if code.container == "multi":
         return [], Outcome()
     if code.container == "unknown":
-        return [], Outcome.warn(f"{admin.id}: container type unknown; JW/JZ for coder (R-UNITS-03).")
+        return [], Outcome.warn(
+            f"{admin.id}: container type unknown; JW/JZ for coder (R-UNITS-03)."
+        )
     wasted_units: int | None = None
     spans = admin.span_of("drug")
     if admin.vial_size is not None:
@@ -148,7 +150,9 @@ def r_units_01_drug_line(
     spans = admin.span_of("drug") or list(admin.evidence)
     if code is None:
         why = f"{admin.drug_text}: no specific HCPCS code in the table; unclassified, coder review."
-        out += Outcome.warn(f"{admin.id}: no specific drug code; {UNCLASSIFIED_DRUG_CODE} (R-UNITS-04).")
+        out += Outcome.warn(
+            f"{admin.id}: no specific drug code; {UNCLASSIFIED_DRUG_CODE} (R-UNITS-04)."
+        )
         return out + Outcome(codes=[_line(UNCLASSIFIED_DRUG_CODE, None, "R-UNITS-04", why, spans)])
     dose, dose_spans, found = r_units_02_dose_given(admin, weight)
     out += found
@@ -158,14 +162,15 @@ def r_units_01_drug_line(
             f"{admin.id}: dose unit {dose.unit} cannot be converted to {code.billing_unit}."
         )
     if amount is None:
-        why = f"{admin.generic}: {code.code} per {code.billing_amount:g} {code.billing_unit}; units not computable."
+        why = (f"{admin.generic}: {code.code} per {code.billing_amount:g} {code.billing_unit}; "
+               "units not computable.")
         return out + Outcome(codes=[_line(code, None, "R-UNITS-01", why, spans)])
     units = billing_units(amount, code, profile)
     modifiers, discarded = r_units_03_discarded_drug(admin, code, units, profile)
+    rounding = f" (rounded down, profile {profile.name})" if profile.unit_rounding == "down" else ""
     why = (
         f"{admin.generic} {amount:g} {code.billing_unit} / {code.billing_amount:g} "
-        f"{code.billing_unit} per unit = {units} unit(s)"
-        f"{' (rounded down, profile ' + profile.name + ')' if profile.unit_rounding == 'down' else ''}."
+        f"{code.billing_unit} per unit = {units} unit(s){rounding}."
     )
     line = _line(code, units, "R-UNITS-01", why, spans + dose_spans, modifiers)
     return out + Outcome(codes=[line]) + discarded

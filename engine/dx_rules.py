@@ -48,7 +48,8 @@ def r_dx_06_codes_for(dx: Diagnosis) -> Outcome:
     rule = "R-DX-06" if dx.organism and dx.organism in concept.organisms else "R-DX-03"
     if dx.concept == "bacteremia":
         rule = "R-DX-04"
-    why = f"{dx.concept.replace('_', ' ')}{' due to ' + dx.organism if dx.organism else ''}, affirmed."
+    due = f" due to {dx.organism}" if dx.organism else ""
+    why = f"{dx.concept.replace('_', ' ')}{due}, affirmed."
     spans = dx.span_of("text", "organism") or list(dx.evidence)
     lines = [CodeLine(system="ICD-10-CM", code=c, rule=rule, rationale=why, evidence=spans)
              for c in codes]

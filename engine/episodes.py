@@ -175,6 +175,5 @@ def runs_concurrently(episode: Episode, others: list[Episode]) -> bool:
     """Documented as concurrent, or overlapping in clock time with another infusion."""
     if episode.admin.relation == Relation.CONCURRENT:
         return True
-    return any(
-        episode.overlaps(other) for other in others if other is not episode and other.kind == "infusion"
-    )
+    infusions = [o for o in others if o is not episode and o.kind == "infusion"]
+    return any(episode.overlaps(other) for other in infusions)

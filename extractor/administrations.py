@@ -242,6 +242,7 @@ def draft_administrations(doc: Doc) -> list[Draft]:
         _assign_times(draft, text)
         _assign_amounts(draft, text)
         _assign_cues(draft, text)
+    drafts = _drop_back_references(drafts)
     # Sentences with no drug of their own continue the last administration before them.
     for sentence in sentences:
         if any(sentence.start_char <= d.mention.start_char < sentence.end_char for d in drafts):
@@ -256,6 +257,20 @@ def draft_administrations(doc: Doc) -> list[Draft]:
         _assign_amounts(draft, text)
         draft.window = saved
     return drafts
+
+
+_OWN_FIELDS = ("start", "stop", "duration_minutes", "dose", "dose_per_kg")
+
+
+def _drop_back_references(drafts: list[Draft]) -> list[Draft]:
+    """'After vancomycin complete, ...' names an earlier administration; it is not a new one."""
+    kept: list[Draft] = []
+    for draft in drafts:
+        seen = any(k.entry.generic == draft.entry.generic for k in kept)
+        if seen and not any(f in draft.fields for f in _OWN_FIELDS):
+            continue
+        kept.append(draft)
+    return kept
 
 
 def freeze(draft: Draft, fact_id: str, previous_id: str | None) -> DrugAdministration:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from spacy.tokens import Doc
+
 from extractor.quantities import find_weights
 from notecoder.schema import EMVisit, EncounterPlace, PatientWeight, Place, Span
 
@@ -29,14 +31,9 @@ _PLACES = [
 ]
 
 
-def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
-    start = max(text.rfind(". ", 0, position) + 2, text.rfind("\n", 0, position) + 1, 0)
-    ends = [i for i in (text.find(". ", position), text.find("\n", position)) if i != -1]
-    return start, (min(ends) + 1 if ends else len(text))
-
-
-def extract_em(text: str) -> EMVisit | None:
+def extract_em(doc: Doc) -> EMVisit | None:
     """E/M documentation: the cue sentences, stated level or code, patient status."""
+    text = doc.text
     cues = list(_EM_CUE.finditer(text))
     if not cues:
         return None
@@ -45,7 +42,8 @@ def extract_em(text: str) -> EMVisit | None:
     level = code = status = None
     separate = False
     for cue in cues:
-        lo, hi = _sentence_bounds(text, cue.start())
+        sent = doc.char_span(cue.start(), cue.end(), alignment_mode="expand").sent
+        lo, hi = sent.start_char, sent.end_char
         sentence = text[lo:hi]
         if _NEGATED.search(text[lo:cue.start()]):
             continue  # "No separate E/M today."

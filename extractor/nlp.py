@@ -21,12 +21,28 @@ _CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as writ
 
 @Language.component("line_sentences")
 def line_sentences(doc: Doc) -> Doc:
-    """Start a new sentence after every line break (notes are often one fact a line)."""
+    """Start a new sentence at a line break, unless the line was merely wrapped.
+
+    Notes are often one fact a line ("Dx: ...", "Allergies: ..."), but long
+    sentences are also wrapped; a line that continues in lower case after no
+    closing punctuation is the same sentence.
+    """
     for token in doc[1:]:
         previous = doc[token.i - 1]
-        if "\n" in previous.text or "\n" in previous.whitespace_:
-            token.is_sent_start = True
+        if "\n" not in previous.text and "\n" not in previous.whitespace_:
+            continue
+        if token.is_space:
+            continue
+        wrapped = token.text[:1].islower() and not _ends_statement(doc, previous.i)
+        token.is_sent_start = not wrapped
     return doc
+
+
+def _ends_statement(doc: Doc, index: int) -> bool:
+    """True when the last non-space token up to `index` closes a statement."""
+    while index >= 0 and doc[index].is_space:
+        index -= 1
+    return index < 0 or doc[index].text[-1:] in ".:;!?"
 
 
 def _pattern(phrase: str, nlp: Language) -> list[dict]:

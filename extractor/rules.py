@@ -37,7 +37,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         note_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         administrations=administrations,
         diagnoses=diagnoses,
-        em=extract_em(text),
+        em=extract_em(doc),
         weight=weight,
         place=extract_place(text),
     )

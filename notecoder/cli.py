@@ -128,9 +128,10 @@ def _run_code(args) -> int:
 
 
 def _run_batch(paths: list[str], args) -> int:
-    from engine import load_profile
     from rich.console import Console
     from rich.progress import Progress
+
+    from engine import load_profile
 
     load_profile(args.profile)  # a bad profile is a usage error, not one per note
     failed = 0

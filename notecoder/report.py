@@ -29,7 +29,9 @@ def print_result(result: CodingResult, text: str | None, console: Console | None
     for column in ("System", "Code", "Units", "Mod", "Rule", "Why", "Evidence"):
         table.add_column(column, overflow="fold")
     for line in result.codes:
-        units = "" if line.system == "ICD-10-CM" else ("?" if line.units is None else str(line.units))
+        units = "?" if line.units is None else str(line.units)
+        if line.system == "ICD-10-CM":
+            units = ""
         table.add_row(line.system, line.code, units, " ".join(line.modifiers), line.rule,
                       line.rationale, _quote(text, line.evidence))
     console.print(table)

@@ -1,0 +1,60 @@
+"""Offline throughput: code N copies of the bundled example notes, print notes/s and memory.
+
+    python bench/bench_offline.py --copies 50
+
+Figures are printed, never asserted. Peak memory is the process's maximum resident
+set size (includes the spaCy pipeline and code tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=50, help="copies of each example note")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    from engine import code_facts, load_profile
+    from notecoder.pipeline import code_note, extract_note
+    from notecoder.schema import Setting
+
+    examples = sorted((ROOT / "datasets" / "examples").glob("*.txt"))
+    notes = [p.read_text(encoding="utf-8") for p in examples]
+    code_note(notes[0], Setting.FACILITY, "official")  # build the pipeline and load tables
+    startup = time.perf_counter() - t0
+
+    batch = notes * args.copies
+    t1 = time.perf_counter()
+    for text in batch:
+        code_note(text, Setting.FACILITY, "official")
+    elapsed = time.perf_counter() - t1
+
+    facts = [extract_note(text)[0] for text in notes]
+    profile = load_profile("official")
+    engine_runs = max(1000, len(batch))
+    t2 = time.perf_counter()
+    for i in range(engine_runs):
+        code_facts(facts[i % len(facts)], Setting.FACILITY, profile)
+    engine_elapsed = time.perf_counter() - t2
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"notes coded (extract + engine): {len(batch)} in {elapsed:.2f} s "
+          f"= {len(batch) / elapsed:.1f} notes/s")
+    print(f"engine only on extracted facts: {engine_runs} in {engine_elapsed:.2f} s "
+          f"= {engine_runs / engine_elapsed:.0f} notes/s")
+    print(f"start-up (imports, pipeline build, first note): {startup:.2f} s")
+    print(f"peak resident memory: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

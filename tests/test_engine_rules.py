@@ -1,0 +1,173 @@
+"""Engine rules on hand-written facts: one test per threshold edge, named for its rule.
+
+Expected values come from shared/domain/RULES.md (R-ADMIN-01..08, R-UNITS-01..03).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import code_facts, load_profile
+from engine.admin_rules import additional_hour_units
+from notecoder.schema import Method, PatientWeight, Purpose, Quantity, Relation, Setting, Span
+from tests.facts import admin, dx, facts
+
+OFFICIAL = load_profile("official")
+SEED = load_profile("seed-documents")
+
+
+def cpt(f, profile=OFFICIAL, setting=Setting.FACILITY):
+    out = code_facts(f, setting, profile)
+    return [(c.code, c.units) for c in out.codes if c.system == "CPT"]
+
+
+@pytest.mark.parametrize("stop, expected", [
+    ("10:15", [("96374", 1)]),   # 15 min: push (R-ADMIN-01)
+    ("10:16", [("96365", 1)]),   # 16 min: infusion (R-ADMIN-02)
+])
+def test_r_admin_01_push_boundary_15_16(stop, expected):
+    assert cpt(facts(admin("A1", "ceftriaxone", "10:00", stop))) == expected
+
+
+@pytest.mark.parametrize("minutes, units", [
+    (16, 0), (90, 0), (91, 1), (150, 1), (151, 2), (210, 2), (211, 3),
+])
+def test_r_admin_03_additional_hour_units(minutes, units):
+    assert additional_hour_units(minutes, 91) == units
+
+
+@pytest.mark.parametrize("stop, expected", [
+    ("11:30", [("96365", 1)]),                 # 90 min
+    ("11:31", [("96365", 1), ("96366", 1)]),   # 91 min
+    ("12:30", [("96365", 1), ("96366", 1)]),   # 150 min
+    ("12:31", [("96365", 1), ("96366", 2)]),   # 151 min
+])
+def test_r_admin_03_additional_hour_edges(stop, expected):
+    assert cpt(facts(admin("A1", "ceftriaxone", "10:00", stop))) == expected
+
+
+def test_r_admin_03_seed_profile_counts_90_minutes():
+    assert cpt(facts(admin("A1", "ceftriaxone", "10:00", "11:30")), SEED) == [
+        ("96365", 1), ("96366", 1)]
+
+
+@pytest.mark.parametrize("stop, expected", [
+    ("13:25", []),
+    ("13:30", []),                                 # 30 min: not hydration
+    ("13:31", [("96360", 1)]),                     # 31 min
+    ("15:01", [("96360", 1), ("96361", 1)]),       # 121 min
+])
+def test_r_admin_04_hydration_edges(stop, expected):
+    ns = admin("A1", "sodium chloride", "13:00", stop, is_fluid=True)
+    assert cpt(facts(ns)) == expected
+
+
+def test_r_admin_04_hydration_across_midnight():
+    ns = admin("A1", "sodium chloride", "23:00", "02:00", is_fluid=True)
+    assert cpt(facts(ns)) == [("96360", 1), ("96361", 2)]
+
+
+@pytest.mark.parametrize("stop, units", [("11:15", 1), ("12:55", 3)])  # 75 and 175 min
+def test_r_admin_04_secondary_hydration_after_push(stop, units):
+    push = admin("A1", "ondansetron", "09:50", None, method=Method.PUSH)
+    ns = admin("A2", "sodium chloride", "10:00", stop, is_fluid=True)
+    assert cpt(facts(push, ns)) == [("96374", 1), ("96361", units)]
+
+
+def test_r_admin_05_kvo_fluid_not_reported():
+    kvo = admin("A1", "sodium chloride", "10:00", "12:00", is_fluid=True, purpose=Purpose.VEHICLE)
+    drug = admin("A2", "ceftriaxone", "10:00", "10:40")
+    assert cpt(facts(kvo, drug)) == [("96365", 1)]
+
+
+def test_r_admin_05_concurrent_hydration_not_reported_officially():
+    drug = admin("A1", "ceftriaxone", "10:00", "11:00")
+    ns = admin("A2", "sodium chloride", "10:00", "11:00", is_fluid=True)
+    assert cpt(facts(drug, ns)) == [("96365", 1)]
+    assert cpt(facts(drug, ns), SEED) == [("96365", 1), ("96368", 1)]
+
+
+def test_r_admin_06_facility_hierarchy_ignores_order():
+    ns = admin("A1", "sodium chloride", "08:00", "09:00", is_fluid=True)
+    drug = admin("A2", "ceftriaxone", "09:05", "09:45")
+    assert cpt(facts(ns, drug)) == [("96365", 1), ("96361", 1)]
+
+
+def test_r_admin_07_sequential_new_drug():
+    first = admin("A1", "vancomycin", "08:00", "09:30")
+    second = admin("A2", "magnesium sulfate", "09:35", "10:20", relation=Relation.SEQUENTIAL,
+                   related_to="A1")
+    assert cpt(facts(first, second)) == [("96365", 1), ("96367", 1)]
+
+
+def test_r_admin_08_concurrent_drug_once_per_encounter():
+    a = admin("A1", "ceftriaxone", "10:00", "11:00")
+    b = admin("A2", "magnesium sulfate", "10:10", "10:50")
+    c = admin("A3", "ondansetron", "10:20", "10:45")
+    assert cpt(facts(a, b, c)) == [("96365", 1), ("96368", 1)]
+
+
+def test_r_admin_11_no_stop_time_no_code_and_query():
+    out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", None)), Setting.FACILITY,
+                     OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == []
+    assert [q.rule for q in out.queries] == ["R-CDI-01"]
+    assert ("HCPCS", "J0696") in [(c.system, c.code) for c in out.codes]
+
+
+def test_r_admin_01_same_drug_push_96376_facility_only():
+    a = admin("A1", "ondansetron", "10:00", None, method=Method.PUSH)
+    b = admin("A2", "ondansetron", "10:45", None, method=Method.PUSH)
+    assert cpt(facts(a, b)) == [("96374", 1), ("96376", 1)]
+    assert cpt(facts(a, b), setting=Setting.PROFESSIONAL) == [("96374", 1)]
+
+
+@pytest.mark.parametrize("dose, unit, units", [
+    (1, "g", 4), (600, "mg", 3), (250, "mg", 1), (251, "mg", 2),
+])
+def test_r_units_01_round_up(dose, unit, units):
+    out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(dose, unit))),
+                     Setting.FACILITY, OFFICIAL)
+    assert [(c.code, c.units) for c in out.codes if c.system == "HCPCS"] == [("J0696", units)]
+
+
+def test_r_units_02_weight_based_dose():
+    drug = admin("A1", "infliximab", "09:00", "11:00",
+                 dose_per_kg=Quantity(value=5, unit="mg"))
+    weight = PatientWeight(id="W1", evidence=[Span(start=900, end=905)], value=80, unit="kg")
+    out = code_facts(facts(drug, weight=weight), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, c.units) for c in out.codes if c.system == "HCPCS"] == [("J1745", 40)]
+    assert out.queries == []
+
+
+def test_r_units_03_jw_line_for_waste_from_single_dose_vials():
+    drug = admin("A1", "infliximab", "09:00", "11:00", dose=(350, "mg"),
+                 vial_size=Quantity(value=100, unit="mg"), vial_count=4)
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    lines = [(c.code, c.units, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"]
+    assert lines == [("J1745", 35, ()), ("J1745", 5, ("JW",))]
+
+
+def test_r_units_03_jz_when_no_waste_documented():
+    drug = admin("A1", "zoledronic acid", "13:00", "13:20", dose=(5, "mg"),
+                 no_waste_documented=True)
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, c.units, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"] == [
+        ("J3489", 5, ("JZ",))]
+
+
+def test_r_dx_02_uncertain_not_coded_symptom_coded():
+    f = facts(dx("D1", "fever"), dx("D2", "pneumonia", assertion="uncertain"))
+    out = code_facts(f, Setting.FACILITY, OFFICIAL)
+    assert [c.code for c in out.codes] == ["R50.9"]
+
+
+def test_r_dx_06_pneumonia_with_organism_combination_code():
+    out = code_facts(facts(dx("D1", "pneumonia", organism="MRSA")), Setting.FACILITY, OFFICIAL)
+    assert [c.code for c in out.codes] == ["J15.212"]
+
+
+def test_every_engine_code_has_evidence():
+    f = facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")), dx("D1", "pneumonia"))
+    for line in code_facts(f, Setting.FACILITY, OFFICIAL).codes:
+        assert line.evidence
