@@ -7,6 +7,7 @@ code decides which drug a quantity belongs to.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -191,7 +192,7 @@ def find_time_ranges(text: str) -> list[TimeRange]:
     times = find_clock_times(text)
     ranges: list[TimeRange] = []
     used: set[int] = set()
-    for a, b in zip(times, times[1:], strict=False):
+    for a, b in itertools.pairwise(times):
         if a.start in used:
             continue
         if not _RANGE_JOIN.match(text[a.end:b.start]):
@@ -228,7 +229,7 @@ _DURATION = re.compile(
 
 
 def _num(value: str) -> float:
-    return _NUMBER_WORDS.get(value.lower(), None) or float(value)
+    return _NUMBER_WORDS.get(value.lower()) or float(value)
 
 
 def find_durations(text: str) -> list[Duration]:
