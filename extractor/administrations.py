@@ -255,6 +255,9 @@ def draft_administrations(doc: Doc) -> list[Draft]:
         draft.window = (sentence.start_char, sentence.end_char)
         _assign_times(draft, text)
         _assign_amounts(draft, text)
+        no_waste = cues.NO_WASTE.search(text, sentence.start_char, sentence.end_char)
+        if no_waste:
+            draft.set("no_waste", True, no_waste.start(), no_waste.end())
         draft.window = saved
     return drafts
 

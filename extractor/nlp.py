@@ -91,6 +91,11 @@ def build_nlp() -> Language:
     nlp.add_pipe("line_sentences")
     matcher = nlp.add_pipe("medspacy_target_matcher")
     matcher.add(_target_rules(nlp))
-    context = nlp.add_pipe("medspacy_context")
-    context.add([ConTextRule(**rule) for rule in context_rules()])
+    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    ours = [ConTextRule(**rule) for rule in context_rules()]
+    # Our rules replace a default of the same literal (e.g. "ruled out" looks backward:
+    # "Pneumonia ruled out."), the other defaults stay.
+    redefined = {rule.literal.lower() for rule in ours}
+    defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+    context.add([r for r in defaults if r.literal.lower() not in redefined] + ours)
     return nlp

@@ -1,0 +1,165 @@
+"""Offline rule extractor: assertion cues, drugs given vs mentioned, fields with spans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from extractor.rules import extract
+from notecoder.schema import Assertion, Method, Purpose, Relation, Route
+
+
+def facts(text: str):
+    return extract(text)[0]
+
+
+def quoted(text: str, span) -> str:
+    return text[span.start:span.end]
+
+
+@pytest.mark.parametrize("text, concept, assertion", [
+    ("Fever; rule out pneumonia.", "pneumonia", Assertion.UNCERTAIN),
+    ("Possible pneumonia.", "pneumonia", Assertion.UNCERTAIN),
+    ("Suspected UTI.", "uti", Assertion.UNCERTAIN),
+    ("Likely dehydration.", "dehydration", Assertion.UNCERTAIN),
+    ("Denies fever.", "fever", Assertion.NEGATED),
+    ("No evidence of pneumonia.", "pneumonia", Assertion.NEGATED),
+    ("Negative for sepsis.", "sepsis", Assertion.NEGATED),
+    ("Pneumonia ruled out.", "pneumonia", Assertion.NEGATED),
+    ("History of urinary tract infection.", "uti", Assertion.HISTORICAL),
+    ("PMH: hypertension.", "hypertension", Assertion.HISTORICAL),
+    ("Mother has osteoporosis.", "osteoporosis", Assertion.FAMILY),
+    ("Community-acquired pneumonia.", "pneumonia", Assertion.AFFIRMED),
+])
+def test_assertion_cues(text, concept, assertion):
+    found = {d.concept: d.assertion for d in facts(text).diagnoses}
+    assert found[concept] == assertion
+
+
+def test_fever_coded_alongside_uncertain_pneumonia():
+    found = {d.concept: d.assertion for d in facts("Fever; rule out pneumonia.").diagnoses}
+    assert found == {"fever": Assertion.AFFIRMED, "pneumonia": Assertion.UNCERTAIN}
+
+
+@pytest.mark.parametrize("text", [
+    "Allergies: ceftriaxone (rash).",
+    "Home meds: ondansetron 4 mg PO PRN.",
+    "Ceftriaxone not given, patient refused.",
+    "Will start ceftriaxone tomorrow if cultures positive.",
+])
+def test_drug_mentioned_but_not_given(text):
+    assert facts(text).administrations == []
+
+
+def test_organism_and_combination():
+    dx = facts("Assessment: MRSA pneumonia.").diagnoses[0]
+    assert (dx.concept, dx.organism) == ("pneumonia", "MRSA")
+
+
+def test_laterality():
+    text = "Left lower leg cellulitis."
+    dx = facts(text).diagnoses[0]
+    assert dx.laterality == "left" and quoted(text, dx.field_spans["laterality"]) == "Left"
+
+
+def test_ceftriaxone_fields_and_spans():
+    text = "Ceftriaxone 1 g in 50 mL NS IVPB initiated 10:15 AM, completed 10:50 AM."
+    [a] = facts(text).administrations
+    assert (a.generic, a.dose.value, a.dose.unit) == ("ceftriaxone", 1.0, "g")
+    assert a.diluent == "sodium chloride" and a.volume.value == 50
+    assert (a.start, a.stop) == (dt.time(10, 15), dt.time(10, 50))
+    assert a.route == Route.IV and a.method == Method.INFUSION
+    assert quoted(text, a.field_spans["dose"]) == "1 g"
+    assert quoted(text, a.field_spans["start"]) == "10:15 AM"
+    assert quoted(text, a.field_spans["stop"]) == "10:50 AM"
+    assert quoted(text, a.field_spans["drug"]) == "Ceftriaxone"
+
+
+def test_brand_maps_to_generic_and_biosimilar_product():
+    a = facts("Inflectra 5 mg/kg IV infusion 0900-1100.").administrations[0]
+    assert (a.generic, a.product, a.dose_per_kg.value) == ("infliximab", "infliximab-dyyb", 5)
+    b = facts("Rocephin 2 g IV over 30 minutes.").administrations[0]
+    assert (b.generic, b.duration_minutes) == ("ceftriaxone", 30)
+
+
+def test_times_continue_from_next_sentence():
+    text = "Vancomycin 1.25 g IV infusion hung.\nStarted at 2215, completed 0015."
+    [a] = facts(text).administrations
+    assert (a.start, a.stop) == (dt.time(22, 15), dt.time(0, 15))
+    assert a.crosses_midnight and a.clock_minutes == 120
+
+
+@pytest.mark.parametrize("text, kg", [
+    ("Weight: 80 kg. Infliximab 5 mg/kg IV 0900-1100.", 80.0),
+    ("Wt 176 lbs. Infliximab 5 mg/kg IV 0900-1100.", 176 / 2.2046),
+])
+def test_weight_kg_and_lb(text, kg):
+    f = facts(text)
+    assert f.weight is not None and abs(f.weight.kg - kg) < 0.01
+    assert f.administrations[0].dose_per_kg.unit == "mg"
+
+
+def test_kvo_fluid_is_vehicle_and_bolus_is_hydration():
+    f = facts("NS at KVO 10 mL/hr.\nNS 1 L bolus for dehydration 1300-1400.")
+    purposes = [a.purpose for a in f.administrations]
+    assert purposes == [Purpose.VEHICLE, Purpose.HYDRATION]
+
+
+def test_concurrent_and_sequential_relations():
+    f = facts("Vancomycin IV 0800-0930, followed by magnesium sulfate IV 0935-1020.\n"
+              "NS 250 mL maintenance running concurrently.")
+    vanc, mag, ns = f.administrations
+    assert mag.relation == Relation.SEQUENTIAL and mag.related_to == vanc.id
+    assert ns.relation == Relation.CONCURRENT
+
+
+def test_vial_size_and_waste():
+    text = "Infliximab 350 mg IV 0900-1100 from four 100 mg vials; 50 mg wasted."
+    [a] = facts(text).administrations
+    assert a.dose.value == 350 and a.vial_size.value == 100 and a.vial_count == 4
+    assert a.wasted.value == 50
+    b = facts("Zoledronic acid 5 mg IV 1300-1320. No waste.").administrations[0]
+    assert b.no_waste_documented
+
+
+def test_push_and_injection_methods():
+    f = facts("Ondansetron 4 mg IV push at 1000.\nCeftriaxone 1 g IM at 1010.")
+    assert f.administrations[0].method == Method.PUSH
+    assert f.administrations[1].route == Route.IM
+    assert f.administrations[1].method == Method.INJECTION
+
+
+def test_em_detection_and_negated_em():
+    em = facts("Established patient, level 3 office visit, separately identifiable.").em
+    assert em is not None and em.stated_level == 3 and em.separately_identifiable
+    assert facts("No separate E/M today. Ceftriaxone 1 g IV 1000-1030.").em is None
+
+
+def test_indication_links_drug_to_diagnosis():
+    f = facts("Magnesium sulfate 2 g IV for hypomagnesemia 0935-1020.")
+    [dx] = f.diagnoses
+    assert f.administrations[0].indication == dx.id
+
+
+def test_every_span_lies_inside_the_note_and_quotes_its_value(example_text):
+    text = example_text("g3_vancomycin_magnesium.txt")
+    f = facts(text)
+    for fact in f.facts():
+        for span in fact.spans():
+            assert 0 <= span.start < span.end <= len(text)
+    for dx in f.diagnoses:
+        assert quoted(text, dx.field_spans["text"]).lower() == dx.text.lower()
+
+
+def test_note_text_never_logged_above_debug(caplog, example_text):
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    text = example_text("g2_infliximab.txt")
+    with caplog.at_level(logging.INFO):
+        code_note(text, Setting.FACILITY, "official")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    for secret in ("Crohn", "Remicade", "Patel", "5 mg/kg"):
+        assert secret not in logged
