@@ -38,7 +38,7 @@ def test_json_contract_shape(capsys):
 
 
 def test_modifiers_have_no_dash(capsys):
-    code, out, _ = run(capsys, "code", str(EXAMPLES / "g2_infliximab.txt"), "--json")
+    _, out, _ = run(capsys, "code", str(EXAMPLES / "g2_infliximab.txt"), "--json")
     em = [c for c in json.loads(out)["codes"] if c["code"] == "99214"]
     assert em and em[0]["modifiers"] == ["25"]
 
