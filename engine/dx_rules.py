@@ -56,6 +56,20 @@ def r_dx_06_codes_for(dx: Diagnosis) -> Outcome:
     return Outcome(codes=lines)
 
 
+def r_dx_06_combination_subsumes(dx: Diagnosis, coded: set[str]) -> Outcome | None:
+    """R-DX-06: a symptom included in a combination code also coded is not coded apart
+    (nausea R11.0 with nausea and vomiting R11.2; R11.0 Excludes1 R11.2).
+
+    Source: ICD-G I.B.9 (combination codes), I.A.12.a (Excludes1).
+    """
+    concept = diagnosis_concepts().get(dx.concept)
+    if concept is not None and set(concept.subsumed_by) & coded:
+        return Outcome.warn(
+            f"{dx.id}: included in a combination code also coded; not coded apart (R-DX-06)."
+        )
+    return None
+
+
 def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeLine]:
     """R-DX-05: the diagnosis chiefly responsible for the encounter is listed first.
 
@@ -71,8 +85,12 @@ def code_diagnoses(facts: Extraction, reason_dx_id: str | None) -> Outcome:
     out = Outcome()
     reason: list[str] = []
     seen: set[str] = set()
+    current = [dx for dx in facts.diagnoses
+               if r_dx_01_current_condition(dx) is None and r_dx_02_outpatient_uncertain(dx) is None]
+    coded_concepts = {dx.concept for dx in current}
     for dx in facts.diagnoses:
-        skip = r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
+        skip = (r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
+                or r_dx_06_combination_subsumes(dx, coded_concepts))
         if skip is not None:
             out += skip
             continue

@@ -39,6 +39,7 @@ class DiagnosisConcept:
     codes: tuple[str, ...]
     organisms: dict[str, tuple[str, ...]]
     description: str
+    subsumed_by: tuple[str, ...] = ()  # concepts whose combination code includes this one
 
     def codes_for(self, organism: str | None) -> tuple[str, ...]:
         """Organism-specific codes when the organism is mapped, else the default codes."""
@@ -100,5 +101,6 @@ def diagnosis_concepts() -> dict[str, DiagnosisConcept]:
             codes=tuple(entry["codes"]),
             organisms={k: tuple(v) for k, v in entry.get("organisms", {}).items()},
             description=entry["description"],
+            subsumed_by=tuple(entry.get("subsumed_by", ())),
         )
     return concepts

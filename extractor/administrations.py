@@ -111,6 +111,12 @@ def _assign_times(draft: Draft, text: str) -> None:
             continue
         before = chunk[max(0, clock.start - _CUE_WINDOW):clock.start]
         stop_cue, start_cue = _last(cues.STOP, before), _last(cues.START, before)
+        if stop_cue < 0 and start_cue < 0:
+            # A time leading its charting line takes the cue that follows on the line.
+            line = chunk[clock.end:].split("\n", 1)[0][:60]
+            stop_after = cues.STOP_AFTER.search(line)
+            start_after = cues.START_AFTER.search(line)
+            stop_cue = 1 if stop_after and not start_after else -1
         if stop_cue > start_cue or ("start" in draft.fields and start_cue < 0):
             draft.set("stop", _time(clock), begin, end)
         else:
@@ -213,8 +219,9 @@ def _continues(sentence: SpacySpan, text: str) -> bool:
                 or cues.NO_WASTE.search(chunk))
 
 
-def draft_administrations(doc: Doc) -> list[Draft]:
-    """Drafts for every drug given, with the quantities and cues in their windows."""
+def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
+    """Drafts for every drug given, with the quantities and cues in their windows, and the
+    sentences that look like an administration of a drug the lexicon does not know."""
     text = doc.text
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []
@@ -242,10 +249,15 @@ def draft_administrations(doc: Doc) -> list[Draft]:
         _assign_times(draft, text)
         _assign_amounts(draft, text)
         _assign_cues(draft, text)
-    drafts = _drop_back_references(drafts)
+    mentioned = [d.mention.start_char for d in drafts]
+    unrecognised: list[Span] = []
+    drafts = _merge_back_references(drafts)
     # Sentences with no drug of their own continue the last administration before them.
     for sentence in sentences:
-        if any(sentence.start_char <= d.mention.start_char < sentence.end_char for d in drafts):
+        if any(sentence.start_char <= m < sentence.end_char for m in mentioned):
+            continue
+        if _looks_like_unknown_drug(sentence, text):
+            unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
             continue
         owner = [d for d in drafts if d.mention.start_char < sentence.start_char]
         if not owner or not _continues(sentence, text):
@@ -259,18 +271,37 @@ def draft_administrations(doc: Doc) -> list[Draft]:
         if no_waste:
             draft.set("no_waste", True, no_waste.start(), no_waste.end())
         draft.window = saved
-    return drafts
+    return drafts, unrecognised
 
 
-_OWN_FIELDS = ("start", "stop", "duration_minutes", "dose", "dose_per_kg")
+def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
+    """A dose with a route or 'given' but no known drug name: never glued to another drug."""
+    chunk = text[sentence.start_char:sentence.end_char]
+    line_start = text.rfind("\n", 0, sentence.start_char) + 1
+    if cues.NOT_GIVEN_SECTION.search(text[line_start:sentence.end_char]):
+        return False
+    doses = [a for a in find_amounts(chunk) if a.kind == "dose"
+             and not cues.VIAL.search(chunk[a.end:a.end + 20])
+             and not cues.WASTE.search(chunk[max(0, a.start - 12):a.end + 12])]
+    return bool(doses) and bool(cues.GIVEN.search(chunk) or cues.ROUTE_IV.search(chunk))
 
 
-def _drop_back_references(drafts: list[Draft]) -> list[Draft]:
-    """'After vancomycin complete, ...' names an earlier administration; it is not a new one."""
+_NEW_ADMINISTRATION = ("start", "dose", "dose_per_kg", "duration_minutes")
+
+
+def _merge_back_references(drafts: list[Draft]) -> list[Draft]:
+    """A later mention of a drug already given, with no start, dose or duration of its own,
+    refers back to it ('After vancomycin complete', '1530 NS bolus complete'): its fields
+    (a stop time, waste) complete the earlier administration instead of starting a new one."""
     kept: list[Draft] = []
     for draft in drafts:
-        seen = any(k.entry.generic == draft.entry.generic for k in kept)
-        if seen and not any(f in draft.fields for f in _OWN_FIELDS):
+        earlier = [k for k in kept if k.entry.generic == draft.entry.generic]
+        if earlier and not any(f in draft.fields for f in _NEW_ADMINISTRATION):
+            target = earlier[-1]
+            for name, value in draft.fields.items():
+                if name in draft.spans:
+                    span = draft.spans[name]
+                    target.set(name, value, span.start, span.end)
             continue
         kept.append(draft)
     return kept

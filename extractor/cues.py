@@ -16,6 +16,10 @@ START = _words(r"start(?:ed|ing|s)?", r"begin", r"began", r"begun", r"initiated"
 STOP = _words(r"stop(?:ped|s)?", r"end(?:ed|s)?", r"complete[ds]?", r"finish(?:ed|es)?",
               r"discontinued", r"d/c(?:'d)?", r"dc'd", r"off(?: at)?", r"until", r"till", r"to",
               r"done", r"through")
+START_AFTER = _words(r"start(?:ed)?", r"begun", r"began", r"initiated", r"hung", r"given",
+                     r"pushed", r"administered")
+STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discontinued",
+                    r"d/c(?:'d)?", r"done", r"off", r"infused")
 ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")

@@ -85,6 +85,8 @@ _UNIT_AFTER = re.compile(
     r"\s?(?:mg|g|gm|grams?|mcg|µg|ug|ml|mL|cc|l\b|liters?|units?|u\b|meq|kg|lbs?|pounds|%|"
     r"mmol|iu)", _I)
 _MIL_SUFFIX = re.compile(r"\s?(?:h|hr|hrs|hours)\b", _I)
+_LINE_LEAD = re.compile(r"[\s\-*•>]*")
+_WORD_AFTER = re.compile(r"\s*[:\-]?\s+[A-Za-z]")
 
 
 def _compile(template: str, **names: str) -> re.Pattern[str]:
@@ -123,6 +125,9 @@ def _military_ok(text: str, match: re.Match[str], in_range: bool) -> bool:
     if _MIL_SUFFIX.match(text, match.end()) or before.rstrip().endswith("@"):
         return True
     line_start = text.rfind("\n", 0, match.start()) + 1
+    if _LINE_LEAD.fullmatch(text[line_start:match.start()]) and _WORD_AFTER.match(
+            text, match.end()):
+        return True  # a timed charting line: "1410 Zofran 4 mg IVP given."
     return bool(_TIME_CUE.search(text[line_start:match.start()]))
 
 
@@ -263,6 +268,10 @@ _AMOUNT = re.compile(
     r"(?P<perkg>\s?(?:/|per)\s?kg)?(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])",
     _I,
 )
+_GAUGES = {str(n) for n in range(14, 27)}
+_GAUGE_AFTER = re.compile(r"\s*(?:[LR]\s+)?(?:PIV|IV\b|AC\b|antecubital|angio\w*|cath\w*|"
+                          r"needle|gauge|butterfly|peripheral|placed|inserted)", _I)
+_GAUGE_BEFORE = re.compile(r"(?:PIV|IV|angio\w*|cath\w*)\s*$", _I)
 _UNIT_NAMES = {"mcg": "mcg", "µg": "mcg", "ug": "mcg", "mg": "mg", "gm": "g", "gram": "g",
                "grams": "g", "g": "g", "meq": "mEq", "unit": "units", "units": "units",
                "ml": "mL", "cc": "mL", "liter": "mL", "liters": "mL", "litre": "mL",
@@ -275,6 +284,10 @@ def find_amounts(text: str) -> list[Amount]:
     for m in _AMOUNT.finditer(text):
         if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in ".,"):
             continue
+        if (m.group("u").lower() == "g" and m.group("v") in _GAUGES
+                and (_GAUGE_AFTER.match(text, m.end())
+                     or _GAUGE_BEFORE.search(text[max(0, m.start() - 12):m.start()]))):
+            continue  # "22g PIV" is a catheter gauge, not a dose
         value = float(m.group("v").replace(",", ""))
         if value <= 0:
             continue

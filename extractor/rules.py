@@ -18,7 +18,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
     doc = build_nlp()(text)
     diagnoses, dx_at = extract_diagnoses(doc)
-    drafts = draft_administrations(doc)
+    drafts, unrecognised = draft_administrations(doc)
     administrations = []
     previous_drug: str | None = None
     for n, draft in enumerate(drafts, start=1):
@@ -31,6 +31,10 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         if not fact.is_fluid:
             previous_drug = fact.id
     weight, warnings = extract_weight(text)
+    warnings += [
+        f"Characters {s.start}-{s.end} look like a drug given, but name no drug in the "
+        "lexicon; coder review." for s in unrecognised
+    ]
     facts = Extraction(
         extractor=EXTRACTOR_NAME,
         note_length=len(text),

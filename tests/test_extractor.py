@@ -163,3 +163,25 @@ def test_note_text_never_logged_above_debug(caplog, example_text):
     logged = " ".join(r.getMessage() for r in caplog.records)
     for secret in ("Crohn", "Remicade", "Patel", "5 mg/kg"):
         assert secret not in logged
+
+
+def test_timed_charting_lines_and_stop_on_a_later_line():
+    text = ("1412 NS 1000 mL bolus for dehydration started @ 999 mL/hr.\n"
+            "1530 NS bolus complete.\n")
+    [ns] = facts(text).administrations
+    assert (ns.start, ns.stop) == (dt.time(14, 12), dt.time(15, 30))
+    assert ns.purpose == Purpose.HYDRATION and ns.rate.value == 999
+
+
+def test_unknown_drug_is_flagged_not_glued_to_another():
+    text = ("1412 NS 1000 mL bolus for dehydration started.\n"
+            "1535 Fakedrugumab 15 mg IV push for pain.\n")
+    f, warnings = extract(text)
+    [ns] = f.administrations
+    assert ns.dose is None and ns.stop is None
+    assert any("name no drug in the lexicon" in w for w in warnings)
+
+
+def test_home_medication_list_is_not_flagged():
+    _, warnings = extract("Home meds: lisinopril 10 mg daily, metformin 500 mg BID.\n")
+    assert warnings == []

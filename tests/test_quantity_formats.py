@@ -127,3 +127,13 @@ def test_weight_formats(text, value, unit, kg):
 
 def test_mg_per_kg_is_not_a_weight():
     assert find_weights("infliximab 5 mg/kg") == []
+
+
+@pytest.mark.parametrize("text", ["22g PIV placed", "PIV 20g L AC placed", "18 g angiocath"])
+def test_iv_gauge_is_not_a_dose(text):
+    assert find_amounts(text) == []
+
+
+def test_timed_charting_line():
+    text = "1410 Zofran 4 mg IVP given.\n1530 NS bolus complete."
+    assert [(t.hour, t.minute) for t in find_clock_times(text)] == [(14, 10), (15, 30)]
