@@ -85,12 +85,11 @@ def code_diagnoses(facts: Extraction, reason_dx_id: str | None) -> Outcome:
     out = Outcome()
     reason: list[str] = []
     seen: set[str] = set()
-    current = [dx for dx in facts.diagnoses
-               if r_dx_01_current_condition(dx) is None and r_dx_02_outpatient_uncertain(dx) is None]
-    coded_concepts = {dx.concept for dx in current}
+    excluded = {dx.id: r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
+                for dx in facts.diagnoses}
+    coded_concepts = {dx.concept for dx in facts.diagnoses if excluded[dx.id] is None}
     for dx in facts.diagnoses:
-        skip = (r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
-                or r_dx_06_combination_subsumes(dx, coded_concepts))
+        skip = excluded[dx.id] or r_dx_06_combination_subsumes(dx, coded_concepts)
         if skip is not None:
             out += skip
             continue
