@@ -40,6 +40,8 @@ class DiagnosisConcept:
     organisms: dict[str, tuple[str, ...]]
     description: str
     subsumed_by: tuple[str, ...] = ()  # concepts whose combination code includes this one
+    infection: bool = False  # an organism can make the code more specific (R-CDI-03)
+    needs_laterality: bool = False  # the specific code needs site and side (R-CDI-06)
 
     def codes_for(self, organism: str | None) -> tuple[str, ...]:
         """Organism-specific codes when the organism is mapped, else the default codes."""
@@ -102,5 +104,7 @@ def diagnosis_concepts() -> dict[str, DiagnosisConcept]:
             organisms={k: tuple(v) for k, v in entry.get("organisms", {}).items()},
             description=entry["description"],
             subsumed_by=tuple(entry.get("subsumed_by", ())),
+            infection=bool(entry.get("infection", False)),
+            needs_laterality=bool(entry.get("needs_laterality", False)),
         )
     return concepts

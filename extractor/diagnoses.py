@@ -8,12 +8,15 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
 from extractor.lexicon import phrase_index
-from notecoder.schema import Assertion, Diagnosis, Span
+from notecoder.schema import Assertion, CultureResult, Diagnosis, Span
 
 _LATERALITY = re.compile(r"\b(left|right|bilateral|L|R)\b", re.IGNORECASE)
 _LATERALITY_NAMES = {"l": "left", "r": "right", "left": "left", "right": "right",
                      "bilateral": "bilateral"}
 _ORGANISM_GAP = 30  # characters between an organism and its condition ("MRSA bacteremia")
+_CULTURE = re.compile(r"\b(?:culture[sd]?|cx|grew|growing|gram stain|positive for|isolated)\b",
+                      re.I)
+_SPECIMEN = re.compile(r"\b(blood|sputum|urine|wound|BAL|bronchoalveolar)\b", re.I)
 _ORGANISM_LINK = re.compile(r"^\s*(?:due to|secondary to|from|with|caused by|,)?\s*$", re.I)
 
 
@@ -105,3 +108,25 @@ def extract_diagnoses(doc: Doc) -> tuple[list[Diagnosis], dict[int, str]]:
             laterality=laterality,
         ))
     return facts, {start: ids[key] for start, key in by_start.items()}
+
+
+def extract_cultures(doc: Doc) -> list[CultureResult]:
+    """Organisms named in a culture sentence ('Sputum culture grew MRSA.')."""
+    results: list[CultureResult] = []
+    for ent in doc.ents:
+        if ent.label_ != "ORGANISM" or ent._.is_negated:
+            continue
+        sentence = ent.sent.text
+        if not _CULTURE.search(sentence):
+            continue
+        organism = _value(ent)
+        if organism is None or any(r.organism == organism for r in results):
+            continue
+        span = Span(start=ent.start_char, end=ent.end_char)
+        specimen = _SPECIMEN.search(sentence)
+        results.append(CultureResult(
+            id=f"C{len(results) + 1}", evidence=[span], field_spans={"organism": span},
+            organism=organism,
+            specimen=specimen.group(1).lower() if specimen else None,
+        ))
+    return results

@@ -6,7 +6,7 @@ import hashlib
 
 from extractor import cues
 from extractor.administrations import draft_administrations, freeze
-from extractor.diagnoses import extract_diagnoses
+from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
 from extractor.nlp import build_nlp
 from notecoder.schema import Extraction
@@ -41,6 +41,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         note_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         administrations=administrations,
         diagnoses=diagnoses,
+        cultures=extract_cultures(doc),
         em=extract_em(doc),
         weight=weight,
         place=extract_place(text),

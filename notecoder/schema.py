@@ -184,6 +184,13 @@ class Diagnosis(Fact):
     laterality: Literal["left", "right", "bilateral"] | None = None
 
 
+class CultureResult(Fact):
+    """A positive culture or organism result documented in the note."""
+
+    organism: str
+    specimen: str | None = None  # blood, sputum, urine, wound
+
+
 class EMVisit(Fact):
     """Evaluation and management documentation."""
 
@@ -216,6 +223,7 @@ class Extraction(BaseModel):
     note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     administrations: list[DrugAdministration] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)
+    cultures: list[CultureResult] = Field(default_factory=list)
     em: EMVisit | None = None
     weight: PatientWeight | None = None
     place: EncounterPlace | None = None
@@ -223,7 +231,7 @@ class Extraction(BaseModel):
     def facts(self) -> list[Fact]:
         """Every fact in the extraction."""
         singles = [f for f in (self.em, self.weight, self.place) if f is not None]
-        return [*self.administrations, *self.diagnoses, *singles]
+        return [*self.administrations, *self.diagnoses, *self.cultures, *singles]
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Extraction:

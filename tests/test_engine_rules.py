@@ -108,8 +108,8 @@ def test_r_admin_08_concurrent_drug_once_per_encounter():
 
 
 def test_r_admin_11_no_stop_time_no_code_and_query():
-    out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", None)), Setting.FACILITY,
-                     OFFICIAL)
+    out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", None), dx("D1", "pneumonia")),
+                     Setting.FACILITY, OFFICIAL)
     assert [c.code for c in out.codes if c.system == "CPT"] == []
     assert [q.rule for q in out.queries] == ["R-CDI-01"]
     assert ("HCPCS", "J0696") in [(c.system, c.code) for c in out.codes]
@@ -135,7 +135,8 @@ def test_r_units_02_weight_based_dose():
     drug = admin("A1", "infliximab", "09:00", "11:00",
                  dose_per_kg=Quantity(value=5, unit="mg"))
     weight = PatientWeight(id="W1", evidence=[Span(start=900, end=905)], value=80, unit="kg")
-    out = code_facts(facts(drug, weight=weight), Setting.FACILITY, OFFICIAL)
+    out = code_facts(facts(drug, dx("D1", "crohns_disease"), weight=weight), Setting.FACILITY,
+                     OFFICIAL)
     assert [(c.code, c.units) for c in out.codes if c.system == "HCPCS"] == [("J1745", 40)]
     assert out.queries == []
 
