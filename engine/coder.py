@@ -23,7 +23,7 @@ def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome
     place = facts.place.place if facts.place else None
     em = code_em(facts.em, place, has_procedures=bool(admin.codes))
     result = (
-        code_diagnoses(facts, reason)
+        code_diagnoses(facts, reason, initial)
         + em
         + admin
         + code_drug_lines(facts, profile)

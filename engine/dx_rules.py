@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from engine.episodes import Episode
 from engine.outcome import Outcome
-from engine.tables import diagnosis_concepts
+from engine.tables import diagnosis_concepts, drug_code_rows, icd10cm_code_set
 from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction
 
 
@@ -49,7 +50,7 @@ def r_dx_06_codes_for(dx: Diagnosis) -> Outcome:
     if dx.concept == "bacteremia":
         rule = "R-DX-04"
     due = f" due to {dx.organism}" if dx.organism else ""
-    why = f"{dx.concept.replace('_', ' ')}{due}, affirmed."
+    why = f"{dx.concept.replace('_', ' ')}{due}, affirmed [{icd10cm_code_set()}]."
     spans = dx.span_of("text", "organism") or list(dx.evidence)
     lines = [CodeLine(system="ICD-10-CM", code=c, rule=rule, rationale=why, evidence=spans)
              for c in codes]
@@ -80,7 +81,30 @@ def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeL
     return first + [c for c in codes if c.code not in reason]
 
 
-def code_diagnoses(facts: Extraction, reason_dx_id: str | None) -> Outcome:
+def r_dx_05_chemotherapy_encounter(initial: Episode | None) -> Outcome:
+    """R-DX-05: an encounter for antineoplastic chemotherapy lists Z51.11 first.
+
+    Applies when the initial service is an antineoplastic drug (not a complex
+    biologic coded with chemotherapy codes by payer profile). Immunotherapy
+    (Z51.12) needs a drug-table flag the table does not carry yet: coder review.
+    Source: ICD-G Section IV (encounter for chemotherapy); RULES.md R-DX-05.
+    """
+    if initial is None or initial.family != "chemo":
+        return Outcome()
+    if not any(r.drug_class == "antineoplastic" for r in drug_code_rows(initial.admin.generic)):
+        return Outcome()
+    why = (f"Encounter for antineoplastic chemotherapy ({initial.admin.generic}), listed first "
+           f"[{icd10cm_code_set()}].")
+    line = CodeLine(system="ICD-10-CM", code="Z51.11", rule="R-DX-05", rationale=why,
+                    evidence=initial.admin.span_of("drug") or list(initial.admin.evidence))
+    return Outcome(codes=[line], warnings=[
+        "Z51.11 listed first; if the agent was given as immunotherapy, Z51.12 applies "
+        "instead - coder review (R-DX-05)."])
+
+
+def code_diagnoses(
+    facts: Extraction, reason_dx_id: str | None, initial: Episode | None = None
+) -> Outcome:
     """ICD-10-CM codes for the encounter, first-listed first, without duplicates."""
     out = Outcome()
     reason: list[str] = []
@@ -103,4 +127,4 @@ def code_diagnoses(facts: Extraction, reason_dx_id: str | None) -> Outcome:
             if dx.id == reason_dx_id:
                 reason.append(line.code)
     out.codes = r_dx_05_first_listed(out.codes, reason)
-    return out
+    return r_dx_05_chemotherapy_encounter(initial) + out

@@ -172,3 +172,21 @@ def test_every_engine_code_has_evidence():
     f = facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")), dx("D1", "pneumonia"))
     for line in code_facts(f, Setting.FACILITY, OFFICIAL).codes:
         assert line.evidence
+
+
+def test_r_admin_10_chemotherapy_family_and_encounter_code():
+    chemo = admin("A1", "paclitaxel", "09:00", "12:05", dose=(175, "mg"))
+    second = admin("A2", "carboplatin", "12:10", "12:45", dose=(450, "mg"))
+    premed = admin("A3", "ondansetron", "08:40", None, method=Method.PUSH)
+    out = code_facts(facts(premed, chemo, second, dx("D1", "breast_cancer")),
+                     Setting.FACILITY, OFFICIAL)
+    cpt_codes = [(c.code, c.units) for c in out.codes if c.system == "CPT"]
+    # 185 min of paclitaxel: 96413 + 96415 x2; carboplatin sequential 96417; push 96375.
+    assert cpt_codes == [("96413", 1), ("96415", 2), ("96375", 1), ("96417", 1)]
+    icd = [c.code for c in out.codes if c.system == "ICD-10-CM"]
+    assert icd == ["Z51.11", "C50.919"]
+
+
+def test_r_dx_codes_name_the_code_set_year():
+    out = code_facts(facts(dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
+    assert "ICD-10-CM FY2026" in out.codes[0].rationale
