@@ -13,6 +13,9 @@ from importlib import resources
 from typing import Literal
 
 UNCLASSIFIED_DRUG_CODE = "J3490"
+HCPCS_TABLE = "hcpcs_drugs.csv"
+HCPCS_COLUMNS = ["generic", "product", "code", "billing_amount", "billing_unit", "container",
+                 "drug_class", "complex_biologic", "description", "checked_against"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,20 @@ def _table(name: str):
     return resources.files("engine") / "tables" / name
 
 
+def hcpcs_table_source():
+    """The HCPCS table in use: a refreshed copy in the data directory (written by
+    `notecoder data import-hcpcs`) when there is one, else the bundled table."""
+    from notecoder.config import get_settings
+
+    refreshed = get_settings().data_dir / HCPCS_TABLE
+    return refreshed if refreshed.is_file() else _table(HCPCS_TABLE)
+
+
 @cache
 def drug_codes() -> dict[str, list[DrugCode]]:
     """HCPCS rows grouped by generic name (rows of one generic: all its products)."""
     table: dict[str, list[DrugCode]] = {}
-    with _table("hcpcs_drugs.csv").open(encoding="utf-8", newline="") as handle:
+    with hcpcs_table_source().open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             code = DrugCode(
                 generic=row["generic"].strip().lower(),

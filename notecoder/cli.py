@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--extractor", default=settings.extractor, choices=["rules"])
 
     sub.add_parser("profiles", help="List policy profiles and what each changes.")
+
+    data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    hcpcs = data_sub.add_parser("import-hcpcs",
+                                help="Check and refresh drug codes from a CMS ASP pricing file.")
+    hcpcs.add_argument("file", metavar="FILE", help="the CMS quarterly ASP pricing file (CSV)")
     return parser
 
 
@@ -205,13 +211,28 @@ def _run_profiles(_args) -> int:
     return EXIT_OK
 
 
+def _run_data(args) -> int:
+    from engine.tables import drug_codes
+    from notecoder.hcpcs_import import import_asp_file
+
+    report = import_asp_file(Path(args.file), get_settings().data_dir)
+    drug_codes.cache_clear()
+    print(f"checked against {Path(args.file).name}: {report.confirmed} row(s) confirmed, "
+          f"{report.changed} updated, {report.missing} not in the file, "
+          f"{report.unparsed} file row(s) with an unreadable dosage.")
+    print(f"table written to {report.written_to} (used from now on; delete it to return to "
+          "the bundled table).")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `notecoder` console script."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles}
+    handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles,
+                "data": _run_data}
     try:
         return handlers[args.command](args)
     except NotecoderError as exc:

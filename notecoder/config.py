@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +22,12 @@ class Settings(BaseSettings):
     profile: str = "official"
     extractor: str = "rules"
     log_level: str = "WARNING"
+    data_dir: Path = Field(default_factory=lambda: _default_data_dir())
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "notecoder"
 
 
 @cache
