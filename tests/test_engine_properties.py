@@ -32,7 +32,7 @@ from notecoder.schema import (
 
 NOTE_LENGTH = 5000
 INITIAL_CODES = {"96360", "96365", "96369", "96374", "96409", "96413"}
-GENERICS = sorted(drug_codes()) + ["unlisted-drug"]
+GENERICS = [*sorted(drug_codes()), "unlisted-drug"]
 CONCEPTS = sorted(diagnosis_concepts())
 
 spans = st.builds(lambda s, n: Span(start=s, end=s + n),
