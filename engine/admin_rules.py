@@ -20,6 +20,8 @@ _INITIAL: dict[tuple[Family, Kind], str] = {
     ("chemo", "push"): "96409",
     ("therapeutic", "injection"): "96372",
     ("chemo", "injection"): "96401",
+    ("therapeutic", "sc_infusion"): "96369",
+    ("therapeutic", "intra_arterial"): "96373",
     ("hydration", "infusion"): "96360",
 }
 _ADDITIONAL_HOUR: dict[Family, str] = {
@@ -70,18 +72,23 @@ def secondary_hydration_units(minutes: int, profile: Profile) -> int:
     return math.ceil((minutes - base) / 60)
 
 
+_SC_ADDITIONAL_HOUR = "96370"
+_SC_ADDITIONAL_PUMP = "96371"
+
+
 def r_admin_03_additional_hours(episode: Episode, profile: Profile) -> Outcome:
     """R-ADMIN-03: each additional hour of the same infusion past the mid-point.
 
     Source: CPT-DA; seed 002 (16-90 min = initial only). Threshold is the
     profile's `additional_hour_min_minutes` (official 91, seed documents 90: D1).
     """
-    if episode.minutes is None or episode.kind != "infusion":
+    if episode.minutes is None or episode.kind not in ("infusion", "sc_infusion"):
         return Outcome()
     units = additional_hour_units(episode.minutes, profile.additional_hour_min_minutes)
     if units == 0:
         return Outcome()
-    code = _ADDITIONAL_HOUR[episode.family]
+    code = _SC_ADDITIONAL_HOUR if episode.kind == "sc_infusion" else _ADDITIONAL_HOUR[
+        episode.family]
     why = (
         f"{episode.label()}: {units} additional hour(s) beyond the first; each needs more "
         f"than 30 minutes past the hour ({profile.additional_hour_min_minutes}+ min for the first)."
@@ -220,14 +227,40 @@ def r_admin_08_concurrent_infusion(episode: Episode, reported: bool) -> Outcome:
 
 
 def r_admin_09_injection(episode: Episode) -> Outcome:
-    """R-ADMIN-09: SC or IM injection: 96372 each (chemotherapy 96401).
+    """R-ADMIN-09: SC or IM injection 96372 each (chemotherapy 96401, assumed non-hormonal);
+    intra-arterial 96373.
 
     Source: CPT-DA.
     """
+    if episode.kind == "intra_arterial":
+        if episode.family == "chemo":
+            return Outcome.warn(f"{episode.admin.id}: intra-arterial chemotherapy is outside "
+                                "this engine; coder review (R-ADMIN-09).")
+        why = f"{episode.label()}: intra-arterial injection."
+        return Outcome(codes=[_cpt("96373", 1, "R-ADMIN-09", why, _cite(episode, "route"))])
     code = _INITIAL[(episode.family, "injection")]
     route = episode.admin.route or "SC/IM"
     why = f"{episode.label()}: {route} injection."
-    return Outcome(codes=[_cpt(code, 1, "R-ADMIN-09", why, _cite(episode, "route", "method"))])
+    out = Outcome(codes=[_cpt(code, 1, "R-ADMIN-09", why, _cite(episode, "route", "method"))])
+    if episode.family == "chemo":
+        out += Outcome.warn(f"{episode.admin.id}: 96401 assumes a non-hormonal agent; a "
+                            "hormonal antineoplastic is 96402 - coder review (R-ADMIN-09).")
+    return out
+
+
+def r_admin_09_sc_infusion(episode: Episode, profile: Profile, initial: bool) -> Outcome:
+    """R-ADMIN-09 (SC infusion): 96369 initial including pump set-up, 96370 each additional
+    hour (R-ADMIN-03), 96371 for an additional pump set-up at a new SC site.
+
+    Source: CPT-DA.
+    """
+    spans = _cite(episode, "route", "start", "stop", "duration")
+    if not initial:
+        why = f"{episode.label()}: additional SC infusion pump set-up at a new site."
+        return Outcome(codes=[_cpt(_SC_ADDITIONAL_PUMP, 1, "R-ADMIN-09", why, spans)])
+    why = f"{episode.label()}: initial SC infusion, first hour, pump set-up included."
+    out = Outcome(codes=[_cpt("96369", 1, "R-ADMIN-09", why, spans)])
+    return out + r_admin_03_additional_hours(episode, profile)
 
 
 def r_admin_06_initial_service(
@@ -263,6 +296,8 @@ def r_admin_06_initial_service(
 def _code_initial(episode: Episode, profile: Profile, setting: Setting) -> Outcome:
     if episode.family == "hydration":
         return r_admin_04_hydration(episode, profile, initial=True)
+    if episode.kind == "sc_infusion":
+        return r_admin_09_sc_infusion(episode, profile, initial=True)
     if episode.kind == "infusion":
         return r_admin_02_initial_infusion(episode, profile)
     if episode.kind == "push":
@@ -311,6 +346,28 @@ def code_administrations(
         elif episode.kind == "push":
             out += r_admin_01_push(episode, pushes, initial=False, setting=setting)
             pushes.append(episode)
+        elif episode.kind == "sc_infusion":
+            out += r_admin_09_sc_infusion(episode, profile, initial=False)
         else:
             out += r_admin_09_injection(episode)
-    return out, initial
+    return out + r_mod_03_separate_sites(drug_infusions), initial
+
+
+def r_mod_03_separate_sites(infusions: list[Episode]) -> Outcome:
+    """R-MOD-03 / R-ADMIN-06: two infusions at the same time through separately documented
+    IV sites may justify a second initial service with modifier 59/XU, only when the
+    second site was medically necessary; the engine never adds it on its own.
+
+    Sources: CPT-DA (one initial service unless two IV sites are required); NCCI-11.
+    """
+    for i, first in enumerate(infusions):
+        for second in infusions[i + 1:]:
+            sites = (first.admin.site, second.admin.site)
+            if all(sites) and sites[0].lower() != sites[1].lower() and first.overlaps(second):
+                return Outcome.warn(
+                    f"{first.admin.id}/{second.admin.id}: separate IV sites documented for "
+                    "concurrent infusions; a second initial service with modifier 59/XU "
+                    "applies only if the second site was medically necessary - coder review "
+                    "(R-ADMIN-06, R-MOD-03)."
+                )
+    return Outcome()

@@ -18,7 +18,7 @@ from engine.tables import drug_code_rows
 from notecoder.schema import DrugAdministration, Extraction, Method, Purpose, Relation, Route
 
 Family = Literal["chemo", "therapeutic", "hydration"]
-Kind = Literal["infusion", "push", "injection"]
+Kind = Literal["infusion", "sc_infusion", "push", "injection", "intra_arterial"]
 
 
 class Rank(IntEnum):
@@ -36,6 +36,10 @@ class Rank(IntEnum):
 _RANKS: dict[tuple[Family, Kind], Rank] = {
     ("hydration", "infusion"): Rank.HYDRATION,
     ("therapeutic", "injection"): Rank.THERAPEUTIC_INJECTION,
+    ("therapeutic", "intra_arterial"): Rank.THERAPEUTIC_INJECTION,
+    ("therapeutic", "sc_infusion"): Rank.THERAPEUTIC_INFUSION,
+    ("chemo", "intra_arterial"): Rank.CHEMO_INJECTION,
+    ("chemo", "sc_infusion"): Rank.CHEMO_INFUSION,
     ("therapeutic", "push"): Rank.THERAPEUTIC_PUSH,
     ("therapeutic", "infusion"): Rank.THERAPEUTIC_INFUSION,
     ("chemo", "injection"): Rank.CHEMO_INJECTION,
@@ -107,6 +111,13 @@ def drug_family(admin: DrugAdministration, profile: Profile) -> Family:
 
 
 def _kind(admin: DrugAdministration, minutes: int | None, profile: Profile) -> Kind | None:
+    if admin.route == Route.INTRA_ARTERIAL:
+        return "intra_arterial"
+    if admin.route == Route.SC and admin.method == Method.INFUSION:
+        # 96369 needs a timed SC infusion; a short one is an injection.
+        if minutes is None:
+            return None
+        return "sc_infusion" if minutes > profile.push_max_minutes else "injection"
     if admin.route in (Route.SC, Route.IM) or admin.method == Method.INJECTION:
         return "injection"
     if admin.method == Method.PUSH:
@@ -123,7 +134,7 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
     notes = Outcome()
     day_offset, previous_start = 0, None
     for order, admin in enumerate(facts.administrations):
-        if admin.route not in (None, Route.IV, Route.SC, Route.IM):
+        if admin.route not in (None, Route.IV, Route.SC, Route.IM, Route.INTRA_ARTERIAL):
             notes += Outcome.warn(f"{admin.id}: route {admin.route} is outside this engine.")
             continue
         if is_incidental_fluid(admin):

@@ -9,7 +9,16 @@ import pytest
 
 from engine import code_facts, load_profile
 from engine.admin_rules import additional_hour_units
-from notecoder.schema import Method, PatientWeight, Purpose, Quantity, Relation, Setting, Span
+from notecoder.schema import (
+    Method,
+    PatientWeight,
+    Purpose,
+    Quantity,
+    Relation,
+    Route,
+    Setting,
+    Span,
+)
 from tests.facts import admin, dx, facts
 
 OFFICIAL = load_profile("official")
@@ -190,3 +199,91 @@ def test_r_admin_10_chemotherapy_family_and_encounter_code():
 def test_r_dx_codes_name_the_code_set_year():
     out = code_facts(facts(dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
     assert "ICD-10-CM FY2026" in out.codes[0].rationale
+
+
+def test_r_admin_09_sc_infusion_initial_additional_hour_and_new_site():
+    first = admin("A1", "immune globulin", "09:00", "10:45", route=Route.SC)
+    second = admin("A2", "immune globulin", "09:05", "10:00", route=Route.SC)
+    assert cpt(facts(first)) == [("96369", 1), ("96370", 1)]  # 105 min
+    assert cpt(facts(first, second)) == [("96369", 1), ("96370", 1), ("96371", 1)]
+
+
+def test_r_admin_09_intra_arterial_injection():
+    drug = admin("A1", "ceftriaxone", None, None, route=Route.INTRA_ARTERIAL,
+                 method=Method.INJECTION)
+    assert cpt(facts(drug)) == [("96373", 1)]
+
+
+def test_r_admin_09_each_sc_im_injection_reported():
+    a = admin("A1", "ceftriaxone", None, None, route=Route.IM, method=Method.INJECTION)
+    b = admin("A2", "ondansetron", None, None, route=Route.IM, method=Method.INJECTION)
+    assert cpt(facts(a, b)) == [("96372", 1), ("96372", 1)]
+
+
+def test_r_admin_06_separate_sites_warn_never_auto_code():
+    a = admin("A1", "ceftriaxone", "10:00", "11:00", site="L forearm")
+    b = admin("A2", "vancomycin", "10:10", "11:30", site="R hand")
+    out = code_facts(facts(a, b), Setting.FACILITY, OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == ["96365", "96368"]
+    assert any("R-MOD-03" in w for w in out.warnings)
+    assert not any(c.modifiers for c in out.codes if c.system == "CPT")
+
+
+@pytest.mark.parametrize("setting", list(Setting))
+def test_r_admin_06_hierarchy_in_both_settings(setting):
+    """Facility: hierarchy. Professional: same pick, with a warning when the note does not
+    state the primary reason (RULES.md R-ADMIN-06)."""
+    push = admin("A1", "ondansetron", "08:00", None, method=Method.PUSH)
+    drug = admin("A2", "ceftriaxone", "08:30", "09:10")
+    out = code_facts(facts(push, drug, dx("D1", "pneumonia")), setting, OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == ["96365", "96375"]
+    warned = any("Primary reason" in w for w in out.warnings)
+    assert warned == (setting == Setting.PROFESSIONAL)
+
+
+def test_r_admin_06_professional_claim_for_ed_note_warns():
+    from notecoder.schema import EncounterPlace, Place
+
+    place = EncounterPlace(id="P1", evidence=[Span(start=0, end=2)],
+                           place=Place.EMERGENCY_DEPARTMENT)
+    out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40"), place=place),
+                     Setting.PROFESSIONAL, OFFICIAL)
+    assert any("NCCI-11" in w for w in out.warnings)
+
+
+@pytest.mark.parametrize("profile, units", [("official", 4), ("seed-documents", 3)])
+def test_r_units_01_d3_rounding_by_profile(profile, units):
+    """175 mg of a 50 mg unit is 3.5: official rounds up (4), the seed rounds down (3)."""
+    drug = admin("A1", "carboplatin", "10:00", "10:40", dose=(175, "mg"))
+    out = code_facts(facts(drug), Setting.FACILITY, load_profile(profile))
+    assert [c.units for c in out.codes if c.code == "J9045"] == [units]
+
+
+def test_r_units_04_biosimilar_product_code():
+    drug = admin("A1", "infliximab", "09:00", "11:00", dose=(400, "mg"),
+                 product="infliximab-dyyb")
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, c.units) for c in out.codes if c.system == "HCPCS"] == [("Q5103", 40)]
+
+
+def test_r_units_04_unknown_drug_is_unclassified_for_review():
+    drug = admin("A1", "unlisted-drug", "09:00", "09:40", dose=(10, "mg"))
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    [line] = [c for c in out.codes if c.system == "HCPCS"]
+    assert line.code == "J3490" and line.units is None
+    assert any("J3490" in w for w in out.warnings)
+
+
+def test_r_mod_01_modifier_25_only_when_separately_identifiable():
+    from notecoder.schema import EMVisit
+
+    drug = admin("A1", "ceftriaxone", "10:00", "10:40")
+    em = EMVisit(id="E1", evidence=[Span(start=0, end=9)], stated_level=4,
+                 patient_status="established", separately_identifiable=True)
+    out = code_facts(facts(drug, em=em), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, tuple(c.modifiers)) for c in out.codes if c.system == "CPT"] == [
+        ("99214", ("25",)), ("96365", ())]
+    plain = em.model_copy(update={"separately_identifiable": False})
+    out = code_facts(facts(drug, em=plain), Setting.FACILITY, OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == ["96365"]
+    assert any("R-MOD-01" in w for w in out.warnings)
