@@ -146,3 +146,22 @@ def test_every_code_cites_evidence_that_supports_it(example_text, name):
             assert any(q in dx_text for q in quoted), quoted
         if line.code.startswith("992"):
             assert any("e/m" in q or "visit" in q for q in quoted), quoted
+
+
+def test_d6_crohns_site_documented_codes_small_intestine(example_text):
+    """D6: the seed calls K50.90 'small intestine'; code what the note documents."""
+    text = example_text("g2_infliximab.txt").replace(
+        "with Crohn's disease,", "with Crohn's disease of the small intestine,")
+    icd = [c[1] for c in claim(run(text)) if c[0] == "ICD-10-CM"]
+    assert icd == ["K50.00"]
+
+
+def test_d9_same_category_initial_is_the_earliest_facility():
+    """D9 (verify): within one category the facility initial service is the one given first;
+    the seed's 'longest is initial' is not applied. Totals are the same either way here."""
+    from tests.test_engine_rules import cpt
+    from tests.facts import admin, facts
+
+    short_first = admin("A1", "ceftriaxone", "08:00", "08:40")
+    long_second = admin("A2", "vancomycin", "08:45", "10:30")
+    assert cpt(facts(short_first, long_second)) == [("96365", 1), ("96367", 1), ("96366", 1)]
