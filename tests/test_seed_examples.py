@@ -159,8 +159,8 @@ def test_d6_crohns_site_documented_codes_small_intestine(example_text):
 def test_d9_same_category_initial_is_the_earliest_facility():
     """D9 (verify): within one category the facility initial service is the one given first;
     the seed's 'longest is initial' is not applied. Totals are the same either way here."""
-    from tests.test_engine_rules import cpt
     from tests.facts import admin, facts
+    from tests.test_engine_rules import cpt
 
     short_first = admin("A1", "ceftriaxone", "08:00", "08:40")
     long_second = admin("A2", "vancomycin", "08:45", "10:30")
