@@ -165,6 +165,11 @@ def r_units_01_drug_line(
         why = (f"{admin.generic}: {code.code} per {code.billing_amount:g} {code.billing_unit}; "
                "units not computable.")
         return out + Outcome(codes=[_line(code, None, "R-UNITS-01", why, spans)])
+    if not code.verified:
+        out += Outcome.warn(
+            f"{admin.id}: {code.code} row not yet checked against a CMS quarterly file; confirm "
+            "the billing unit (notecoder data import-hcpcs) (R-UNITS-01)."
+        )
     units = billing_units(amount, code, profile)
     modifiers, discarded = r_units_03_discarded_drug(admin, code, units, profile)
     rounding = f" (rounded down, profile {profile.name})" if profile.unit_rounding == "down" else ""

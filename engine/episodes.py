@@ -14,7 +14,7 @@ from typing import Literal
 
 from engine.outcome import Outcome
 from engine.profiles import Profile
-from engine.tables import drug_code_rows
+from engine.tables import diagnosis_concepts, drug_code_rows
 from notecoder.schema import DrugAdministration, Extraction, Method, Purpose, Relation, Route
 
 Family = Literal["chemo", "therapeutic", "hydration"]
@@ -96,14 +96,18 @@ def is_incidental_fluid(admin: DrugAdministration) -> bool:
     return admin.purpose == Purpose.VEHICLE
 
 
-def drug_family(admin: DrugAdministration, profile: Profile) -> Family:
-    """Chemotherapy family for antineoplastics (and complex biologics by profile, D8)."""
+def drug_family(admin: DrugAdministration, profile: Profile,
+                cancer_dx: frozenset[str] = frozenset()) -> Family:
+    """Chemotherapy family for antineoplastics, for complex biologics given for a cancer
+    (CPT-DA; seed 004), and for complex biologics by payer profile (D8)."""
     if admin.is_fluid or admin.purpose == Purpose.HYDRATION:
         return "hydration"
     if admin.purpose == Purpose.CHEMOTHERAPY:
         return "chemo"
     rows = drug_code_rows(admin.generic)
     if any(r.drug_class == "antineoplastic" for r in rows):
+        return "chemo"
+    if admin.indication in cancer_dx and any(r.complex_biologic for r in rows):
         return "chemo"
     if profile.complex_biologic_codes == "chemotherapy" and any(r.complex_biologic for r in rows):
         return "chemo"
@@ -132,6 +136,9 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
     """Classify every administration; return reportable episodes and the reasons for the rest."""
     episodes: list[Episode] = []
     notes = Outcome()
+    concepts = diagnosis_concepts()
+    cancer_dx = frozenset(d.id for d in facts.diagnoses
+                          if d.concept in concepts and concepts[d.concept].neoplasm)
     day_offset, previous_start = 0, None
     for order, admin in enumerate(facts.administrations):
         if admin.route not in (None, Route.IV, Route.SC, Route.IM, Route.INTRA_ARTERIAL):
@@ -158,7 +165,7 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
             previous_start = begin
         if admin.start is not None and admin.stop is None and admin.duration_minutes is None:
             minutes = None
-        family = drug_family(admin, profile)
+        family = drug_family(admin, profile, cancer_dx)
         if family == "hydration" and admin.relation == Relation.CONCURRENT:
             # Documented as running with a drug: kept so R-ADMIN-05/08 can decide, times or not.
             episodes.append(Episode(admin, family, "infusion", minutes, begin, stated, order))

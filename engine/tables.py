@@ -31,6 +31,12 @@ class DrugCode:
     drug_class: Literal["antineoplastic", "therapeutic", "fluid"]
     complex_biologic: bool
     description: str
+    checked_against: str = "unverified"
+
+    @property
+    def verified(self) -> bool:
+        """True when the row was checked against a CMS file (or a recorded cross-check)."""
+        return self.checked_against.strip().lower() != "unverified"
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class DiagnosisConcept:
     subsumed_by: tuple[str, ...] = ()  # concepts whose combination code includes this one
     infection: bool = False  # an organism can make the code more specific (R-CDI-03)
     needs_laterality: bool = False  # the specific code needs site and side (R-CDI-06)
+    neoplasm: bool = False  # a cancer: complex biologics given for it are chemotherapy
 
     def codes_for(self, organism: str | None) -> tuple[str, ...]:
         """Organism-specific codes when the organism is mapped, else the default codes."""
@@ -82,6 +89,7 @@ def drug_codes() -> dict[str, list[DrugCode]]:
                 drug_class=row["drug_class"].strip(),  # type: ignore[arg-type]
                 complex_biologic=row["complex_biologic"].strip().lower() == "true",
                 description=row["description"].strip(),
+                checked_against=(row.get("checked_against") or "unverified").strip(),
             )
             table.setdefault(code.generic, []).append(code)
     return table
@@ -118,5 +126,6 @@ def diagnosis_concepts() -> dict[str, DiagnosisConcept]:
             subsumed_by=tuple(entry.get("subsumed_by", ())),
             infection=bool(entry.get("infection", False)),
             needs_laterality=bool(entry.get("needs_laterality", False)),
+            neoplasm=bool(entry.get("neoplasm", False)),
         )
     return concepts

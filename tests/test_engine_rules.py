@@ -287,3 +287,23 @@ def test_r_mod_01_modifier_25_only_when_separately_identifiable():
     out = code_facts(facts(drug, em=plain), Setting.FACILITY, OFFICIAL)
     assert [c.code for c in out.codes if c.system == "CPT"] == ["96365"]
     assert any("R-MOD-01" in w for w in out.warnings)
+
+
+def test_r_admin_10_complex_biologic_for_cancer_is_chemotherapy():
+    """Seed 004 / CPT-DA: a monoclonal antibody given for cancer takes chemotherapy codes;
+    the same drug for a non-cancer condition keeps therapeutic codes (default profile)."""
+    cancer = dx("D1", "breast_cancer")
+    for_cancer = admin("A1", "rituximab", "09:00", "10:30", indication="D1")
+    assert cpt(facts(for_cancer, cancer)) == [("96413", 1)]
+    ra = dx("D1", "rheumatoid_arthritis")
+    for_ra = admin("A1", "rituximab", "09:00", "10:30", indication="D1")
+    assert cpt(facts(for_ra, ra)) == [("96365", 1)]
+
+
+def test_unverified_hcpcs_row_is_flagged_for_the_coder():
+    out = code_facts(facts(admin("A1", "ondansetron", "10:00", None, method=Method.PUSH,
+                                 dose=(4, "mg")), dx("D1", "nausea")), Setting.FACILITY, OFFICIAL)
+    assert any("J2405 row not yet checked" in w for w in out.warnings)
+    ok = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")),
+                          dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
+    assert not any("not yet checked" in w for w in ok.warnings)

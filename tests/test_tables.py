@@ -49,3 +49,11 @@ def test_hcpcs_rows_are_well_formed():
             assert row.billing_unit in {"g", "mg", "mcg", "units", "mL", "mEq"}
             assert row.container in {"single", "multi", "unknown"}
             assert len(row.code) == 5
+
+
+def test_table_covers_60_drugs_and_every_row_says_what_it_was_checked_against():
+    rows = [row for rows in drug_codes().values() for row in rows]
+    drugs = {row.generic for row in rows if row.drug_class != "fluid"}
+    assert len(drugs) >= 60
+    assert all(row.checked_against for row in rows)
+    assert len({row.code for row in rows}) == len(rows)  # one row per code
