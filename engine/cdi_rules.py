@@ -9,8 +9,9 @@ Practice, 2022 update).
 from __future__ import annotations
 
 from engine.drug_rules import convert
-from engine.episodes import is_incidental_fluid
+from engine.episodes import contradictory_times, is_incidental_fluid
 from engine.outcome import Outcome
+from engine.profiles import Profile
 from engine.tables import diagnosis_concepts, drug_code_rows
 from notecoder.schema import (
     Assertion,
@@ -32,8 +33,18 @@ def _query(rule: str, question: str, options: list[str], evidence) -> Query:
                  evidence=list(evidence))
 
 
-def r_cdi_01_stop_time(admin: DrugAdministration) -> Outcome:
-    """R-CDI-01: an infusion with a start time but no stop time or duration."""
+def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
+    """R-CDI-01: an infusion with a start time but no stop time or duration, or with
+    contradictory times (stop before start, not a plausible midnight crossing)."""
+    if contradictory_times(admin, profile):
+        name = admin.generic or admin.drug_text
+        question = (
+            f"The administration record shows {name} from {admin.start:%H:%M} to "
+            f"{admin.stop:%H:%M}; the end time is earlier than the start. Please clarify the "
+            "start and end times of this administration."
+        )
+        spans = admin.span_of("drug", "start", "stop") or admin.evidence
+        return Outcome(queries=[_query("R-CDI-01", question, ["Start ____ End ____"], spans)])
     if admin.start is None or admin.stop is not None or admin.duration_minutes is not None:
         return Outcome()
     if admin.method in (Method.PUSH, Method.INJECTION) or admin.purpose == Purpose.VEHICLE:
@@ -199,11 +210,11 @@ def r_cdi_09_waste_not_documented(admin: DrugAdministration) -> Outcome:
                                    admin.span_of("drug", "vial_size") or admin.evidence)])
 
 
-def suggest_queries(facts: Extraction) -> Outcome:
+def suggest_queries(facts: Extraction, profile: Profile) -> Outcome:
     """Every CDI query the facts call for, in rule order."""
     out = Outcome()
     for admin in facts.administrations:
-        out += r_cdi_01_stop_time(admin)
+        out += r_cdi_01_stop_time(admin, profile)
     out += r_cdi_02_weight(facts) + r_cdi_03_organism_not_in_diagnosis(facts)
     out += r_cdi_04_sepsis_indicators(facts) + r_cdi_05_uncertain_diagnosis_treated(facts)
     out += r_cdi_06_laterality(facts) + r_cdi_07_indication(facts)

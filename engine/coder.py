@@ -27,7 +27,7 @@ def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome
         + em
         + admin
         + code_drug_lines(facts, profile)
-        + suggest_queries(facts)
+        + suggest_queries(facts, profile)
     )
     # Stable sort keeps rule order inside each system (first-listed diagnosis, E/M first).
     result.codes.sort(key=lambda line: _SYSTEM_ORDER[line.system])

@@ -91,6 +91,13 @@ class Episode:
         return f"{admin.generic or admin.drug_text}{when}"
 
 
+def contradictory_times(admin: DrugAdministration, profile: Profile) -> bool:
+    """Stop before start that would make an implausibly long midnight crossing (R-ADMIN-11)."""
+    minutes = admin.clock_minutes
+    return (admin.crosses_midnight and minutes is not None
+            and minutes > profile.max_midnight_crossing_minutes)
+
+
 def is_incidental_fluid(admin: DrugAdministration) -> bool:
     """Fluid given only as vehicle, KVO or flush (R-ADMIN-05)."""
     return admin.purpose == Purpose.VEHICLE
@@ -165,6 +172,13 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
             previous_start = begin
         if admin.start is not None and admin.stop is None and admin.duration_minutes is None:
             minutes = None
+        if contradictory_times(admin, profile):
+            notes += Outcome.warn(
+                f"{admin.id}: stop time earlier than start; read as crossing midnight it would "
+                f"exceed {profile.max_midnight_crossing_minutes} min, so the times are taken as "
+                "contradictory - no time-based code (R-ADMIN-11)."
+            )
+            continue
         family = drug_family(admin, profile, cancer_dx)
         if family == "hydration" and admin.relation == Relation.CONCURRENT:
             # Documented as running with a drug: kept so R-ADMIN-05/08 can decide, times or not.

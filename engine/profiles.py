@@ -31,6 +31,9 @@ class Profile(BaseModel):
     report_concurrent_fluid: bool = False
     unit_rounding: Literal["up", "down"] = "up"
     complex_biologic_codes: Literal["therapeutic", "chemotherapy"] = "therapeutic"
+    # R-ADMIN-11: a stop earlier than the start reads as crossing midnight, but a crossing
+    # longer than this is taken as contradictory times (no time-based code, a query).
+    max_midnight_crossing_minutes: int = Field(default=720, ge=60, le=1440)
 
     def differences(self) -> dict[str, object]:
         """Settings in which this profile differs from the official defaults."""

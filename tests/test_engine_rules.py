@@ -307,3 +307,20 @@ def test_unverified_hcpcs_row_is_flagged_for_the_coder():
     ok = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")),
                           dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
     assert not any("not yet checked" in w for w in ok.warnings)
+
+
+def test_r_admin_11_stop_before_start_is_a_query_not_23_hours():
+    typo = admin("A1", "ceftriaxone", "10:15", "10:05")
+    out = code_facts(facts(typo, dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == []
+    assert [q.rule for q in out.queries] == ["R-CDI-01"]
+
+
+@pytest.mark.parametrize("second, expected", [
+    ("10:30", [("96374", 1)]),                # 30 min after: not more than 30
+    ("10:31", [("96374", 1), ("96376", 1)]),  # 31 min after
+])
+def test_r_admin_01_same_drug_push_30_31(second, expected):
+    a = admin("A1", "ondansetron", "10:00", None, method=Method.PUSH)
+    b = admin("A2", "ondansetron", second, None, method=Method.PUSH)
+    assert cpt(facts(a, b)) == expected
