@@ -10,6 +10,7 @@ at 10:50.") continues the last administration.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
@@ -158,10 +159,12 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("wasted", _quantity(amount), begin, end)
         elif amount.per_kg:
             draft.set("dose_per_kg", _quantity(amount), begin, end)
-        elif "dose_per_kg" not in draft.fields:
+        elif not _LIMIT_BEFORE.search(before):
+            # A documented total dose is kept beside a per-kg dose and wins for units.
             draft.set("dose", _quantity(amount), begin, end)
 
 
+_LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,
                 "ten": 10}
 

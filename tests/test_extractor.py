@@ -185,3 +185,10 @@ def test_unknown_drug_is_flagged_not_glued_to_another():
 def test_home_medication_list_is_not_flagged():
     _, warnings = extract("Home meds: lisinopril 10 mg daily, metformin 500 mg BID.\n")
     assert warnings == []
+
+
+def test_documented_total_dose_is_kept_beside_per_kg_dose():
+    a = facts("Infliximab 5 mg/kg IV 0900-1100, dose 400 mg.").administrations[0]
+    assert a.dose_per_kg.value == 5 and a.dose.value == 400
+    b = facts("Infliximab 5 mg/kg (max 500 mg) IV 0900-1100.").administrations[0]
+    assert b.dose is None
