@@ -301,9 +301,9 @@ def test_r_admin_10_complex_biologic_for_cancer_is_chemotherapy():
 
 
 def test_unverified_hcpcs_row_is_flagged_for_the_coder():
-    out = code_facts(facts(admin("A1", "ondansetron", "10:00", None, method=Method.PUSH,
-                                 dose=(4, "mg")), dx("D1", "nausea")), Setting.FACILITY, OFFICIAL)
-    assert any("J2405 row not yet checked" in w for w in out.warnings)
+    drug = admin("A1", "rituximab", "09:00", "10:30", dose=(500, "mg"), product="rituximab-pvvr")
+    out = code_facts(facts(drug, dx("D1", "rheumatoid_arthritis")), Setting.FACILITY, OFFICIAL)
+    assert any("Q5119 row not yet checked" in w for w in out.warnings)
     ok = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")),
                           dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
     assert not any("not yet checked" in w for w in ok.warnings)
