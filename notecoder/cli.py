@@ -49,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("profiles", help="List policy profiles and what each changes.")
 
+    ev = sub.add_parser("eval", help="Score extraction and codes against the gold dataset.")
+    ev.add_argument("--dataset", default="datasets/gold", help="gold dataset directory")
+    ev.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    ev.add_argument("--extractor", default=settings.extractor, choices=["rules"])
+    ev.add_argument("--setting", choices=[s.value for s in Setting], default=None,
+                    help="override each note's own setting")
+    ev.add_argument("--out", default="eval-out", help="directory for metrics.json, diffs.jsonl")
+    ev.add_argument("--check", action="store_true",
+                    help="only validate the gold files (schema and spans)")
+
     data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     hcpcs = data_sub.add_parser("import-hcpcs",
@@ -211,6 +221,49 @@ def _run_profiles(_args) -> int:
     return EXIT_OK
 
 
+def _run_eval(args) -> int:
+    import subprocess
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from eval.gold import dataset_hash, load_dataset
+    from eval.run import EvalTotals, evaluate_note, metrics_document, write_outputs
+
+    split = None if args.split == "all" else args.split
+    notes = load_dataset(Path(args.dataset), split)
+    if args.check:
+        print(f"{len(notes)} gold note(s) valid: schema and every evidence span checked.")
+        return EXIT_OK
+    if not notes:
+        raise NotecoderError(f"No gold notes in split '{args.split}' under {args.dataset}.")
+    totals, diffs = EvalTotals(), []
+    err = Console(stderr=True)
+    setting = Setting(args.setting) if args.setting else None
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(notes))
+        for gold in notes:
+            diffs.append(evaluate_note(gold, args.extractor, setting, totals))
+            progress.advance(task)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip() or "unknown"
+    meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
+            dataset_hash(notes), "git_commit": commit, "prompt_version": None, "model": None}
+    document = metrics_document(totals, len(notes), meta)
+    write_outputs(Path(args.out), document, diffs)
+    table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in document["headline"].items():
+        table.add_row(escape(key), f"{value:.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    print(f"attribution of code errors: {document['attribution']}; "
+          f"written to {args.out}/metrics.json and diffs.jsonl")
+    return EXIT_OK
+
+
 def _run_data(args) -> int:
     from engine.tables import drug_codes
     from notecoder.hcpcs_import import import_asp_file
@@ -232,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles,
-                "data": _run_data}
+                "data": _run_data, "eval": _run_eval}
     try:
         return handlers[args.command](args)
     except NotecoderError as exc:

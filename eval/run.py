@@ -1,0 +1,176 @@
+"""Run an evaluation: extract and code every gold note, score, attribute errors, write files.
+
+The engine also runs on the gold facts, so extraction errors and engine errors are
+measured apart: a gold code the pipeline missed but the engine finds from gold
+facts is an extraction error; one the engine misses even from gold facts is an
+engine error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.gold import ResolvedGold
+from eval.score import CodeScore, ExtractionScore, Ratio, Tally, score_codes, score_extraction
+from notecoder.errors import NotecoderError
+from notecoder.pipeline import code_extraction, extract_note
+from notecoder.schema import CodeLine, CodingResult, Setting
+
+
+@dataclass
+class EvalTotals:
+    """Sums over notes."""
+
+    extraction: ExtractionScore = field(default_factory=ExtractionScore)
+    pipeline: CodeScore = field(default_factory=CodeScore)
+    engine_on_gold: CodeScore = field(default_factory=CodeScore)
+    failed_notes: int = 0
+    attribution: dict[str, int] = field(default_factory=lambda: {"extraction": 0, "engine": 0})
+
+
+def _add_tallies(target: dict[str, Tally], source: dict[str, Tally]) -> None:
+    for key, tally in source.items():
+        target.setdefault(key, Tally()).add(tally)
+
+
+def _add_ratio(target: Ratio, source: Ratio) -> None:
+    target.correct += source.correct
+    target.total += source.total
+
+
+def _add_codes(target: CodeScore, source: CodeScore) -> None:
+    _add_tallies(target.systems, source.systems)
+    _add_tallies(target.codes, source.codes)
+    for name in ("units", "modifiers", "first_listed", "claim_exact"):
+        _add_ratio(getattr(target, name), getattr(source, name))
+    target.queries.add(source.queries)
+
+
+def _add_extraction(target: ExtractionScore, source: ExtractionScore) -> None:
+    for name in ("facts", "fields", "spans_exact", "spans_overlap"):
+        _add_tallies(getattr(target, name), getattr(source, name))
+
+
+def _key(line) -> tuple[str, str]:
+    return (line.system, line.code)
+
+
+def _attribute(gold: ResolvedGold, pred: list[CodeLine], on_gold: list[CodeLine]) -> list[dict]:
+    """Each code difference, and whether extraction or the engine caused it."""
+    gold_keys = [(c.system, c.code) for c in gold.note.codes]
+    pred_keys = [_key(c) for c in pred]
+    engine_keys = [_key(c) for c in on_gold]
+    errors = []
+    for key in gold_keys:
+        if key not in pred_keys:
+            cause = "extraction" if key in engine_keys else "engine"
+            errors.append({"kind": "missing", "code": " ".join(key), "cause": cause})
+    for line in pred:
+        if _key(line) not in gold_keys:
+            cause = "engine" if _key(line) in engine_keys else "extraction"
+            errors.append({"kind": "extra", "code": f"{line.system} {line.code}",
+                           "cause": cause, "rule": line.rule,
+                           "evidence": [s.model_dump() for s in line.evidence]})
+    return errors
+
+
+def _codes(result: CodingResult | None) -> list[CodeLine]:
+    return result.codes if result is not None else []
+
+
+def evaluate_note(gold: ResolvedGold, extractor: str, setting: Setting | None,
+                  totals: EvalTotals) -> dict:
+    """Score one note into `totals`; return its diff record."""
+    note = gold.note
+    chosen = setting or note.setting
+    pred: CodingResult | None = None
+    error = None
+    try:
+        facts, warnings = extract_note(note.text, extractor)
+        pred = code_extraction(facts, chosen, note.profile, warnings)
+    except NotecoderError as exc:
+        error = str(exc)
+        totals.failed_notes += 1
+    on_gold = code_extraction(gold.facts, chosen, note.profile)
+    if pred is not None:
+        _add_extraction(totals.extraction, score_extraction(gold.facts, pred.facts))
+    pred_queries = [q.rule for q in pred.queries] if pred else []
+    _add_codes(totals.pipeline, score_codes(note.codes, _codes(pred), note.queries,
+                                            pred_queries))
+    _add_codes(totals.engine_on_gold, score_codes(note.codes, on_gold.codes, note.queries,
+                                                  [q.rule for q in on_gold.queries]))
+    differences = _attribute(gold, _codes(pred), on_gold.codes)
+    for diff in differences:
+        totals.attribution[diff["cause"]] += 1
+    return {
+        "id": note.id,
+        "expected": [c.model_dump() for c in note.codes],
+        "got": [{"system": c.system, "code": c.code, "units": c.units,
+                 "modifiers": c.modifiers, "rule": c.rule} for c in _codes(pred)],
+        "differences": differences,
+        "queries_expected": note.queries,
+        "queries_got": pred_queries,
+        "error": error,
+    }
+
+
+def headline(totals: EvalTotals, notes: int) -> dict[str, float]:
+    """The figures the nightly gate watches."""
+    all_codes = Tally()
+    for tally in totals.pipeline.systems.values():
+        all_codes.add(tally)
+    engine_codes = Tally()
+    for tally in totals.engine_on_gold.systems.values():
+        engine_codes.add(tally)
+    figures = {
+        "notes": notes,
+        "code_f1": all_codes.f1,
+        "units_accuracy": totals.pipeline.units.value,
+        "modifier_accuracy": totals.pipeline.modifiers.value,
+        "first_listed_accuracy": totals.pipeline.first_listed.value,
+        "claim_exact_match": totals.pipeline.claim_exact.value,
+        "query_f1": totals.pipeline.queries.f1,
+        "engine_on_gold_code_f1": engine_codes.f1,
+        "engine_on_gold_claim_exact_match": totals.engine_on_gold.claim_exact.value,
+    }
+    for system, tally in sorted(totals.pipeline.systems.items()):
+        figures[f"code_f1[{system}]"] = tally.f1
+    for fact, tally in sorted(totals.extraction.facts.items()):
+        figures[f"extraction_f1[{fact}]"] = tally.f1
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
+
+
+def metrics_document(totals: EvalTotals, notes: int, meta: dict) -> dict:
+    """Everything measured, for metrics.json."""
+    def tallies(table: dict[str, Tally]) -> dict:
+        return {k: v.as_dict() for k, v in sorted(table.items())}
+
+    def codes(score: CodeScore) -> dict:
+        return {"systems": tallies(score.systems), "codes": tallies(score.codes),
+                "units": score.units.as_dict(), "modifiers": score.modifiers.as_dict(),
+                "first_listed": score.first_listed.as_dict(),
+                "claim_exact": score.claim_exact.as_dict(), "queries": score.queries.as_dict()}
+
+    return {
+        "meta": meta,
+        "headline": headline(totals, notes),
+        "extraction": {"facts": tallies(totals.extraction.facts),
+                       "fields": tallies(totals.extraction.fields),
+                       "spans_exact": tallies(totals.extraction.spans_exact),
+                       "spans_overlap": tallies(totals.extraction.spans_overlap)},
+        "codes": codes(totals.pipeline),
+        "engine_on_gold": codes(totals.engine_on_gold),
+        "attribution": totals.attribution,
+        "failed_notes": totals.failed_notes,
+    }
+
+
+def write_outputs(out_dir: Path, document: dict, diffs: list[dict]) -> None:
+    """metrics.json and diffs.jsonl (one line per note)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(document, indent=2) + "\n")
+    with (out_dir / "diffs.jsonl").open("w") as handle:
+        for diff in diffs:
+            handle.write(json.dumps(diff) + "\n")
