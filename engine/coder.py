@@ -17,9 +17,9 @@ _SYSTEM_ORDER = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
 def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome:
     """Codes (ICD-10-CM first-listed first, then CPT, then HCPCS), queries and warnings."""
     admin, initial = code_administrations(facts, setting, profile)
+    # R-DX-05: the reason for the initial service leads; without one, note order stands
+    # (notes open with the chief complaint or diagnosis line).
     reason = initial.admin.indication if initial else None
-    if reason is None:
-        reason = next((a.indication for a in facts.administrations if a.indication), None)
     place = facts.place.place if facts.place else None
     em = code_em(facts.em, place, has_procedures=bool(admin.codes))
     result = (

@@ -66,7 +66,12 @@ def locate(text: str, quote: str, occurrence: int = 1) -> Span:
     positions = []
     start = text.find(quote)
     while start != -1:
-        positions.append(start)
+        # Whole tokens only: "50 mg" must not match inside "350 mg", "IV" inside "PIV".
+        before = text[start - 1] if start > 0 else " "
+        after = text[start + len(quote)] if start + len(quote) < len(text) else " "
+        if not (quote[0].isalnum() and before.isalnum()) and not (
+                quote[-1].isalnum() and after.isalnum()):
+            positions.append(start)
         start = text.find(quote, start + 1)
     if not positions:
         raise InvalidGold(f"quote {quote!r} is not in the note")
@@ -86,7 +91,7 @@ def _resolve_fact(text: str, fact: dict[str, Any], anchor: str) -> dict[str, Any
     for name, field in fact.items():
         if isinstance(field, dict) and "quote" in field:
             spans[name] = locate(text, field["quote"], int(field.get("occurrence", 0)))
-            values[name] = field.get("value", True)
+            values[name] = field["value"] if "value" in field else field["quote"]
         else:
             values[name] = field
     if anchor not in spans:
