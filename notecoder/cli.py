@@ -1,8 +1,8 @@
 """`notecoder` command line: code, extract, profiles.
 
 Exit status: 0 success; 1 a batch finished but some notes failed; 2 bad input or
-usage (one sentence on stderr); 70 an internal error (no traceback unless
-NOTECODER_LOG_LEVEL=DEBUG).
+usage (one sentence on stderr); 4 an evaluation regressed past its baseline; 70 an
+internal error (no traceback unless NOTECODER_LOG_LEVEL=DEBUG).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
 
-EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_REGRESSION, EXIT_INTERNAL = 0, 1, 2, 4, 70
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="eval-out", help="directory for metrics.json, diffs.jsonl")
     ev.add_argument("--check", action="store_true",
                     help="only validate the gold files (schema and spans)")
+    ev.add_argument("--baseline", metavar="FILE|last",
+                    help="fail (exit 4) when a headline metric drops versus this metrics.json "
+                         "or the last stored run")
+    ev.add_argument("--tolerance", type=float, default=0.01,
+                    help="allowed absolute drop per headline metric (default 0.01)")
+    ev.add_argument("--history", action="store_true", help="list stored evaluation runs")
 
     data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -229,9 +235,14 @@ def _run_eval(args) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from eval.gate import regressions
     from eval.gold import dataset_hash, load_dataset
+    from eval.history import last_run, list_runs, load_baseline_file, record_run
     from eval.run import EvalTotals, evaluate_note, metrics_document, write_outputs
 
+    db = get_settings().resolved_database_url()
+    if args.history:
+        return _print_history(list_runs(db))
     split = None if args.split == "all" else args.split
     notes = load_dataset(Path(args.dataset), split)
     if args.check:
@@ -252,7 +263,18 @@ def _run_eval(args) -> int:
     meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
             dataset_hash(notes), "git_commit": commit, "prompt_version": None, "model": None}
     document = metrics_document(totals, len(notes), meta)
+    baseline = None
+    if args.baseline == "last":
+        previous = last_run(db, args.split, args.extractor)
+        baseline = previous["headline"] if previous else None
+    elif args.baseline:
+        if not Path(args.baseline).is_file():
+            raise InputNotFound(f"No baseline metrics file at '{args.baseline}'.")
+        baseline = load_baseline_file(Path(args.baseline))
     write_outputs(Path(args.out), document, diffs)
+    import datetime as dt
+
+    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC))
     table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -260,7 +282,34 @@ def _run_eval(args) -> int:
         table.add_row(escape(key), f"{value:.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
     print(f"attribution of code errors: {document['attribution']}; "
-          f"written to {args.out}/metrics.json and diffs.jsonl")
+          f"written to {args.out}/metrics.json and diffs.jsonl; stored as run {run_id}")
+    if args.baseline and baseline is None:
+        print("no stored run to compare with yet; this run is the first baseline.")
+    if baseline is not None:
+        dropped = regressions(document["headline"], baseline, args.tolerance)
+        if dropped:
+            print(f"REGRESSION beyond tolerance {args.tolerance}:", file=sys.stderr)
+            for line in dropped:
+                print(f"  {line}", file=sys.stderr)
+            return EXIT_REGRESSION
+        print(f"no headline metric dropped by more than {args.tolerance}.")
+    return EXIT_OK
+
+
+def _print_history(runs: list[dict]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="evaluation runs (newest first)")
+    for column in ("run", "when (UTC)", "commit", "split", "extractor", "dataset", "code F1",
+                   "claim exact"):
+        table.add_column(column)
+    for run in runs:
+        head = run["headline"]
+        table.add_row(str(run["id"]), f"{run['created_at']:%Y-%m-%d %H:%M}", run["git_commit"],
+                      run["split"], run["extractor"], run["dataset_hash"],
+                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}")
+    Console().print(table)
     return EXIT_OK
 
 

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     extractor: str = "rules"
     log_level: str = "WARNING"
     data_dir: Path = Field(default_factory=lambda: _default_data_dir())
+    # One database for the product (evaluation history now, the review queue later):
+    # SQLite in the data directory by default, PostgreSQL by URL.
+    database_url: str | None = None
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'notecoder.db'}"
 
 
 def _default_data_dir() -> Path:

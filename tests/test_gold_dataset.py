@@ -65,7 +65,11 @@ def test_bad_gold_file_fails_with_a_clear_message(tmp_path, mutate, message):
     assert str(path) in str(err.value) and message in str(err.value)
 
 
-def test_eval_check_and_run_write_outputs(tmp_path, capsys):
+def test_eval_check_and_run_write_outputs(tmp_path, capsys, monkeypatch):
+    from notecoder.config import get_settings
+
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
     assert main(["eval", "--dataset", str(DATASET), "--check", "--split", "all"]) == 0
     assert "valid" in capsys.readouterr().out
     out = tmp_path / "run"
@@ -75,6 +79,8 @@ def test_eval_check_and_run_write_outputs(tmp_path, capsys):
     assert set(metrics) >= {"headline", "extraction", "codes", "engine_on_gold", "attribution"}
     diffs = (out / "diffs.jsonl").read_text().splitlines()
     assert len(diffs) == metrics["headline"]["notes"]
+    assert (tmp_path / "data" / "notecoder.db").is_file()
+    get_settings.cache_clear()
 
 
 def test_eval_bad_dataset_is_one_sentence(tmp_path, capsys):

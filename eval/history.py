@@ -1,0 +1,75 @@
+"""Evaluation run history in the product database (SQLAlchemy; SQLite by default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    select,
+)
+
+metadata = MetaData()
+
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("git_commit", String(64), nullable=False),
+    Column("prompt_version", String(64)),
+    Column("model", String(200)),
+    Column("dataset_hash", String(64), nullable=False),
+    Column("split", String(16), nullable=False),
+    Column("extractor", String(32), nullable=False),
+    Column("headline", JSON, nullable=False),
+)
+
+
+def _engine(url: str):
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    return engine
+
+
+def record_run(url: str, meta: dict, headline: dict, now: dt.datetime) -> int:
+    """Store one run; returns its id."""
+    with _engine(url).begin() as conn:
+        result = conn.execute(eval_runs.insert().values(
+            created_at=now, git_commit=meta["git_commit"], prompt_version=meta.get(
+                "prompt_version"), model=meta.get("model"), dataset_hash=meta["dataset_hash"],
+            split=meta["split"], extractor=meta["extractor"], headline=headline))
+        return int(result.inserted_primary_key[0])
+
+
+def list_runs(url: str, limit: int = 20) -> list[dict]:
+    """The most recent runs, newest first."""
+    with _engine(url).connect() as conn:
+        rows = conn.execute(select(eval_runs).order_by(eval_runs.c.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+
+def last_run(url: str, split: str, extractor: str) -> dict | None:
+    """The newest stored run of the same split and extractor (the 'last' baseline)."""
+    with _engine(url).connect() as conn:
+        row = conn.execute(select(eval_runs).where(eval_runs.c.split == split,
+                                                   eval_runs.c.extractor == extractor)
+                           .order_by(eval_runs.c.id.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+
+def load_baseline_file(path) -> dict:
+    """Headline figures from a metrics.json file."""
+    return dict(json.loads(path.read_text(encoding="utf-8"))["headline"])
