@@ -275,6 +275,11 @@ def _run_eval(args) -> int:
     import datetime as dt
 
     run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC))
+    from eval.report_html import render_report
+
+    same_split = [r for r in list_runs(db, limit=50) if r["split"] == args.split]
+    report = Path(args.out) / "report.html"
+    report.write_text(render_report(document, diffs, same_split), encoding="utf-8")
     table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -282,7 +287,8 @@ def _run_eval(args) -> int:
         table.add_row(escape(key), f"{value:.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
     print(f"attribution of code errors: {document['attribution']}; "
-          f"written to {args.out}/metrics.json and diffs.jsonl; stored as run {run_id}")
+          f"written to {args.out}/ (metrics.json, diffs.jsonl, report.html); "
+          f"stored as run {run_id}")
     if args.baseline and baseline is None:
         print("no stored run to compare with yet; this run is the first baseline.")
     if baseline is not None:

@@ -80,6 +80,10 @@ def test_eval_check_and_run_write_outputs(tmp_path, capsys, monkeypatch):
     diffs = (out / "diffs.jsonl").read_text().splitlines()
     assert len(diffs) == metrics["headline"]["notes"]
     assert (tmp_path / "data" / "notecoder.db").is_file()
+    html = (out / "report.html").read_text()
+    assert html.startswith("<!doctype html>") and "<svg" in html and "Per-code F1" in html
+    assert "http://" not in html and "https://" not in html  # opens from disk, no network
+    assert "INFUSION CENTER" not in html  # note text stays out of the report
     get_settings.cache_clear()
 
 
