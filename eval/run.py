@@ -73,6 +73,31 @@ def _attribute(gold: ResolvedGold, pred: list[CodeLine], on_gold: list[CodeLine]
             errors.append({"kind": "extra", "code": f"{line.system} {line.code}",
                            "cause": cause, "rule": line.rule,
                            "evidence": [s.model_dump() for s in line.evidence]})
+    errors += _line_differences(gold, pred, on_gold)
+    return errors
+
+
+def _lines(codes) -> list[tuple]:
+    return sorted((c.system, c.code, c.units if c.system != "ICD-10-CM" else None,
+                   tuple(sorted(c.modifiers))) for c in codes)
+
+
+def _line_differences(gold: ResolvedGold, pred: list[CodeLine],
+                      on_gold: list[CodeLine]) -> list[dict]:
+    """Codes present on both sides whose units or modifiers differ."""
+    expected = _lines(gold.note.codes)
+    got = _lines(pred)
+    engine = _lines(on_gold)
+    both = {(s, c) for s, c, _, _ in expected} & {(s, c) for s, c, _, _ in got}
+    errors = []
+    for system, code in sorted(both):
+        want = [x[2:] for x in expected if x[:2] == (system, code)]
+        have = [x[2:] for x in got if x[:2] == (system, code)]
+        if want != have:
+            from_gold = [x[2:] for x in engine if x[:2] == (system, code)]
+            errors.append({"kind": "units/modifiers", "code": f"{system} {code}",
+                           "expected": want, "got": have,
+                           "cause": "extraction" if from_gold == want else "engine"})
     return errors
 
 
