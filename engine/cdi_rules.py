@@ -37,7 +37,7 @@ def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
     """R-CDI-01: an infusion with a start time but no stop time or duration, or with
     contradictory times (stop before start, not a plausible midnight crossing)."""
     if contradictory_times(admin, profile):
-        name = admin.generic or admin.drug_text
+        name = admin.name
         question = (
             f"The administration record shows {name} from {admin.start:%H:%M} to "
             f"{admin.stop:%H:%M}; the end time is earlier than the start. Please clarify the "
@@ -49,7 +49,7 @@ def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
         return Outcome()
     if admin.method in (Method.PUSH, Method.INJECTION) or admin.purpose == Purpose.VEHICLE:
         return Outcome()
-    name = admin.generic or admin.drug_text
+    name = admin.name
     question = (
         f"The administration record shows {name} started at {admin.start:%H:%M} with no end "
         "time. Please document when this administration ended."
@@ -66,7 +66,7 @@ def r_cdi_02_weight(facts: Extraction) -> Outcome:
     for admin in facts.administrations:
         if admin.dose_per_kg is None or admin.dose is not None:
             continue
-        name = admin.generic or admin.drug_text
+        name = admin.name
         question = (
             f"{name} is documented as {admin.dose_per_kg.value:g} {admin.dose_per_kg.unit}/kg. "
             "Please document the patient weight used for this dose, or the total dose given."
@@ -134,7 +134,7 @@ def r_cdi_05_uncertain_diagnosis_treated(facts: Extraction) -> Outcome:
         if dx is None or dx.id in asked:
             continue
         asked.add(dx.id)
-        name = admin.generic or admin.drug_text
+        name = admin.name
         question = (
             f"{name} was given for {_name(dx)}, documented as uncertain. Based on your "
             "clinical judgment, please clarify the condition being treated."
@@ -169,7 +169,7 @@ def r_cdi_07_indication(facts: Extraction) -> Outcome:
     for admin in facts.administrations:
         if admin.is_fluid or is_incidental_fluid(admin):
             continue
-        name = admin.generic or admin.drug_text
+        name = admin.name
         question = f"{name} was administered. Please document the condition being treated."
         out += Outcome(queries=[_query("R-CDI-07", question, ["Condition: ____"],
                                        admin.span_of("drug") or admin.evidence)])
@@ -182,7 +182,7 @@ def r_cdi_08_infusion_or_push(admin: DrugAdministration) -> Outcome:
         return Outcome()
     if admin.route not in (None, Route.IV) or admin.start or admin.duration_minutes:
         return Outcome()
-    name = admin.generic or admin.drug_text
+    name = admin.name
     question = (f"{name} is documented as given intravenously. Please document how it was "
                 "given and, for an infusion, the start and end times.")
     options = ["IV push", "IV infusion, start ____ end ____"]
@@ -202,7 +202,7 @@ def r_cdi_09_waste_not_documented(admin: DrugAdministration) -> Outcome:
     vial = convert(admin.vial_size, admin.dose.unit)
     if vial is None or vial * (admin.vial_count or 1) <= admin.dose.value:
         return Outcome()
-    name = admin.generic or admin.drug_text
+    name = admin.name
     question = (f"{name} {admin.dose.value:g} {admin.dose.unit} was given from single-dose "
                 "vial(s) holding more. Please document the amount discarded, if any.")
     options = ["Amount discarded: ____", "None discarded (remainder used as documented)"]

@@ -72,7 +72,7 @@ class Episode:
 
     @property
     def drug(self) -> str:
-        return (self.admin.generic or self.admin.drug_text).lower()
+        return self.admin.name.lower()
 
     def overlaps(self, other: Episode) -> bool:
         """True when both have clock intervals and they overlap in time."""
@@ -88,7 +88,7 @@ class Episode:
             when = f" {admin.start:%H:%M}-{admin.stop:%H:%M}"
         if self.minutes is not None:
             when += f" ({self.minutes} min{', stated' if self.stated_time else ''})"
-        return f"{admin.generic or admin.drug_text}{when}"
+        return f"{admin.name}{when}"
 
 
 def contradictory_times(admin: DrugAdministration, profile: Profile) -> bool:

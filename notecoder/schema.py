@@ -153,6 +153,11 @@ class DrugAdministration(Fact):
         return self
 
     @property
+    def name(self) -> str:
+        """The normalised generic name, or the drug as written when it has none."""
+        return self.generic or self.drug_text
+
+    @property
     def crosses_midnight(self) -> bool:
         """True when the documented stop clock time is earlier than the start."""
         if self.start is None or self.stop is None:
