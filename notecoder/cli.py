@@ -15,13 +15,19 @@ import sys
 from pathlib import Path
 
 from notecoder.config import get_settings
-from notecoder.errors import InputNotFound, NotecoderError
+from notecoder.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    InputNotFound,
+    NotecoderError,
+)
 from notecoder.notes import decode_note
 from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
 
-EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_REGRESSION, EXIT_INTERNAL = 0, 1, 2, 4, 70
 
 
 class _Parser(argparse.ArgumentParser):
@@ -228,95 +234,9 @@ def _run_profiles(_args) -> int:
 
 
 def _run_eval(args) -> int:
-    import subprocess
+    from eval.command import run_eval_command
 
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from eval.gate import regressions
-    from eval.gold import dataset_hash, load_dataset
-    from eval.history import last_run, list_runs, load_baseline_file, record_run
-    from eval.run import EvalTotals, evaluate_note, metrics_document, write_outputs
-
-    db = get_settings().resolved_database_url()
-    if args.history:
-        return _print_history(list_runs(db))
-    split = None if args.split == "all" else args.split
-    notes = load_dataset(Path(args.dataset), split)
-    if args.check:
-        print(f"{len(notes)} gold note(s) valid: schema and every evidence span checked.")
-        return EXIT_OK
-    if not notes:
-        raise NotecoderError(f"No gold notes in split '{args.split}' under {args.dataset}.")
-    totals, diffs = EvalTotals(), []
-    err = Console(stderr=True)
-    setting = Setting(args.setting) if args.setting else None
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("evaluating", total=len(notes))
-        for gold in notes:
-            diffs.append(evaluate_note(gold, args.extractor, setting, totals))
-            progress.advance(task)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False).stdout.strip() or "unknown"
-    meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
-            dataset_hash(notes), "git_commit": commit, "prompt_version": None, "model": None}
-    document = metrics_document(totals, len(notes), meta)
-    baseline = None
-    if args.baseline == "last":
-        previous = last_run(db, args.split, args.extractor)
-        baseline = previous["headline"] if previous else None
-    elif args.baseline:
-        if not Path(args.baseline).is_file():
-            raise InputNotFound(f"No baseline metrics file at '{args.baseline}'.")
-        baseline = load_baseline_file(Path(args.baseline))
-    write_outputs(Path(args.out), document, diffs)
-    import datetime as dt
-
-    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC))
-    from eval.report_html import render_report
-
-    same_split = [r for r in list_runs(db, limit=50) if r["split"] == args.split]
-    report = Path(args.out) / "report.html"
-    report.write_text(render_report(document, diffs, same_split), encoding="utf-8")
-    table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in document["headline"].items():
-        table.add_row(escape(key), f"{value:.3f}" if isinstance(value, float) else str(value))
-    Console().print(table)
-    print(f"attribution of code errors: {document['attribution']}; "
-          f"written to {args.out}/ (metrics.json, diffs.jsonl, report.html); "
-          f"stored as run {run_id}")
-    if args.baseline and baseline is None:
-        print("no stored run to compare with yet; this run is the first baseline.")
-    if baseline is not None:
-        dropped = regressions(document["headline"], baseline, args.tolerance)
-        if dropped:
-            print(f"REGRESSION beyond tolerance {args.tolerance}:", file=sys.stderr)
-            for line in dropped:
-                print(f"  {line}", file=sys.stderr)
-            return EXIT_REGRESSION
-        print(f"no headline metric dropped by more than {args.tolerance}.")
-    return EXIT_OK
-
-
-def _print_history(runs: list[dict]) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="evaluation runs (newest first)")
-    for column in ("run", "when (UTC)", "commit", "split", "extractor", "dataset", "code F1",
-                   "claim exact"):
-        table.add_column(column)
-    for run in runs:
-        head = run["headline"]
-        table.add_row(str(run["id"]), f"{run['created_at']:%Y-%m-%d %H:%M}", run["git_commit"],
-                      run["split"], run["extractor"], run["dataset_hash"],
-                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}")
-    Console().print(table)
-    return EXIT_OK
+    return run_eval_command(args)
 
 
 def _run_data(args) -> int:

@@ -1,4 +1,8 @@
-"""Typed errors. Each message is one clear sentence for the user; none holds note text."""
+"""Typed errors and exit statuses. Each message is one clear sentence for the user; none
+holds note text."""
+
+# Exit statuses of the `notecoder` command (documented in the README).
+EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_REGRESSION, EXIT_INTERNAL = 0, 1, 2, 4, 70
 
 
 class NotecoderError(Exception):
