@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.gold import ResolvedGold
-from eval.score import CodeScore, ExtractionScore, Ratio, Tally, score_codes, score_extraction
+from eval.score import (
+    CodeScore,
+    ExtractionScore,
+    Ratio,
+    Tally,
+    claim_key,
+    score_codes,
+    score_extraction,
+)
 from notecoder.errors import NotecoderError
 from notecoder.pipeline import code_extraction, extract_note
 from notecoder.schema import CodeLine, CodingResult, Setting
@@ -78,8 +86,7 @@ def _attribute(gold: ResolvedGold, pred: list[CodeLine], on_gold: list[CodeLine]
 
 
 def _lines(codes) -> list[tuple]:
-    return sorted((c.system, c.code, c.units if c.system != "ICD-10-CM" else None,
-                   tuple(sorted(c.modifiers))) for c in codes)
+    return sorted(claim_key(c.system, c.code, c.units, c.modifiers) for c in codes)
 
 
 def _line_differences(gold: ResolvedGold, pred: list[CodeLine],

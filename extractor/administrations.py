@@ -60,12 +60,17 @@ def _entry(ent: SpacySpan) -> DrugName | None:
     return drug_names().get(key.lower())
 
 
+def _in_not_given_section(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] sits on a line headed Allergies:, Home meds:, ..."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(cues.NOT_GIVEN_SECTION.search(text[line_start:end]))
+
+
 def _given(ent: SpacySpan, text: str) -> bool:
     if ent._.is_negated or ent._.is_hypothetical or ent._.is_family:
         return False
     sent = ent.sent
-    line_start = text.rfind("\n", 0, ent.start_char) + 1
-    if cues.NOT_GIVEN_SECTION.search(text[line_start:ent.start_char]):
+    if _in_not_given_section(text, ent.start_char, ent.start_char):
         return False
     sentence = text[sent.start_char:sent.end_char]
     has_time = bool(find_clock_times(sentence))
@@ -202,7 +207,7 @@ def _assign_cues(draft: Draft, text: str) -> None:
     else:
         first(cues.CHEMO, "purpose", Purpose.CHEMOTHERAPY)
     first(cues.CONCURRENT, "relation", Relation.CONCURRENT)
-    first(cues.NO_WASTE, "no_waste", True)
+    _assign_no_waste(draft, text)
     site = cues.SITE.search(chunk)
     if site:
         draft.set("site", site.group(0), lo + site.start(), lo + site.end())
@@ -214,6 +219,13 @@ def _assign_cues(draft: Draft, text: str) -> None:
         draft.set("relation", Relation.SEQUENTIAL, offset + match.start(), offset + match.end())
     else:
         first(cues.SEQUENTIAL, "relation", Relation.SEQUENTIAL)
+
+
+def _assign_no_waste(draft: Draft, text: str) -> None:
+    """'No waste' / 'entire vial' in the window documents zero discarded drug."""
+    match = cues.NO_WASTE.search(text, *draft.window)
+    if match:
+        draft.set("no_waste", True, match.start(), match.end())
 
 
 def _continues(sentence: SpacySpan, text: str) -> bool:
@@ -270,9 +282,7 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         draft.window = (sentence.start_char, sentence.end_char)
         _assign_times(draft, text)
         _assign_amounts(draft, text)
-        no_waste = cues.NO_WASTE.search(text, sentence.start_char, sentence.end_char)
-        if no_waste:
-            draft.set("no_waste", True, no_waste.start(), no_waste.end())
+        _assign_no_waste(draft, text)
         draft.window = saved
     return drafts, unrecognised
 
@@ -280,8 +290,7 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
     """A dose with a route or 'given' but no known drug name: never glued to another drug."""
     chunk = text[sentence.start_char:sentence.end_char]
-    line_start = text.rfind("\n", 0, sentence.start_char) + 1
-    if cues.NOT_GIVEN_SECTION.search(text[line_start:sentence.end_char]):
+    if _in_not_given_section(text, sentence.start_char, sentence.end_char):
         return False
     doses = [a for a in find_amounts(chunk) if a.kind == "dose"
              and not cues.VIAL.search(chunk[a.end:a.end + 20])
