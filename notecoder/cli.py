@@ -27,6 +27,7 @@ from notecoder.notes import decode_note
 from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
+EXTRACTOR_NAMES = ["rules", "llm", "both"]  # notecoder.pipeline.EXTRACTORS, without importing it
 
 
 
@@ -51,14 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = sub.add_parser("extract", help="Print the extracted facts as JSON.")
     extract.add_argument("inputs", nargs=1, metavar="PATH|-")
-    extract.add_argument("--extractor", default=settings.extractor, choices=["rules"])
+    extract.add_argument("--extractor", default=settings.extractor, choices=EXTRACTOR_NAMES)
 
     sub.add_parser("profiles", help="List policy profiles and what each changes.")
 
     ev = sub.add_parser("eval", help="Score extraction and codes against the gold dataset.")
     ev.add_argument("--dataset", default="datasets/gold", help="gold dataset directory")
     ev.add_argument("--split", choices=["dev", "test", "all"], default="test")
-    ev.add_argument("--extractor", default=settings.extractor, choices=["rules"])
+    ev.add_argument("--extractor", default=settings.extractor, choices=EXTRACTOR_NAMES)
     ev.add_argument("--setting", choices=[s.value for s in Setting], default=None,
                     help="override each note's own setting")
     ev.add_argument("--out", default="eval-out", help="directory for metrics.json, diffs.jsonl")
@@ -84,7 +85,7 @@ def _common(parser: argparse.ArgumentParser, settings) -> None:
                         default=settings.setting.value, help="claim type (default: facility)")
     parser.add_argument("--profile", default=settings.profile,
                         help="policy profile (default: official CPT/CMS)")
-    parser.add_argument("--extractor", default=settings.extractor, choices=["rules"],
+    parser.add_argument("--extractor", default=settings.extractor, choices=EXTRACTOR_NAMES,
                         help="fact extractor (default: rules, offline)")
 
 

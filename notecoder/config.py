@@ -1,13 +1,24 @@
-"""Settings from environment variables (NOTECODER_*) with safe defaults."""
+"""Settings from environment variables (NOTECODER_*), then a TOML config file, then defaults.
+
+The config file is `$NOTECODER_CONFIG` when set, else `notecoder.toml` in the working
+directory, else `~/.config/notecoder/config.toml`; keys are the setting names below
+without the prefix (`llm_base_url = "http://127.0.0.1:8080/v1"`).
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from notecoder.schema import Setting
 
@@ -27,9 +38,55 @@ class Settings(BaseSettings):
     # SQLite in the data directory by default, PostgreSQL by URL.
     database_url: str | None = None
 
+    # LLM extraction path (`--extractor llm|both`): any OpenAI-compatible endpoint.
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)
+    llm_model: str | None = None
+    llm_api_key_env: str = "OPENAI_API_KEY"  # the NAME of the variable holding the key
+    llm_timeout: float = Field(default=120.0, gt=0)  # seconds per call
+    llm_max_retries: int = Field(default=2, ge=0, le=10)  # per call, with backoff
+    llm_concurrency: int = Field(default=2, ge=1, le=64)  # notes in flight in a batch
+    # json_schema: OpenAI structured outputs (vLLM, Ollama, hosted); json_object_schema:
+    # response_format json_object with a "schema" key (llama.cpp's llama-cpp-python server);
+    # tools: function calling; json: plain JSON mode with the schema in the prompt.
+    llm_mode: Literal["json_schema", "json_object_schema", "tools", "json"] = "json_schema"
+    llm_seed: int | None = 0
+    llm_max_tokens: int = Field(default=2048, ge=64)
+    llm_chunk_chars: int = Field(default=6000, ge=500)  # longer notes are split
+    llm_chunk_overlap: int = Field(default=600, ge=0)
+    llm_cache: bool = True
+    llm_cache_path: Path | None = None  # default: llm-cache.sqlite in the data directory
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment variables, then the config file."""
+        sources = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def resolved_llm_cache_path(self) -> Path:
+        return self.llm_cache_path or self.data_dir / "llm-cache.sqlite"
+
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'notecoder.db'}"
+
+
+def config_file() -> Path | None:
+    """The TOML config file in use, if any (see the module docstring)."""
+    named = os.environ.get("NOTECODER_CONFIG")
+    if named:
+        return Path(named)
+    for candidate in (Path("notecoder.toml"), Path.home() / ".config" / "notecoder" /
+                      "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _default_data_dir() -> Path:

@@ -31,3 +31,35 @@ class InvalidFacts(NotecoderError):
 
 class UnknownProfile(NotecoderError):
     """No policy profile has the requested name."""
+
+
+class LLMNotConfigured(NotecoderError):
+    """The LLM extractor was asked for but no endpoint or model is set."""
+
+
+class LLMError(NotecoderError):
+    """The LLM could not give a usable answer for a note; nothing was coded from it."""
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint refused the connection or could not be reached."""
+
+
+class LLMTimeout(LLMError):
+    """The endpoint did not answer within the configured timeout."""
+
+
+class LLMRateLimited(LLMError):
+    """The endpoint kept answering 429 Too Many Requests."""
+
+
+class LLMServerError(LLMError):
+    """The endpoint kept answering with a server error (5xx) or refused the request (4xx)."""
+
+
+class LLMInvalidOutput(LLMError):
+    """The answer was empty, truncated, not JSON, or not valid against the schema."""
+
+
+class LLMReplayMissing(LLMError):
+    """Replaying recorded traffic, a request had no recorded answer."""

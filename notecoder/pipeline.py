@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cache
 
 from engine import code_facts, load_profile
 from notecoder.errors import InvalidFacts, NotecoderError
@@ -23,7 +24,67 @@ def _rules_extractor(text: str) -> tuple[Extraction, list[str]]:
     return extract(text)
 
 
-EXTRACTORS: dict[str, Extractor] = {"rules": _rules_extractor}
+@cache
+def llm_extractor():
+    """The LLM extractor for this process's settings: one client and cache for all notes."""
+    from extractor.llm.extract import LLMExtractor
+    from notecoder.config import get_settings
+
+    return LLMExtractor(get_settings())
+
+
+def _llm_extractor(text: str) -> tuple[Extraction, list[str]]:
+    return llm_extractor()(text)
+
+
+def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
+    """The offline facts are coded; every disagreement with the LLM is a warning."""
+    from extractor.compare import disagreements
+
+    facts, warnings = _rules_extractor(text)
+    llm_facts, llm_warnings = _llm_extractor(text)
+    facts = facts.model_copy(update={
+        "extractor": f"{facts.extractor}+{llm_facts.extractor}",
+        "prompt_version": llm_facts.prompt_version, "model": llm_facts.model})
+    return facts, [*warnings, *llm_warnings, *disagreements(facts, llm_facts)]
+
+
+EXTRACTORS: dict[str, Extractor] = {"rules": _rules_extractor, "llm": _llm_extractor,
+                                    "both": _both_extractors}
+
+
+def drop_instruction_facts(facts: Extraction, text: str) -> tuple[Extraction, list[str]]:
+    """Facts whose evidence lies in a line that reads as an instruction to the software
+    are removed (never coded), each with a warning; references to them are cleared."""
+    from extractor.injection import instruction_lines
+
+    lines = instruction_lines(text)
+    if not lines:
+        return facts, []
+    warnings = [f"Characters {s.start}-{s.end} read as an instruction to the software, not "
+                "documentation; ignored." for s in lines]
+
+    def inside(fact) -> bool:
+        return any(s.start < line.end and line.start < s.end
+                   for s in fact.spans() for line in lines)
+
+    gone = {f.id for f in facts.facts() if inside(f)}
+    if not gone:
+        return facts, warnings
+    warnings += [f"{fid}: its evidence lies in that text; not coded." for fid in sorted(gone)]
+    admins = [a.model_copy(update={
+        "related_to": None if a.related_to in gone else a.related_to,
+        "relation": None if a.related_to in gone else a.relation,
+        "indication": None if a.indication in gone else a.indication})
+        for a in facts.administrations if a.id not in gone]
+    update = {"administrations": admins,
+              "diagnoses": [d for d in facts.diagnoses if d.id not in gone],
+              "cultures": [c for c in facts.cultures if c.id not in gone]}
+    for name in ("em", "weight", "place"):
+        single = getattr(facts, name)
+        if single is not None and single.id in gone:
+            update[name] = None
+    return facts.model_copy(update=update), warnings
 
 
 def extract_note(text: str, extractor: str = "rules") -> tuple[Extraction, list[str]]:
@@ -35,8 +96,10 @@ def extract_note(text: str, extractor: str = "rules") -> tuple[Extraction, list[
             f"Unknown extractor '{extractor}'; available: {', '.join(EXTRACTORS)}."
         ) from None
     facts, warnings = run(text)
+    facts, guarded = drop_instruction_facts(facts, text)
     # Facts whose evidence is not in this note are never coded.
     facts = Extraction.model_validate(facts.model_dump(), context={"text": text})
+    warnings = [*warnings, *guarded]
     log.debug("extracted %d administrations, %d diagnoses",
               len(facts.administrations), len(facts.diagnoses))
     return facts, warnings

@@ -83,6 +83,15 @@ class Place(StrEnum):
     OFFICE = "office"
 
 
+class Alignment(StrEnum):
+    """How an LLM's evidence quote was found in the note (the grounding step)."""
+
+    EXACT = "exact"
+    NORMALISED = "normalised"  # equal after folding whitespace and case
+    FUZZY = "fuzzy"  # similar above the threshold; the span is the best window
+    NONE = "none"  # not found: the fact is never coded
+
+
 class Quantity(BaseModel):
     """A positive amount with a normalised unit (g, mg, mcg, units, mEq, mL, mL/hr)."""
 
@@ -98,6 +107,8 @@ class Fact(BaseModel):
     id: str
     evidence: list[Span] = Field(min_length=1)
     field_spans: dict[str, Span] = Field(default_factory=dict)
+    # Set by grounding on the LLM path; rule-extractor spans are positions by construction.
+    alignment: Alignment | None = None
 
     def spans(self) -> list[Span]:
         """All spans of this fact, evidence first, without duplicates."""
@@ -224,6 +235,8 @@ class Extraction(BaseModel):
 
     schema_version: Literal["1"] = SCHEMA_VERSION
     extractor: str
+    prompt_version: str | None = None  # LLM path: the prompts/ version used
+    model: str | None = None  # LLM path: the model that answered
     note_length: int = Field(ge=0)
     note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     administrations: list[DrugAdministration] = Field(default_factory=list)

@@ -1,0 +1,133 @@
+"""The one adapter to an LLM: the `openai` client (any OpenAI-compatible endpoint) wrapped
+by instructor, with `NoteDraft` as the response model.
+
+Faults are bounded: the openai client retries timeouts, connection errors, 429 (honouring
+Retry-After) and 5xx with exponential backoff up to `llm_max_retries` times; instructor
+re-asks up to the same bound when the answer is not valid JSON or not valid against the
+schema. After that, one typed error (`notecoder.errors.LLM*`) says what went wrong, in
+one sentence without note text, and nothing from that note is coded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from extractor.llm.drafts import NoteDraft
+from extractor.llm.prompt import PromptSet, messages
+from notecoder.config import Settings
+from notecoder.errors import (
+    LLMError,
+    LLMInvalidOutput,
+    LLMNotConfigured,
+    LLMRateLimited,
+    LLMReplayMissing,
+    LLMServerError,
+    LLMTimeout,
+    LLMUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = ("The LLM extractor needs an endpoint: set NOTECODER_LLM_BASE_URL and "
+                  "NOTECODER_LLM_MODEL (and the API key in the variable named by "
+                  "NOTECODER_LLM_API_KEY_ENV, default OPENAI_API_KEY), or llm_base_url and "
+                  "llm_model in notecoder.toml.")
+
+
+class LLMClient:
+    """Structured extraction calls to one endpoint; counts HTTP requests it sends."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.llm_base_url or not settings.llm_model:
+            raise LLMNotConfigured(NOT_CONFIGURED)
+        import httpx2
+        import instructor
+        import openai
+
+        self.model = settings.llm_model
+        self.settings = settings
+        self.requests = 0
+        self._lock = threading.Lock()
+        http = openai.DefaultHttpx2Client(event_hooks={"request": [self._count]})
+        raw = openai.OpenAI(
+            base_url=settings.llm_base_url,
+            # Local servers need no key; hosted ones read it from the named variable.
+            api_key=os.environ.get(settings.llm_api_key_env) or "not-set",
+            timeout=httpx2.Timeout(settings.llm_timeout, connect=min(10.0, settings.llm_timeout)),
+            max_retries=settings.llm_max_retries,
+            http_client=http,
+        )
+        mode = {"json_schema": instructor.Mode.JSON_SCHEMA, "tools": instructor.Mode.TOOLS,
+                "json": instructor.Mode.JSON,
+                "json_object_schema": instructor.Mode.JSON}[settings.llm_mode]
+        self._client = instructor.from_openai(raw, mode=mode)
+
+    def _count(self, _request) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def extract(self, text: str, prompts: PromptSet) -> NoteDraft:
+        """One structured call for one note or chunk; a typed error when it cannot."""
+        extra: dict = {"temperature": 0, "max_tokens": self.settings.llm_max_tokens}
+        if self.settings.llm_seed is not None:
+            extra["seed"] = self.settings.llm_seed
+        if self.settings.llm_mode == "json_object_schema":
+            # The server constrains decoding to the schema (llama.cpp grammar).
+            extra["extra_body"] = {"response_format": {
+                "type": "json_object", "schema": NoteDraft.model_json_schema()}}
+        try:
+            return self._client.chat.completions.create(
+                model=self.model,
+                response_model=NoteDraft,
+                messages=messages(text, prompts),
+                max_retries=self.settings.llm_max_retries + 1,  # attempts, not re-asks
+                **extra,
+            )
+        except Exception as exc:
+            raise classify(exc, self.settings) from exc
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        for inner in (getattr(exc, "last_exception", None), getattr(exc, "failed_attempts",
+                                                                     None)):
+            if isinstance(inner, BaseException):
+                yield from _chain(inner)
+        exc = exc.__cause__ or exc.__context__
+
+
+def classify(exc: BaseException, settings: Settings) -> LLMError:
+    """The typed, one-sentence error for whatever the openai/instructor stack raised."""
+    import openai
+
+    tries = settings.llm_max_retries + 1
+    for inner in _chain(exc):
+        if type(inner).__name__ == "CannotOverwriteExistingCassetteException":
+            return LLMReplayMissing("No recorded LLM answer for this request in the replay "
+                                    "cassette; re-record it (docs/llm.md).")
+        if isinstance(inner, openai.APITimeoutError):
+            return LLMTimeout(f"The LLM endpoint did not answer within {settings.llm_timeout:g} s "
+                              f"({tries} attempt(s)).")
+        if isinstance(inner, openai.APIConnectionError):
+            return LLMUnavailable(f"The LLM endpoint at {settings.llm_base_url} could not be "
+                                  f"reached ({tries} attempt(s)); is the server running?")
+        if isinstance(inner, openai.RateLimitError):
+            return LLMRateLimited(f"The LLM endpoint kept refusing with 429 Too Many Requests "
+                                  f"({tries} attempt(s)); lower NOTECODER_LLM_CONCURRENCY or "
+                                  "try later.")
+        if isinstance(inner, openai.APIStatusError):
+            return LLMServerError(f"The LLM endpoint answered HTTP {inner.status_code} "
+                                  f"({tries} attempt(s)).")
+        if isinstance(inner, openai.LengthFinishReasonError) or \
+                type(inner).__name__ == "IncompleteOutputException":
+            return LLMInvalidOutput("The LLM answer was cut off at the token limit "
+                                    "(NOTECODER_LLM_MAX_TOKENS); nothing was coded from it.")
+    log.debug("unclassified LLM failure", exc_info=exc)
+    return LLMInvalidOutput(f"The LLM answer was empty, not JSON or not valid against the "
+                            f"extraction schema after {tries} attempt(s); nothing was coded "
+                            "from it.")

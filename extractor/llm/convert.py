@@ -1,0 +1,333 @@
+"""Grounded LLM drafts -> the shared schema's facts, or a dropped fact with its reason.
+
+Every draft's quote is grounded in the note (`extractor.grounding`); then each value is
+checked against the text it came from with the same deterministic grammar the offline
+extractor uses: the dose in the fact must be an amount written in its quote, a time a
+clock time written there, a weight a weight written there, a diagnosis a lexicon
+concept whose assertion (negated, uncertain, ...) in the note is the one the LLM gave.
+A fact that fails any check is dropped from coding and reported with the reason; a
+value is never repaired from the note behind the LLM's back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from extractor.encounter import _EM_CODE, _EM_LEVEL, _LEVELS, _SEPARATE
+from extractor.grounding import Grounded, ground_quote
+from extractor.lexicon import DrugName, drug_names, phrase_index
+from extractor.llm.drafts import (
+    AdministrationDraft,
+    CultureDraft,
+    DiagnosisDraft,
+    EMDraft,
+    NoteDraft,
+    PlaceDraft,
+    WeightDraft,
+)
+from extractor.quantities import find_amounts, find_clock_times, find_durations, find_weights
+from notecoder.schema import (
+    Alignment,
+    CultureResult,
+    Diagnosis,
+    DrugAdministration,
+    EMVisit,
+    EncounterPlace,
+    PatientWeight,
+    Quantity,
+    Relation,
+    Span,
+)
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class Inconsistent(Exception):
+    """A draft whose quote is not in the note or does not state its value."""
+
+
+@dataclass
+class Window:
+    """The part of the note a draft came from (a chunk), within the whole note text."""
+
+    text: str
+    lo: int
+    hi: int
+
+
+@dataclass
+class Converted:
+    """Facts built from one chunk's drafts (ids assigned later) and dropped-fact reasons."""
+
+    administrations: list[DrugAdministration] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    cultures: list[CultureResult] = field(default_factory=list)
+    em: EMVisit | None = None
+    weight: PatientWeight | None = None
+    place: EncounterPlace | None = None
+    dropped: list[str] = field(default_factory=list)
+
+
+def _ground(quote: str | None, where: Window, what: str, near: int | None = None) -> Grounded:
+    """Ground in the chunk first, then in the whole note (a chunk boundary may cut it)."""
+    if not quote or not quote.strip():
+        raise Inconsistent(f"the LLM gave no quote for the {what}")
+    found = ground_quote(quote, where.text, where.lo, where.hi, near)
+    if found.span is None:
+        found = ground_quote(quote, where.text, 0, len(where.text), near)
+    if found.span is None:
+        raise Inconsistent(f"its {what} quote is not in the note")
+    return found
+
+
+def _inside(outer: Span, inner_lo: int, inner_hi: int) -> Span:
+    return Span(start=outer.start + inner_lo, end=outer.start + inner_hi)
+
+
+def _evidence(draft_quote: str, where: Window) -> tuple[Span, Alignment]:
+    found = _ground(draft_quote, where, "evidence")
+    assert found.span is not None
+    return found.span, found.alignment
+
+
+def _field_span(quote: str | None, evidence: Span, where: Window, what: str) -> Span:
+    """The span to read a value from: its own quote when given, else the evidence."""
+    if quote is None:
+        return evidence
+    found = _ground(quote, where, what, near=evidence.start)
+    assert found.span is not None
+    return found.span
+
+
+def _lexicon_drug(name: str) -> DrugName | None:
+    """The lexicon entry for the drug as written, or for a lexicon name inside it."""
+    names = drug_names()
+    if name.lower().strip() in names:
+        return names[name.lower().strip()]
+    for surface in sorted(names, key=len, reverse=True):
+        if re.search(rf"(?<![\w-]){re.escape(surface)}(?![\w-])", name, re.IGNORECASE):
+            return names[surface]
+    return None
+
+
+def _amount_span(text: str, within: Span, value: float, unit: str | None, per_kg: bool,
+                 what: str) -> Span:
+    """The span of the amount `value unit` written inside `within`, or Inconsistent."""
+    for amount in find_amounts(text[within.start:within.end]):
+        if abs(amount.value - value) < 1e-9 and (unit is None or amount.unit == unit) \
+                and amount.per_kg == per_kg:
+            return _inside(within, amount.start, amount.end)
+    written = f"{value:g} {unit or ''}{'/kg' if per_kg else ''}".strip()
+    raise Inconsistent(f"its {what} ({written}) is not written in its quote")
+
+
+def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time, Span]:
+    match = _HHMM.match(value.strip())
+    if match is None:
+        raise Inconsistent(f"its {what} '{value}' is not a 24-hour HH:MM time")
+    wanted = dt.time(int(match.group(1)), int(match.group(2)))
+    for clock in find_clock_times(text[within.start:within.end]):
+        if (clock.hour, clock.minute) == (wanted.hour, wanted.minute):
+            return wanted, _inside(within, clock.start, clock.end)
+    raise Inconsistent(f"its {what} ({value}) is not written in its quote")
+
+
+def administration(draft: AdministrationDraft, where: Window,
+                   previous_id: str | None, fact_id: str) -> DrugAdministration:
+    """One administration fact from a draft, every value checked against its quote."""
+    text = where.text
+    evidence, alignment = _evidence(draft.quote, where)
+    drug = _ground(draft.drug, where, "drug name", near=evidence.start)
+    assert drug.span is not None
+    entry = _lexicon_drug(draft.drug)
+    spans: dict[str, Span] = {"drug": drug.span}
+    values: dict = {}
+    if draft.dose is not None:
+        within = _field_span(draft.dose_quote, evidence, where, "dose")
+        span = _amount_span(text, within, draft.dose, draft.dose_unit, draft.dose_is_per_kg,
+                            "dose")
+        amount = Quantity(value=draft.dose, unit=draft.dose_unit or _unit_at(text, span))
+        values["dose_per_kg" if draft.dose_is_per_kg else "dose"] = amount
+        spans["dose_per_kg" if draft.dose_is_per_kg else "dose"] = span
+    if draft.volume_ml is not None:
+        spans["volume"] = _amount_span(text, evidence, draft.volume_ml, "mL", False, "volume")
+        values["volume"] = Quantity(value=draft.volume_ml, unit="mL")
+    for name, value, quote in (("start", draft.start_time, draft.start_quote),
+                               ("stop", draft.stop_time, draft.stop_quote)):
+        if value is not None:
+            within = _field_span(quote, evidence, where, f"{name} time")
+            values[name], spans[name] = _time_span(text, within, value, f"{name} time")
+    if draft.duration_minutes is not None:
+        stated = [d for d in find_durations(text[evidence.start:evidence.end])
+                  if d.minutes == draft.duration_minutes]
+        if not stated:
+            raise Inconsistent(
+                f"its duration ({draft.duration_minutes} min) is not written in its quote")
+        spans["duration_minutes"] = _inside(evidence, stated[0].start, stated[0].end)
+        values["duration_minutes"] = draft.duration_minutes
+    unit = (values.get("dose") or values.get("dose_per_kg") or Quantity(value=1, unit="mg")).unit
+    for name, amount in (("vial_size", draft.vial_size), ("wasted", draft.wasted)):
+        if amount is not None:
+            spans[name] = _amount_span(text, evidence, amount, unit, False, name.replace("_", " "))
+            values[name] = Quantity(value=amount, unit=unit)
+    related = previous_id if draft.concurrent_with_previous and previous_id else None
+    return DrugAdministration(
+        id=fact_id,
+        evidence=[evidence],
+        field_spans=spans,
+        alignment=alignment,
+        drug_text=text[drug.span.start:drug.span.end],
+        generic=entry.generic if entry else None,
+        product=entry.product if entry else None,
+        is_fluid=entry.is_fluid if entry else False,
+        route=draft.route,
+        method=draft.method,
+        diluent=draft.diluent,
+        purpose=draft.purpose,
+        vial_count=draft.vial_count,
+        no_waste_documented=draft.no_waste_documented,
+        relation=Relation.CONCURRENT if related else None,
+        related_to=related,
+        **values,
+    )
+
+
+def _unit_at(text: str, span: Span) -> str:
+    found = find_amounts(text[span.start:span.end])
+    return found[0].unit if found else "mg"
+
+
+def diagnosis(draft: DiagnosisDraft, where: Window, noted: list[Diagnosis],
+              fact_id: str) -> Diagnosis:
+    """A diagnosis fact: a lexicon concept at the quoted condition, same assertion as the
+    note's own ConText reading of that place (`noted`: the offline reading of the note)."""
+    evidence, alignment = _evidence(draft.quote, where)
+    condition = _ground(draft.condition, where, "condition", near=evidence.start)
+    assert condition.span is not None
+    at = condition.span
+    match = next((d for d in noted if any(s.start < at.end and at.start < s.end
+                                          for s in d.evidence)), None)
+    if match is None:
+        raise Inconsistent(f"'{draft.condition}' is not a condition in the diagnosis lexicon")
+    if match.assertion != draft.assertion:
+        raise Inconsistent(f"the LLM read it as {draft.assertion.value}, the note's wording "
+                           f"as {match.assertion.value}")
+    spans = {"text": at}
+    organism = None
+    if draft.organism:
+        found = _ground(draft.organism, where, "organism", near=evidence.start)
+        assert found.span is not None
+        organism = _organism(where.text[found.span.start:found.span.end])
+        if organism is None:
+            raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon")
+        spans["organism"] = found.span
+    return Diagnosis(id=fact_id, evidence=[evidence], field_spans=spans, alignment=alignment,
+                     text=where.text[at.start:at.end], concept=match.concept,
+                     assertion=draft.assertion, organism=organism,
+                     laterality=draft.laterality)
+
+
+def _organism(written: str) -> str | None:
+    found = phrase_index().get(written.lower().strip())
+    return found[1] if found and found[0] == "ORGANISM" else None
+
+
+def culture(draft: CultureDraft, where: Window, fact_id: str) -> CultureResult:
+    evidence, alignment = _evidence(draft.quote, where)
+    found = _ground(draft.organism, where, "organism", near=evidence.start)
+    assert found.span is not None
+    organism = _organism(where.text[found.span.start:found.span.end])
+    if organism is None:
+        raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon")
+    return CultureResult(id=fact_id, evidence=[evidence], field_spans={"organism": found.span},
+                         alignment=alignment, organism=organism, specimen=draft.specimen)
+
+
+def em_visit(draft: EMDraft, where: Window) -> EMVisit:
+    """E/M documentation; the level and -25 basis are read from the quotes by the same
+    patterns as the offline extractor, never taken from the LLM's say-so."""
+    text = where.text
+    evidence, alignment = _evidence(draft.quote, where)
+    quoted = text[evidence.start:evidence.end]
+    spans: dict[str, Span] = {}
+    level = code = None
+    if draft.level_quote:
+        within = _field_span(draft.level_quote, evidence, where, "E/M level")
+        written = text[within.start:within.end]
+        if m := _EM_CODE.search(written):
+            code = m.group(0)
+            spans["stated_code"] = _inside(within, m.start(), m.end())
+        elif m := _EM_LEVEL.search(written):
+            level = _LEVELS[m.group(1).lower()]
+            spans["stated_level"] = _inside(within, m.start(), m.end())
+        else:
+            raise Inconsistent("its E/M level quote states no level or E/M code")
+    separate = False
+    if draft.separately_identifiable:
+        m = _SEPARATE.search(quoted)
+        if m is None:
+            raise Inconsistent("it is called separately identifiable, but its quote does not "
+                               "say so")
+        separate = True
+        spans["separately_identifiable"] = _inside(evidence, m.start(), m.end())
+    status = draft.patient_status
+    if status is not None and not re.search(rf"\b{status}\b", quoted, re.IGNORECASE):
+        raise Inconsistent(f"the patient status '{status}' is not written in its quote")
+    return EMVisit(id="E1", evidence=[evidence], field_spans=spans, alignment=alignment,
+                   separately_identifiable=separate, stated_level=level, stated_code=code,
+                   patient_status=status)
+
+
+def weight(draft: WeightDraft, where: Window) -> PatientWeight:
+    evidence, alignment = _evidence(draft.quote, where)
+    for found in find_weights(where.text[evidence.start:evidence.end]):
+        if abs(found.value - draft.value) < 1e-9 and found.unit == draft.unit:
+            span = _inside(evidence, found.start, found.end)
+            return PatientWeight(id="W1", evidence=[span], alignment=alignment,
+                                 value=draft.value, unit=draft.unit)
+    raise Inconsistent(f"the weight {draft.value:g} {draft.unit} is not written in its quote")
+
+
+def place(draft: PlaceDraft, where: Window) -> EncounterPlace:
+    evidence, alignment = _evidence(draft.quote, where)
+    return EncounterPlace(id="P1", evidence=[evidence], alignment=alignment, place=draft.place)
+
+
+def convert(draft: NoteDraft, where: Window, noted: list[Diagnosis]) -> Converted:
+    """Every draft of one chunk as facts; each that fails grounding or a check is dropped
+    with a reason that names its kind and position, never its text."""
+    out = Converted()
+
+    def attempt(kind: str, n: int, build):
+        try:
+            return build()
+        except Inconsistent as exc:
+            out.dropped.append(f"LLM {kind} #{n} (chunk at {where.lo}) not coded: {exc}.")
+            return None
+
+    previous: str | None = None
+    for n, item in enumerate(draft.administrations, start=1):
+        fact = attempt("administration", n, lambda item=item, n=n, prev=previous:
+                       administration(item, where, prev, f"LA{n}"))
+        if fact is not None:
+            out.administrations.append(fact)
+            if not fact.is_fluid:
+                previous = fact.id
+    for n, item in enumerate(draft.diagnoses, start=1):
+        fact = attempt("diagnosis", n, lambda item=item, n=n: diagnosis(item, where, noted,
+                                                                         f"LD{n}"))
+        if fact is not None:
+            out.diagnoses.append(fact)
+    for n, item in enumerate(draft.cultures, start=1):
+        fact = attempt("culture", n, lambda item=item, n=n: culture(item, where, f"LC{n}"))
+        if fact is not None:
+            out.cultures.append(fact)
+    if draft.em is not None:
+        out.em = attempt("E/M", 1, lambda: em_visit(draft.em, where))
+    if draft.weight is not None:
+        out.weight = attempt("weight", 1, lambda: weight(draft.weight, where))
+    if draft.place is not None:
+        out.place = attempt("place", 1, lambda: place(draft.place, where))
+    return out

@@ -1,0 +1,113 @@
+"""The LLM extractor: note text in, grounded `Extraction` out.
+
+cache -> split long notes -> one structured call per chunk -> ground and check every
+fact against the note -> merge facts from overlapping chunks by span. A note whose
+calls fail raises one typed error and yields no facts at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from extractor.llm.cache import DraftCache, cache_key
+from extractor.llm.chunks import split_note
+from extractor.llm.client import LLMClient
+from extractor.llm.convert import Converted, Window, convert
+from extractor.llm.drafts import NoteDraft
+from extractor.llm.prompt import PROMPT_VERSION, load_prompts
+from notecoder.config import Settings
+from notecoder.schema import Extraction, Fact
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR_NAME = "llm-1"
+
+
+@dataclass
+class LLMExtractor:
+    """One configured client and cache, shared by every note of a run (thread-safe)."""
+
+    settings: Settings
+    client: LLMClient = field(init=False)
+    cache: DraftCache | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = LLMClient(self.settings)
+        self.cache = (DraftCache(self.settings.resolved_llm_cache_path())
+                      if self.settings.llm_cache else None)
+
+    def drafts(self, text: str, note_sha256: str) -> tuple[list[int], list[NoteDraft]]:
+        """Chunk offsets and the LLM's drafts for each chunk, from the cache when present."""
+        size, overlap = self.settings.llm_chunk_chars, self.settings.llm_chunk_overlap
+        chunks = split_note(text, size, overlap)
+        key = cache_key(note_sha256, PROMPT_VERSION, self.client.model, (size, overlap))
+        cached = self.cache.get(key) if self.cache else None
+        if cached is not None and len(cached) == len(chunks):
+            return [c.start for c in chunks], cached
+        prompts = load_prompts(PROMPT_VERSION)
+        drafts = [self.client.extract(chunk.text, prompts) for chunk in chunks]
+        if self.cache:
+            self.cache.put(key, drafts)
+        return [c.start for c in chunks], drafts
+
+    def __call__(self, text: str) -> tuple[Extraction, list[str]]:
+        from extractor.diagnoses import extract_diagnoses
+        from extractor.nlp import build_nlp
+
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        starts, drafts = self.drafts(text, sha)
+        # The note's own ConText reading, to check each LLM diagnosis's assertion.
+        noted, _ = extract_diagnoses(build_nlp()(text))
+        parts = []
+        for start, draft in zip(starts, drafts, strict=True):
+            chunk_end = start + min(len(text) - start, self.settings.llm_chunk_chars)
+            parts.append(convert(draft, Window(text, start, chunk_end), noted))
+        merged, warnings = merge(parts)
+        log.debug("LLM facts: %d administrations, %d diagnoses, %d dropped",
+                  len(merged.administrations), len(merged.diagnoses), len(warnings))
+        facts = Extraction(
+            extractor=EXTRACTOR_NAME, prompt_version=PROMPT_VERSION, model=self.client.model,
+            note_length=len(text), note_sha256=sha,
+            administrations=merged.administrations, diagnoses=merged.diagnoses,
+            cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place)
+        return facts, warnings
+
+
+def _overlaps(a: Fact, b: Fact) -> bool:
+    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
+
+
+def merge(parts: list[Converted]) -> tuple[Converted, list[str]]:
+    """Facts of all chunks as one set: a fact whose evidence overlaps one already kept, of
+    the same drug / concept / organism, is the same fact seen twice; ids are renumbered
+    A1.., D1.., C1.. in chunk order and references follow them."""
+    out = Converted()
+    warnings: list[str] = []
+    renamed: dict[tuple[int, str], str] = {}
+    for part in parts:
+        warnings += part.dropped
+        for admin in part.administrations:
+            twin = next((k for k in out.administrations if _overlaps(k, admin)
+                         and k.name.lower() == admin.name.lower()), None)
+            if twin is not None:
+                renamed[(id(part), admin.id)] = twin.id
+                continue
+            new_id = f"A{len(out.administrations) + 1}"
+            renamed[(id(part), admin.id)] = new_id
+            related = renamed.get((id(part), admin.related_to)) if admin.related_to else None
+            out.administrations.append(admin.model_copy(update={
+                "id": new_id, "related_to": related,
+                "relation": admin.relation if related else None}))
+        for dx in part.diagnoses:
+            if not any(_overlaps(k, dx) and k.concept == dx.concept for k in out.diagnoses):
+                out.diagnoses.append(dx.model_copy(update={"id": f"D{len(out.diagnoses) + 1}"}))
+        for culture in part.cultures:
+            if not any(k.organism == culture.organism for k in out.cultures):
+                out.cultures.append(
+                    culture.model_copy(update={"id": f"C{len(out.cultures) + 1}"}))
+        out.em = out.em or part.em
+        out.weight = out.weight or part.weight
+        out.place = out.place or part.place
+    return out, warnings

@@ -1,0 +1,55 @@
+"""Versioned prompts from `prompts/<version>/`: system prompt, field guide, few-shot examples.
+
+The note is passed as delimited data (`<note>...</note>`), after the instructions, so
+text inside a note is read as data; the system prompt says instructions inside it are
+ignored. Few-shot examples come from the dev split of `datasets/gold` only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from extractor.llm.drafts import NoteDraft
+
+PROMPT_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    version: str
+    system: str
+    fields: str
+    examples: tuple[tuple[str, str], ...]  # (note text, answer JSON)
+
+
+@cache
+def load_prompts(version: str = PROMPT_VERSION) -> PromptSet:
+    """The prompt files of one version; each example answer is validated as a NoteDraft."""
+    root = resources.files("prompts") / version
+    data = json.loads((root / "examples.json").read_text(encoding="utf-8"))
+    examples = tuple(
+        (item["note"], NoteDraft.model_validate(item["answer"]).model_dump_json(exclude_none=True))
+        for item in data["examples"]
+    )
+    return PromptSet(version=version,
+                     system=(root / "system.md").read_text(encoding="utf-8").strip(),
+                     fields=(root / "fields.md").read_text(encoding="utf-8").strip(),
+                     examples=examples)
+
+
+def delimit(note: str) -> str:
+    """The note as delimited data; a closing tag inside the note cannot end the block."""
+    return "<note>\n" + note.replace("</note>", "</ note>") + "\n</note>"
+
+
+def messages(note: str, prompts: PromptSet) -> list[dict[str, str]]:
+    """Chat messages for one note (or chunk): instructions, examples, then the note."""
+    chat = [{"role": "system", "content": prompts.system + "\n\n" + prompts.fields}]
+    for example_note, answer in prompts.examples:
+        chat.append({"role": "user", "content": delimit(example_note)})
+        chat.append({"role": "assistant", "content": answer})
+    chat.append({"role": "user", "content": delimit(note)})
+    return chat
