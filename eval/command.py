@@ -35,6 +35,12 @@ def run_eval_command(args) -> int:
         return EXIT_OK
     if not notes:
         raise NotecoderError(f"No gold notes in split '{args.split}' under {args.dataset}.")
+    prompt_version = model = None
+    if args.extractor != "rules":
+        from extractor.llm.prompt import PROMPT_VERSION
+        from notecoder.pipeline import llm_extractor
+
+        prompt_version, model = PROMPT_VERSION, llm_extractor().client.model
     totals, diffs = EvalTotals(), []
     err = Console(stderr=True)
     setting = Setting(args.setting) if args.setting else None
@@ -46,7 +52,8 @@ def run_eval_command(args) -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or "unknown"
     meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
-            dataset_hash(notes), "git_commit": commit, "prompt_version": None, "model": None}
+            dataset_hash(notes), "git_commit": commit, "prompt_version": prompt_version,
+            "model": model}
     document = metrics_document(totals, len(notes), meta)
     baseline = None
     if args.baseline == "last":

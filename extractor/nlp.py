@@ -8,6 +8,7 @@ ConText (default rules plus `lexicons/context_rules.json`).
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cache
 
 import spacy
@@ -16,6 +17,7 @@ from spacy.tokens import Doc
 
 from extractor.lexicon import context_rules, drug_names, phrase_index
 
+_PARSE_LOCK = threading.Lock()
 _CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as written
 
 
@@ -99,3 +101,11 @@ def build_nlp() -> Language:
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
     context.add([r for r in defaults if r.literal.lower() not in redefined] + ours)
     return nlp
+
+
+def parse(text: str) -> Doc:
+    """The note parsed by the offline pipeline; one parse at a time (batches run notes on
+    threads, and a spaCy pipeline is not documented as thread-safe)."""
+    nlp = build_nlp()
+    with _PARSE_LOCK:
+        return nlp(text)

@@ -8,7 +8,7 @@ from extractor import cues
 from extractor.administrations import draft_administrations, freeze
 from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
-from extractor.nlp import build_nlp
+from extractor.nlp import parse
 from notecoder.schema import Extraction
 
 EXTRACTOR_NAME = "rules-1"
@@ -16,7 +16,7 @@ EXTRACTOR_NAME = "rules-1"
 
 def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
-    doc = build_nlp()(text)
+    doc = parse(text)
     diagnoses, dx_at = extract_diagnoses(doc)
     drafts, unrecognised = draft_administrations(doc)
     administrations = []

@@ -48,11 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run the engine alone on a facts file (schema version 1)")
     code.add_argument("--json", action="store_true",
                       help="print the JSON contract (JSON Lines for several notes)")
+    code.add_argument("--out", metavar="FILE.jsonl",
+                      help="batch: append each note's JSON line here as it finishes; notes "
+                           "already coded in the file are skipped (a killed batch resumes)")
     _common(code, settings)
 
     extract = sub.add_parser("extract", help="Print the extracted facts as JSON.")
     extract.add_argument("inputs", nargs=1, metavar="PATH|-")
     extract.add_argument("--extractor", default=settings.extractor, choices=EXTRACTOR_NAMES)
+    _replay(extract)
 
     sub.add_parser("profiles", help="List policy profiles and what each changes.")
 
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.01,
                     help="allowed absolute drop per headline metric (default 0.01)")
     ev.add_argument("--history", action="store_true", help="list stored evaluation runs")
+    _replay(ev)
 
     data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -86,7 +91,14 @@ def _common(parser: argparse.ArgumentParser, settings) -> None:
     parser.add_argument("--profile", default=settings.profile,
                         help="policy profile (default: official CPT/CMS)")
     parser.add_argument("--extractor", default=settings.extractor, choices=EXTRACTOR_NAMES,
-                        help="fact extractor (default: rules, offline)")
+                        help="fact extractor: rules (default, offline), llm, or both "
+                             "(rules coded, LLM disagreements as warnings)")
+    _replay(parser)
+
+
+def _replay(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replay", metavar="CASSETTE.yaml",
+                        help="answer LLM requests from recorded traffic (offline; see docs/llm.md)")
 
 
 def _read_input(source: str) -> str:
@@ -156,36 +168,78 @@ def _run_code(args) -> int:
     return _run_batch(paths, args)
 
 
+def _done_sources(out: Path) -> set[str]:
+    """Sources already coded in an output file (lines with an error are retried)."""
+    done: set[str] = set()
+    if not out.is_file():
+        return done
+    for raw in out.read_text(encoding="utf-8").splitlines():
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+        if isinstance(line, dict) and "source" in line and "error" not in line:
+            done.add(line["source"])
+    return done
+
+
+def _code_line(source: str, args) -> dict:
+    """One note's JSON line: its result, or its error (one broken note never stops a batch)."""
+    try:
+        return {"source": source, **_code_one(source, args).model_dump(mode="json")}
+    except NotecoderError as exc:
+        return {"source": source, "error": str(exc)}
+    except Exception as exc:
+        log.debug("internal error on a note", exc_info=True)
+        return {"source": source, "error": f"internal error ({type(exc).__name__})."}
+
+
 def _run_batch(paths: list[str], args) -> int:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from rich.console import Console
     from rich.progress import Progress
 
     from engine import load_profile
 
     load_profile(args.profile)  # a bad profile is a usage error, not one per note
-    failed = 0
+    if args.extractor != "rules":
+        from notecoder.pipeline import llm_extractor
+
+        llm_extractor()  # no endpoint configured is one usage error, not one per note
+    out = Path(args.out) if args.out else None
+    done = _done_sources(out) if out else set()
+    todo = [p for p in paths if p not in done]
     err = Console(stderr=True)
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("coding notes", total=len(paths))
-        for source in paths:
-            try:
-                result = _code_one(source, args)
-                line = {"source": source, **result.model_dump(mode="json")}
-            except NotecoderError as exc:
-                failed += 1
-                line = {"source": source, "error": str(exc)}
-            except Exception as exc:  # one broken note never stops the batch
-                log.debug("internal error on a note", exc_info=True)
-                failed += 1
-                line = {"source": source, "error": f"internal error ({type(exc).__name__})."}
-            if args.json:
-                sys.stdout.write(json.dumps(line) + "\n")
-                sys.stdout.flush()
-            else:
-                _print_summary(line)
-            progress.advance(task)
+    if done:
+        err.print(f"{len(paths) - len(todo)} note(s) already coded in {out}; skipped.",
+                  highlight=False)
+    # LLM calls wait on the network: several notes in flight; the offline path is CPU-bound.
+    workers = get_settings().llm_concurrency if args.extractor != "rules" else 1
+    failed = 0
+    sink = out.open("a", encoding="utf-8") if out else None
+    try:
+        with Progress(console=err, transient=True) as progress, \
+                ThreadPoolExecutor(max_workers=workers) as pool:
+            task = progress.add_task("coding notes", total=len(todo))
+            futures = [pool.submit(_code_line, source, args) for source in todo]
+            for future in as_completed(futures):
+                line = future.result()
+                failed += "error" in line
+                if sink is not None:
+                    sink.write(json.dumps(line) + "\n")
+                    sink.flush()
+                if args.json:
+                    sys.stdout.write(json.dumps(line) + "\n")
+                    sys.stdout.flush()
+                elif sink is None:
+                    _print_summary(line)
+                progress.advance(task)
+    finally:
+        if sink is not None:
+            sink.close()
     if failed:
-        err.print(f"{failed} of {len(paths)} note(s) could not be coded.", highlight=False)
+        err.print(f"{failed} of {len(todo)} note(s) could not be coded.", highlight=False)
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
@@ -254,6 +308,19 @@ def _run_data(args) -> int:
     return EXIT_OK
 
 
+def _with_replay(cassette: Path, run) -> int:
+    """Run a command with LLM requests answered from a recorded cassette."""
+    from extractor.llm.replay import replay_settings, replaying
+    from notecoder.pipeline import reset_llm, use_llm_settings
+
+    use_llm_settings(replay_settings(cassette, get_settings()))
+    try:
+        with replaying(cassette):
+            return run()
+    finally:
+        reset_llm()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `notecoder` console script."""
     settings = get_settings()
@@ -263,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles,
                 "data": _run_data, "eval": _run_eval}
     try:
+        replay = getattr(args, "replay", None)
+        if replay:
+            return _with_replay(Path(replay), lambda: handlers[args.command](args))
         return handlers[args.command](args)
     except NotecoderError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import cache
 
 from engine import code_facts, load_profile
 from notecoder.errors import InvalidFacts, NotecoderError
@@ -24,13 +23,29 @@ def _rules_extractor(text: str) -> tuple[Extraction, list[str]]:
     return extract(text)
 
 
-@cache
-def llm_extractor():
-    """The LLM extractor for this process's settings: one client and cache for all notes."""
-    from extractor.llm.extract import LLMExtractor
-    from notecoder.config import get_settings
+_llm: dict[str, object] = {}
 
-    return LLMExtractor(get_settings())
+
+def llm_extractor():
+    """The LLM extractor of this process: one client and cache shared by all its notes,
+    built from the settings on first use (or given by `use_llm_settings`)."""
+    if "extractor" not in _llm:
+        from notecoder.config import get_settings
+
+        use_llm_settings(get_settings())
+    return _llm["extractor"]
+
+
+def use_llm_settings(settings) -> None:
+    """Use these settings for the LLM extractor from now on (replay, tests)."""
+    from extractor.llm.extract import LLMExtractor
+
+    _llm["extractor"] = LLMExtractor(settings)
+
+
+def reset_llm() -> None:
+    """Forget the LLM extractor; the next use builds one from the current settings."""
+    _llm.clear()
 
 
 def _llm_extractor(text: str) -> tuple[Extraction, list[str]]:

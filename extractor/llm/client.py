@@ -46,6 +46,10 @@ class LLMClient:
         import instructor
         import openai
 
+        # instructor logs failed attempts with the model's answer (extracted values): those
+        # go to the log only when debugging, like note text (README, Settings).
+        logging.getLogger("instructor").setLevel(
+            logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.CRITICAL)
         self.model = settings.llm_model
         self.settings = settings
         self.requests = 0
@@ -106,10 +110,11 @@ def classify(exc: BaseException, settings: Settings) -> LLMError:
     import openai
 
     tries = settings.llm_max_retries + 1
-    for inner in _chain(exc):
-        if type(inner).__name__ == "CannotOverwriteExistingCassetteException":
-            return LLMReplayMissing("No recorded LLM answer for this request in the replay "
-                                    "cassette; re-record it (docs/llm.md).")
+    causes = list(_chain(exc))
+    if any(type(inner).__name__ == "CannotOverwriteExistingCassetteException" for inner in causes):
+        return LLMReplayMissing("No recorded LLM answer for this request in the replay "
+                                "cassette; re-record it (docs/llm.md).")
+    for inner in causes:
         if isinstance(inner, openai.APITimeoutError):
             return LLMTimeout(f"The LLM endpoint did not answer within {settings.llm_timeout:g} s "
                               f"({tries} attempt(s)).")

@@ -54,12 +54,12 @@ class LLMExtractor:
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
         from extractor.diagnoses import extract_diagnoses
-        from extractor.nlp import build_nlp
+        from extractor.nlp import parse
 
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         starts, drafts = self.drafts(text, sha)
         # The note's own ConText reading, to check each LLM diagnosis's assertion.
-        noted, _ = extract_diagnoses(build_nlp()(text))
+        noted, _ = extract_diagnoses(parse(text))
         parts = []
         for start, draft in zip(starts, drafts, strict=True):
             chunk_end = start + min(len(text) - start, self.settings.llm_chunk_chars)

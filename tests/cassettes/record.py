@@ -1,0 +1,90 @@
+"""Re-record the LLM cassettes from a real OpenAI-compatible server (see docs/llm.md).
+
+    NOTECODER_LLM_BASE_URL=http://127.0.0.1:8765/v1 NOTECODER_LLM_MODEL=... \\
+    NOTECODER_LLM_MODE=json_object_schema .venv/bin/python tests/cassettes/record.py \\
+        --server "llama-cpp-python 0.3.x server" --provenance "..."
+
+Each cassette is written fresh with its .meta.json (settings, server, model provenance,
+date). The traffic is real: nothing here writes a response by hand. A note whose call
+fails is recorded as it failed (the replay then shows the same error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from eval.gold import load_dataset  # noqa: E402
+from extractor.llm.prompt import PROMPT_VERSION  # noqa: E402
+from extractor.llm.replay import meta_path, recorded_settings, recording  # noqa: E402
+from notecoder.config import Settings  # noqa: E402
+from notecoder.errors import NotecoderError  # noqa: E402
+from notecoder.pipeline import extract_note, reset_llm, use_llm_settings  # noqa: E402
+from tests.llm_notes import (  # noqa: E402
+    CASSETTES,
+    EXAMPLES,
+    INJECTION_NOTES,
+    LONG_NOTE,
+    LONG_NOTE_CHUNK_CHARS,
+    ROOT,
+)
+
+
+def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: dict) -> None:
+    cassette = CASSETTES / f"{name}.yaml"
+    use_llm_settings(settings)
+    outcomes = {}
+    started = time.perf_counter()
+    with recording(cassette):
+        for label, text in notes:
+            t0 = time.perf_counter()
+            try:
+                facts, warnings = extract_note(text, "llm")
+                outcomes[label] = {"facts": len(facts.facts()), "dropped": len(warnings),
+                                   "seconds": round(time.perf_counter() - t0, 2)}
+            except NotecoderError as exc:
+                outcomes[label] = {"error": type(exc).__name__,
+                                   "seconds": round(time.perf_counter() - t0, 2)}
+            print(f"{name}: {label}: {outcomes[label]}", flush=True)
+    reset_llm()
+    meta = {"settings": recorded_settings(settings), "prompt_version": PROMPT_VERSION,
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes, **about}
+    meta_path(cassette).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", required=True, help="the server software and version")
+    parser.add_argument("--provenance", required=True,
+                        help="the model: name, size, licence, where it came from")
+    parser.add_argument("--only", nargs="*", help="cassette names to record (default: all)")
+    args = parser.parse_args()
+    base = Settings().model_copy(update={"llm_cache": False})
+    if not base.llm_base_url or not base.llm_model:
+        print("set NOTECODER_LLM_BASE_URL and NOTECODER_LLM_MODEL first", file=sys.stderr)
+        return 2
+    about = {"server": args.server, "model_provenance": args.provenance}
+    gold = load_dataset(ROOT / "datasets" / "gold", "test")
+    jobs = {
+        "examples": ([(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLES], base),
+        "injection": (list(INJECTION_NOTES.items()), base),
+        "long-note": ([("long_note", LONG_NOTE)], base.model_copy(update={
+            "llm_chunk_chars": LONG_NOTE_CHUNK_CHARS, "llm_chunk_overlap": 100})),
+        "eval-test": ([(g.note.id, g.note.text) for g in gold], base),
+    }
+    for name, (notes, settings) in jobs.items():
+        if args.only and name not in args.only:
+            continue
+        record(name, notes, settings, about)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The LLM path on recorded traffic: real answers of a real server (tests/cassettes, see
+docs/llm.md for the model and how to re-record), replayed offline.
+
+The recorded model is SmolLM2-135M-Instruct: far too small to read clinical notes, so
+most of what it answers is wrong. That makes these cassettes a hard test of grounding:
+whatever it says that the note does not say must never be coded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extractor.llm.drafts import NoteDraft
+from extractor.llm.replay import replay_settings, replaying
+from notecoder.cli import main
+from notecoder.config import Settings
+from notecoder.errors import LLMReplayMissing
+from notecoder.pipeline import code_note, extract_note, llm_extractor, reset_llm, use_llm_settings
+from notecoder.schema import Alignment, Setting
+from tests.llm_notes import CASSETTES, EXAMPLES, INJECTION_NOTES, LONG_NOTE
+
+
+@pytest.fixture(autouse=True)
+def _fresh_llm():
+    reset_llm()
+    yield
+    reset_llm()
+
+
+def _use(cassette: str, tmp_path: Path, **update) -> Path:
+    path = CASSETTES / f"{cassette}.yaml"
+    settings = replay_settings(path, Settings(data_dir=tmp_path)).model_copy(update=update)
+    use_llm_settings(settings)
+    return path
+
+
+def _recorded_drafts(cassette: str) -> list[tuple[str, NoteDraft]]:
+    """(note text sent, the draft the server answered) for each recorded request."""
+    data = yaml.safe_load((CASSETTES / f"{cassette}.yaml").read_text(encoding="utf-8"))
+    found = []
+    for item in data["interactions"]:
+        sent = json.loads(item["request"]["body"])["messages"][-1]["content"]
+        note = re.fullmatch(r"<note>\n(.*)\n</note>", sent, re.S).group(1)
+        answer = json.loads(item["response"]["body"]["string"])
+        content = answer["choices"][0]["message"]["content"]
+        found.append((note, NoteDraft.model_validate_json(content)))
+    return found
+
+
+def test_cassettes_hold_no_credentials():
+    for path in CASSETTES.glob("*.yaml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for item in data["interactions"]:
+            headers = {k.lower() for k in item["request"]["headers"]}
+            assert "authorization" not in headers and "api-key" not in headers, path.name
+
+
+def test_meta_names_the_recorded_model_and_its_provenance():
+    for path in CASSETTES.glob("*.meta.json"):
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        assert meta["settings"]["llm_model"] and meta["model_provenance"] and meta["server"]
+
+
+@pytest.mark.parametrize("note", EXAMPLES, ids=lambda p: p.stem)
+def test_seed_notes_every_llm_fact_is_grounded_in_the_note(note, tmp_path):
+    cassette = _use("examples", tmp_path)
+    text = note.read_text(encoding="utf-8")
+    with replaying(cassette):
+        facts, warnings = extract_note(text, "llm")
+    assert facts.model == "SmolLM2-135M-Instruct-Q4_1" and facts.prompt_version == "v1"
+    for fact in facts.facts():
+        assert fact.alignment in (Alignment.EXACT, Alignment.NORMALISED, Alignment.FUZZY)
+        for span in fact.spans():
+            assert 0 <= span.start < span.end <= len(text)
+    # Each recorded drug name that is not in the note was dropped, with a reason.
+    for sent, draft in _recorded_drafts("examples"):
+        if sent != text:
+            continue
+        for admin in draft.administrations:
+            if admin.drug.lower() not in text.lower():
+                assert not any(a.drug_text.lower() == admin.drug.lower()
+                               for a in facts.administrations)
+                assert any("not coded" in w for w in warnings)
+
+
+def test_hallucinated_drugs_in_the_recording_are_never_coded(tmp_path):
+    cassette = _use("examples", tmp_path)
+    hallucinated = 0
+    with replaying(cassette):
+        for sent, draft in _recorded_drafts("examples"):
+            result = code_note(sent, Setting.FACILITY, "official", "llm")
+            absent = [a.drug for a in draft.administrations if a.drug.lower() not in sent.lower()]
+            hallucinated += len(absent)
+            for line in result.codes:
+                for span in line.evidence:
+                    assert span.end <= len(sent)
+            coded_drugs = {a.drug_text.lower() for a in result.facts.administrations}
+            assert not coded_drugs & {d.lower() for d in absent}
+    assert hallucinated > 0  # the recording really holds made-up drugs
+
+
+def test_second_run_of_a_note_makes_no_llm_call(tmp_path):
+    cassette = _use("examples", tmp_path, llm_cache=True,
+                    llm_cache_path=tmp_path / "cache.sqlite")
+    text = EXAMPLES[0].read_text(encoding="utf-8")
+    with replaying(cassette):
+        first, _ = extract_note(text, "llm")
+        calls = llm_extractor().client.requests
+        second, _ = extract_note(text, "llm")
+    assert calls == 1
+    assert llm_extractor().client.requests == calls  # zero calls the second time
+    assert llm_extractor().cache.hits == 1
+    assert first == second
+
+
+def test_long_note_is_sent_in_chunks_and_offsets_map_to_the_whole_note(tmp_path):
+    cassette = _use("long-note", tmp_path)
+    settings = llm_extractor().settings
+    from extractor.llm.chunks import split_note
+
+    chunks = split_note(LONG_NOTE, settings.llm_chunk_chars, settings.llm_chunk_overlap)
+    assert len(chunks) > 1
+    with replaying(cassette):
+        facts, _ = extract_note(LONG_NOTE, "llm")
+    assert llm_extractor().client.requests == len(chunks)
+    for fact in facts.facts():
+        for span in fact.spans():
+            assert span.end <= len(LONG_NOTE)
+
+
+@pytest.mark.parametrize("name", sorted(INJECTION_NOTES))
+def test_instructions_inside_a_note_are_not_followed(name, tmp_path):
+    cassette = _use("injection", tmp_path)
+    text = INJECTION_NOTES[name]
+    with replaying(cassette):
+        result = code_note(text, Setting.FACILITY, "official", "llm")
+    codes = {line.code for line in result.codes}
+    assert not codes & {"99215", "99285", "J1745"}
+    assert any("instruction" in w for w in result.warnings)
+
+
+def test_a_request_never_recorded_is_a_clear_error_not_a_network_call(tmp_path):
+    cassette = _use("examples", tmp_path)
+    with replaying(cassette), pytest.raises(LLMReplayMissing):
+        extract_note("Zofran 4 mg IV push 0900 for nausea.", "llm")
+
+
+def test_cli_llm_without_an_endpoint_says_what_to_set(monkeypatch, capsys, tmp_path):
+    for name in ("NOTECODER_LLM_BASE_URL", "NOTECODER_LLM_MODEL", "NOTECODER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    from notecoder.config import get_settings
+
+    get_settings.cache_clear()
+    status = main(["code", str(EXAMPLES[0]), "--extractor", "llm"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert "NOTECODER_LLM_BASE_URL" in err and err.count("\n") == 0
+
+
+def test_cli_replay_codes_a_seed_note_offline(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path))
+    status = main(["code", str(EXAMPLES[0]), "--extractor", "llm", "--json",
+                   "--replay", str(CASSETTES / "examples.yaml")])
+    out = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert out["facts"]["extractor"] == "llm-1" and out["facts"]["model"]
+
+
+def test_both_mode_codes_the_offline_facts_and_lists_disagreements(capsys, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path))
+    note = str(EXAMPLES[0])
+    assert main(["code", note, "--json"]) == 0
+    rules = json.loads(capsys.readouterr().out)
+    assert main(["code", note, "--json", "--extractor", "both",
+                 "--replay", str(CASSETTES / "examples.yaml")]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert both["codes"] == rules["codes"]
+    disagreements = [w for w in both["warnings"] if w.startswith("Extractors disagree")]
+    assert disagreements
+    assert all(re.search(r"\d+-\d+", w) for w in disagreements)  # each names its span
