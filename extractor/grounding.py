@@ -48,10 +48,13 @@ def _fold(text: str) -> tuple[str, list[int]]:
                 continue
             chars.append(" ")
             previous_space = True
-        else:
-            chars.append(ch.lower())
-            previous_space = False
-        origin.append(index)
+            origin.append(index)
+            continue
+        # Some characters lower-case to two ("İ" -> "i̇"): one origin entry per folded char.
+        for folded in ch.lower():
+            chars.append(folded)
+            origin.append(index)
+        previous_space = False
     return "".join(chars), origin
 
 
@@ -93,7 +96,9 @@ def ground_quote(quote: str, text: str, lo: int = 0, hi: int | None = None,
         first = starts.index(start)
         end = lo + origin[hits[first] + len(folded_quote) - 1] + 1
         return Grounded(Span(start=start, end=end), Alignment.NORMALISED, 100.0)
-    if len(folded_quote) < _MIN_FUZZY_CHARS:
+    if len(folded_quote) < _MIN_FUZZY_CHARS or len(folded_quote) > len(folded):
+        # A quote longer than the text searched would be aligned the other way round
+        # (the whole text inside the quote) and "match" while adding claims to it.
         return Grounded(None, Alignment.NONE, 0.0)
     match = fuzz.partial_ratio_alignment(folded_quote, folded, score_cutoff=FUZZY_THRESHOLD)
     if match is None:

@@ -182,21 +182,20 @@ def test_case_and_whitespace_changes_of_a_substring_are_grounded(data):
     assert fold(quoted(text, found)) == fold(quote)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG grounding._fold: 'İ'.lower() is two characters but gets one origin entry, so "
-    "every folded index after it maps to the wrong original character"))
 def test_normalised_span_is_right_after_a_character_whose_lowercase_is_longer():
     text = "Transfer from İstanbul clinic. Ceftriaxone 1 g given"
-    found = ground_quote("CEFTRIAXONE 1 G", text)  # currently spans 'eftriaxone 1 g '
+    found = ground_quote("CEFTRIAXONE 1 G", text)  # 'İ'.lower() is two characters
     assert found.alignment == Alignment.NORMALISED
     assert quoted(text, found) == "Ceftriaxone 1 g"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG grounding.ground_quote: when the window is shorter than the quote, rapidfuzz "
-    "partial_ratio aligns the window inside the quote, so a quote that adds claims to the "
-    "whole window scores 100 and is FUZZY-grounded instead of NONE"))
 def test_quote_adding_claims_to_a_short_window_is_not_grounded():
     text = "Denies fever."
     found = ground_quote("Denies fever. Patient has sepsis and received vancomycin.", text)
     assert (found.span, found.alignment) == (None, Alignment.NONE)
+
+
+def test_dotted_capital_i_first_in_the_note_does_not_break_alignment():
+    found = ground_quote("CEFTRIAXONE 1 G", "İ Ceftriaxone 1 g")
+    assert found.alignment == Alignment.NORMALISED
+    assert quoted("İ Ceftriaxone 1 g", found) == "Ceftriaxone 1 g"

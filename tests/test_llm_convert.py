@@ -4,6 +4,7 @@ merging facts from overlapping chunks; chunking; instruction-like lines. No LLM 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
@@ -333,7 +334,7 @@ def test_long_note_chunks_are_exact_slices_that_cover_and_overlap():
         assert 0 < len(c.text) <= 2000
     assert chunks[0].start == 0
     assert chunks[-1].end == len(text)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert before.start < after.start < before.end  # in order, no gap, overlapping
         assert after.end > before.end
 
@@ -378,3 +379,33 @@ def test_no_gold_note_reads_as_an_instruction():
     flagged = {f.name: instruction_lines(json.loads(f.read_text(encoding="utf-8"))["text"])
                for f in files}
     assert {name: spans for name, spans in flagged.items() if spans} == {}
+
+
+BORROW_NOTE = "Ceftriaxone 1 g IVPB started 10:15.\nVancomycin 1.5 g IVPB started 11:00.\n"
+
+
+def test_a_dose_is_never_borrowed_from_another_drugs_line():
+    draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
+                                dose=1.5, dose_unit="g", dose_quote="1.5 g")
+    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)), [])
+    assert out.administrations == []
+    assert "outside its evidence" in out.dropped[0]
+
+
+def test_a_time_on_another_drugs_line_is_not_taken():
+    draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
+                                stop_time="11:00", stop_quote="11:00")
+    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)), [])
+    assert out.administrations == []
+    assert "does not name the drug" in out.dropped[0]
+
+
+def test_a_stop_time_on_a_later_line_naming_the_same_drug_is_taken():
+    text = "Ceftriaxone 1 g IVPB started 10:15.\nVitals stable.\nCeftriaxone completed 10:50.\n"
+    draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
+                                start_time="10:15", stop_time="10:50",
+                                stop_quote="Ceftriaxone completed 10:50")
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)), [])
+    (admin,) = out.administrations
+    stop = admin.field_spans["stop"]
+    assert text[stop.start:stop.end] == "10:50"

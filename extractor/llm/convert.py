@@ -92,13 +92,29 @@ def _evidence(draft_quote: str, where: Window) -> tuple[Span, Alignment]:
     return found.span, found.alignment
 
 
-def _field_span(quote: str | None, evidence: Span, where: Window, what: str) -> Span:
-    """The span to read a value from: its own quote when given, else the evidence."""
+def _field_span(quote: str | None, evidence: Span, where: Window, what: str,
+                drug: str | None = None) -> Span:
+    """The span to read a value from: its own quote when given, else the evidence.
+
+    A field quote must lie inside the evidence, so a value is never borrowed from another
+    drug's line; with `drug`, a quote outside the evidence is also accepted on a line that
+    names that drug ("Ceftriaxone completed 10:50" after the start line).
+    """
     if quote is None:
         return evidence
     found = _ground(quote, where, what, near=evidence.start)
     assert found.span is not None
-    return found.span
+    span = found.span
+    if evidence.start <= span.start and span.end <= evidence.end:
+        return span
+    text = where.text
+    line_lo = text.rfind("\n", 0, span.start) + 1
+    line_hi = text.find("\n", span.end)
+    line = text[line_lo:len(text) if line_hi == -1 else line_hi]
+    if drug and re.search(rf"(?<!\w){re.escape(drug)}(?!\w)", line, re.IGNORECASE):
+        return span
+    raise Inconsistent(f"its {what} quote lies outside its evidence"
+                       + (", on a line that does not name the drug" if drug else ""))
 
 
 def _lexicon_drug(name: str) -> DrugName | None:
@@ -157,7 +173,8 @@ def administration(draft: AdministrationDraft, where: Window,
     for name, value, quote in (("start", draft.start_time, draft.start_quote),
                                ("stop", draft.stop_time, draft.stop_quote)):
         if value is not None:
-            within = _field_span(quote, evidence, where, f"{name} time")
+            within = _field_span(quote, evidence, where, f"{name} time",
+                                 drug=text[drug.span.start:drug.span.end])
             values[name], spans[name] = _time_span(text, within, value, f"{name} time")
     if draft.duration_minutes is not None:
         stated = [d for d in find_durations(text[evidence.start:evidence.end])

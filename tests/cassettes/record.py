@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.gold import load_dataset  # noqa: E402
-from extractor.llm.prompt import PROMPT_VERSION  # noqa: E402
-from extractor.llm.replay import meta_path, recorded_settings, recording  # noqa: E402
-from notecoder.config import Settings  # noqa: E402
-from notecoder.errors import NotecoderError  # noqa: E402
-from notecoder.pipeline import extract_note, reset_llm, use_llm_settings  # noqa: E402
-from tests.llm_notes import (  # noqa: E402
+from eval.gold import load_dataset
+from extractor.llm.prompt import PROMPT_VERSION
+from extractor.llm.replay import meta_path, recorded_settings, recording
+from notecoder.config import Settings
+from notecoder.errors import NotecoderError
+from notecoder.pipeline import extract_note, reset_llm, use_llm_settings
+from tests.llm_notes import (
     CASSETTES,
     EXAMPLES,
     INJECTION_NOTES,

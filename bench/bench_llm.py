@@ -1,0 +1,126 @@
+"""LLM path figures: calls per note, cache hit rate, latency per call.
+
+    python bench/bench_llm.py                       # on the recorded cassettes (offline)
+    python bench/bench_llm.py --live NOTES_DIR      # against NOTECODER_LLM_BASE_URL
+
+Offline, every note of each cassette is extracted twice through the real client with a
+fresh cache: the first pass counts HTTP calls per note (replayed), the second pass
+must make none (cache hit rate). Latency per call on the recorded server comes from the
+wall time measured while recording (the cassette's .meta.json) divided by the calls
+the cassette holds for that note. `--live` measures the same against a running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CASSETTES = ROOT / "tests" / "cassettes"
+
+
+def _notes_in(cassette: Path) -> list[str]:
+    """The distinct note texts the cassette's requests carried, in recorded order."""
+    import yaml
+
+    data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
+    seen: list[str] = []
+    for item in data["interactions"]:
+        sent = json.loads(item["request"]["body"])["messages"][-1]["content"]
+        note = re.fullmatch(r"<note>\n(.*)\n</note>", sent, re.S).group(1)
+        if note not in seen:
+            seen.append(note)
+    return seen
+
+
+def _two_passes(notes: list[str], settings, run) -> dict:
+    from notecoder.errors import NotecoderError
+    from notecoder.pipeline import extract_note, llm_extractor, reset_llm, use_llm_settings
+
+    use_llm_settings(settings)
+    results = {}
+    for name in ("first", "second"):
+        before = llm_extractor().client.requests
+        failed, start = 0, time.perf_counter()
+        with run():
+            for text in notes:
+                try:
+                    extract_note(text, "llm")
+                except NotecoderError:
+                    failed += 1
+        results[name] = {"calls": llm_extractor().client.requests - before, "failed": failed,
+                         "seconds": time.perf_counter() - start}
+    cache = llm_extractor().cache
+    results["hit_rate"] = cache.hits / max(1, cache.hits + cache.misses) if cache else 0.0
+    results["second_pass_hits"] = results["second"]["calls"] == 0
+    reset_llm()
+    return results
+
+
+def offline() -> None:
+    from extractor.llm.replay import replay_settings, replaying
+    from notecoder.config import Settings
+
+    per_call: list[float] = []
+    for cassette in sorted(CASSETTES.glob("*.yaml")):
+        meta = json.loads(cassette.with_suffix(".meta.json").read_text(encoding="utf-8"))
+        notes = _notes_in(cassette)
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = replay_settings(cassette, Settings(data_dir=Path(tmp))).model_copy(
+                update={"llm_cache": True, "llm_cache_path": Path(tmp) / "cache.sqlite"})
+            got = _two_passes(notes, settings, lambda c=cassette: replaying(c))
+        recorded = sum(v["seconds"] for v in meta["notes"].values())
+        calls = got["first"]["calls"]
+        if calls:
+            per_call.append(recorded / calls)
+        print(f"{cassette.stem:10s} {len(notes):3d} notes | first pass {calls} calls = "
+              f"{calls / len(notes):.2f} calls/note, {got['first']['failed']} failed | "
+              f"second pass {got['second']['calls']} calls, cache hit rate "
+              f"{got['hit_rate']:.2f} | recorded {recorded:.0f} s live = "
+              f"{recorded / max(1, calls):.1f} s/call | replay {got['first']['seconds']:.2f} s")
+    model = meta["settings"]["llm_model"]
+    print(f"recorded server: {meta['server']}; model {model}")
+    if per_call:
+        print(f"latency per call on the recorded server: median over cassettes "
+              f"{statistics.median(per_call):.1f} s")
+
+
+def live(notes_dir: Path) -> None:
+    from contextlib import nullcontext
+
+    from notecoder.config import Settings
+
+    notes = [p.read_text(encoding="utf-8") for p in sorted(notes_dir.glob("*.txt"))]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings().model_copy(update={
+            "llm_cache": True, "llm_cache_path": Path(tmp) / "cache.sqlite"})
+        got = _two_passes(notes, settings, nullcontext)
+    calls = got["first"]["calls"]
+    print(f"live {settings.llm_base_url} model {settings.llm_model}: {len(notes)} notes, "
+          f"{calls} calls = {calls / max(1, len(notes)):.2f} calls/note, "
+          f"{got['first']['seconds'] / max(1, calls):.1f} s/call, "
+          f"{got['first']['failed']} failed; second pass {got['second']['calls']} calls, "
+          f"cache hit rate {got['hit_rate']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--live", metavar="NOTES_DIR", type=Path,
+                        help="measure against the configured server instead of cassettes")
+    args = parser.parse_args()
+    if args.live:
+        live(args.live)
+    else:
+        offline()
+
+
+if __name__ == "__main__":
+    main()
