@@ -1,8 +1,9 @@
 """`notecoder` command line: code, extract, profiles.
 
 Exit status: 0 success; 1 a batch finished but some notes failed; 2 bad input or
-usage (one sentence on stderr); 4 an evaluation regressed past its baseline; 70 an
-internal error (no traceback unless NOTECODER_LOG_LEVEL=DEBUG).
+usage (one sentence on stderr); 3 the LLM endpoint failed for the note; 4 an evaluation
+regressed past its baseline; 70 an internal error (no traceback unless
+NOTECODER_LOG_LEVEL=DEBUG).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from notecoder.config import get_settings
 from notecoder.errors import (
     EXIT_INPUT,
     EXIT_INTERNAL,
+    EXIT_LLM,
     EXIT_OK,
     EXIT_PARTIAL,
     InputNotFound,
+    LLMError,
     NotecoderError,
 )
 from notecoder.notes import decode_note
@@ -334,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         if replay:
             return _with_replay(Path(replay), lambda: handlers[args.command](args))
         return handlers[args.command](args)
+    except LLMError as exc:  # the endpoint failed; the input may be fine
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LLM
     except NotecoderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -2,7 +2,7 @@
 holds note text."""
 
 # Exit statuses of the `notecoder` command (documented in the README).
-EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_REGRESSION, EXIT_INTERNAL = 0, 1, 2, 4, 70
+EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_LLM, EXIT_REGRESSION, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
 
 class NotecoderError(Exception):

@@ -13,8 +13,7 @@ Request counts below are what openai 3.x and instructor 1.x actually do with
   `MAX_RETRIES` times after the first request; instructor does not re-ask on them.
 * A 4xx other than 408/409/429 is not retried at all.
 * An answer that is not valid JSON or not valid against the schema is re-asked by
-  instructor. The client passes `max_retries=llm_max_retries + 1` to instructor, which
-  counts *retries after the first attempt*, so it sends `MAX_RETRIES + 2` requests.
+  instructor, `MAX_RETRIES` times after the first attempt: `MAX_RETRIES + 1` requests.
 * A truncated answer (`finish_reason: "length"`) is not re-asked: one request.
 """
 
@@ -52,7 +51,7 @@ NOTE = (f"Patient {MARKER} received ceftriaxone 1 g IV over 30 min at 08:00 for 
         "No waste.")
 MAX_RETRIES = 2
 HTTP_ATTEMPTS = MAX_RETRIES + 1  # openai: the first request and MAX_RETRIES retries
-REASK_ATTEMPTS = MAX_RETRIES + 2  # instructor: see the module docstring
+REASK_ATTEMPTS = MAX_RETRIES + 1  # instructor: the first attempt and MAX_RETRIES re-asks
 VALID = json.dumps({"administrations": [], "diagnoses": [], "cultures": []})
 CHAT_PATH = "/v1/chat/completions"
 HANDLER_SLEEP_CAP = 5.0  # no scripted delay may keep a server thread longer than this
@@ -339,15 +338,15 @@ def test_unusable_answer_is_invalid_output_after_bounded_reasks(server, content)
 
 def test_answers_failing_both_ways_stay_within_retries_times_reasks(server):
     # Each instructor attempt is one openai call with its own HTTP retries, so the worst case
-    # is (llm_max_retries + 2) attempts x (llm_max_retries + 1) requests. With 1 retry:
-    # 503 then an invalid answer, three times over = 3 x 2 = 6 requests, then it stops.
+    # is (llm_max_retries + 1) attempts x (llm_max_retries + 1) requests. With 1 retry:
+    # 503 then an invalid answer, twice over = 2 x 2 = 4 requests, then it stops.
     bad = ok('{"administrations": "yes"}')
-    server.answer(failing(503), bad, failing(503), bad, failing(503), bad, ok(VALID))
+    server.answer(failing(503), bad, failing(503), bad, ok(VALID))
     client = client_for(server.url, llm_max_retries=1)
 
     error = extract_fails(client, LLMInvalidOutput)
 
-    assert_requests(server, client, (1 + 2) * (1 + 1))
+    assert_requests(server, client, (1 + 1) * (1 + 1))
     assert_one_line_without_note_text(error)
 
 
@@ -395,10 +394,7 @@ def forget_llm_settings() -> None:
     from notecoder import pipeline
 
     get_settings.cache_clear()
-    reset = getattr(pipeline, "reset_llm", None)
-    if reset is None:  # older pipeline: a functools.cache'd factory
-        reset = pipeline.llm_extractor.cache_clear
-    reset()
+    pipeline.reset_llm()
 
 
 @pytest.fixture

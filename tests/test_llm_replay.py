@@ -185,3 +185,14 @@ def test_both_mode_codes_the_offline_facts_and_lists_disagreements(capsys, tmp_p
     disagreements = [w for w in both["warnings"] if w.startswith("Extractors disagree")]
     assert disagreements
     assert all(re.search(r"\d+-\d+", w) for w in disagreements)  # each names its span
+
+
+def test_cli_llm_failure_on_one_note_exits_3_with_one_sentence(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path))
+    note = tmp_path / "unrecorded.txt"
+    note.write_text("Zofran 4 mg IV push 0900 for nausea.\n", encoding="utf-8")
+    status = main(["code", str(note), "--extractor", "llm",
+                   "--replay", str(CASSETTES / "examples.yaml")])
+    err = capsys.readouterr().err.strip()
+    assert status == 3
+    assert err.startswith("error: No recorded LLM answer") and "\n" not in err

@@ -4,8 +4,10 @@ by instructor, with `NoteDraft` as the response model.
 Faults are bounded: the openai client retries timeouts, connection errors, 429 (honouring
 Retry-After) and 5xx with exponential backoff up to `llm_max_retries` times; instructor
 re-asks up to the same bound when the answer is not valid JSON or not valid against the
-schema. After that, one typed error (`notecoder.errors.LLM*`) says what went wrong, in
-one sentence without note text, and nothing from that note is coded.
+schema. Each re-ask is a call with its own HTTP retries, so one note sends at most
+(llm_max_retries + 1)^2 requests per chunk. After that, one typed error
+(`notecoder.errors.LLM*`) says what went wrong, in one sentence without note text, and
+nothing from that note is coded.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class LLMClient:
                 model=self.model,
                 response_model=NoteDraft,
                 messages=messages(text, prompts),
-                max_retries=self.settings.llm_max_retries + 1,  # attempts, not re-asks
+                max_retries=self.settings.llm_max_retries,  # re-asks after the first try
                 **extra,
             )
         except Exception as exc:
