@@ -171,18 +171,26 @@ def _run_code(args) -> int:
     return _run_batch(paths, args)
 
 
-def _done_sources(out: Path) -> set[str]:
-    """Sources already coded in an output file (lines with an error are retried)."""
+def _resume(out: Path) -> set[str]:
+    """Sources already coded in an output file. The file is rewritten with only its
+    complete, successful lines: a line cut short by a kill, or a note that failed, is
+    dropped here and coded again."""
     done: set[str] = set()
     if not out.is_file():
         return done
+    kept: list[str] = []
     for raw in out.read_text(encoding="utf-8").splitlines():
         try:
             line = json.loads(raw)
         except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-        if isinstance(line, dict) and "source" in line and "error" not in line:
+            continue
+        if isinstance(line, dict) and "source" in line and "error" not in line \
+                and line["source"] not in done:
             done.add(line["source"])
+            kept.append(raw)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text("".join(f"{raw}\n" for raw in kept), encoding="utf-8")
+    partial.replace(out)
     return done
 
 
@@ -211,7 +219,7 @@ def _run_batch(paths: list[str], args) -> int:
 
         llm_extractor()  # no endpoint configured is one usage error, not one per note
     out = Path(args.out) if args.out else None
-    done = _done_sources(out) if out else set()
+    done = _resume(out) if out else set()
     todo = [p for p in paths if p not in done]
     err = Console(stderr=True)
     if done:

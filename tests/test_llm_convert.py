@@ -25,7 +25,7 @@ from extractor.llm.extract import merge
 from extractor.nlp import build_nlp
 from extractor.rules import extract
 from notecoder.pipeline import drop_instruction_facts
-from notecoder.schema import Alignment, Assertion, Quantity, Relation
+from notecoder.schema import Alignment, Assertion, Method, Purpose, Quantity, Relation, Route
 
 GOLD = Path(__file__).resolve().parent.parent / "datasets" / "gold"
 
@@ -138,10 +138,11 @@ def test_one_bad_draft_does_not_drop_the_others(noted):
 
 
 def test_concurrent_draft_refers_to_the_previous_kept_drug(noted):
-    text = "Ceftriaxone 1 g IVPB started 10:15.\nOndansetron 4 mg IV push at 10:20 during it.\n"
+    text = ("Ceftriaxone 1 g IVPB started 10:15.\n"
+            "Ondansetron 4 mg IV push at 10:20 concurrently.\n")
     ondansetron = AdministrationDraft(
-        quote="Ondansetron 4 mg IV push at 10:20", drug="Ondansetron", dose=4, dose_unit="mg",
-        concurrent_with_previous=True)
+        quote="Ondansetron 4 mg IV push at 10:20 concurrently", drug="Ondansetron", dose=4,
+        dose_unit="mg", concurrent_with_previous=True)
     ceftriaxone = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15",
                                       drug="Ceftriaxone", dose=1, dose_unit="g")
     out = run(NoteDraft(administrations=[ceftriaxone, ondansetron]), [], text)
@@ -258,13 +259,13 @@ def test_em_patient_status_not_in_the_quote_is_dropped():
 TWO_DRUGS = (
     "Vancomycin 1.5 g IVPB started 08:00.\n"
     "Ceftriaxone 1 g IVPB started 10:15.\n"
-    "Ondansetron 4 mg IV push at 10:20 while ceftriaxone ran.\n"
+    "Ondansetron 4 mg IV push at 10:20 concurrently with ceftriaxone.\n"
 )
 VANCOMYCIN_D = AdministrationDraft(quote="Vancomycin 1.5 g IVPB started 08:00",
                                    drug="Vancomycin", dose=1.5, dose_unit="g")
 CEFTRIAXONE_D = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15",
                                     drug="Ceftriaxone", dose=1, dose_unit="g")
-ONDANSETRON_D = AdministrationDraft(quote="Ondansetron 4 mg IV push at 10:20",
+ONDANSETRON_D = AdministrationDraft(quote="Ondansetron 4 mg IV push at 10:20 concurrently",
                                     drug="Ondansetron", dose=4, dose_unit="mg",
                                     concurrent_with_previous=True)
 SECOND_LINE = TWO_DRUGS.index("Ceftriaxone")
@@ -409,3 +410,34 @@ def test_a_stop_time_on_a_later_line_naming_the_same_drug_is_taken():
     (admin,) = out.administrations
     stop = admin.field_spans["stop"]
     assert text[stop.start:stop.end] == "10:50"
+
+
+
+CATEGORY_NOTE = "Ceftriaxone 1 g IV infusion 10:15-10:50.\n"
+
+
+@pytest.mark.parametrize(("update", "reason"), [
+    ({"route": "SC"}, "route SC"),
+    ({"method": "push"}, "method push"),
+    ({"purpose": "hydration"}, "purpose hydration"),
+    ({"no_waste_documented": True}, "'no waste'"),
+    ({"concurrent_with_previous": True}, "concurrently"),
+])
+def test_a_category_the_quote_does_not_state_drops_the_fact(update, reason):
+    draft = AdministrationDraft(**{"quote": "Ceftriaxone 1 g IV infusion 10:15-10:50",
+                                   "drug": "Ceftriaxone", "dose": 1, "dose_unit": "g",
+                                   "route": "IV", "method": "infusion", **update})
+    window = Window(CATEGORY_NOTE, 0, len(CATEGORY_NOTE))
+    out = convert(NoteDraft(administrations=[draft]), window, [])
+    assert out.administrations == []
+    assert reason in out.dropped[0]
+
+
+def test_categories_the_quote_states_are_kept():
+    draft = AdministrationDraft(quote="Ceftriaxone 1 g IV infusion 10:15-10:50",
+                                drug="Ceftriaxone", dose=1, dose_unit="g", route="IV",
+                                method="infusion", purpose="chemotherapy")
+    window = Window(CATEGORY_NOTE, 0, len(CATEGORY_NOTE))
+    (admin,) = convert(NoteDraft(administrations=[draft]), window, []).administrations
+    assert (admin.route, admin.method) == (Route.IV, Method.INFUSION)
+    assert admin.purpose == Purpose.THERAPEUTIC  # no chemotherapy word: read as therapeutic

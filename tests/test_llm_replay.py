@@ -196,3 +196,45 @@ def test_cli_llm_failure_on_one_note_exits_3_with_one_sentence(capsys, tmp_path,
     err = capsys.readouterr().err.strip()
     assert status == 3
     assert err.startswith("error: No recorded LLM answer") and "\n" not in err
+
+
+def _copy_examples(folder: Path) -> Path:
+    folder.mkdir()
+    for path in EXAMPLES:
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def test_llm_batch_runs_notes_concurrently_and_writes_every_result(capsys, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NOTECODER_LLM_CONCURRENCY", "3")
+    from notecoder.config import get_settings
+
+    get_settings.cache_clear()
+    notes = _copy_examples(tmp_path / "notes")
+    out = tmp_path / "out.jsonl"
+    status = main(["code", str(notes), "--extractor", "llm", "--out", str(out),
+                   "--replay", str(CASSETTES / "examples.yaml")])
+    get_settings.cache_clear()
+    lines = [json.loads(raw) for raw in out.read_text(encoding="utf-8").splitlines()]
+    assert status == 0
+    assert sorted(Path(line["source"]).name for line in lines) == sorted(p.name for p in EXAMPLES)
+    assert all(line["facts"]["extractor"] == "llm-1" for line in lines)
+
+
+def test_a_killed_batch_resumes_where_it_stopped(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTECODER_DATA_DIR", str(tmp_path))
+    notes = _copy_examples(tmp_path / "notes")
+    out = tmp_path / "out.jsonl"
+    assert main(["code", str(notes), "--out", str(out)]) == 0
+    complete = out.read_text(encoding="utf-8").splitlines()
+    # As if killed while writing the third line: two whole lines and half of one.
+    out.write_text(complete[0] + "\n" + complete[1] + "\n" + complete[2][:40], encoding="utf-8")
+    assert main(["code", str(notes), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    lines = [json.loads(raw) for raw in out.read_text(encoding="utf-8").splitlines()]
+    assert "2 note(s) already coded" in err
+    assert sorted(line["source"] for line in lines) == sorted(
+        json.loads(raw)["source"] for raw in complete)
+    assert lines[:2] == [json.loads(complete[0]), json.loads(complete[1])]  # kept as they were

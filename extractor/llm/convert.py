@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from extractor import cues
 from extractor.encounter import _EM_CODE, _EM_LEVEL, _LEVELS, _SEPARATE
 from extractor.grounding import Grounded, ground_quote
 from extractor.lexicon import DrugName, drug_names, phrase_index
@@ -35,9 +36,12 @@ from notecoder.schema import (
     DrugAdministration,
     EMVisit,
     EncounterPlace,
+    Method,
     PatientWeight,
+    Purpose,
     Quantity,
     Relation,
+    Route,
     Span,
 )
 
@@ -189,6 +193,7 @@ def administration(draft: AdministrationDraft, where: Window,
         if amount is not None:
             spans[name] = _amount_span(text, evidence, amount, unit, False, name.replace("_", " "))
             values[name] = Quantity(value=amount, unit=unit)
+    purpose = _checked_categories(draft, text, evidence, drug.span, values)
     related = previous_id if draft.concurrent_with_previous and previous_id else None
     return DrugAdministration(
         id=fact_id,
@@ -202,13 +207,54 @@ def administration(draft: AdministrationDraft, where: Window,
         route=draft.route,
         method=draft.method,
         diluent=draft.diluent,
-        purpose=draft.purpose,
+        purpose=purpose,
         vial_count=draft.vial_count,
         no_waste_documented=draft.no_waste_documented,
         relation=Relation.CONCURRENT if related else None,
         related_to=related,
         **values,
     )
+
+
+_ROUTE_CUES = {Route.IV: cues.ROUTE_IV, Route.SC: cues.ROUTE_SC, Route.IM: cues.ROUTE_IM,
+               Route.ORAL: cues.ROUTE_ORAL}
+_METHOD_CUES = {Method.PUSH: cues.PUSH, Method.INJECTION: cues.INJECTION,
+                Method.INFUSION: cues.INFUSION}
+_PURPOSE_CUES = {Purpose.HYDRATION: cues.HYDRATION, Purpose.VEHICLE: cues.VEHICLE}
+
+
+def _drug_lines(text: str, evidence: Span, drug: Span) -> str:
+    """The evidence and every other line of the note that names the same drug."""
+    name = re.escape(text[drug.start:drug.end])
+    lines = [line for line in text.splitlines()
+             if re.search(rf"(?<!\w){name}(?!\w)", line, re.IGNORECASE)]
+    return "\n".join([text[evidence.start:evidence.end], *lines])
+
+
+def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, drug: Span,
+                        values: dict) -> Purpose | None:
+    """Route, method, purpose, no-waste and concurrency must be written where the drug is
+    documented, with the offline extractor's cue words (`extractor.cues`); each decides a
+    code or modifier. A 'chemotherapy' purpose with no chemotherapy word is read as
+    therapeutic, as the offline extractor reads it: the engine decides the chemotherapy
+    family from the drug table."""
+    quoted = text[evidence.start:evidence.end]
+    if draft.route in _ROUTE_CUES and not _ROUTE_CUES[draft.route].search(quoted):
+        raise Inconsistent(f"its route {draft.route.value} is not written in its quote")
+    timed = ("start" in values and "stop" in values) or "duration_minutes" in values
+    if draft.method in _METHOD_CUES and not _METHOD_CUES[draft.method].search(quoted) \
+            and not (draft.method == Method.INFUSION and timed):
+        raise Inconsistent(f"its method {draft.method.value} is not written in its quote")
+    purpose = draft.purpose
+    if purpose in _PURPOSE_CUES and not _PURPOSE_CUES[purpose].search(quoted):
+        raise Inconsistent(f"its purpose {purpose.value} is not written in its quote")
+    if purpose == Purpose.CHEMOTHERAPY and not cues.CHEMO.search(quoted):
+        purpose = Purpose.THERAPEUTIC
+    if draft.no_waste_documented and not cues.NO_WASTE.search(_drug_lines(text, evidence, drug)):
+        raise Inconsistent("'no waste' is not written where the drug is documented")
+    if draft.concurrent_with_previous and not cues.CONCURRENT.search(quoted):
+        raise Inconsistent("running concurrently is not written in its quote")
+    return purpose
 
 
 def _unit_at(text: str, span: Span) -> str:
