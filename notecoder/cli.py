@@ -334,7 +334,15 @@ def _with_replay(cassette: Path, run) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `notecoder` console script."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except NotecoderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:  # pydantic: a setting with a bad value
+        first = str(exc).splitlines()
+        print(f"error: invalid setting: {' '.join(first[1:3]).strip()}.", file=sys.stderr)
+        return EXIT_INPUT
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

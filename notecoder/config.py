@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from notecoder.errors import ConfigNotFound
 from notecoder.schema import Setting
 
 
@@ -81,6 +82,8 @@ def config_file() -> Path | None:
     """The TOML config file in use, if any (see the module docstring)."""
     named = os.environ.get("NOTECODER_CONFIG")
     if named:
+        if not Path(named).is_file():
+            raise ConfigNotFound(f"NOTECODER_CONFIG names '{named}', which is not a file.")
         return Path(named)
     for candidate in (Path("notecoder.toml"), Path.home() / ".config" / "notecoder" /
                       "config.toml"):

@@ -25,6 +25,10 @@ class NotText(NotecoderError):
     """The note is binary data or not valid UTF-8."""
 
 
+class ConfigNotFound(NotecoderError):
+    """NOTECODER_CONFIG names a file that does not exist."""
+
+
 class InvalidFacts(NotecoderError):
     """A facts file does not match the shared schema."""
 
