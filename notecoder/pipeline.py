@@ -53,11 +53,16 @@ def _llm_extractor(text: str) -> tuple[Extraction, list[str]]:
 
 
 def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
-    """The offline facts are coded; every disagreement with the LLM is a warning."""
+    """The offline facts are coded; every disagreement with the LLM is a warning. When the
+    LLM fails, the note is still coded from the offline facts, with a warning."""
     from extractor.compare import disagreements
+    from notecoder.errors import LLMError
 
     facts, warnings = _rules_extractor(text)
-    llm_facts, llm_warnings = _llm_extractor(text)
+    try:
+        llm_facts, llm_warnings = _llm_extractor(text)
+    except LLMError as exc:  # the offline facts still stand; say the check is missing
+        return facts, [*warnings, f"No LLM second opinion for this note: {exc}"]
     facts = facts.model_copy(update={
         "extractor": f"{facts.extractor}+{llm_facts.extractor}",
         "prompt_version": llm_facts.prompt_version, "model": llm_facts.model})

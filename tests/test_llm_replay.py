@@ -238,3 +238,13 @@ def test_a_killed_batch_resumes_where_it_stopped(capsys, tmp_path, monkeypatch):
     assert sorted(line["source"] for line in lines) == sorted(
         json.loads(raw)["source"] for raw in complete)
     assert lines[:2] == [json.loads(complete[0]), json.loads(complete[1])]  # kept as they were
+
+
+def test_both_mode_codes_offline_facts_when_the_llm_fails(tmp_path):
+    cassette = _use("examples", tmp_path)
+    text = "Zofran 4 mg IV push 0900 for nausea.\n"  # never recorded: the LLM call fails
+    with replaying(cassette):
+        both = code_note(text, Setting.FACILITY, "official", "both")
+    rules = code_note(text, Setting.FACILITY, "official", "rules")
+    assert both.codes == rules.codes
+    assert any(w.startswith("No LLM second opinion") for w in both.warnings)

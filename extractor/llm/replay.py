@@ -21,7 +21,7 @@ from notecoder.errors import InputNotFound
 _SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization",
                    "openai-project", "cookie", "set-cookie"]
 _REPLAYED = ("llm_model", "llm_mode", "llm_base_url", "llm_max_tokens", "llm_seed",
-             "llm_chunk_chars", "llm_chunk_overlap")
+             "llm_chunk_chars", "llm_chunk_overlap", "llm_max_retries")
 
 
 def meta_path(cassette: Path) -> Path:
@@ -29,13 +29,14 @@ def meta_path(cassette: Path) -> Path:
 
 
 def replay_settings(cassette: Path, settings: Settings) -> Settings:
-    """The settings a cassette was recorded with, over `settings`; no cache (every request
-    must come from the cassette), no retries (a recorded answer does not change)."""
+    """The settings a cassette was recorded with, over `settings`, and no cache (every
+    request must come from the cassette). Re-asks replay as recorded: each has its own
+    request body."""
     if not cassette.is_file() or not meta_path(cassette).is_file():
         raise InputNotFound(f"No cassette with its .meta.json at '{cassette}'.")
     meta = json.loads(meta_path(cassette).read_text(encoding="utf-8"))
     recorded = {k: meta["settings"][k] for k in _REPLAYED if k in meta["settings"]}
-    return settings.model_copy(update={**recorded, "llm_cache": False, "llm_max_retries": 0})
+    return settings.model_copy(update={**recorded, "llm_cache": False})
 
 
 def recorded_settings(settings: Settings) -> dict:
