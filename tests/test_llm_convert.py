@@ -441,3 +441,32 @@ def test_categories_the_quote_states_are_kept():
     (admin,) = convert(NoteDraft(administrations=[draft]), window, []).administrations
     assert (admin.route, admin.method) == (Route.IV, Method.INFUSION)
     assert admin.purpose == Purpose.THERAPEUTIC  # no chemotherapy word: read as therapeutic
+
+
+def test_few_shot_examples_come_from_the_dev_split_and_ground_in_their_notes():
+    from extractor.llm.prompt import load_prompts
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "prompts" / "v1" /
+                       "examples.json").read_text(encoding="utf-8"))
+    dev = {json.loads(p.read_text(encoding="utf-8"))["text"] for p in (GOLD / "dev").glob("*.json")}
+    test = {json.loads(p.read_text(encoding="utf-8"))["text"]
+            for p in (GOLD / "test").glob("*.json")}
+    assert len(load_prompts().examples) == len(data["examples"]) > 0
+    for example in data["examples"]:
+        assert example["note"] in dev and example["note"] not in test
+        text = example["note"]
+        noted, _ = extract_diagnoses(build_nlp()(text))
+        out = convert(NoteDraft.model_validate(example["answer"]), Window(text, 0, len(text)),
+                      noted)
+        assert out.dropped == []
+
+
+def test_a_military_time_quoted_alone_is_read_in_its_line():
+    text = "Vancomycin 1 g IV 0800-0900.\n"
+    draft = AdministrationDraft(quote="Vancomycin 1 g IV 0800-0900", drug="Vancomycin",
+                                start_time="08:00", start_quote="0800",
+                                stop_time="09:00", stop_quote="0900")
+    (admin,) = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)),
+                       []).administrations
+    assert (admin.start, admin.stop) == (dt.time(8, 0), dt.time(9, 0))
+    assert text[admin.field_spans["start"].start:admin.field_spans["start"].end] == "0800"

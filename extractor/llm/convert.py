@@ -148,9 +148,16 @@ def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time,
     if match is None:
         raise Inconsistent(f"its {what} '{value}' is not a 24-hour HH:MM time")
     wanted = dt.time(int(match.group(1)), int(match.group(2)))
-    for clock in find_clock_times(text[within.start:within.end]):
-        if (clock.hour, clock.minute) == (wanted.hour, wanted.minute):
-            return wanted, _inside(within, clock.start, clock.end)
+    # Read times on the whole line: whether "0800" is a clock time depends on its
+    # context ("0800-0900", "started 0800"), which a short quote cuts off.
+    lo = text.rfind("\n", 0, within.start) + 1
+    hi = text.find("\n", within.end)
+    hi = len(text) if hi == -1 else hi
+    for clock in find_clock_times(text[lo:hi]):
+        start, end = lo + clock.start, lo + clock.end
+        if start < within.end and within.start < end \
+                and (clock.hour, clock.minute) == (wanted.hour, wanted.minute):
+            return wanted, Span(start=start, end=end)
     raise Inconsistent(f"its {what} ({value}) is not written in its quote")
 
 
