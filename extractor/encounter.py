@@ -13,13 +13,14 @@ _I = re.IGNORECASE
 _EM_CUE = re.compile(
     r"\b(?:E/M|E&M|evaluation and management|office visit|clinic visit|provider visit|"
     r"level [1-5I-V]+ (?:visit|E/M|established|new|office)|99(?:20[2-5]|21[1-5]|28[1-5]))\b", _I)
-_EM_CODE = re.compile(r"\b99(?:20[2-5]|21[1-5]|28[1-5])\b")
-_EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
-_LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "one": 1, "two": 2, "three": 3, "four": 4,
-           "five": 5, "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+# Shared with the LLM path (extractor/llm/convert.py), which reads E/M levels from quotes.
+EM_CODE = re.compile(r"\b99(?:20[2-5]|21[1-5]|28[1-5])\b")
+EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
+EM_LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "one": 1, "two": 2, "three": 3, "four": 4,
+              "five": 5, "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
 _NEGATED = re.compile(r"\b(?:no|not|without|declined)\b", _I)
 _STATUS = re.compile(r"\b(established|new)\s+patient\b", _I)
-_SEPARATE = re.compile(r"\bseparate(?:ly)?(?: identifiable)?\b|\bsignificant,? separately\b", _I)
+SEPARATE = re.compile(r"\bseparate(?:ly)?(?: identifiable)?\b|\bsignificant,? separately\b", _I)
 _PLACES = [
     (Place.EMERGENCY_DEPARTMENT,
      re.compile(r"\b(?:emergency department|emergency room|ED|ER)\b(?!\s*visit level)")),
@@ -50,16 +51,16 @@ def extract_em(doc: Doc) -> EMVisit | None:
         span = Span(start=lo, end=hi) if hi > lo else Span(start=cue.start(), end=cue.end())
         if span not in evidence:
             evidence.append(span)
-        if code is None and (m := _EM_CODE.search(sentence)):
+        if code is None and (m := EM_CODE.search(sentence)):
             code = m.group(0)
             spans["stated_code"] = Span(start=lo + m.start(), end=lo + m.end())
-        if level is None and (m := _EM_LEVEL.search(sentence)):
-            level = _LEVELS[m.group(1).lower()]
+        if level is None and (m := EM_LEVEL.search(sentence)):
+            level = EM_LEVELS[m.group(1).lower()]
             spans["stated_level"] = Span(start=lo + m.start(), end=lo + m.end())
         if status is None and (m := _STATUS.search(sentence)):
             status = m.group(1).lower()
             spans["patient_status"] = Span(start=lo + m.start(), end=lo + m.end())
-        if not separate and (m := _SEPARATE.search(sentence)):
+        if not separate and (m := SEPARATE.search(sentence)):
             separate = True
             spans["separately_identifiable"] = Span(start=lo + m.start(), end=lo + m.end())
     if not evidence:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from extractor import cues
-from extractor.encounter import _EM_CODE, _EM_LEVEL, _LEVELS, _SEPARATE
+from extractor.encounter import EM_CODE, EM_LEVEL, EM_LEVELS, SEPARATE
 from extractor.grounding import Grounded, ground_quote
 from extractor.lexicon import DrugName, drug_names, phrase_index
 from extractor.llm.drafts import (
@@ -96,6 +96,12 @@ def _evidence(draft_quote: str, where: Window) -> tuple[Span, Alignment]:
     return found.span, found.alignment
 
 
+def _line_at(text: str, span: Span) -> tuple[int, int]:
+    """Start and end of the line(s) holding `span`."""
+    end = text.find("\n", span.end)
+    return text.rfind("\n", 0, span.start) + 1, len(text) if end == -1 else end
+
+
 def _field_span(quote: str | None, evidence: Span, where: Window, what: str,
                 drug: str | None = None) -> Span:
     """The span to read a value from: its own quote when given, else the evidence.
@@ -112,9 +118,7 @@ def _field_span(quote: str | None, evidence: Span, where: Window, what: str,
     if evidence.start <= span.start and span.end <= evidence.end:
         return span
     text = where.text
-    line_lo = text.rfind("\n", 0, span.start) + 1
-    line_hi = text.find("\n", span.end)
-    line = text[line_lo:len(text) if line_hi == -1 else line_hi]
+    line = text[slice(*_line_at(text, span))]
     if drug and re.search(rf"(?<!\w){re.escape(drug)}(?!\w)", line, re.IGNORECASE):
         return span
     raise Inconsistent(f"its {what} quote lies outside its evidence"
@@ -150,9 +154,7 @@ def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time,
     wanted = dt.time(int(match.group(1)), int(match.group(2)))
     # Read times on the whole line: whether "0800" is a clock time depends on its
     # context ("0800-0900", "started 0800"), which a short quote cuts off.
-    lo = text.rfind("\n", 0, within.start) + 1
-    hi = text.find("\n", within.end)
-    hi = len(text) if hi == -1 else hi
+    lo, hi = _line_at(text, within)
     for clock in find_clock_times(text[lo:hi]):
         start, end = lo + clock.start, lo + clock.end
         if start < within.end and within.start < end \
@@ -326,17 +328,17 @@ def em_visit(draft: EMDraft, where: Window) -> EMVisit:
     if draft.level_quote:
         within = _field_span(draft.level_quote, evidence, where, "E/M level")
         written = text[within.start:within.end]
-        if m := _EM_CODE.search(written):
+        if m := EM_CODE.search(written):
             code = m.group(0)
             spans["stated_code"] = _inside(within, m.start(), m.end())
-        elif m := _EM_LEVEL.search(written):
-            level = _LEVELS[m.group(1).lower()]
+        elif m := EM_LEVEL.search(written):
+            level = EM_LEVELS[m.group(1).lower()]
             spans["stated_level"] = _inside(within, m.start(), m.end())
         else:
             raise Inconsistent("its E/M level quote states no level or E/M code")
     separate = False
     if draft.separately_identifiable:
-        m = _SEPARATE.search(quoted)
+        m = SEPARATE.search(quoted)
         if m is None:
             raise Inconsistent("it is called separately identifiable, but its quote does not "
                                "say so")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from extractor.llm.cache import DraftCache, cache_key
-from extractor.llm.chunks import split_note
+from extractor.llm.chunks import Chunk, split_note
 from extractor.llm.client import LLMClient
 from extractor.llm.convert import Converted, Window, convert
 from extractor.llm.drafts import NoteDraft
@@ -38,32 +38,30 @@ class LLMExtractor:
         self.cache = (DraftCache(self.settings.resolved_llm_cache_path())
                       if self.settings.llm_cache else None)
 
-    def drafts(self, text: str, note_sha256: str) -> tuple[list[int], list[NoteDraft]]:
-        """Chunk offsets and the LLM's drafts for each chunk, from the cache when present."""
+    def drafts(self, text: str, note_sha256: str) -> tuple[list[Chunk], list[NoteDraft]]:
+        """The note's chunks and the LLM's draft for each, from the cache when present."""
         size, overlap = self.settings.llm_chunk_chars, self.settings.llm_chunk_overlap
         chunks = split_note(text, size, overlap)
         key = cache_key(note_sha256, PROMPT_VERSION, self.client.model, (size, overlap))
         cached = self.cache.get(key) if self.cache else None
         if cached is not None and len(cached) == len(chunks):
-            return [c.start for c in chunks], cached
+            return chunks, cached
         prompts = load_prompts(PROMPT_VERSION)
         drafts = [self.client.extract(chunk.text, prompts) for chunk in chunks]
         if self.cache:
             self.cache.put(key, drafts)
-        return [c.start for c in chunks], drafts
+        return chunks, drafts
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
         from extractor.diagnoses import extract_diagnoses
         from extractor.nlp import parse
 
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        starts, drafts = self.drafts(text, sha)
+        chunks, drafts = self.drafts(text, sha)
         # The note's own ConText reading, to check each LLM diagnosis's assertion.
         noted, _ = extract_diagnoses(parse(text))
-        parts = []
-        for start, draft in zip(starts, drafts, strict=True):
-            chunk_end = start + min(len(text) - start, self.settings.llm_chunk_chars)
-            parts.append(convert(draft, Window(text, start, chunk_end), noted))
+        parts = [convert(draft, Window(text, chunk.start, chunk.end), noted)
+                 for chunk, draft in zip(chunks, drafts, strict=True)]
         merged, warnings = merge(parts)
         log.debug("LLM facts: %d administrations, %d diagnoses, %d dropped",
                   len(merged.administrations), len(merged.diagnoses), len(warnings))
