@@ -369,7 +369,8 @@ def place(draft: PlaceDraft, where: Window) -> EncounterPlace:
 
 def convert(draft: NoteDraft, where: Window, noted: list[Diagnosis]) -> Converted:
     """Every draft of one chunk as facts; each that fails grounding or a check is dropped
-    with a reason that names its kind and position, never its text."""
+    with a reason that names its kind, its chunk and the check it failed. The reasons are
+    output for the reviewer (like the facts), never logged."""
     out = Converted()
 
     def attempt(kind: str, n: int, build):
