@@ -1,0 +1,244 @@
+"""The review queue's tables (SQLAlchemy 2) and how to reach them.
+
+SQLite file in the data directory by default, PostgreSQL by `NOTECODER_DATABASE_URL`.
+The schema is created and changed only by Alembic migrations (`review/migrations/`);
+`upgrade()` brings a database to the current revision and is run by `notecoder serve`,
+`notecoder worker` and `notecoder db upgrade`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Role(StrEnum):
+    CODER = "coder"
+    CDI = "cdi"
+    ADMIN = "admin"
+
+
+class NoteStatus(StrEnum):
+    QUEUED = "queued"  # waiting for a worker
+    CODED = "coded"  # suggestions ready for the coder
+    FINAL = "final"  # claim finalised by a coder
+    FAILED = "failed"  # the pipeline could not code it (error kept)
+
+
+class LineStatus(StrEnum):
+    SUGGESTED = "suggested"
+    ACCEPTED = "accepted"
+    EDITED = "edited"
+    REJECTED = "rejected"
+    ADDED = "added"  # entered by hand by the coder
+
+
+class QueryStatus(StrEnum):
+    SUGGESTED = "suggested"  # written by the engine, not yet sent
+    SENT = "sent"  # sent to the provider by a CDI specialist
+    ANSWERED = "answered"  # the provider's answer is recorded; the note is re-coded
+    WITHDRAWN = "withdrawn"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {dt.datetime: DateTime(timezone=True), dict: JSON,
+                                     list: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A server-side session: the cookie holds only the random id."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class Note(Base):
+    """A submitted note and its current coding version (bumped by each re-coding)."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=NoteStatus.QUEUED, index=True)
+    setting: Mapped[str] = mapped_column(String(16))
+    profile: Mapped[str] = mapped_column(String(64))
+    extractor: Mapped[str] = mapped_column(String(16), default="rules")
+    version: Mapped[int] = mapped_column(default=1)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    coded_at: Mapped[dt.datetime | None]
+    result: Mapped[dict | None]  # the CodingResult JSON of the current version
+    error: Mapped[str | None] = mapped_column(String(500))
+    finalised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    finalised_at: Mapped[dt.datetime | None]
+
+    lines: Mapped[list[CodeLineRow]] = relationship(back_populates="note",
+                                                     order_by="CodeLineRow.position")
+    queries: Mapped[list[QueryRow]] = relationship(back_populates="note", order_by="QueryRow.id")
+    submitter: Mapped[User] = relationship(foreign_keys=[submitted_by])
+
+
+class CodeLineRow(Base):
+    """One code line of a note's claim: the engine's suggestion and the coder's decision."""
+
+    __tablename__ = "code_lines"
+    __table_args__ = (UniqueConstraint("note_id", "version", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
+    version: Mapped[int]
+    position: Mapped[int]
+    system: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(16))
+    units: Mapped[int | None]
+    modifiers: Mapped[list] = mapped_column(default=list)
+    rule: Mapped[str] = mapped_column(String(32))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list] = mapped_column(default=list)  # [{"start":..,"end":..}]
+    status: Mapped[str] = mapped_column(String(16), default=LineStatus.SUGGESTED)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+
+    note: Mapped[Note] = relationship(back_populates="lines")
+
+
+class QueryRow(Base):
+    """A CDI query: the engine's suggestion, the specialist's wording, the answer."""
+
+    __tablename__ = "cdi_queries"
+    __table_args__ = (UniqueConstraint("note_id", "version", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
+    version: Mapped[int]
+    position: Mapped[int]
+    rule: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list] = mapped_column(default=list)
+    evidence: Mapped[list] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default=QueryStatus.SUGGESTED, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[dt.datetime | None]
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[dt.datetime | None]
+
+    note: Mapped[Note] = relationship(back_populates="queries")
+
+
+class AuditEvent(Base):
+    """Append-only record of every action: who, when, what, before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(64), default="")  # e.g. "line 3", "query 2"
+    before: Mapped[dict | None]
+    after: Mapped[dict | None]
+
+    user: Mapped[User | None] = relationship()
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper, _connection, _target) -> None:
+    raise PermissionError("the audit trail is append-only")
+
+
+def audit(db: Session, user_id: int | None, action: str, *, note_id: int | None = None,
+          target: str = "", before: dict | None = None, after: dict | None = None) -> None:
+    """Append one audit event to the session (committed with the change it records)."""
+    db.add(AuditEvent(user_id=user_id, note_id=note_id, action=action, target=target,
+                      before=before, after=after))
+
+
+def _prepare(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One engine per database URL; SQLite gets WAL and a busy timeout for many readers."""
+    url = _prepare(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record) -> None:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@cache
+def session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+def upgrade(url: str) -> None:
+    """Bring the database at `url` to the newest migration (Alembic `upgrade head`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["url"] = _prepare(url)
+    command.upgrade(config, "head")
