@@ -80,6 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--history", action="store_true", help="list stored evaluation runs")
     _replay(ev)
 
+    serve = sub.add_parser("serve", help="Run the review web app (coder queue, CDI inbox).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--with-worker", action="store_true",
+                       help="also run a coding worker in this process (single-machine set-up)")
+
+    worker = sub.add_parser("worker", help="Run a coding worker for the review queue.")
+    worker.add_argument("--id", default=None,
+                        help="stable worker id (default: host name); a worker restarted with "
+                             "the same id resumes that worker's unfinished jobs")
+    worker.add_argument("--concurrency", type=int, default=2)
+
+    user = sub.add_parser("user", help="Manage review app users.")
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    user_add = user_sub.add_parser("add", help="Create a user (asks for the password).")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=["coder", "cdi", "admin"])
+    user_add.add_argument("--password-stdin", action="store_true",
+                          help="read the password from standard input instead of asking")
+
+    db = sub.add_parser("db", help="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="Apply database migrations (also done by serve/worker).")
+
     data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     hcpcs = data_sub.add_parser("import-hcpcs",
@@ -319,6 +343,79 @@ def _run_data(args) -> int:
     return EXIT_OK
 
 
+def _run_serve(args) -> int:
+    import threading
+
+    import uvicorn
+
+    from review.app import create_app
+    from review.users import count_users
+
+    settings = get_settings()
+    app = create_app(settings)
+    if count_users(settings.resolved_database_url()) == 0:
+        print("No users yet. Create the first admin with:\n"
+              "  notecoder user add NAME --role admin", file=sys.stderr)
+    stop = threading.Event()
+    if args.with_worker:
+        from review.jobs import run_worker
+
+        threading.Thread(target=run_worker, args=(settings, None, 2, stop), daemon=True).start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop.set()
+    return EXIT_OK
+
+
+def _run_worker(args) -> int:
+    import signal
+    import threading
+
+    from review.db import upgrade
+    from review.jobs import run_worker
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_worker(settings, args.id, max(1, args.concurrency), stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return EXIT_OK
+
+
+def _run_user(args) -> int:
+    import getpass
+
+    from review.db import upgrade
+    from review.users import add_user
+
+    url = get_settings().resolved_database_url()
+    upgrade(url)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise NotecoderError("The two passwords differ; nothing was created.")
+    user_id = add_user(url, args.username, args.role, password)
+    print(f"user {args.username} ({args.role}) created with id {user_id}.")
+    return EXIT_OK
+
+
+def _run_db(_args) -> int:
+    from review.db import upgrade
+    from review.jobs import prepare
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url())
+    prepare(settings)
+    print("database is at the newest migration.")
+    return EXIT_OK
+
+
 def _with_replay(cassette: Path, run) -> int:
     """Run a command with LLM requests answered from a recorded cassette."""
     from extractor.llm.replay import replay_settings, replaying
@@ -347,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles,
-                "data": _run_data, "eval": _run_eval}
+                "data": _run_data, "eval": _run_eval, "serve": _run_serve,
+                "worker": _run_worker, "user": _run_user, "db": _run_db}
     try:
         replay = getattr(args, "replay", None)
         if replay:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # SQLite in the data directory by default, PostgreSQL by URL.
     database_url: str | None = None
 
+    # Review web app: mark session cookies Secure (set true behind HTTPS).
+    cookie_secure: bool = False
+
     # LLM extraction path (`--extractor llm|both`): any OpenAI-compatible endpoint.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)
     llm_model: str | None = None

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -68,9 +69,25 @@ class QueryStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, _dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: store UTC-aware datetimes only")
+        return value
+
+    def process_result_value(self, value, _dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar = {dt.datetime: DateTime(timezone=True), dict: JSON,
-                                     list: JSON}
+    type_annotation_map: ClassVar = {dt.datetime: UTCDateTime(), dict: JSON, list: JSON}
 
 
 class User(Base):

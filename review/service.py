@@ -1,0 +1,368 @@
+"""What coders and CDI specialists do, as functions on a database session.
+
+Every change writes an audit event (who, what, before, after) in the same transaction.
+Note text is never logged and never put in an audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notecoder.errors import NotecoderError
+from notecoder.schema import Setting
+from review.db import (
+    CodeLineRow,
+    LineStatus,
+    Note,
+    NoteStatus,
+    QueryRow,
+    QueryStatus,
+    User,
+    audit,
+    session_factory,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+SYSTEMS = ("CPT", "HCPCS", "ICD-10-CM")
+FINAL_LINE = (LineStatus.ACCEPTED, LineStatus.EDITED, LineStatus.ADDED)
+
+
+class ReviewError(NotecoderError):
+    """An action that the note's state does not allow (one sentence for the user)."""
+
+
+class NotFound(ReviewError):
+    """No such note, line or query."""
+
+
+def _line_view(line: CodeLineRow) -> dict:
+    return {"system": line.system, "code": line.code, "units": line.units,
+            "modifiers": list(line.modifiers), "status": line.status, "reason": line.reason}
+
+
+def _query_view(query: QueryRow) -> dict:
+    return {"question": query.question, "options": list(query.options),
+            "status": query.status, "answer_given": query.answer is not None}
+
+
+# --- submitting and coding ------------------------------------------------------------
+
+
+def submit_note(db: Session, user: User, text: str, label: str, setting: str, profile: str,
+                max_bytes: int) -> Note:
+    """Store a pasted or uploaded note as queued; the caller enqueues its coding job."""
+    from engine import load_profile
+    from notecoder.notes import decode_note
+
+    text = decode_note(text.encode("utf-8"), max_bytes)  # same limits as the CLI
+    load_profile(profile)
+    if setting not in ("facility", "professional"):
+        raise ReviewError(f"Unknown claim setting '{setting}'.")
+    note = Note(text=text, label=label[:200], setting=setting, profile=profile,
+                submitted_by=user.id)
+    db.add(note)
+    db.flush()
+    audit(db, user.id, "note.submit", note_id=note.id,
+          after={"label": note.label, "characters": len(text), "setting": setting,
+                 "profile": profile})
+    return note
+
+
+def code_queued_note(db_url: str, note_id: int, version: int) -> str:
+    """The job: code one version of a note and store its suggestions, once.
+
+    Idempotent: a version that already has results (a job re-run after a crash), or a
+    note that moved on to a newer version, is left as it is.
+    """
+    from notecoder.pipeline import code_note
+
+    with session_factory(db_url)() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+            return "skipped"
+        try:
+            result = code_note(note.text, Setting(note.setting), note.profile, note.extractor)
+        except NotecoderError as exc:
+            note.status, note.error = NoteStatus.FAILED, str(exc)[:500]
+            audit(db, None, "note.failed", note_id=note.id, after={"error": note.error})
+            return "failed"
+        for position, line in enumerate(result.codes):
+            db.add(CodeLineRow(note_id=note.id, version=version, position=position,
+                               system=line.system, code=line.code, units=line.units,
+                               modifiers=list(line.modifiers), rule=line.rule,
+                               rationale=line.rationale,
+                               evidence=[s.model_dump() for s in line.evidence]))
+        for position, query in enumerate(result.queries):
+            db.add(QueryRow(note_id=note.id, version=version, position=position,
+                            rule=query.rule, question=query.question,
+                            options=list(query.options),
+                            evidence=[s.model_dump() for s in query.evidence]))
+        note.result = result.model_dump(mode="json")
+        note.status, note.coded_at, note.error = NoteStatus.CODED, utcnow(), None
+        audit(db, None, "note.coded", note_id=note.id,
+              after={"version": version, "codes": len(result.codes),
+                     "queries": len(result.queries)})
+    return "coded"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass
+class QueuePage:
+    notes: list[Note]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_queue(db: Session, status: str | None = None, coder: int | None = None,
+               since=None, until=None, page: int = 1, per_page: int = 25) -> QueuePage:
+    """Notes newest first, filtered by status, submitting coder and date, one page."""
+    query = select(Note)
+    if status:
+        query = query.where(Note.status == status)
+    if coder:
+        query = query.where(Note.submitted_by == coder)
+    if since:
+        query = query.where(Note.submitted_at >= since)
+    if until:
+        query = query.where(Note.submitted_at < until)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    rows = db.scalars(query.order_by(Note.id.desc()).offset((page - 1) * per_page)
+                      .limit(per_page)).all()
+    return QueuePage(list(rows), total, page, per_page)
+
+
+def get_note(db: Session, note_id: int) -> Note:
+    note = db.get(Note, note_id)
+    if note is None:
+        raise NotFound(f"No note {note_id}.")
+    return note
+
+
+def current_lines(db: Session, note: Note) -> list[CodeLineRow]:
+    return list(db.scalars(select(CodeLineRow).where(
+        CodeLineRow.note_id == note.id, CodeLineRow.version == note.version)
+        .order_by(CodeLineRow.position)))
+
+
+def current_queries(db: Session, note: Note) -> list[QueryRow]:
+    return list(db.scalars(select(QueryRow).where(
+        QueryRow.note_id == note.id, QueryRow.version == note.version)
+        .order_by(QueryRow.position)))
+
+
+# --- the coder's decisions ---------------------------------------------------------------
+
+
+def _editable(note: Note) -> None:
+    if note.status != NoteStatus.CODED:
+        raise ReviewError(f"Note {note.id} is {note.status}; only a coded note can be reviewed.")
+
+
+def _line(db: Session, line_id: int) -> CodeLineRow:
+    line = db.get(CodeLineRow, line_id)
+    if line is None:
+        raise NotFound(f"No code line {line_id}.")
+    if line.version != line.note.version:
+        raise ReviewError("That line belongs to an earlier coding of the note.")
+    _editable(line.note)
+    return line
+
+
+def _modifiers(raw: list[str] | str | None) -> list[str]:
+    items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
+    cleaned = [m.strip().lstrip("-").upper() for m in items if m.strip()]
+    for modifier in cleaned:
+        if not (len(modifier) == 2 and modifier.isalnum()):
+            raise ReviewError(f"'{modifier}' is not a modifier (two letters or digits).")
+    return cleaned
+
+
+def _check_code(system: str, code: str, units: int | None) -> None:
+    if system not in SYSTEMS:
+        raise ReviewError(f"Unknown code system '{system}'.")
+    if not code or len(code) > 16 or not code.replace(".", "").isalnum():
+        raise ReviewError(f"'{code}' is not a code.")
+    if system == "ICD-10-CM":
+        import simple_icd_10_cm as icd
+
+        if not icd.is_valid_item(code) or not icd.is_leaf(code):
+            raise ReviewError(f"'{code}' is not a billable ICD-10-CM code (FY2026).")
+    if units is not None and units < 1:
+        raise ReviewError("Units must be 1 or more.")
+
+
+def decide_line(db: Session, user: User, line_id: int, action: str, reason: str = "",
+                code: str | None = None, units: int | None = None,
+                modifiers: list[str] | str | None = None) -> CodeLineRow:
+    """Accept, reject (with a reason) or edit (code, units, modifiers) one suggested line."""
+    line = _line(db, line_id)
+    before = _line_view(line)
+    if action == "accept":
+        line.status = LineStatus.ACCEPTED
+    elif action == "reject":
+        if not reason.strip():
+            raise ReviewError("A rejection needs a reason.")
+        line.status = LineStatus.REJECTED
+    elif action == "edit":
+        new_code = (code or line.code).strip().upper()
+        new_units = units if units is not None else line.units
+        _check_code(line.system, new_code, new_units)
+        line.code, line.units = new_code, new_units
+        line.modifiers = _modifiers(modifiers) if modifiers is not None else line.modifiers
+        line.status = LineStatus.EDITED
+    else:
+        raise ReviewError(f"Unknown action '{action}'.")
+    line.reason = reason.strip()[:500] or None
+    line.decided_by, line.decided_at = user.id, utcnow()
+    audit(db, user.id, f"line.{action}", note_id=line.note_id, target=f"line {line.id}",
+          before=before, after=_line_view(line))
+    return line
+
+
+def add_line(db: Session, user: User, note_id: int, system: str, code: str,
+             units: int | None, modifiers: list[str] | str | None, reason: str) -> CodeLineRow:
+    """A code the coder adds by hand (no engine rule; the reason is required)."""
+    note = get_note(db, note_id)
+    _editable(note)
+    code = code.strip().upper()
+    _check_code(system, code, units)
+    if not reason.strip():
+        raise ReviewError("A code added by hand needs a reason.")
+    position = (db.scalar(select(func.max(CodeLineRow.position)).where(
+        CodeLineRow.note_id == note.id, CodeLineRow.version == note.version)) or 0) + 1
+    line = CodeLineRow(note_id=note.id, version=note.version, position=position, system=system,
+                       code=code, units=units, modifiers=_modifiers(modifiers),
+                       rule="MANUAL", rationale="Added by the coder.", evidence=[],
+                       status=LineStatus.ADDED, reason=reason.strip()[:500],
+                       decided_by=user.id, decided_at=utcnow())
+    db.add(line)
+    db.flush()
+    audit(db, user.id, "line.add", note_id=note.id, target=f"line {line.id}",
+          after=_line_view(line))
+    return line
+
+
+def finalise(db: Session, user: User, note_id: int) -> Note:
+    """Close the claim: every suggested line must have been accepted, edited or rejected."""
+    note = get_note(db, note_id)
+    _editable(note)
+    open_lines = [x for x in current_lines(db, note) if x.status == LineStatus.SUGGESTED]
+    if open_lines:
+        raise ReviewError(f"{len(open_lines)} code line(s) still need a decision.")
+    note.status, note.finalised_by, note.finalised_at = NoteStatus.FINAL, user.id, utcnow()
+    audit(db, user.id, "note.finalise", note_id=note.id,
+          before={"status": NoteStatus.CODED}, after={"status": NoteStatus.FINAL})
+    return note
+
+
+def final_claims(db: Session) -> list[dict]:
+    """Every finalised claim's billed lines (accepted, edited, added), one row a line."""
+    rows = []
+    notes = db.scalars(select(Note).where(Note.status == NoteStatus.FINAL).order_by(Note.id))
+    for note in notes:
+        for line in current_lines(db, note):
+            if line.status in FINAL_LINE:
+                rows.append({"note_id": note.id, "label": note.label, "setting": note.setting,
+                             "finalised_at": note.finalised_at.isoformat()
+                             if note.finalised_at else "",
+                             "system": line.system, "code": line.code,
+                             "units": line.units if line.units is not None else "",
+                             "modifiers": " ".join(line.modifiers), "status": line.status,
+                             "rule": line.rule})
+    return rows
+
+
+def export_claims(db: Session, fmt: str) -> str:
+    """Final claims as CSV or JSON text."""
+    rows = final_claims(db)
+    if fmt == "json":
+        return json.dumps(rows, indent=1)
+    out = io.StringIO()
+    fields = ["note_id", "label", "setting", "finalised_at", "system", "code", "units",
+              "modifiers", "status", "rule"]
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# --- CDI ----------------------------------------------------------------------------------
+
+
+def inbox(db: Session) -> list[QueryRow]:
+    """Open queries of every note's current version, oldest first."""
+    return [q for q in db.scalars(select(QueryRow).where(
+        QueryRow.status.in_([QueryStatus.SUGGESTED, QueryStatus.SENT])).order_by(QueryRow.id))
+        if q.version == q.note.version]
+
+
+def _query(db: Session, query_id: int) -> QueryRow:
+    query = db.get(QueryRow, query_id)
+    if query is None or query.version != query.note.version:
+        raise NotFound(f"No open query {query_id}.")
+    return query
+
+
+def send_query(db: Session, user: User, query_id: int, question: str) -> QueryRow:
+    """The specialist's wording of the query, sent to the provider."""
+    query = _query(db, query_id)
+    if query.status not in (QueryStatus.SUGGESTED, QueryStatus.SENT):
+        raise ReviewError(f"Query {query_id} is {query.status}.")
+    if not question.strip():
+        raise ReviewError("The query needs a question.")
+    before = _query_view(query)
+    query.question = question.strip()[:2000]
+    query.status, query.sent_by, query.sent_at = QueryStatus.SENT, user.id, utcnow()
+    audit(db, user.id, "query.send", note_id=query.note_id, target=f"query {query.id}",
+          before=before, after=_query_view(query))
+    return query
+
+
+def answer_query(db: Session, user: User, query_id: int, answer: str) -> Note:
+    """Record the provider's answer as an addendum to the note and queue a re-coding.
+
+    The answer becomes documentation (an addendum at the end of the note), so the re-coded
+    facts and their evidence come from the amended note like any other text. The caller
+    enqueues the coding job for the note's new version.
+    """
+    query = _query(db, query_id)
+    if query.status != QueryStatus.SENT:
+        raise ReviewError("Only a sent query can be answered; send it first.")
+    if not answer.strip():
+        raise ReviewError("The answer is empty.")
+    note = query.note
+    before = _query_view(query)
+    query.answer = answer.strip()[:2000]
+    query.status, query.answered_by, query.answered_at = (QueryStatus.ANSWERED, user.id,
+                                                          utcnow())
+    stamp = query.answered_at.strftime("%Y-%m-%d %H:%M UTC")
+    note.text = (f"{note.text.rstrip()}\n\nAddendum ({stamp}, provider answer to CDI query "
+                 f"{query.rule}): {query.answer}\n")
+    old_version = note.version
+    note.version += 1
+    note.status, note.result, note.coded_at = NoteStatus.QUEUED, None, None
+    audit(db, user.id, "query.answer", note_id=note.id, target=f"query {query.id}",
+          before=before, after=_query_view(query))
+    audit(db, user.id, "note.recode", note_id=note.id,
+          before={"version": old_version}, after={"version": note.version})
+    return note
+
+
+def audit_trail(db: Session, note_id: int) -> list:
+    from review.db import AuditEvent
+
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.note_id == note_id)
+                           .order_by(AuditEvent.id)))
