@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     # Review web app: mark session cookies Secure (set true behind HTTPS).
     cookie_secure: bool = False
+    # Fault injection for durability tests: a worker waits this long before coding a note.
+    job_delay_seconds: float = Field(default=0.0, ge=0, le=600)
 
     # LLM extraction path (`--extractor llm|both`): any OpenAI-compatible endpoint.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)

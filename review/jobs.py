@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 from notecoder.config import Settings
 
@@ -81,7 +82,9 @@ def run_worker(settings: Settings, worker_id: str | None, concurrency: int,
 
     @DBOS.step(name="notecoder.code_note.step")
     def code_step(note_id: int, version: int) -> str:
-        return service.code_queued_note(db_url, note_id, version)
+        if settings.job_delay_seconds:  # fault injection: room to kill a worker mid-job
+            time.sleep(settings.job_delay_seconds)
+        return service.code_queued_note(db_url, note_id, version, worker=executor)
 
     @DBOS.workflow(name=WORKFLOW)
     def code_note(note_id: int, version: int) -> str:

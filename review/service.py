@@ -77,7 +77,7 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
     return note
 
 
-def code_queued_note(db_url: str, note_id: int, version: int) -> str:
+def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "") -> str:
     """The job: code one version of a note and store its suggestions, once.
 
     Idempotent: a version that already has results (a job re-run after a crash), or a
@@ -93,7 +93,8 @@ def code_queued_note(db_url: str, note_id: int, version: int) -> str:
             result = code_note(note.text, Setting(note.setting), note.profile, note.extractor)
         except NotecoderError as exc:
             note.status, note.error = NoteStatus.FAILED, str(exc)[:500]
-            audit(db, None, "note.failed", note_id=note.id, after={"error": note.error})
+            audit(db, None, "note.failed", note_id=note.id,
+                  after={"error": note.error, "worker": worker})
             return "failed"
         for position, line in enumerate(result.codes):
             db.add(CodeLineRow(note_id=note.id, version=version, position=position,
@@ -110,7 +111,7 @@ def code_queued_note(db_url: str, note_id: int, version: int) -> str:
         note.status, note.coded_at, note.error = NoteStatus.CODED, utcnow(), None
         audit(db, None, "note.coded", note_id=note.id,
               after={"version": version, "codes": len(result.codes),
-                     "queries": len(result.queries)})
+                     "queries": len(result.queries), "worker": worker})
     return "coded"
 
 
