@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notecoder.config import Settings
@@ -54,6 +55,12 @@ class LineIn(BaseModel):
     reason: str
 
 
+class UserIn(BaseModel):
+    username: str
+    role: Role
+    password: str
+
+
 class QuestionIn(BaseModel):
     question: str
 
@@ -85,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     Coder = Annotated[User, Depends(auth.require_role(get_db, *CODERS))]
     Cdi = Annotated[User, Depends(auth.require_role(get_db, *CDI))]
     Anyone = Annotated[User, Depends(auth.require_user(get_db))]
+    Admin = Annotated[User, Depends(auth.require_role(get_db, Role.ADMIN))]
 
     app = FastAPI(title="notecoder review", version="1",
                   description="Review queue and CDI inbox for notecoder.")
@@ -325,6 +333,18 @@ def create_app(settings: Settings) -> FastAPI:
         db.commit()
         enqueue(note)
         return _note_summary(note)
+
+    @app.get("/api/users", tags=["admin"])
+    def api_users(db: Db, user: Admin) -> list[dict]:
+        return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+                for u in db.scalars(select(User).order_by(User.id))]
+
+    @app.post("/api/users", status_code=201, tags=["admin"])
+    def api_add_user(db: Db, user: Admin, body: UserIn) -> dict:
+        from review.users import add_user
+
+        new_id = add_user(url, body.username, body.role, body.password)
+        return {"id": new_id, "username": body.username, "role": body.role}
 
     @app.get("/api/me", tags=["session"])
     def api_me(request: Request, user: Anyone) -> dict:
