@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="Run the review web app (coder queue, CDI inbox).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--processes", type=int, default=1,
+                       help="web server processes (uvicorn workers); use about one per core")
     serve.add_argument("--with-worker", action="store_true",
                        help="also run a coding worker in this process (single-machine set-up)")
 
@@ -362,7 +364,11 @@ def _run_serve(args) -> int:
 
         threading.Thread(target=run_worker, args=(settings, None, 2, stop), daemon=True).start()
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        if args.processes > 1:
+            uvicorn.run("review.app:app_from_environment", factory=True, host=args.host,
+                        port=args.port, workers=args.processes, log_level="warning")
+        else:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         stop.set()
     return EXIT_OK

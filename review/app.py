@@ -395,3 +395,10 @@ def _decode_upload(data: bytes, settings: Settings) -> str:
     from notecoder.notes import decode_note
 
     return decode_note(data, settings.max_note_bytes)
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the settings in the environment (uvicorn factory for several workers)."""
+    from notecoder.config import get_settings
+
+    return create_app(get_settings())

@@ -88,11 +88,11 @@ def _check_password(user: User | None, password: str) -> bool:
     if user is None:
         verify_password(_dummy_hash(), password)
         return False
-    if not verify_password(user.password_hash, password):
+    if not verify_password(user.password_hash, password) or not user.active:
         return False
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return user.active
+    return True
 
 
 def _purge_expired(db: Session, user_id: int) -> None:

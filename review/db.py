@@ -76,9 +76,11 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, _dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: store UTC-aware datetimes only")
-        return value
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware datetimes only")
+        return value.astimezone(dt.UTC)  # SQLite keeps no offset: store every instant in UTC
 
     def process_result_value(self, value, _dialect):
         if value is not None and value.tzinfo is None:
@@ -232,7 +234,9 @@ def engine_for(url: str) -> Engine:
     """One engine per database URL; SQLite gets WAL and a busy timeout for many readers."""
     url = _prepare(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Enough pooled connections for a busy web process (readers never block in WAL mode).
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               pool_size=20, max_overflow=40)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record) -> None:

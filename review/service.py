@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
 from notecoder.schema import Setting
@@ -141,7 +141,7 @@ def list_queue(db: Session, status: str | None = None, coder: int | None = None,
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
     rows = db.scalars(query.order_by(Note.id.desc()).offset((page - 1) * per_page)
-                      .limit(per_page)).all()
+                      .limit(per_page).options(selectinload(Note.submitter))).all()
     return QueuePage(list(rows), total, page, per_page)
 
 

@@ -77,12 +77,13 @@ def _duplicate(username: str) -> UserExists:
     return UserExists(f"A user named '{username}' already exists.")
 
 
-def add_user(db_url: str, username: str, role: Role | str, password: str) -> int:
+def add_user(db_url: str, username: str, role: Role | str, password: str, *,
+             actor_id: int | None = None) -> int:
     """Create an active account in the database at `db_url` and return its id.
 
     Raises `InvalidUser` for a bad username, role or too short password and `UserExists`
-    for a taken username. Writes the audit event "user.add" (actor None) with only the
-    username and role.
+    for a taken username. Writes the audit event "user.add" with only the username and
+    role; its actor is `actor_id` (None from the command line, the admin's id in the app).
     """
     checked_role = check_new_user(username, str(role), password)
     with session_factory(db_url)() as db:
@@ -93,7 +94,7 @@ def add_user(db_url: str, username: str, role: Role | str, password: str) -> int
         db.add(user)
         try:
             db.flush()
-            audit(db, None, "user.add", target=f"user {user.id}",
+            audit(db, actor_id, "user.add", target=f"user {user.id}",
                   after={"username": username, "role": checked_role.value})
             db.commit()
         except IntegrityError:  # a concurrent add of the same name won the race

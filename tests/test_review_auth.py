@@ -249,6 +249,15 @@ def test_add_user_rejects_duplicates_with_one_clear_sentence(db_url):
     assert count_users(db_url) == 1
 
 
+def test_add_user_audits_the_acting_admin_when_given(db_url):
+    admin_id = add_user(db_url, "ada", Role.ADMIN, PASSWORD)
+    add_user(db_url, "carol", Role.CODER, PASSWORD, actor_id=admin_id)
+    with db_session(db_url) as db:
+        events = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.add")
+                            .order_by(AuditEvent.id)).all()
+    assert [e.user_id for e in events] == [None, admin_id]
+
+
 # --- sessions -----------------------------------------------------------------------------
 
 

@@ -111,22 +111,21 @@ def test_migrations_match_the_models(db, database_url):
     assert diff == []
 
 
-def test_rows_round_trip_with_json_and_aware_datetimes(db):
+def test_rows_round_trip_with_json_columns(db):
     user_id = add_user(db)
     result = {"schema_version": "1", "codes": [{"code": "J0696", "units": 4, "modifiers": []}],
               "warnings": ["weight not documented — dose unchecked"], "score": 0.5, "x": None}
     with db() as s:
         note = Note(text="Ceftriaxone 1 g IV.", setting="facility", profile="default",
-                    submitted_by=user_id, coded_at=WHEN, result=result)
+                    submitted_by=user_id, result=result)
         s.add(note)
         s.flush()
         s.add_all([
-            LoginSession(id="s" * 64, user_id=user_id, csrf_token="c" * 64, expires_at=WHEN),
             CodeLineRow(note_id=note.id, version=1, position=0, system="HCPCS", code="J0696",
                         units=4, modifiers=["JZ"], rule="R-HCPCS-01",
-                        evidence=[{"start": 0, "end": 11}], decided_at=WHEN),
+                        evidence=[{"start": 0, "end": 11}]),
             QueryRow(note_id=note.id, version=1, position=0, rule="R-CDI-01",
-                     question="Stop time?", options=["10:15", "unknown"], sent_at=WHEN),
+                     question="Stop time?", options=["10:15", "unknown"]),
             AuditEvent(user_id=user_id, note_id=note.id, action="note.submit",
                        after={"label": "", "extractor": "rules"}),
         ])
@@ -137,20 +136,43 @@ def test_rows_round_trip_with_json_and_aware_datetimes(db):
         note = s.get(Note, note_id)
         line, query = note.lines[0], note.queries[0]
         event = s.scalars(select(AuditEvent).where(AuditEvent.note_id == note_id)).one()
-        login = s.scalars(select(LoginSession)).one()
-        user = s.get(User, user_id)
 
+        assert note.submitter.username == "coder1"
         assert note.result == result
         assert (line.code, line.units, line.modifiers) == ("J0696", 4, ["JZ"])
         assert line.evidence == [{"start": 0, "end": 11}]
         assert query.options == ["10:15", "unknown"]
-        assert event.after == {"label": "", "extractor": "rules"}
-        assert event.before is None
-        for value in (note.coded_at, line.decided_at, query.sent_at, login.expires_at):
-            assert value.utcoffset() is not None, "a timezone-aware datetime came back naive"
-            assert value == WHEN
-        for value in (user.created_at, note.submitted_at, event.at):  # defaults (review.db.utcnow)
-            assert value.utcoffset() is not None, "a timezone-aware datetime came back naive"
+        assert (event.action, event.before, event.after) == (
+            "note.submit", None, {"label": "", "extractor": "rules"})
+
+
+def test_datetimes_come_back_aware_and_unchanged(db):
+    user_id = add_user(db)
+    with db() as s:
+        note = Note(text="n", setting="facility", profile="default", submitted_by=user_id,
+                    coded_at=WHEN)
+        s.add(note)
+        s.flush()
+        s.add_all([
+            LoginSession(id="s" * 64, user_id=user_id, csrf_token="c" * 64, expires_at=WHEN),
+            CodeLineRow(note_id=note.id, version=1, position=0, system="CPT", code="96374",
+                        rule="R-CPT-01", decided_at=WHEN),
+            QueryRow(note_id=note.id, version=1, position=0, rule="R-CDI-01", question="?",
+                     sent_at=WHEN),
+            AuditEvent(user_id=user_id, note_id=note.id, action="note.submit"),
+        ])
+        s.commit()
+        note_id = note.id
+
+    with db() as s:
+        note = s.get(Note, note_id)
+        given = [note.coded_at, note.lines[0].decided_at, note.queries[0].sent_at,
+                 s.scalars(select(LoginSession)).one().expires_at]
+        defaulted = [note.submitted_at, note.submitter.created_at,  # review.db.utcnow
+                     s.scalars(select(AuditEvent)).one().at]
+
+    assert [value.utcoffset() is not None for value in given + defaulted] == [True] * 7
+    assert given == [WHEN] * 4
 
 
 def test_username_is_unique(db):

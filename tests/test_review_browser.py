@@ -1,0 +1,394 @@
+"""End-to-end browser tests of the review web app: a real server, a real worker, real Chromium.
+
+The module starts `notecoder serve --with-worker` as a subprocess over a temporary data
+directory (SQLite database and job queue), with users made by `notecoder user add`, and
+drives Debian's Chromium (`/usr/bin/chromium`, installed by `bash .ci/install-chromium.sh`)
+with Playwright's bundled driver; `playwright install` is never needed. Only 127.0.0.1 is
+contacted.
+
+Without Chromium or Playwright the module is skipped on a workstation, but fails when `CI`
+is set, so CI can never pass without having run it.
+
+The coder test also writes `docs/review-page.png`: the review page with a code line hovered,
+its evidence highlighted in the note.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "review-page.png"
+PASSWORD = "browser-test-password-1"  # >= 12 characters
+USERS = {"coder1": "coder", "cdi1": "cdi"}
+TIMEOUT_MS = 30_000  # every expect and every wait in a page
+SERVER_START_S = 90  # the server imports spaCy and migrates two databases before it answers
+INFLIXIMAB_NOTE = "Infusion center. Crohn's disease.\nInfliximab 5 mg/kg IV 0900-1100.\n"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing(reason: str) -> None:
+    if _in_ci():
+        pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    _missing("Playwright is not installed (pip install playwright)")
+if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+    _missing(f"{CHROMIUM} is missing (bash .ci/install-chromium.sh installs it)")
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def _notecoder_command() -> list[str]:
+    """The `notecoder` script beside this interpreter, else the module through it."""
+    script = Path(sys.executable).parent / "notecoder"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "notecoder.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _isolated_env(data_dir: Path, home: Path) -> dict[str, str]:
+    """This environment without any NOTECODER_* setting (SQLite, rules extractor), with its
+    own data directory, an empty config file and a home without one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTECODER_")}
+    config = home / "notecoder.toml"
+    config.write_text("", encoding="utf-8")
+    env.update(NOTECODER_DATA_DIR=str(data_dir), NOTECODER_CONFIG=str(config), HOME=str(home),
+               XDG_DATA_HOME=str(home / "share"), NO_PROXY="127.0.0.1,localhost",
+               no_proxy="127.0.0.1,localhost")
+    return env
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of `notecoder serve --with-worker` on a free local port."""
+    base = tmp_path_factory.mktemp("review-browser")
+    data_dir, home = base / "data", base / "home"
+    data_dir.mkdir()
+    home.mkdir()
+    env = _isolated_env(data_dir, home)
+    command = _notecoder_command()
+    for name, role in USERS.items():
+        made = subprocess.run([*command, "user", "add", name, "--role", role,
+                               "--password-stdin"], input=PASSWORD + "\n", env=env, cwd=base,
+                              capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, f"user add {name} failed: {made.stderr}{made.stdout}"
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = base / "server.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port",
+                                    str(port), "--with-worker"], env=env, cwd=base,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while not _answers(f"{url}/login"):
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n"
+                            f"{_tail(log_path)}", pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /login within {SERVER_START_S} s:\n"
+                            f"{_tail(log_path)}", pytrace=False)
+            time.sleep(0.25)
+        yield url
+    finally:
+        _stop(process)
+    if process.returncode not in (0, -15):  # a clean exit or SIGTERM
+        print(f"server exit status {process.returncode}; log tail:\n{_tail(log_path)}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: str) -> Iterator:
+    """Make browser contexts (separate cookie jars: one per user) closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> BrowserContext:
+        context = browser.new_context(base_url=server,
+                                      viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+# --- page helpers ----------------------------------------------------------------------------
+
+
+def log_in(context: BrowserContext, username: str, landing: str) -> Page:
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(rf"{re.escape(landing)}$"))
+    expect(page.locator("header .who")).to_have_text(f"{username} ({USERS[username]})")
+    return page
+
+
+def queue_note(page: Page, text: str, label: str) -> int:
+    """Paste a note on /queue, queue it; the id of the note page the app redirects to."""
+    page.goto("/queue")
+    page.locator("input[name=label]").fill(label)
+    page.locator("textarea[name=text]").fill(text)
+    page.get_by_role("button", name="Queue for coding").click()
+    expect(page).to_have_url(re.compile(r"/notes/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def code_row(page: Page, code: str):
+    """The code line (table row) of `code` in the note page's code table."""
+    return page.locator("table#codes tr.code-line").filter(
+        has=page.locator("td.code", has_text=re.compile(rf"^\s*{re.escape(code)}\s*$")))
+
+
+def wait_coded(page: Page) -> None:
+    """The note page refreshes itself every 2 s while queued; wait until it shows the codes."""
+    expect(page.locator("#note-status")).to_have_text("coded")
+    expect(page.locator("#waiting")).to_have_count(0)
+
+
+def active_marks(page: Page) -> list[str]:
+    return page.locator("pre#note mark.active").all_inner_texts()
+
+
+def marks_of(page: Page, key: str):
+    return page.locator(f'pre#note mark[data-keys~="{key}"]')
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_coder_reviews_edits_finalises_and_exports(new_context, server: str) -> None:
+    context = new_context()
+    page = log_in(context, "coder1", "/queue")
+    note_text = (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8")
+    note_id = queue_note(page, note_text, "g1 ceftriaxone")
+    wait_coded(page)
+    expect(page.locator("pre#note")).to_contain_text("Ceftriaxone 1 g in 50 mL NS")
+
+    j0696, admin, dx = code_row(page, "J0696"), code_row(page, "96365"), code_row(page, "J18.9")
+    for row in (j0696, admin, dx):
+        expect(row).to_have_count(1)
+        expect(row.locator("td.line-status")).to_contain_text("suggested")
+    expect(j0696.locator("td.units")).to_have_text("4")
+    expect(admin.locator("td.units")).to_have_text("1")
+
+    # Nothing is highlighted until a line is hovered; then exactly its evidence is.
+    page.mouse.move(0, 0)
+    expect(page.locator("pre#note mark.active")).to_have_count(0)
+    key = j0696.get_attribute("data-key")
+    assert key and re.fullmatch(r"line-\d+", key)
+    evidence = marks_of(page, key)
+    expect(evidence).to_have_text(["Ceftriaxone", "1 g"])
+    dx.hover()
+    dx_key = dx.get_attribute("data-key")
+    expect(marks_of(page, dx_key).first).to_have_class(re.compile(r"\bactive\b"))
+    assert "Ceftriaxone" not in active_marks(page)
+    j0696.hover()
+    for i in range(evidence.count()):
+        expect(evidence.nth(i)).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.locator("pre#note mark.active")).to_have_text(["Ceftriaxone", "1 g"])
+    for i in range(marks_of(page, dx_key).count()):
+        expect(marks_of(page, dx_key).nth(i)).not_to_have_class(re.compile(r"\bactive\b"))
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    expect(page.locator("pre#note mark.active")).to_have_text(["Ceftriaxone", "1 g"])
+
+    # Edit J0696's units with a reason.
+    j0696.locator("details", has=page.locator("summary", has_text="Edit")) \
+        .locator("summary").click()
+    edit = j0696.locator("form.edit")
+    expect(edit.locator("input[name=code]")).to_have_value("J0696")
+    expect(edit.locator("input[name=units]")).to_have_value("4")
+    edit.locator("input[name=units]").fill("3")
+    edit.locator("input[name=reason]").fill("250 mg wasted, not billed")
+    edit.get_by_role("button", name="Save edit").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{note_id}$"))
+    expect(j0696.locator("td.line-status")).to_contain_text("edited")
+    expect(j0696.locator("td.line-status")).to_contain_text("250 mg wasted, not billed")
+    expect(j0696.locator("td.units")).to_have_text("3")
+    expect(page.locator("#note-status")).to_have_text("coded")
+
+    # Accept every other line, one page load each.
+    others = page.locator("table#codes tr.code-line").filter(
+        has=page.locator("td.line-status", has_text="suggested"))
+    while others.count():
+        row = others.first
+        code = row.locator("td.code").inner_text().strip()
+        row.get_by_role("button", name="Accept").click()
+        expect(code_row(page, code).locator("td.line-status")).to_contain_text("accepted")
+    for row in (admin, dx):
+        expect(row.locator("td.line-status")).to_contain_text("accepted")
+
+    page.locator("#finalise").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{note_id}$"))
+    expect(page.locator("#note-status")).to_have_text("final")
+    expect(page.locator("#finalise")).to_have_count(0)
+    expect(page.get_by_role("button", name="Accept")).to_have_count(0)
+    expect(page.locator("section.audit")).to_contain_text("note.finalise")
+
+    # The export, downloaded with the browser's session cookie.
+    response = context.request.get("/export.csv")
+    assert response.ok, response.status
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = [r for r in csv.DictReader(io.StringIO(response.text())) if
+            r["note_id"] == str(note_id)]
+    by_code = {r["code"]: r for r in rows}
+    assert set(by_code) >= {"J0696", "96365", "J18.9"}, rows
+    assert by_code["J0696"]["units"] == "3" and by_code["J0696"]["status"] == "edited"
+    assert by_code["96365"]["status"] == "accepted"
+    # Without the session cookie there is no export.
+    anonymous = new_context()
+    denied = anonymous.request.get("/export.csv", max_redirects=0)
+    assert denied.status in (303, 401), denied.status
+
+
+def test_cdi_query_answered_and_note_recoded(new_context) -> None:
+    coder = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(coder, INFLIXIMAB_NOTE, "infliximab, no weight")
+    wait_coded(coder)
+    j1745 = code_row(coder, "J1745")
+    expect(j1745).to_have_count(1)
+    expect(j1745.locator("td.units")).to_have_text("?")
+    expect(coder.locator("ul.queries")).to_contain_text(re.compile("weight", re.I))
+
+    cdi = log_in(new_context(), "cdi1", "/cdi")
+    expect(cdi).to_have_url(re.compile(r"/cdi$"))
+    query = cdi.locator("article.query").filter(
+        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    expect(query).to_have_count(1)
+    expect(query.locator(".query-status")).to_have_text("suggested")
+    expect(query.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
+    question = query.locator("textarea[name=question]")
+    expect(question).to_have_value(re.compile("weight", re.I))
+    wording = ("The infliximab order is 5 mg/kg. Please document the patient's weight "
+               "for today's infusion.")
+    question.fill(wording)
+    query.get_by_role("button", name="Send to provider").click()
+    expect(cdi).to_have_url(re.compile(r"/cdi$"))
+    expect(query.locator(".query-status")).to_have_text("sent")
+    expect(query.locator("p.question")).to_have_text(wording)
+    query.locator("input[name=answer_text]").fill("Patient weight 80 kg.")
+    query.get_by_role("button", name="Record answer").click()
+    expect(cdi).to_have_url(re.compile(r"/cdi$"))
+    expect(query).to_have_count(0)  # answered: out of the inbox
+
+    # The coder's page waits (refreshing itself) for the re-coded version.
+    coder.goto(f"/notes/{note_id}")
+    expect(j1745.locator("td.units")).to_have_text("40")
+    wait_coded(coder)
+    expect(coder.locator("pre#note")).to_contain_text("Patient weight 80 kg.")
+    expect(code_row(coder, "96365")).to_have_count(1)
+    expect(coder.locator("section.audit")).to_contain_text("query.answer")
+    expect(coder.locator("section.audit")).to_contain_text("note.recode")
+
+
+@pytest.mark.xfail(strict=True, reason="browsers send a textarea's line breaks as CRLF (HTML "
+                   "spec) and review/app.py stores the pasted note as sent, so its text, "
+                   "length and hash differ from the same note coded by the CLI")
+def test_pasted_note_is_stored_as_pasted(new_context) -> None:
+    context = new_context()
+    page = log_in(context, "coder1", "/queue")
+    note_text = (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8")
+    note_id = queue_note(page, note_text, "line endings")
+    stored = context.request.get(f"/api/notes/{note_id}")
+    assert stored.ok, stored.status
+    assert stored.json()["text"] == note_text
+
+
+def test_roles_and_login_redirect(new_context) -> None:
+    coder = log_in(new_context(), "coder1", "/queue")
+    response = coder.goto("/cdi")
+    assert response is not None and response.status == 403
+    expect(coder.get_by_text("CDI inbox")).to_have_count(0)
+
+    anonymous = new_context().new_page()
+    anonymous.goto("/queue")
+    expect(anonymous).to_have_url(re.compile(r"/login\?next=(/|%2F)queue$"))
+    expect(anonymous.get_by_role("button", name="Log in")).to_be_visible()
+    # Logging in on that page goes back to the queue.
+    anonymous.get_by_label("User name").fill("coder1")
+    anonymous.get_by_label("Password").fill(PASSWORD)
+    anonymous.get_by_role("button", name="Log in").click()
+    expect(anonymous).to_have_url(re.compile(r"/queue$"))
+    expect(anonymous.get_by_role("button", name="Queue for coding")).to_be_visible()
+
