@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     # Review web app: mark session cookies Secure (set true behind HTTPS).
     cookie_secure: bool = False
+    # PostgreSQL schema of the job queue's own tables (one per deployment sharing a database).
+    jobs_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Fault injection for durability tests: a worker waits this long before coding a note.
     job_delay_seconds: float = Field(default=0.0, ge=0, le=600)
 

@@ -343,7 +343,7 @@ def create_app(settings: Settings) -> FastAPI:
     def api_add_user(db: Db, user: Admin, body: UserIn) -> dict:
         from review.users import add_user
 
-        new_id = add_user(url, body.username, body.role, body.password)
+        new_id = add_user(url, body.username, body.role, body.password, actor_id=user.id)
         return {"id": new_id, "username": body.username, "role": body.role}
 
     @app.get("/api/me", tags=["session"])

@@ -25,8 +25,8 @@ QUEUE = "coding"
 WORKFLOW = "notecoder.code_note"
 APP_VERSION = "notecoder-jobs-1"  # bump when the workflow's steps change shape
 
-_clients: dict[str, object] = {}
-_prepared: set[str] = set()
+_clients: dict[tuple[str, str], object] = {}
+_prepared: set[tuple[str, str]] = set()
 _lock = threading.Lock()
 
 
@@ -44,10 +44,10 @@ def prepare(settings: Settings) -> None:
     """Create or migrate the queue's tables (DBOS's own migrations); safe to repeat."""
     from dbos import DBOS
 
-    url = jobs_database_url(settings)
-    if url not in _prepared:
-        DBOS.migrate(url)
-        _prepared.add(url)
+    key = (jobs_database_url(settings), settings.jobs_schema)
+    if key not in _prepared:
+        DBOS.migrate(key[0], schema=key[1])
+        _prepared.add(key)
 
 
 def workflow_id(note_id: int, version: int) -> str:
@@ -58,12 +58,13 @@ def enqueue(settings: Settings, note_id: int, version: int) -> str:
     """Queue the coding of one note version; a second call for the same version is a no-op."""
     from dbos import DBOSClient
 
-    url = jobs_database_url(settings)
+    key = (jobs_database_url(settings), settings.jobs_schema)
     with _lock:
         prepare(settings)
-        client = _clients.get(url)
+        client = _clients.get(key)
         if client is None:
-            client = _clients[url] = DBOSClient(system_database_url=url)
+            client = _clients[key] = DBOSClient(system_database_url=key[0],
+                                                dbos_system_schema=key[1])
     handle = client.enqueue({"workflow_name": WORKFLOW, "queue_name": QUEUE,
                              "workflow_id": workflow_id(note_id, version),
                              "app_version": APP_VERSION}, note_id, version)
@@ -92,7 +93,8 @@ def run_worker(settings: Settings, worker_id: str | None, concurrency: int,
 
     DBOS(config={"name": "notecoder", "system_database_url": jobs_database_url(settings),
                  "run_admin_server": False, "executor_id": executor, "log_level": "WARNING",
-                 "application_version": APP_VERSION})
+                 "application_version": APP_VERSION,
+                 "dbos_system_schema": settings.jobs_schema})
     DBOS.launch()
     DBOS.register_queue(QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.25)
     log.warning("worker %s is running (%d at a time)", executor, concurrency)
