@@ -173,7 +173,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def submit_notes(request: Request, db: Db, user: Coder) -> Response:
         form = await request.form()
         texts: list[tuple[str, str]] = []
-        pasted = str(form.get("text") or "")
+        # Browsers send a textarea's line breaks as CRLF; the note is stored as written.
+        pasted = str(form.get("text") or "").replace("\r\n", "\n")
         if pasted.strip():
             texts.append((str(form.get("label") or "pasted note"), pasted))
         for upload in form.getlist("files"):
