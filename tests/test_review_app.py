@@ -18,6 +18,9 @@ from review import jobs, service
 from review.app import create_app
 from review.db import Role
 from review.users import add_user
+from tests import db_urls
+
+database_url = db_urls.database_url  # every test here runs on SQLite and on PostgreSQL
 
 PASSWORD = "a long enough password"
 CEFTRIAXONE = (Path(__file__).resolve().parent.parent / "datasets" / "examples" /
@@ -27,8 +30,8 @@ PUBLIC = {"/login", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    settings = Settings(data_dir=tmp_path)
+def site(tmp_path, monkeypatch, database_url):
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
     queued: list[tuple[int, int]] = []
     monkeypatch.setattr(jobs, "enqueue", lambda _s, note_id, version: queued.append(
         (note_id, version)))

@@ -1,4 +1,4 @@
-"""Durable jobs: real `notecoder worker` processes on one database (SQLite here).
+"""Durable jobs: real `notecoder worker` processes on one database (SQLite, PostgreSQL).
 
 A worker killed with SIGKILL in the middle of a job leaves the job to the worker that
 restarts with its id; the note is coded exactly once. Two workers with different ids
@@ -19,17 +19,35 @@ from notecoder.config import Settings
 from review import jobs, service
 from review.db import AuditEvent, CodeLineRow, Note, NoteStatus, Role, session_factory, upgrade
 from review.users import add_user
+from tests import db_urls
+
+database_url = db_urls.database_url  # every test here runs on SQLite and on PostgreSQL
 
 NOTE = Path(__file__).resolve().parent.parent / "datasets" / "examples" / "g1_ceftriaxone.txt"
 
 
+_DATABASE: dict[Path, str] = {}  # test directory -> its database URL
+
+
 def _settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
+    # One job-queue schema per test: workflow ids (note-1-v1) repeat across tests.
+    return Settings(data_dir=tmp_path, database_url=_DATABASE[tmp_path],
+                    jobs_schema=f"jobs_{abs(hash(str(tmp_path))) % 10**12}")
+
+
+@pytest.fixture(autouse=True)
+def _database(tmp_path, database_url):
+    _DATABASE[tmp_path] = database_url
+    yield
+    _DATABASE.pop(tmp_path, None)
 
 
 def _env(tmp_path: Path, delay: float) -> dict:
+    settings = _settings(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTECODER_")}
-    env.update(NOTECODER_DATA_DIR=str(tmp_path), NOTECODER_JOB_DELAY_SECONDS=str(delay))
+    env.update(NOTECODER_DATA_DIR=str(tmp_path), NOTECODER_JOB_DELAY_SECONDS=str(delay),
+               NOTECODER_DATABASE_URL=settings.resolved_database_url(),
+               NOTECODER_JOBS_SCHEMA=settings.jobs_schema)
     return env
 
 
@@ -77,7 +95,9 @@ def _status(tmp_path: Path, note_id: int) -> str:
 def _workflow_status(tmp_path: Path, note_id: int) -> str | None:
     from dbos import DBOSClient
 
-    client = DBOSClient(system_database_url=jobs.jobs_database_url(_settings(tmp_path)))
+    settings = _settings(tmp_path)
+    client = DBOSClient(system_database_url=jobs.jobs_database_url(settings),
+                        dbos_system_schema=settings.jobs_schema)
     try:
         found = client.list_workflows(workflow_ids=[jobs.workflow_id(note_id, 1)])
         return found[0].status if found else None
