@@ -72,9 +72,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NOTECODER_")}
         env["NOTECODER_DATA_DIR"] = tmp
-        if args.database_url:
-            env["NOTECODER_DATABASE_URL"] = args.database_url
         url = args.database_url or f"sqlite:///{tmp}/notecoder.db"
+        schema = None
+        if args.database_url:  # a fresh schema for this run, dropped at the end
+            from sqlalchemy import create_engine, text
+
+            from tests.db_urls import with_search_path
+
+            schema = f"bench_{os.getpid()}_{int(time.time())}"
+            with create_engine(args.database_url).begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+            url = with_search_path(args.database_url, schema)
+            env["NOTECODER_DATABASE_URL"] = url
+            env["NOTECODER_JOBS_SCHEMA"] = f"{schema}_jobs"
         upgrade(url)
         add_user(url, "seed", Role.CODER, PASSWORD)
         with session_factory(url)() as db:
@@ -143,6 +153,15 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=15)
+            if schema:
+                from sqlalchemy import create_engine, text
+
+                from review.db import engine_for
+
+                engine_for(url).dispose()
+                with create_engine(args.database_url).begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema}_jobs CASCADE"))
     kind = "PostgreSQL" if args.database_url else "SQLite"
     total = len(page_ms) + len(submit_ms)
     print(f"{kind}, {args.processes} server process(es): {args.users} concurrent users, think "

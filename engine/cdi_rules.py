@@ -8,6 +8,8 @@ Practice, 2022 update).
 
 from __future__ import annotations
 
+import re
+
 from engine.drug_rules import convert
 from engine.episodes import contradictory_times, is_incidental_fluid
 from engine.outcome import Outcome
@@ -23,6 +25,11 @@ from notecoder.schema import (
     Query,
     Route,
 )
+
+# Words a compliant query never uses (CDI-Q: no mention of payment, billing or codes);
+# also checked on a specialist's own wording before a query is sent (review/service.py).
+NON_COMPLIANT_WORDS = re.compile(r"\b(pay|payment|reimburse\w*|bill\w*|revenue|codes?|coding|"
+                                 r"cpt|icd|hcpcs|drg|\$)", re.IGNORECASE)
 
 OTHER = "Other (please specify)"
 UNDETERMINED = "Clinically undetermined"

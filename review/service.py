@@ -324,6 +324,11 @@ def send_query(db: Session, user: User, query_id: int, question: str) -> QueryRo
         raise ReviewError(f"Query {query_id} is {query.status}.")
     if not question.strip():
         raise ReviewError("The query needs a question.")
+    from engine.cdi_rules import NON_COMPLIANT_WORDS
+
+    if found := NON_COMPLIANT_WORDS.search(question):
+        raise ReviewError(f"A compliant query does not mention payment, billing or codes "
+                          f"('{found.group(0)}'); reword it.")
     before = _query_view(query)
     query.question = question.strip()[:2000]
     query.status, query.sent_by, query.sent_at = QueryStatus.SENT, user.id, utcnow()

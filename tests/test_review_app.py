@@ -180,6 +180,9 @@ def test_cdi_query_answer_recodes_the_note(site):
     assert query["rule"] == "R-CDI-02" and "weight" in query["question"]
     assert cdi.post(f"/api/queries/{query['id']}/answer",
                     json={"answer": "80 kg"}).status_code == 400  # not sent yet
+    leading = cdi.post(f"/api/queries/{query['id']}/send",
+                       json={"question": "Please document the weight so we can bill J1745."})
+    assert leading.status_code == 400 and "payment, billing or codes" in leading.json()["detail"]
     sent = cdi.post(f"/api/queries/{query['id']}/send",
                     json={"question": "Please document the patient's weight."}).json()
     assert sent["status"] == "sent"
