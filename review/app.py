@@ -166,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
                                      _date(until, end=True), page_no)
         return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
+                    coders=service.coders(db),
                     filters={"status": status, "coder": coder, "since": since,
                              "until": until})
 
@@ -185,7 +186,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise service.ReviewError("Paste a note or choose a file.")
         notes = [service.submit_note(db, user, text, label, str(form.get("setting") or
                                      "facility"), str(form.get("profile") or "official"),
-                                     settings.max_note_bytes) for label, text in texts]
+                                     settings.max_note_bytes, settings.extractor)
+                 for label, text in texts]
         db.commit()
         for note in notes:
             enqueue(note)
@@ -224,6 +226,20 @@ def create_app(settings: Settings) -> FastAPI:
                          str(form.get("modifiers") or ""), str(form.get("reason") or ""))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/notes/{note_id}/retry", include_in_schema=False)
+    def retry_page(db: Db, user: Coder, note_id: int) -> Response:
+        note = service.requeue_failed(db, user, note_id)
+        db.commit()
+        enqueue(note)
+        return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/api/notes/{note_id}/retry", tags=["coder"])
+    def api_retry(db: Db, user: Coder, note_id: int) -> dict:
+        note = service.requeue_failed(db, user, note_id)
+        db.commit()
+        enqueue(note)
+        return _note_summary(note)
 
     @app.post("/notes/{note_id}/finalise", include_in_schema=False)
     def finalise_page(db: Db, user: Coder, note_id: int) -> Response:
@@ -278,7 +294,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/notes", status_code=202, tags=["coder"])
     def api_submit(db: Db, user: Coder, body: NoteIn) -> dict:
         note = service.submit_note(db, user, body.text, body.label, body.setting, body.profile,
-                                   settings.max_note_bytes)
+                                   settings.max_note_bytes, settings.extractor)
         db.commit()
         enqueue(note)
         return _note_summary(note)

@@ -58,7 +58,7 @@ def _query_view(query: QueryRow) -> dict:
 
 
 def submit_note(db: Session, user: User, text: str, label: str, setting: str, profile: str,
-                max_bytes: int) -> Note:
+                max_bytes: int, extractor: str = "rules") -> Note:
     """Store a pasted or uploaded note as queued; the caller enqueues its coding job."""
     from engine import load_profile
     from notecoder.notes import decode_note
@@ -68,7 +68,7 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
     if setting not in ("facility", "professional"):
         raise ReviewError(f"Unknown claim setting '{setting}'.")
     note = Note(text=text, label=label[:200], setting=setting, profile=profile,
-                submitted_by=user.id)
+                extractor=extractor, submitted_by=user.id)
     db.add(note)
     db.flush()
     audit(db, user.id, "note.submit", note_id=note.id,
@@ -113,6 +113,25 @@ def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "") 
               after={"version": version, "codes": len(result.codes),
                      "queries": len(result.queries), "worker": worker})
     return "coded"
+
+
+def requeue_failed(db: Session, user: User, note_id: int) -> Note:
+    """Queue a failed note again (e.g. after an LLM outage) as a new version."""
+    note = get_note(db, note_id)
+    if note.status != NoteStatus.FAILED:
+        raise ReviewError(f"Note {note.id} is {note.status}; only a failed note can be retried.")
+    before = {"status": note.status, "version": note.version, "error": note.error}
+    note.version += 1
+    note.status, note.error = NoteStatus.QUEUED, None
+    audit(db, user.id, "note.retry", note_id=note.id, before=before,
+          after={"status": note.status, "version": note.version})
+    return note
+
+
+def coders(db: Session) -> list[User]:
+    """Users who can submit notes, for the queue's filter."""
+    return list(db.scalars(select(User).where(User.role.in_(["coder", "admin"]))
+                           .order_by(User.username)))
 
 
 # --- reading ---------------------------------------------------------------------------

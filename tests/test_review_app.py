@@ -218,3 +218,28 @@ def test_bad_notes_are_refused_with_one_sentence(site):
     assert empty.status_code == 400 and "empty" in empty.json()["detail"]
     binary = coder.post("/notes", files={"files": ("x.txt", b"\x00\x01\x02", "text/plain")})
     assert binary.status_code == 400
+
+
+def test_a_failed_note_can_be_queued_again(site, monkeypatch):
+    app, run_jobs = site
+    coder = _login(app, "coder1")
+    note = coder.post("/api/notes", json={"text": CEFTRIAXONE}).json()
+    import notecoder.pipeline
+
+    def unavailable(*_args, **_kwargs):
+        from notecoder.errors import LLMUnavailable
+
+        raise LLMUnavailable("The LLM endpoint could not be reached.")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(notecoder.pipeline, "code_note", unavailable)
+        run_jobs()
+    failed = coder.get(f"/api/notes/{note['id']}").json()
+    assert (failed["status"], failed["lines"]) == ("failed", [])
+    assert "could not be reached" in failed["error"]
+    assert coder.post(f"/api/notes/{note['id']}/finalise").status_code == 400
+    retried = coder.post(f"/api/notes/{note['id']}/retry").json()
+    assert (retried["status"], retried["version"]) == ("queued", 2)
+    run_jobs()
+    assert coder.get(f"/api/notes/{note['id']}").json()["status"] == "coded"
+    assert coder.post(f"/api/notes/{note['id']}/retry").status_code == 400  # not failed now

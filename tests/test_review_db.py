@@ -219,3 +219,21 @@ def test_audit_event_cannot_be_deleted(db):
 
     with db() as s:
         assert s.get(AuditEvent, event_id) is not None
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET action = 'line.reject'",
+    "DELETE FROM audit_events",
+])
+def test_the_database_itself_refuses_to_change_the_audit_trail(db, database_url, statement):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from review.db import engine_for
+
+    event_id = add_audit_event(db)
+    with pytest.raises(DBAPIError, match="append-only"), engine_for(database_url).begin() as c:
+        c.execute(text(statement))  # plain SQL, around the ORM
+
+    with db() as s:
+        assert s.get(AuditEvent, event_id).action == "line.accept"
