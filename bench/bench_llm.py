@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -32,12 +31,12 @@ def _notes_in(cassette: Path) -> tuple[list[str], int]:
     number of requests it holds (re-asks included)."""
     import yaml
 
+    from extractor.llm.replay import note_sent
+
     data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
     seen: list[str] = []
     for item in data["interactions"]:
-        sent = next(m["content"] for m in reversed(json.loads(item["request"]["body"])[
-            "messages"]) if m["role"] == "user" and m["content"].startswith("<note>"))
-        note = re.fullmatch(r"<note>\n(.*)\n</note>", sent, re.S).group(1)
+        note = note_sent(item["request"]["body"])
         if note not in seen:
             seen.append(note)
     return seen, len(data["interactions"])

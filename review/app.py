@@ -119,13 +119,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     # --- login ---------------------------------------------------------------------------
 
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    def login_page(request: Request, next_path: str, error: str | None = None,
+                   status: int = 200) -> HTMLResponse:
+        """The login form with a fresh double-submit token in the form and its cookie."""
         token = auth.new_login_csrf()
         response = TEMPLATES.TemplateResponse(request, "login.html", {
-            "login_csrf": token, "next": auth.safe_next(next), "error": None, "user": None})
+            "login_csrf": token, "next": auth.safe_next(next_path), "error": error,
+            "user": None}, status_code=status)
         auth.set_login_csrf_cookie(response, token, secure)
         return response
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:
+        return login_page(request, next)
 
     @app.post("/login", include_in_schema=False)
     def login(request: Request, db: Db, username: Annotated[str, Form()],
@@ -135,12 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
         session = auth.login(db, username, password)
         db.commit()  # before the browser can use the cookie
         if session is None:
-            token = auth.new_login_csrf()
-            response = TEMPLATES.TemplateResponse(request, "login.html", {
-                "login_csrf": token, "next": auth.safe_next(next),
-                "error": "Wrong user name or password.", "user": None}, status_code=401)
-            auth.set_login_csrf_cookie(response, token, secure)
-            return response
+            return login_page(request, next, "Wrong user name or password.", 401)
         response = RedirectResponse(auth.safe_next(next), status_code=303)
         auth.set_session_cookie(response, session, secure)
         auth.clear_login_csrf_cookie(response, secure)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from extractor.llm.drafts import NoteDraft
-from extractor.llm.replay import replay_settings, replaying
+from extractor.llm.replay import note_sent, replay_settings, replaying
 from notecoder.cli import main
 from notecoder.config import Settings
 from notecoder.errors import LLMReplayMissing
@@ -44,8 +44,7 @@ def _recorded_drafts(cassette: str) -> list[tuple[str, NoteDraft]]:
     data = yaml.safe_load((CASSETTES / f"{cassette}.yaml").read_text(encoding="utf-8"))
     found = []
     for item in data["interactions"]:
-        sent = json.loads(item["request"]["body"])["messages"][-1]["content"]
-        note = re.fullmatch(r"<note>\n(.*)\n</note>", sent, re.S).group(1)
+        note = note_sent(item["request"]["body"])
         answer = json.loads(item["response"]["body"]["string"])
         content = answer["choices"][0]["message"]["content"]
         found.append((note, NoteDraft.model_validate_json(content)))

@@ -58,8 +58,10 @@ class LLMExtractor:
 
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         chunks, drafts = self.drafts(text, sha)
-        # The note's own ConText reading, to check each LLM diagnosis's assertion.
-        noted, _ = extract_diagnoses(parse(text))
+        # The note's own ConText reading, to check each LLM diagnosis's assertion (parsed
+        # only when there is a diagnosis to check).
+        noted = (extract_diagnoses(parse(text))[0] if any(d.diagnoses for d in drafts)
+                 else [])
         parts = [convert(draft, Window(text, chunk.start, chunk.end), noted)
                  for chunk, draft in zip(chunks, drafts, strict=True)]
         merged, warnings = merge(parts)

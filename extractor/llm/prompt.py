@@ -45,6 +45,13 @@ def delimit(note: str) -> str:
     return "<note>\n" + note.replace("</note>", "</ note>") + "\n</note>"
 
 
+def undelimit(content: str) -> str | None:
+    """The note inside a message made by `delimit`, or None if the message is not one."""
+    if not (content.startswith("<note>\n") and content.endswith("\n</note>")):
+        return None
+    return content[len("<note>\n"):-len("\n</note>")].replace("</ note>", "</note>")
+
+
 def messages(note: str, prompts: PromptSet) -> list[dict[str, str]]:
     """Chat messages for one note (or chunk): instructions, examples, then the note."""
     chat = [{"role": "system", "content": prompts.system + "\n\n" + prompts.fields}]

@@ -44,6 +44,17 @@ def recorded_settings(settings: Settings) -> dict:
     return {k: getattr(settings, k) for k in _REPLAYED}
 
 
+def note_sent(request_body: str) -> str:
+    """The note (or chunk) a recorded chat request carried: its last delimited user message
+    (re-asks append messages after it)."""
+    from extractor.llm.prompt import undelimit
+
+    for message in reversed(json.loads(request_body)["messages"]):
+        if message["role"] == "user" and (note := undelimit(message["content"])) is not None:
+            return note
+    raise ValueError("the request carries no delimited note")
+
+
 def _vcr(record_mode: str):
     import vcr
 
