@@ -32,6 +32,9 @@ class DrugCode:
     complex_biologic: bool
     description: str
     checked_against: str = "unverified"
+    hormonal: bool = False  # hormonal antineoplastic: SC/IM injection is 96402 (R-ADMIN-11)
+    route: str = ""  # route the descriptor names (IV, SC, IM, oral), "" when it names none
+    up_to: bool = False  # "up to X": one unit covers any total up to X on the date
 
     @property
     def verified(self) -> bool:
@@ -90,6 +93,9 @@ def drug_codes() -> dict[str, list[DrugCode]]:
                 complex_biologic=row["complex_biologic"].strip().lower() == "true",
                 description=row["description"].strip(),
                 checked_against=(row.get("checked_against") or "unverified").strip(),
+                hormonal=(row.get("hormonal") or "").strip().lower() == "true",
+                route=(row.get("route") or "").strip(),
+                up_to=(row.get("up_to") or "").strip().lower() == "true",
             )
             table.setdefault(code.generic, []).append(code)
     return table
@@ -100,6 +106,23 @@ def drug_code_rows(generic: str | None) -> list[DrugCode]:
     if not generic:
         return []
     return drug_codes().get(generic.lower(), [])
+
+
+MUE_TABLE = "mue_practitioner.csv"
+
+
+@cache
+def _mue() -> dict[str, int]:
+    entry = _table(MUE_TABLE)
+    if not entry.is_file():
+        return {}
+    with entry.open(encoding="utf-8", newline="") as handle:
+        return {row["code"].strip().upper(): int(row["mue"]) for row in csv.DictReader(handle)}
+
+
+def mue_limit(code: str) -> int | None:
+    """The CMS practitioner MUE (most units of the code per day) or None when CMS sets none."""
+    return _mue().get(code.strip().upper())
 
 
 @cache

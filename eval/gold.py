@@ -102,7 +102,7 @@ def _resolve_fact(text: str, fact: dict[str, Any], anchor: str) -> dict[str, Any
 
 
 _ANCHORS = {"administrations": "drug", "diagnoses": "text", "cultures": "organism",
-            "em": "em", "weight": "value", "place": "place"}
+            "access_services": "text", "em": "em", "weight": "value", "place": "place"}
 
 
 def resolve_facts(note: GoldNote) -> Extraction:

@@ -132,6 +132,7 @@ class DrugAdministration(Fact):
     is_fluid: bool = False
     dose: Quantity | None = None
     dose_per_kg: Quantity | None = None  # value per kg, unit of the dose (mg/kg -> mg)
+    dose_per_m2: Quantity | None = None  # value per m² of body surface (mg/m2 -> mg)
     route: Route | None = None
     method: Method | None = None
     volume: Quantity | None = None  # mL of the bag or diluent
@@ -143,6 +144,10 @@ class DrugAdministration(Fact):
     start_date: dt.date | None = None
     stop_date: dt.date | None = None
     duration_minutes: int | None = Field(default=None, ge=0)  # stated, e.g. "over 30 minutes"
+    # Minutes the infusion was paused (interruption then restart): not running time.
+    paused_minutes: int | None = Field(default=None, ge=0)
+    # A portable or implanted pump started for a prolonged infusion (96416 / 96425).
+    device: Literal["portable_pump", "implanted_pump"] | None = None
     relation: Relation | None = None
     related_to: str | None = None  # id of the administration it follows or runs with
     site: str | None = None
@@ -178,6 +183,14 @@ class DrugAdministration(Fact):
         return self.stop < self.start
 
     @property
+    def running_minutes(self) -> int | None:
+        """Clock minutes less documented paused minutes (only the drug's running time counts)."""
+        minutes = self.clock_minutes
+        if minutes is None:
+            return None
+        return max(0, minutes - (self.paused_minutes or 0))
+
+    @property
     def clock_minutes(self) -> int | None:
         """Whole minutes from start to stop, adding 24 h when crossing midnight."""
         if self.start is None or self.stop is None:
@@ -200,6 +213,15 @@ class Diagnosis(Fact):
     laterality: Literal["left", "right", "bilateral"] | None = None
 
 
+class AccessService(Fact):
+    """A device or access service with no drug given through it as an administration:
+    port/catheter flush, refill of a portable or implanted pump, pump disconnect."""
+
+    text: str
+    kind: Literal["port_flush", "pump_refill_portable", "pump_refill_implanted",
+                  "pump_disconnect"]
+
+
 class CultureResult(Fact):
     """A positive culture or organism result documented in the note."""
 
@@ -213,6 +235,7 @@ class EMVisit(Fact):
     separately_identifiable: bool = False
     stated_level: int | None = Field(default=None, ge=1, le=5)
     stated_code: str | None = Field(default=None, pattern=r"^99\d{3}$")
+    stated_modifiers: list[str] = Field(default_factory=list)  # as written: "99213-25" -> ["25"]
     patient_status: Literal["new", "established"] | None = None
 
 
@@ -242,6 +265,7 @@ class Extraction(BaseModel):
     administrations: list[DrugAdministration] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     cultures: list[CultureResult] = Field(default_factory=list)
+    access_services: list[AccessService] = Field(default_factory=list)
     em: EMVisit | None = None
     weight: PatientWeight | None = None
     place: EncounterPlace | None = None
@@ -249,7 +273,8 @@ class Extraction(BaseModel):
     def facts(self) -> list[Fact]:
         """Every fact in the extraction."""
         singles = [f for f in (self.em, self.weight, self.place) if f is not None]
-        return [*self.administrations, *self.diagnoses, *self.cultures, *singles]
+        return [*self.administrations, *self.diagnoses, *self.cultures, *self.access_services,
+                *singles]
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Extraction:
