@@ -25,6 +25,8 @@ def run_eval_command(args) -> int:
     from eval.history import last_run, list_runs, load_baseline_file, record_run
     from eval.run import EvalTotals, evaluate_note, metrics_document, write_outputs
 
+    if getattr(args, "corpus", None):
+        return run_corpus_command(Path(args.corpus), args.extractor, Path(args.out))
     db = get_settings().resolved_database_url()
     if args.history:
         return print_history(list_runs(db))
@@ -109,4 +111,39 @@ def print_history(runs: list[dict]) -> int:
                       run["split"], run["extractor"], run["dataset_hash"],
                       f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}")
     Console().print(table)
+    return EXIT_OK
+
+
+def run_corpus_command(path: Path, extractor: str, out_dir: Path) -> int:
+    """`notecoder eval --corpus FILE`: score a claim-level corpus written outside the project;
+    print the summary and write one line per case (expected, got, wrong bills)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from eval.corpus import load_corpus, score_case, summarise
+
+    if not path.is_file():
+        raise InputNotFound(f"No corpus file at '{path}'.")
+    results = [score_case(case, extractor) for case in load_corpus(path)]
+    summary = summarise(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "corpus-cases.jsonl").open("w", encoding="utf-8") as handle:
+        for r in results:
+            handle.write(json.dumps({
+                "id": r.case.id, "claim_exact": bool(r.score.claim_exact.correct),
+                "over_billed": r.score.over_billed.examples, "error": r.error,
+                "expected": sorted(f"{c.code}x{c.units}{''.join('-' + m for m in c.modifiers)}"
+                                   for c in r.case.codes),
+                "got": sorted(f"{c.code}x{c.units}{''.join('-' + m for m in c.modifiers)}"
+                              for c in r.got)}) + "\n")
+    (out_dir / "corpus-metrics.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    table = Table(title=f"notecoder eval - corpus {path.name}, {summary['cases']} cases")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in summary.items():
+        table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    print(f"written to {out_dir}/ (corpus-metrics.json, corpus-cases.jsonl)", file=sys.stderr)
     return EXIT_OK

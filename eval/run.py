@@ -54,6 +54,7 @@ def _add_codes(target: CodeScore, source: CodeScore) -> None:
     for name in ("units", "modifiers", "first_listed", "claim_exact"):
         _add_ratio(getattr(target, name), getattr(source, name))
     target.queries.add(source.queries)
+    target.over_billed.add(source.over_billed)
 
 
 def _add_extraction(target: ExtractionScore, source: ExtractionScore) -> None:
@@ -164,6 +165,9 @@ def headline(totals: EvalTotals, notes: int) -> dict[str, float]:
         "first_listed_accuracy": totals.pipeline.first_listed.value,
         "claim_exact_match": totals.pipeline.claim_exact.value,
         "query_f1": totals.pipeline.queries.f1,
+        # Wrong bills: drug/administration lines or units beyond the gold claim (target 0).
+        "over_billed_lines": totals.pipeline.over_billed.lines + totals.pipeline.over_billed.units,
+        "over_billed_notes": totals.pipeline.over_billed.notes,
         "engine_on_gold_code_f1": engine_codes.f1,
         "engine_on_gold_claim_exact_match": totals.engine_on_gold.claim_exact.value,
     }
@@ -183,7 +187,8 @@ def metrics_document(totals: EvalTotals, notes: int, meta: dict) -> dict:
         return {"systems": tallies(score.systems), "codes": tallies(score.codes),
                 "units": score.units.as_dict(), "modifiers": score.modifiers.as_dict(),
                 "first_listed": score.first_listed.as_dict(),
-                "claim_exact": score.claim_exact.as_dict(), "queries": score.queries.as_dict()}
+                "claim_exact": score.claim_exact.as_dict(), "queries": score.queries.as_dict(),
+                "over_billed": score.over_billed.as_dict()}
 
     return {
         "meta": meta,

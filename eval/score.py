@@ -189,10 +189,62 @@ class CodeScore:
     first_listed: Ratio = field(default_factory=Ratio)
     claim_exact: Ratio = field(default_factory=Ratio)
     queries: Tally = field(default_factory=Tally)
+    over_billed: OverBilling = field(default_factory=lambda: OverBilling())
+
+
+@dataclass
+class OverBilling:
+    """Drug and administration lines (CPT, HCPCS) billed that the gold does not have, or
+    billed with more units than the gold: the wrong bills, counted apart from misses."""
+
+    lines: int = 0  # billed lines with no gold line of that code and modifiers
+    units: int = 0  # matched lines billed with more units than gold
+    notes: int = 0  # notes with any over-billing
+    total_notes: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, other: OverBilling) -> None:
+        self.lines += other.lines
+        self.units += other.units
+        self.notes += other.notes
+        self.total_notes += other.total_notes
+
+    def as_dict(self) -> dict[str, int]:
+        return {"lines": self.lines, "units_over": self.units, "notes": self.notes,
+                "total_notes": self.total_notes}
+
+
+def is_billed_service(system: str, code: str) -> bool:
+    """Drug and drug-administration lines: HCPCS, and CPT outside the E/M range."""
+    return system == "HCPCS" or (system == "CPT" and not code.startswith("99"))
+
+
+def over_billing(gold_codes: list, pred_codes: list[CodeLine]) -> OverBilling:
+    """Billed drug/administration lines and units beyond the gold claim (lines with no
+    units, left for the coder, are never counted as billed)."""
+    out = OverBilling(total_notes=1)
+    gold = [g for g in gold_codes if is_billed_service(g.system, g.code)]
+    for pred in pred_codes:
+        if not is_billed_service(pred.system, pred.code) or pred.units is None:
+            continue
+        match = next((g for g in gold if (g.system, g.code) == (pred.system, pred.code)
+                      and sorted(g.modifiers) == sorted(pred.modifiers)), None)
+        if match is None:
+            out.lines += 1
+            out.examples.append(f"{pred.code}x{pred.units}")
+            continue
+        gold.remove(match)
+        if match.units is not None and pred.units > match.units:
+            out.units += pred.units - match.units
+            out.examples.append(f"{pred.code}x{pred.units} (gold {match.units})")
+    out.notes = int(bool(out.lines or out.units))
+    return out
 
 
 def claim_key(system: str, code: str, units: int | None, modifiers: list[str]) -> tuple:
-    return (system, code, units if system != "ICD-10-CM" else None, tuple(sorted(modifiers)))
+    # -1 stands for "no units" so claims with and without units sort together.
+    billed = units if system != "ICD-10-CM" and units is not None else -1
+    return (system, code, billed, tuple(sorted(modifiers)))
 
 
 def score_codes(gold_codes: list, pred_codes: list[CodeLine], gold_queries: list[str],
@@ -229,4 +281,5 @@ def score_codes(gold_codes: list, pred_codes: list[CodeLine], gold_queries: list
     pred_claim = sorted(claim_key(c.system, c.code, c.units, c.modifiers) for c in pred_codes)
     score.claim_exact.add(gold_claim == pred_claim)
     _compare_counters(score.queries, Counter(gold_queries), Counter(pred_queries))
+    score.over_billed = over_billing(gold_codes, pred_codes)
     return score

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.01,
                     help="allowed absolute drop per headline metric (default 0.01)")
     ev.add_argument("--history", action="store_true", help="list stored evaluation runs")
+    ev.add_argument("--corpus", metavar="FILE",
+                    help="score a claim-level JSONL corpus (shared/corpus format) instead")
     _replay(ev)
 
     serve = sub.add_parser("serve", help="Run the review web app (coder queue, CDI inbox).")
