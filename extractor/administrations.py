@@ -151,6 +151,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
         begin, end = lo + amount.start, lo + amount.end
         after = chunk[amount.end:amount.end + 25]
         before = chunk[max(0, amount.start - 25):amount.start]
+        if amount.kind == "dose_rate":
+            continue
         if amount.kind == "rate":
             draft.set("rate", _quantity(amount), begin, end)
         elif amount.kind == "volume":
@@ -164,6 +166,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("wasted", _quantity(amount), begin, end)
         elif amount.per_kg:
             draft.set("dose_per_kg", _quantity(amount), begin, end)
+        elif amount.per_m2:
+            draft.set("dose_per_m2", _quantity(amount), begin, end)
         elif not _LIMIT_BEFORE.search(before):
             # A documented total dose is kept beside a per-kg dose and wins for units.
             draft.set("dose", _quantity(amount), begin, end)
@@ -254,7 +258,11 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         sent = draft.mention.sent
         start = draft.mention.start_char
         if i == 0 or drafts[i - 1].mention.sent != sent:
-            start = sent.start_char
+            # Only up to the last clause break: "Tylenol 650 mg PO; Benadryl 50 mg IVP" never
+            # gives Benadryl the 650 mg, whether or not Tylenol is a known name.
+            lead = text[sent.start_char:start]
+            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lead)]
+            start = sent.start_char + (breaks[-1] if breaks else 0)
         end = sent.end_char
         if i + 1 < len(drafts) and drafts[i + 1].mention.sent == sent:
             end = drafts[i + 1].mention.start_char
@@ -266,7 +274,7 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_cues(draft, text)
     mentioned = [d.mention.start_char for d in drafts]
     unrecognised: list[Span] = []
-    drafts = _merge_back_references(drafts)
+    drafts = _merge_same_drug(drafts)
     # Sentences with no drug of their own continue the last administration before them.
     for sentence in sentences:
         if any(sentence.start_char <= m < sentence.end_char for m in mentioned):
@@ -298,24 +306,76 @@ def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
     return bool(doses) and bool(cues.GIVEN.search(chunk) or cues.ROUTE_IV.search(chunk))
 
 
-_NEW_ADMINISTRATION = ("start", "dose", "dose_per_kg", "duration_minutes")
+_CLAUSE_BREAK = re.compile(r"[;|•]|\s-\s|\t")
+_NEXT_BAG_GAP_MINUTES = 5  # a bag hung within this of the last one ending continues it
 
 
-def _merge_back_references(drafts: list[Draft]) -> list[Draft]:
-    """A later mention of a drug already given, with no start, dose or duration of its own,
-    refers back to it ('After vancomycin complete', '1530 NS bolus complete'): its fields
-    (a stop time, waste) complete the earlier administration instead of starting a new one."""
+def _minutes(value) -> int | None:
+    return value.hour * 60 + value.minute if value is not None else None
+
+
+def _same_drug(a: Draft, b: Draft) -> bool:
+    if a.entry.generic != b.entry.generic:
+        return False
+    products = {a.entry.product, b.entry.product} - {None}
+    return len(products) <= 1
+
+
+def _separate(earlier: Draft, later: Draft) -> bool:
+    """Two mentions of one drug are two administrations only when the note shows it: each
+    has its own, different start time, or they differ in route (IV and PO) or purpose
+    (KVO and bolus), or (fluids) in volume."""
+    for name in ("route", "purpose"):
+        values = {earlier.fields.get(name), later.fields.get(name)} - {None}
+        if len(values) > 1:
+            return True
+    volumes = {earlier.fields.get("volume"), later.fields.get("volume")} - {None}
+    if earlier.entry.is_fluid and len(volumes) > 1:
+        return True  # a 10 mL flush and a 1 L bolus
+    first, second = _minutes(earlier.fields.get("start")), _minutes(later.fields.get("start"))
+    return first is not None and second is not None and first != second
+
+
+def _next_bag(earlier: Draft, later: Draft) -> bool:
+    """A second bag of the same drug hung as the first ends continues one infusion
+    (R-ADMIN-09: re-infusing the same drug is not a new service)."""
+    stop, start = _minutes(earlier.fields.get("stop")), _minutes(later.fields.get("start"))
+    if stop is None or start is None or "stop" not in later.fields:
+        return False
+    return 0 <= (start - stop) % (24 * 60) <= _NEXT_BAG_GAP_MINUTES
+
+
+def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
+    """Mentions of one drug are one administration unless the note shows two.
+
+    An order or plan line, a drug header ("OCREVUS 600 mg"), a dose calculation
+    ("15 mg/kg = 930 mg"), a nursing line and a later "vancomycin complete" all name the
+    same dose given once: their fields complete one administration (the first value of a
+    field wins). Two administrations need two different start times or two routes; a next
+    bag hung as the last one ends extends that infusion. A wrong bill is worse than no bill.
+    """
     kept: list[Draft] = []
     for draft in drafts:
-        earlier = [k for k in kept if k.entry.generic == draft.entry.generic]
-        if earlier and not any(f in draft.fields for f in _NEW_ADMINISTRATION):
-            target = earlier[-1]
-            for name, value in draft.fields.items():
-                if name in draft.spans:
-                    span = draft.spans[name]
-                    target.set(name, value, span.start, span.end)
+        earlier = [k for k in kept if _same_drug(k, draft)]
+        target = earlier[-1] if earlier else None
+        if target is not None and _next_bag(target, draft):
+            span = draft.spans["stop"]
+            target.fields["stop"] = draft.fields["stop"]
+            target.spans["stop"] = span
             continue
-        kept.append(draft)
+        if target is None or _separate(target, draft):
+            kept.append(draft)
+            continue
+        if "start" in draft.fields and "start" not in target.fields:
+            # The timed line is the record of the administration: it leads.
+            draft, target = target, draft
+            kept[kept.index(draft)] = target
+        for name, value in draft.fields.items():
+            if name in draft.spans:
+                span = draft.spans[name]
+                target.set(name, value, span.start, span.end)
+            else:
+                target.fields.setdefault(name, value)
     return kept
 
 

@@ -53,6 +53,7 @@ class Amount:
     start: int
     end: int
     text: str
+    per_m2: bool = False  # "375 mg/m2": a dose per square metre of body surface
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,8 @@ def find_durations(text: str) -> list[Duration]:
 _VALUE = r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _AMOUNT = re.compile(
     _VALUE + r"\s?(?P<u>mcg|µg|ug|mg|gm|grams?|g|meq|units?|ml|cc|liters?|litres?|l)"
-    r"(?P<perkg>\s?(?:/|per)\s?kg)?(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])",
+    r"(?:(?P<perkg>\s?(?:/|per)\s?kg)|(?P<perm2>\s?(?:/|per)\s?(?:m2|m²|m\^2|sq\.?\s?m\b)))?"
+    r"(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])",
     _I,
 )
 _GAUGES = {str(n) for n in range(14, 27)}
@@ -296,13 +298,19 @@ def find_amounts(text: str) -> list[Amount]:
         if raw in ("l", "liter", "liters", "litre", "litres"):
             value *= 1000
         per_kg = m.group("perkg") is not None
+        per_m2 = m.group("perm2") is not None
         if m.group("rate") is not None and unit == "mL":
             found.append(Amount(value, "mL/hr", False, "rate", m.start(), m.end(),
                                 text[m.start():m.end()]))
             continue
-        end = m.end() if per_kg else m.end("u")
+        if m.group("rate") is not None:  # "50 mg/h": a dosing rate, never a dose given
+            found.append(Amount(value, f"{unit}/hr", False, "dose_rate", m.start(), m.end(),
+                                text[m.start():m.end()]))
+            continue
+        end = m.end() if per_kg or per_m2 else m.end("u")
         kind = "volume" if unit == "mL" else "dose"
-        found.append(Amount(value, unit, per_kg, kind, m.start(), end, text[m.start():end]))
+        found.append(Amount(value, unit, per_kg, kind, m.start(), end, text[m.start():end],
+                            per_m2))
     return found
 
 
