@@ -151,7 +151,7 @@ def _assign_amounts(draft: Draft, text: str) -> None:
         begin, end = lo + amount.start, lo + amount.end
         after = chunk[amount.end:amount.end + 25]
         before = chunk[max(0, amount.start - 25):amount.start]
-        if amount.kind == "dose_rate":
+        if amount.kind in ("dose_rate", "concentration"):
             continue
         if amount.kind == "rate":
             draft.set("rate", _quantity(amount), begin, end)
@@ -208,6 +208,12 @@ def _assign_cues(draft: Draft, text: str) -> None:
     if draft.entry.is_fluid:
         first(cues.VEHICLE, "purpose", Purpose.VEHICLE)
         first(cues.HYDRATION, "purpose", Purpose.HYDRATION)
+    elif draft.entry.generic in cues.LOCK_DRUGS:
+        # "port flushed NS 10 mL + heparin 100 units/mL 5 mL": the cue may lead the line.
+        line_start = text.rfind("\n", 0, draft.mention.start_char) + 1
+        match = cues.VEHICLE.search(text, line_start, hi)
+        if match:
+            draft.set("purpose", Purpose.VEHICLE, match.start(), match.end())
     else:
         first(cues.CHEMO, "purpose", Purpose.CHEMOTHERAPY)
     first(cues.CONCURRENT, "relation", Relation.CONCURRENT)

@@ -28,8 +28,12 @@ PUSH = _words(r"IVP", r"IV push", r"push(?:ed)?", r"slow IV push", r"pushed")
 INFUSION = _words(r"infus(?:ed|ion|ing)", r"IVPB", r"piggyback", r"drip", r"bolus",
                   r"via pump", r"over")
 INJECTION = _words(r"inject(?:ed|ion)", r"SC", r"SQ", r"subq", r"subcut", r"IM")
-VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:ed)?",
-                 r"carrier", r"to prime", r"primed")
+VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:ed|es|ing)?",
+                 r"carrier", r"to prime", r"primed", r"(?:saline|heparin|hep) lock(?:ed)?",
+                 r"locked", r"lock flush", r"line lock", r"catheter lock", r"port lock")
+# Drugs that, with a flush/lock cue, keep a line open rather than treat (R-ADMIN-14: a flush
+# at the end is part of the administration; heparin/saline lock flush is not billed).
+LOCK_DRUGS = frozenset({"heparin", "sodium chloride"})
 HYDRATION = _words(r"hydration", r"dehydrat\w*", r"rehydrat\w*", r"bolus",
                    r"fluid resuscitation", r"maintenance", r"volume repletion")
 CHEMO = _words(r"chemo(?:therapy)?", r"antineoplastic")

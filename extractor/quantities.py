@@ -266,7 +266,8 @@ def find_durations(text: str) -> list[Duration]:
 _VALUE = r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _AMOUNT = re.compile(
     _VALUE + r"\s?(?P<u>mcg|µg|ug|mg|gm|grams?|g|meq|units?|ml|cc|liters?|litres?|l)"
-    r"(?:(?P<perkg>\s?(?:/|per)\s?kg)|(?P<perm2>\s?(?:/|per)\s?(?:m2|m²|m\^2|sq\.?\s?m\b)))?"
+    r"(?:(?P<perkg>\s?(?:/|per)\s?kg)|(?P<perm2>\s?(?:/|per)\s?(?:m2|m²|m\^2|sq\.?\s?m\b))"
+    r"|(?P<conc>\s?/\s?(?:mL|ml|cc)\b))?"
     r"(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])",
     _I,
 )
@@ -301,6 +302,12 @@ def find_amounts(text: str) -> list[Amount]:
         per_m2 = m.group("perm2") is not None
         if m.group("rate") is not None and unit == "mL":
             found.append(Amount(value, "mL/hr", False, "rate", m.start(), m.end(),
+                                text[m.start():m.end()]))
+            continue
+        # "100 units/mL", "40 mg/mL" (per one mL: a strength, never a dose; "5 mg/100 mL" is
+        # a dose in its volume and reads as both).
+        if m.group("conc") is not None and unit != "mL":
+            found.append(Amount(value, f"{unit}/mL", False, "concentration", m.start(), m.end(),
                                 text[m.start():m.end()]))
             continue
         if m.group("rate") is not None:  # "50 mg/h": a dosing rate, never a dose given

@@ -192,3 +192,36 @@ def test_documented_total_dose_is_kept_beside_per_kg_dose():
     assert a.dose_per_kg.value == 5 and a.dose.value == 400
     b = facts("Infliximab 5 mg/kg (max 500 mg) IV 0900-1100.").administrations[0]
     assert b.dose is None
+
+
+def test_heparin_lock_flush_is_vehicle_not_a_drug_given():
+    f = facts("1130  port flushed NS 10 mL + heparin 100 units/mL 5 mL; Huber needle removed.")
+    assert [(a.name, a.purpose, a.dose) for a in f.administrations] == [
+        ("sodium chloride", Purpose.VEHICLE, None), ("heparin", Purpose.VEHICLE, None)]
+
+
+def test_order_line_and_nursing_line_of_one_drug_are_one_administration():
+    f = facts("A/P: Toradol 60 mg IM today.\n"
+              "NURSING: ketorolac 60 mg/2 mL single-dose vial, 60 mg IM R gluteal at 1410.")
+    [admin] = f.administrations
+    assert admin.name == "ketorolac" and admin.dose.value == 60 and admin.start.hour == 14
+
+
+def test_two_pushes_of_one_drug_at_two_times_stay_two():
+    f = facts("0800 morphine 4 mg IVP.\n0900 morphine 4 mg IVP.")
+    assert [a.start.hour for a in f.administrations] == [8, 9]
+
+
+def test_next_bag_of_the_same_drug_extends_the_infusion():
+    f = facts("1100  potassium chloride 10 mEq/100 mL IVPB #1 started via pump R FA\n"
+              "1200  bag #1 complete; bag #2 KCl 10 mEq/100 mL hung immediately, same line\n"
+              "1302  bag #2 complete\n")
+    [admin] = [a for a in f.administrations if not a.is_fluid]
+    assert (admin.start.hour, admin.stop.hour, admin.stop.minute) == (11, 13, 2)
+
+
+def test_oral_dose_on_a_line_is_not_given_to_the_next_drug():
+    f = facts("0900 Tylenol 650 mg PO; Benadryl 50 mg IVP.")
+    doses = {a.name: (a.dose.value, a.route) for a in f.administrations}
+    assert doses["diphenhydramine"] == (50, Route.IV)
+    assert doses["acetaminophen"] == (650, Route.ORAL)

@@ -137,3 +137,15 @@ def test_iv_gauge_is_not_a_dose(text):
 def test_timed_charting_line():
     text = "1410 Zofran 4 mg IVP given.\n1530 NS bolus complete."
     assert [(t.hour, t.minute) for t in find_clock_times(text)] == [(14, 10), (15, 30)]
+
+
+def test_strength_per_ml_is_not_a_dose():
+    found = find_amounts("heparin 100 units/mL 5 mL; Kenalog 40 mg/mL")
+    assert [(a.text, a.kind) for a in found] == [
+        ("100 units/mL", "concentration"), ("5 mL", "volume"), ("40 mg/mL", "concentration")]
+
+
+def test_dosing_rate_and_dose_per_m2_are_not_doses():
+    found = find_amounts("start 50 mg/h; oxaliplatin 85 mg/m2 = 160 mg")
+    assert [(a.text, a.kind, a.per_m2) for a in found] == [
+        ("50 mg/h", "dose_rate", False), ("85 mg/m2", "dose", True), ("160 mg", "dose", False)]
