@@ -159,7 +159,7 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("volume", _quantity(amount), begin, end)
         elif cues.VIAL.match(after.lstrip()) or cues.VIAL.search(after[:20]):
             draft.set("vial_size", _quantity(amount), begin, end)
-            count = _vial_count(before)
+            count = _vial_count(before) or _vial_count_after(after)
             if count:
                 draft.fields.setdefault("vial_count", count)
         elif cues.WASTE.search(after[:12]) or cues.WASTE.search(before[-12:]):
@@ -176,6 +176,16 @@ def _assign_amounts(draft: Draft, text: str) -> None:
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,
                 "ten": 10}
+
+
+_COUNT_AFTER = re.compile(r"^\s*(?:single[- ]dose\s+)?(?:vials?|SDVs?)\b[^\n;,]{0,12}?"
+                          r"(?:\bx\s*|×\s*)(\d{1,2})\b", re.I)
+
+
+def _vial_count_after(after: str) -> int | None:
+    """'100 mg SDV x 4', '400 mg vial x 2': the count written after the container."""
+    match = _COUNT_AFTER.match(after)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
 
 
 def _vial_count(before: str) -> int | None:
