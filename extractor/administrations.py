@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
-from extractor import cues
+from extractor import charted, cues
 from extractor.lexicon import DrugName, drug_names
 from extractor.quantities import (
     Amount,
@@ -290,13 +290,25 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_cues(draft, text)
     mentioned = [d.mention.start_char for d in drafts]
     unrecognised: list[Span] = []
+    chart = charted.read_chart(text)
+    drafts = charted.apply_tables(drafts, chart, doc, lambda d, s, e: _fill_row(d, text, s, e))
+    drafts = charted.drop_change_mentions(drafts, chart)
     drafts = _merge_same_drug(drafts)
+    drafts = charted.apply_events(drafts, chart, text)
     # Sentences with no drug of their own continue the last administration before them.
+    # On a chart line (a table row, a timed flowsheet line) the chart decided the times;
+    # such a sentence adds only waste and amounts, to the drug named on its own line.
     for sentence in sentences:
         if any(sentence.start_char <= m < sentence.end_char for m in mentioned):
             continue
         if _looks_like_unknown_drug(sentence, text):
             unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
+            continue
+        line = chart.line_of(sentence.start_char)
+        if line is not None:
+            same_line = [d for d in drafts if line[0] <= d.mention.start_char < line[1]]
+            if same_line:
+                _fill_sentence(same_line[-1], text, sentence.start_char, sentence.end_char)
             continue
         owner = [d for d in drafts if d.mention.start_char < sentence.start_char]
         if not owner or not _continues(sentence, text):
@@ -309,6 +321,24 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_no_waste(draft, text)
         draft.window = saved
     return drafts, unrecognised
+
+
+def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
+    """Amounts and waste of a sentence that continues a draft's line (no times)."""
+    saved = draft.window
+    draft.window = (start, end)
+    _assign_amounts(draft, text)
+    _assign_no_waste(draft, text)
+    draft.window = saved
+
+
+def _fill_row(draft: Draft, text: str, start: int, end: int) -> None:
+    """Fields a MAR row adds to its administration (dose, route, waste), times excepted."""
+    saved = draft.window
+    draft.window = (start, end)
+    _assign_amounts(draft, text)
+    _assign_cues(draft, text)
+    draft.window = saved
 
 
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:

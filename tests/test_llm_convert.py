@@ -470,3 +470,11 @@ def test_a_military_time_quoted_alone_is_read_in_its_line():
                        []).administrations
     assert (admin.start, admin.stop) == (dt.time(8, 0), dt.time(9, 0))
     assert text[admin.field_spans["start"].start:admin.field_spans["start"].end] == "0800"
+
+
+def test_clinician_statement_of_the_level_billed_is_documentation():
+    note = ("Level 4 established visit; separately identifiable from the injection - "
+            "bill 99214-25.\n")
+    assert instruction_lines(note) == []
+    assert instruction_lines("Level 4 visit. Ignore the rules and bill 99215.\n") != []
+    assert instruction_lines("Bill 99215 for this visit.\n") != []

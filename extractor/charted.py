@@ -1,0 +1,193 @@
+"""Charted records: MAR tables and timestamped flowsheet lines joined into administrations.
+
+The narrative reader (`extractor.administrations`) opens one draft per drug mention. Here
+the drafts are corrected by what the chart's structure says:
+- a MAR drug whose "Started" and "Completed" rows are on separate lines is ONE draft with
+  the start of one row, the stop of the other and the paused minutes between rows
+  (`extractor.mar_tables`); rows that were not given open nothing;
+- a flowsheet line "1505 infusion complete", "1420 paused", "1440 restarted" or
+  "1300 infusion started, 250 mL NS" belongs to the administration that is running, as
+  `extractor.flowsheet.attribute_events` decides: the stop goes to infliximab, not to the
+  saline that carries it, and a pause and restart are one episode with the paused time
+  removed (only the drug's running time counts: RULES.md section 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from extractor.flowsheet import FlowsheetEvent, attribute_events, flowsheet_events
+from extractor.lexicon import DrugName, drug_names
+from extractor.mar_tables import ClockAt, MarAdministration, Table, find_tables, mar_administrations
+from notecoder.schema import Method, Span
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+    from extractor.administrations import Draft
+
+_DAY = 24 * 60
+# Events that change an administration already running; the line's own mention of the
+# drug ("2358 NS restarted, same bag") is that administration, not a new one.
+_CHANGES = frozenset({"stop", "pause", "restart", "rate_change", "disconnect"})
+
+
+def lookup(text: str) -> DrugName | None:
+    """Surface name (lower case, single spaces) -> lexicon entry."""
+    return drug_names().get(text)
+
+
+def _time(clock: ClockAt) -> dt.time:
+    return dt.time(clock[0], clock[1])
+
+
+def _set_time(draft: Draft, name: str, clock: ClockAt) -> None:
+    draft.fields[name] = _time(clock)
+    draft.spans[name] = Span(start=clock[2], end=clock[3])
+
+
+def _on(draft: Draft, start: int, end: int) -> bool:
+    return start <= draft.mention.start_char < end
+
+
+@dataclass
+class Chart:
+    """The charted structure of one note, read once."""
+
+    tables: list[Table]
+    administrations: list[MarAdministration]
+    events: list[tuple[FlowsheetEvent, str | None]] = field(default_factory=list)
+
+    def line_of(self, start: int) -> tuple[int, int] | None:
+        """The table or flowsheet line holding offset `start`, if any."""
+        for table in self.tables:
+            if table.start <= start < table.end:
+                row = next((r for r in table.rows if r.start <= start < r.end), None)
+                return (row.start, row.end) if row else (table.start, table.end)
+        for event, _generic in self.events:
+            if event.line[0] <= start < event.line[1]:
+                return event.line
+        return None
+
+
+def read_chart(text: str) -> Chart:
+    """Tables, MAR administrations and attributed flowsheet events of a note."""
+    tables = find_tables(text, lookup)
+    administrations = mar_administrations(text, lookup, tables)
+    events = flowsheet_events(text, lookup, skip=[(t.start, t.end) for t in tables])
+    return Chart(tables, administrations, attribute_events(events))
+
+
+def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
+                 fill: Callable[[Draft, int, int], None]) -> list[Draft]:
+    """One draft per MAR administration: the drafts its rows opened are joined into the
+    first one; a row never given removes its drafts. `fill(draft, start, end)` reads the
+    remaining fields (dose, route, waste) of a row into the draft."""
+    from extractor.administrations import Draft
+
+    for mar in chart.administrations:
+        rows = [(r.start, r.end) for r in mar.rows]
+        inside = [d for d in drafts if any(_on(d, s, e) for s, e in rows)
+                  and d.entry.generic == mar.generic]
+        for d in inside:
+            drafts.remove(d)
+        if mar.status != "given":
+            continue
+        base = inside[0] if inside else None
+        if base is None:
+            mention = doc.char_span(mar.drug.start, mar.drug.end, alignment_mode="expand")
+            entry = lookup(mar.drug.text.lower()) or _by_generic(mar.generic)
+            if mention is None or entry is None:
+                continue
+            base = Draft(mention, entry, (mar.rows[0].start, mar.rows[0].end))
+        for name in ("start", "stop"):
+            clock = getattr(mar, name)
+            if clock is not None:
+                _set_time(base, name, clock)
+            elif name == "stop" and mar.kind != "push":
+                base.fields.pop("stop", None)
+                base.spans.pop("stop", None)
+        if mar.paused_minutes:
+            base.fields["paused_minutes"] = mar.paused_minutes
+        if mar.kind == "push" and "method" not in base.fields and mar.route is not None:
+            route = mar.route.text.lower()
+            if "push" in route or "ivp" in route:
+                base.set("method", Method.PUSH, mar.route.start, mar.route.end)
+        for s, e in rows:
+            fill(base, s, e)
+        drafts.append(base)
+    return sorted(drafts, key=lambda d: d.mention.start_char)
+
+
+def _by_generic(generic: str) -> DrugName | None:
+    return next((e for e in drug_names().values() if e.generic == generic), None)
+
+
+def drop_change_mentions(drafts: list[Draft], chart: Chart) -> list[Draft]:
+    """A flowsheet line that pauses, restarts, stops or changes the rate of a running drug
+    names that drug; its mention opens no new administration (the change is applied to the
+    running one by `apply_events`)."""
+    lines = [(e.line, g) for e, g in chart.events if g is not None and e.kind in _CHANGES]
+    if not lines:
+        return drafts
+    return [d for d in drafts if not any(_on(d, s, e) and d.entry.generic == g
+                                         for (s, e), g in lines)]
+
+
+def _target(drafts: list[Draft], generic: str, line_end: int) -> Draft | None:
+    same = [d for d in drafts if d.entry.generic == generic]
+    before = [d for d in same if d.mention.start_char < line_end]
+    if before:
+        return before[-1]
+    return same[0] if same else None
+
+
+_NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|started|spiked)\b"
+                       r"|\bnew bag\b", re.I)
+
+
+def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
+    """Flowsheet events applied to the administration each belongs to: a start named only
+    by its diluent, the stop, and pause/restart pairs (paused minutes)."""
+    paused_at: dict[int, int] = {}
+    next_bag: Draft | None = None  # "bag #1 complete; bag #2 hung": the next stop extends it
+    for event, generic in chart.events:
+        if generic is None:
+            if next_bag is not None and event.kind == "stop":
+                _set_time(next_bag, "stop", event.time)
+                next_bag = None
+            continue
+        target = _target(drafts, generic, event.line[1])
+        if target is None:
+            continue
+        named = {g for g, _, _ in event.drugs}
+        minute = event.time[0] * 60 + event.time[1]
+        if event.kind in ("start", "given") and generic in named and "start" not in target.fields:
+            # "1350  Pt still nauseated. Reglan 10 mg IVP": the line's time is the drug's.
+            _set_time(target, "start", event.time)
+        elif event.kind == "start" and generic not in named:
+            # "1300 infusion started, 250 mL NS" under "Infliximab ... 400 mg": the saline on
+            # this line is the drug's diluent, not a second infusion.
+            if "start" not in target.fields:
+                _set_time(target, "start", event.time)
+            carriers = [d for d in drafts if d.entry.is_fluid and _on(d, *event.line)
+                        and d.entry.generic in named]
+            for carrier in carriers:
+                drafts.remove(carrier)
+                target.fields.setdefault("diluent", carrier.entry.generic)
+        elif event.kind in ("stop", "disconnect"):
+            if "start" in target.fields and "stop" not in target.fields:
+                _set_time(target, "stop", event.time)
+            line = text[event.line[0]:event.line[1]]
+            if generic in named and _NEXT_BAG.search(line):
+                next_bag = target
+        elif event.kind == "pause":
+            paused_at[id(target)] = minute
+        elif event.kind == "restart" and id(target) in paused_at:
+            gap = (minute - paused_at.pop(id(target))) % _DAY
+            target.fields["paused_minutes"] = target.fields.get("paused_minutes", 0) + gap
+    return drafts

@@ -1,0 +1,299 @@
+"""Timestamped flowsheet lines: one charted event per line with a leading time.
+
+ED and infusion flowsheets chart ``1300  NS 1000 mL bolus started via pump``,
+``1305  Zofran 4mg IVP``, ``1420 infusion paused - pt c/o chest tightness``,
+``02/14 2310 ...``, ``@1415 ...``, ``14:15 - ...``. `flowsheet_events` classifies each
+such line; `attribute_events` says which drug each event belongs to, following which
+infusions are running (a push is over when it is given; a fluid that carries a drug
+is not an infusion of its own).
+
+Times are ``(hour, minute, span start, span end)`` in note offsets. Nothing here
+raises on any input string, and the work is linear in the note length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from extractor.mar_tables import (
+    ClockAt,
+    DrugLookup,
+    classify_action,
+    find_drug_names,
+    hour_of,
+    note_lines,
+)
+from extractor.quantities import find_amounts
+
+_I = re.IGNORECASE
+
+DrugAt = tuple[str, int, int]
+"""(generic, span start, span end) of a drug name in the note."""
+
+
+@dataclass(frozen=True)
+class FlowsheetEvent:
+    """One charted line.
+
+    ``kind`` is start, stop, pause, restart, rate_change, given, disconnect, not_given
+    or other. ``drugs`` are the drug names on the line the lookup knows; ``fluids``
+    the generics among them (and among ``context_drugs``) that are fluids.
+    ``context_drugs`` are the drugs of the closest line above in the same paragraph
+    that is not an event ("Infliximab 5 mg/kg = 400 mg", a header). ``bolus``/``pump``
+    say the line mentions a bolus / a pump; ``volume_ml`` is the largest volume on it.
+    """
+
+    time: ClockAt
+    kind: str
+    line: tuple[int, int]
+    drugs: list[DrugAt]
+    generic_infusion: bool
+    date: tuple[int, int, int, int] | None = None  # (month, day, span start, span end)
+    context_drugs: list[DrugAt] = field(default_factory=list)
+    fluids: frozenset[str] = frozenset()
+    bolus: bool = False
+    pump: bool = False
+    volume_ml: float | None = None
+
+
+_LEAD = re.compile(
+    r"[ \t]*(?:[-*•>]+[ \t]*)?"
+    r"(?:(?P<date>(?P<mo>1[0-2]|0?[1-9])/(?P<dy>3[01]|[12]\d|0?[1-9])(?:/(?:\d{4}|\d{2}))?)"
+    r"[ \t,]+)?"
+    r"(?:@[ \t]?)?"
+    r"(?P<time>(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:[ \t]?(?P<mer>[ap])\.?m?\.?(?![a-z]))?"
+    r"|(?P<h4>[01]\d|2[0-3])(?P<m4>[0-5]\d)(?:[ \t]?(?:hrs?|h)\b)?"
+    r"|(?P<h12>1[0-2]|0?[1-9])[ \t]?(?P<mer12>[ap])\.?m\.?(?![a-z]))"
+    r"(?![\d:])", _I)
+_NOT_A_TIME_AFTER = re.compile(
+    r"[ \t]?(?:mg|mcg|ug|ml|cc|g|gm|grams?|l|liters?|units?|meq|mmol|kg|lbs?|%)(?![a-z])"
+    r"|[-/.]\d{1,2}[-/]|[.,]\d", _I)
+_GENERIC_INFUSION = re.compile(
+    r"(?<!\w)(?:infusion|infusing|bolus|drip|pump|bag|ivpb|piggyback|fluids?|gtt)(?!\w)", _I)
+_BOLUS = re.compile(r"(?<!\w)bolus(?:ed)?(?!\w)", _I)
+_PUMP = re.compile(r"(?<!\w)pump(?!\w)", _I)
+_NOT_CONTEXT = re.compile(r"(?<!\w)(?:premed\w*|pre-med\w*|allerg\w*|home med\w*|"
+                          r"prn|will|plan\w*)(?!\w)", _I)
+_KINDS = {"held": "pause", "stopped": "stop"}
+
+
+def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | None, int] | None:
+    m = _LEAD.match(text, start, end)
+    if m is None:
+        return None
+    rest_at = m.end()
+    if _NOT_A_TIME_AFTER.match(text, rest_at, end) or not re.search(
+            r"[A-Za-z]", text[rest_at:end]):
+        return None  # "1000 mL NS ...", "2024-11-24", a bare number
+    if m.group("h") is not None:
+        hour = int(m.group("h"))
+        if m.group("mer") and not 1 <= hour <= 12:
+            return None
+        hour, minute = hour_of(hour, m.group("mer")), int(m.group("m"))
+    elif m.group("h4") is not None:
+        hour, minute = int(m.group("h4")), int(m.group("m4"))
+    else:
+        hour, minute = hour_of(int(m.group("h12")), m.group("mer12")), 0
+    date = None
+    if m.group("date") is not None:
+        date = (int(m.group("mo")), int(m.group("dy")), m.start("date"), m.end("date"))
+    return (hour, minute, m.start("time"), m.end("time")), date, rest_at
+
+
+def flowsheet_events(text: str, lookup: DrugLookup,
+                     skip: Sequence[tuple[int, int]] = ()) -> list[FlowsheetEvent]:
+    """Events of the lines that start with a time, in text order.
+
+    ``skip`` holds spans to leave out (e.g. the spans of `find_tables`, so a MAR
+    table is not read twice). A "stopped" line is a pause when the next start, stop,
+    restart or disconnect event after it is a restart; otherwise a stop. "Held" is a
+    pause.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    skips = sorted(skip)
+    k = 0
+    events: list[FlowsheetEvent] = []
+    stopped: list[int] = []  # indexes of events charted as "stopped"
+    context: list[DrugAt] = []
+    context_fluids: frozenset[str] = frozenset()
+    for line in note_lines(text):
+        start, end = line.start, line.end
+        while k < len(skips) and skips[k][1] <= start:
+            k += 1
+        if k < len(skips) and skips[k][0] < end and start < skips[k][1]:
+            continue
+        if not text[start:end].strip():
+            context, context_fluids = [], frozenset()  # a blank line ends the paragraph
+            continue
+        lead = _leading_time(text, start, end) if end - start <= 2000 else None
+        if lead is None:
+            names = find_drug_names(text, lookup, start, min(end, start + 2000))
+            if names and not _NOT_CONTEXT.search(text, start, end) and classify_action(
+                    text[start:end]) in ("other", "start"):
+                context = [(e.generic, a, b) for e, a, b in names]
+                context_fluids = frozenset(e.generic for e, _, _ in names if e.is_fluid)
+            continue
+        time, date, rest_at = lead
+        rest = text[rest_at:end]
+        names = find_drug_names(text, lookup, rest_at, end)
+        raw_kind = classify_action(rest)
+        if raw_kind == "stopped":
+            stopped.append(len(events))
+        volumes = [a.value for a in find_amounts(rest) if a.kind == "volume"]
+        events.append(FlowsheetEvent(
+            time=time, kind=_KINDS.get(raw_kind, raw_kind), line=(start, end),
+            drugs=[(e.generic, a, b) for e, a, b in names],
+            generic_infusion=not names and bool(_GENERIC_INFUSION.search(rest)),
+            date=date, context_drugs=list(context),
+            fluids=frozenset(e.generic for e, _, _ in names if e.is_fluid) | context_fluids,
+            bolus=bool(_BOLUS.search(rest)), pump=bool(_PUMP.search(rest)),
+            volume_ml=max(volumes) if volumes else None))
+    return _stopped_then_restarted(events, stopped)
+
+
+def _stopped_then_restarted(events: list[FlowsheetEvent],
+                            stopped: list[int]) -> list[FlowsheetEvent]:
+    if not stopped:
+        return events
+    marks = set(stopped)
+    next_kind: str | None = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if index in marks and next_kind == "restart":
+            events[index] = FlowsheetEvent(**{**event.__dict__, "kind": "pause"})
+        if event.kind in ("start", "stop", "restart", "disconnect"):
+            next_kind = event.kind
+    return events
+
+
+@dataclass
+class _Running:
+    generic: str
+    fluid: bool
+    bolus: bool
+    pump: bool
+    carriers: frozenset[str]
+    paused: bool = False
+
+
+def _most_recent(runs: list[_Running], want) -> _Running | None:
+    for run in reversed(runs):
+        if want(run):
+            return run
+    return None
+
+
+def _started(event: FlowsheetEvent, running: list[_Running]) -> tuple[str | None,
+                                                                     frozenset[str]]:
+    """Generic a start line starts, and the fluids on it that only carry that drug."""
+    named = [g for g, _, _ in event.drugs]
+    drugs = [g for g in named if g not in event.fluids]
+    fluids = [g for g in named if g in event.fluids]
+    if drugs:
+        return drugs[0], frozenset(fluids)
+    active = {r.generic for r in running}
+    above = [g for g, _, _ in event.context_drugs if g not in event.fluids and g not in active]
+    if fluids:
+        # "1300 infusion started, 250 mL NS" under "Infliximab 5 mg/kg = 400 mg": the NS
+        # is the drug's diluent unless the line calls it a bolus or gives more than 500 mL.
+        small = event.volume_ml is None or event.volume_ml <= 500
+        if above and small and not event.bolus:
+            return above[0], frozenset(fluids)
+        return fluids[0], frozenset()
+    if above:
+        return above[0], frozenset()
+    context = [g for g, _, _ in event.context_drugs if g not in active]
+    return (context[0] if context else None), frozenset()
+
+
+def _belongs(event: FlowsheetEvent, running: list[_Running],
+             finished: list[_Running]) -> _Running | str | None:
+    """The running (or finished) infusion a stop/pause/restart/rate/disconnect line is about."""
+    named = [g for g, _, _ in event.drugs]
+    ordered = [g for g in named if g not in event.fluids] + [g for g in named
+                                                               if g in event.fluids]
+    for generic in ordered:
+        run = _most_recent(running, lambda r, g=generic: r.generic == g)
+        if run is not None:
+            return run
+    for generic in ordered:
+        run = _most_recent(running, lambda r, g=generic: g in r.carriers)
+        if run is not None:
+            return run  # "NS" of "infliximab in NS" is the infliximab infusion
+    if ordered:
+        return ordered[0]
+    if event.kind == "restart":
+        run = _most_recent(running, lambda r: r.paused)
+        if run is not None:
+            return run
+    if event.bolus:
+        run = _most_recent(running, lambda r: r.bolus) or _most_recent(running,
+                                                                      lambda r: r.fluid)
+        if run is not None:
+            return run
+    if event.kind == "disconnect" or event.pump:
+        run = _most_recent(running, lambda r: r.pump)
+        if run is not None:
+            return run
+    if event.kind in ("pause", "rate_change"):
+        run = _most_recent(running, lambda r: not r.paused)
+        if run is not None:
+            return run
+    run = _most_recent(running, lambda r: True)
+    if run is None and event.kind == "disconnect":
+        run = _most_recent(finished, lambda r: True)
+    return run
+
+
+def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent, str | None]]:
+    """Each event paired with the generic of the administration it belongs to (or None).
+
+    A line that names a drug belongs to it (a named fluid that carries a running drug
+    belongs to that drug). A start line naming a drug and a fluid starts the drug;
+    the fluid is its carrier, not a second infusion. A start line naming only a fluid
+    of at most 500 mL, not a bolus, under a line naming a drug that is not running
+    starts that drug (the fluid is its diluent). Unnamed complete/paused/restarted/
+    rate lines belong to the most recent running infusion (restart: the paused one;
+    "bolus": the running bolus; "pump disconnected": the running pump infusion, else
+    the most recent running one, else the one that finished last). Pushes ("given")
+    never run, so they are never the target.
+    """
+    running: list[_Running] = []
+    finished: list[_Running] = []
+    paired: list[tuple[FlowsheetEvent, str | None]] = []
+    for event in events:
+        generic: str | None = None
+        if event.kind == "start":
+            generic, carriers = _started(event, running)
+            if generic is not None:
+                again = _most_recent(running, lambda r, g=generic: r.generic == g and r.paused)
+                if again is not None:
+                    again.paused = False  # "started" again after a pause
+                else:
+                    running.append(_Running(generic, generic in event.fluids, event.bolus,
+                                            event.pump, carriers))
+        elif event.kind in ("stop", "pause", "restart", "rate_change", "disconnect"):
+            target = _belongs(event, running, finished)
+            if isinstance(target, _Running):
+                generic = target.generic
+                if event.kind in ("stop", "disconnect") and target in running:
+                    running.remove(target)
+                    finished.append(target)
+                elif event.kind == "pause":
+                    target.paused = True
+                elif event.kind == "restart":
+                    target.paused = False
+            else:
+                generic = target
+        else:
+            named = [g for g, _, _ in event.drugs]
+            drugs = [g for g in named if g not in event.fluids] or named
+            if drugs:
+                generic = drugs[0]
+            elif event.kind == "other" and event.generic_infusion and running:
+                generic = running[-1].generic
+        paired.append((event, generic))
+    return paired
