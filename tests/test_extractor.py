@@ -228,7 +228,8 @@ def test_oral_dose_on_a_line_is_not_given_to_the_next_drug():
 
 
 def test_vial_count_written_after_the_container():
-    f = facts("Pharmacy: Remicade 100 mg SDV x 4 reconstituted; 390 mg in NS 250 mL; 10 mg wasted.\n"
+    f = facts("Pharmacy: Remicade 100 mg SDV x 4 reconstituted; 390 mg in NS 250 mL; "
+              "10 mg wasted.\n"
               "0915 Remicade infusion started, 1120 infusion complete.")
     [admin] = [a for a in f.administrations if not a.is_fluid]
     assert (admin.vial_size.value, admin.vial_count, admin.wasted.value) == (100, 4, 10)
