@@ -281,11 +281,21 @@ _UNIT_NAMES = {"mcg": "mcg", "µg": "mcg", "ug": "mcg", "mg": "mg", "gm": "g", "
                "litres": "mL", "l": "mL"}
 
 
+_MILLION_UNITS = re.compile(r"(?<![\w.,])(?P<v>\d+(?:\.\d+)?)\s?(?:million|mill?\.?)\s?"
+                            r"(?:units?|u)\b", _I)
+
+
 def find_amounts(text: str) -> list[Amount]:
-    """Doses, volumes and rates with normalised units ('1 g', '5 mg/kg', '125 mL/hr')."""
-    found: list[Amount] = []
+    """Doses, volumes and rates with normalised units ('1 g', '5 mg/kg', '125 mL/hr',
+    '2.4 million units')."""
+    found: list[Amount] = [
+        Amount(float(m.group("v")) * 1e6, "units", False, "dose", m.start(), m.end(),
+               m.group(0)) for m in _MILLION_UNITS.finditer(text) if float(m.group("v")) > 0]
+    millions = [(a.start, a.end) for a in found]
     for m in _AMOUNT.finditer(text):
         if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in ".,"):
+            continue
+        if any(s <= m.start() < e for s, e in millions):
             continue
         if (m.group("u").lower() == "g" and m.group("v") in _GAUGES
                 and (_GAUGE_AFTER.match(text, m.end())
@@ -318,7 +328,7 @@ def find_amounts(text: str) -> list[Amount]:
         kind = "volume" if unit == "mL" else "dose"
         found.append(Amount(value, unit, per_kg, kind, m.start(), end, text[m.start():end],
                             per_m2))
-    return found
+    return sorted(found, key=lambda a: a.start)
 
 
 _WEIGHT = re.compile(

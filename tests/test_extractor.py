@@ -233,3 +233,31 @@ def test_vial_count_written_after_the_container():
               "0915 Remicade infusion started, 1120 infusion complete.")
     [admin] = [a for a in f.administrations if not a.is_fluid]
     assert (admin.vial_size.value, admin.vial_count, admin.wasted.value) == (100, 4, 10)
+
+
+def test_flowsheet_complete_line_stops_the_drug_not_its_carrier():
+    f = facts("Infliximab 5 mg/kg = 400 mg (wt 80 kg)\n"
+              "1300 infusion started, 250 mL NS\n"
+              "1330 zofran 4 mg IVP given\n"
+              "1505 infusion complete\n")
+    drugs = {a.name: a for a in f.administrations}
+    assert "sodium chloride" not in drugs  # the saline is the diluent
+    assert (drugs["infliximab"].start.hour, drugs["infliximab"].stop.hour) == (13, 15)
+    assert drugs["ondansetron"].stop is None
+
+
+def test_paused_and_restarted_fluid_is_one_episode_without_the_pause():
+    f = facts("2230  NS 1000 mL @ 500 mL/hr started (dehydration)\n"
+              "2320  PIV dislodged - NS stopped (approx 420 mL in)\n"
+              "2358  NS restarted, same bag, @ 360 mL/hr\n"
+              "0135  NS bag complete\n")
+    [ns] = f.administrations
+    assert (ns.paused_minutes, ns.running_minutes) == (38, 147)
+
+
+def test_mar_started_and_completed_rows_are_one_administration():
+    f = facts("| Time | Medication | Dose | Route | Action | RN |\n"
+              "| 0930 | ceFAZolin | 2 g / NS 100 mL | IVPB | Started | KM |\n"
+              "| 1005 | ceFAZolin | | IVPB | Completed | KM |\n")
+    [cefazolin] = f.administrations
+    assert (cefazolin.dose.value, cefazolin.clock_minutes) == (2, 35)
