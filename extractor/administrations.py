@@ -36,6 +36,9 @@ from notecoder.schema import (
 )
 
 _CUE_WINDOW = 25  # characters before a time in which a start/stop word counts
+# "start -> 1910 complete": a stop word right after the time (not "10:15, completed 10:50").
+_STOP_RIGHT_AFTER = re.compile(r"[ \t]*(?:hrs?[ \t]*)?-?[ \t]*(?:complete[d]?|finished|stopped|"
+                               r"ended|done|d/c(?:'d)?|off)\b(?![ \t]*(?:at[ \t]*)?\d)", re.I)
 
 
 @dataclass
@@ -117,6 +120,8 @@ def _assign_times(draft: Draft, text: str) -> None:
             continue
         before = chunk[max(0, clock.start - _CUE_WINDOW):clock.start]
         stop_cue, start_cue = _last(cues.STOP, before), _last(cues.START, before)
+        if _STOP_RIGHT_AFTER.match(chunk, clock.end):  # "start -> 1910 complete"
+            stop_cue, start_cue = 1, 0
         if stop_cue < 0 and start_cue < 0:
             # A time leading its charting line takes the cue that follows on the line.
             line = chunk[clock.end:].split("\n", 1)[0][:60]

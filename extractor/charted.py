@@ -134,8 +134,15 @@ def drop_change_mentions(drafts: list[Draft], chart: Chart) -> list[Draft]:
     lines = [(e.line, g) for e, g in chart.events if g is not None and e.kind in _CHANGES]
     if not lines:
         return drafts
-    return [d for d in drafts if not any(_on(d, s, e) and d.entry.generic == g
-                                         for (s, e), g in lines)]
+    return [d for d in drafts if _complete(d) or not any(
+        _on(d, s, e) and d.entry.generic == g for (s, e), g in lines)]
+
+
+def _complete(draft: Draft) -> bool:
+    """A line that records a whole administration ("1840 ceftriaxone 1 g IVPB start -> 1910
+    complete", "NS bolus complete (1300-1405)") is a record, not only a change."""
+    start, stop = draft.fields.get("start"), draft.fields.get("stop")
+    return start is not None and stop is not None and start != stop
 
 
 def _target(drafts: list[Draft], generic: str, line_end: int) -> Draft | None:

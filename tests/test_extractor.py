@@ -261,3 +261,9 @@ def test_mar_started_and_completed_rows_are_one_administration():
               "| 1005 | ceFAZolin | | IVPB | Completed | KM |\n")
     [cefazolin] = f.administrations
     assert (cefazolin.dose.value, cefazolin.clock_minutes) == (2, 35)
+
+
+def test_flowsheet_line_with_start_and_complete_is_one_whole_record():
+    f = facts("1840  ceftriaxone 1 g/NS 50 mL IVPB start -> 1910 complete\n")
+    [a] = f.administrations
+    assert (a.start, a.stop) == (dt.time(18, 40), dt.time(19, 10))
