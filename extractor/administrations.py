@@ -167,8 +167,10 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             count = _vial_count(before) or _vial_count_after(after)
             if count:
                 draft.fields.setdefault("vial_count", count)
-        elif cues.WASTE.search(after[:12]) or cues.WASTE.search(before[-12:]):
+        elif cues.WASTE.search(after[:20]) or cues.WASTE.search(before[-12:]):
             draft.set("wasted", _quantity(amount), begin, end)
+        elif draft.entry.is_fluid and amount.unit in ("g", "mg", "mcg"):
+            continue  # a mass is never the saline's dose: it belongs to a drug, named or not
         elif amount.per_kg:
             draft.set("dose_per_kg", _quantity(amount), begin, end)
         elif amount.per_m2:
@@ -253,6 +255,30 @@ def _assign_no_waste(draft: Draft, text: str) -> None:
         draft.set("no_waste", True, match.start(), match.end())
 
 
+_ROUNDED_TO = re.compile(r"^\s*(?:->|→|=>|>|rounded (?:up |down )?to|round(?:ed)? to|"
+                         r"adjusted to|per pharmacy(?: rounding)?(?: policy)?:?)\s*", re.I)
+
+
+def _dose_after_rounding(draft: Draft, text: str) -> None:
+    """'559 mg -> 560 mg per pharmacy rounding policy': the dose given is the last of the
+    chain (R-UNITS-01: units follow the dose administered after pharmacy rounding)."""
+    span = draft.spans.get("dose")
+    if span is None:
+        return
+    lo, hi = draft.window
+    rest = text[span.end:hi]
+    match = _ROUNDED_TO.match(rest)
+    if not match:
+        return
+    following = [a for a in find_amounts(rest[match.end():match.end() + 20])
+                 if a.kind == "dose" and a.start == 0 and not a.per_kg and not a.per_m2]
+    if following:
+        amount = following[0]
+        begin = span.end + match.end() + amount.start
+        draft.fields["dose"] = _quantity(amount)
+        draft.spans["dose"] = Span(start=begin, end=begin + len(amount.text))
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     return bool(find_clock_times(chunk) or find_durations(chunk) or cues.WASTE.search(chunk)
@@ -292,11 +318,13 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
     for draft in drafts:
         _assign_times(draft, text)
         _assign_amounts(draft, text)
+        _dose_after_rounding(draft, text)
         _assign_cues(draft, text)
     mentioned = [d.mention.start_char for d in drafts]
     unrecognised: list[Span] = []
     chart = charted.read_chart(text)
     drafts = charted.apply_tables(drafts, chart, doc, lambda d, s, e: _fill_row(d, text, s, e))
+    drafts = charted.stamp_line_times(drafts, chart)
     drafts = charted.drop_change_mentions(drafts, chart)
     drafts = _merge_same_drug(drafts)
     drafts = charted.apply_events(drafts, chart, text)

@@ -65,6 +65,8 @@ class Chart:
     def line_of(self, start: int) -> tuple[int, int] | None:
         """The table or flowsheet line holding offset `start`, if any."""
         for table in self.tables:
+            if "drug" not in table.columns:
+                continue
             if table.start <= start < table.end:
                 row = next((r for r in table.rows if r.start <= start < r.end), None)
                 return (row.start, row.end) if row else (table.start, table.end)
@@ -78,7 +80,10 @@ def read_chart(text: str) -> Chart:
     """Tables, MAR administrations and attributed flowsheet events of a note."""
     tables = find_tables(text, lookup)
     administrations = mar_administrations(text, lookup, tables)
-    events = flowsheet_events(text, lookup, skip=[(t.start, t.end) for t in tables])
+    # A table with no drug column ("1000  infusion start L FA") is a flowsheet: its lines
+    # are read as events; a MAR's rows are not read twice.
+    mars = [t for t in tables if "drug" in t.columns]
+    events = flowsheet_events(text, lookup, skip=[(t.start, t.end) for t in mars])
     return Chart(tables, administrations, attribute_events(events))
 
 
@@ -125,6 +130,20 @@ def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
 
 def _by_generic(generic: str) -> DrugName | None:
     return next((e for e in drug_names().values() if e.generic == generic), None)
+
+
+def stamp_line_times(drafts: list[Draft], chart: Chart) -> list[Draft]:
+    """A drug named on a timed line takes the line's time when its own clause has none
+    ("0025  CIWA 16, still tremulous - LORazepam 2 mg IV"), before one-drug merging, so a
+    second dose at a new time stays a second dose."""
+    for event, generic in chart.events:
+        if generic is None or event.kind not in ("start", "given"):
+            continue
+        for draft in drafts:
+            if (_on(draft, *event.line) and draft.entry.generic == generic
+                    and "start" not in draft.fields):
+                _set_time(draft, "start", event.time)
+    return drafts
 
 
 def drop_change_mentions(drafts: list[Draft], chart: Chart) -> list[Draft]:

@@ -267,3 +267,21 @@ def test_flowsheet_line_with_start_and_complete_is_one_whole_record():
     f = facts("1840  ceftriaxone 1 g/NS 50 mL IVPB start -> 1910 complete\n")
     [a] = f.administrations
     assert (a.start, a.stop) == (dt.time(18, 40), dt.time(19, 10))
+
+
+def test_dose_after_pharmacy_rounding_is_the_dose_given():
+    f = facts("Actemra 8 mg/kg x 69.9 kg = 559 mg -> 560 mg per pharmacy rounding policy.\n"
+              "1000 infusion start L FA\n1102 complete (62 min).")
+    [a] = f.administrations
+    assert (a.dose.value, a.dose_per_kg.value, a.start.hour, a.stop.minute) == (560, 8, 10, 2)
+
+
+def test_second_dose_on_a_later_timed_line_stays_a_second_dose():
+    f = facts("2338  LORazepam (Ativan) 2 mg IVP\n"
+              "0025  CIWA 16, still tremulous - LORazepam 2 mg IV push\n")
+    assert [a.start for a in f.administrations] == [dt.time(23, 38), dt.time(0, 25)]
+
+
+def test_wasted_amount_is_never_the_saline_dose():
+    f = facts("560 mg drawn into NS 100 mL; 40 mg (2 mL) wasted - witnessed.")
+    assert all(a.dose is None for a in f.administrations if a.is_fluid)
