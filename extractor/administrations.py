@@ -234,6 +234,9 @@ def _assign_cues(draft: Draft, text: str) -> None:
     else:
         first(cues.CHEMO, "purpose", Purpose.CHEMOTHERAPY)
     first(cues.CONCURRENT, "relation", Relation.CONCURRENT)
+    if not draft.entry.is_fluid:
+        first(cues.IMPLANTED_PUMP, "device", "implanted_pump")
+        first(cues.PORTABLE_PUMP, "device", "portable_pump")
     _assign_no_waste(draft, text)
     site = cues.SITE.search(chunk)
     if site:
@@ -424,38 +427,63 @@ def _next_bag(earlier: Draft, later: Draft) -> bool:
     return 0 <= (start - stop) % (24 * 60) <= _NEXT_BAG_GAP_MINUTES
 
 
+def _absorb(target: Draft, draft: Draft) -> None:
+    """Fill the target's missing fields from another mention of the same administration."""
+    for name, value in draft.fields.items():
+        if name in draft.spans:
+            span = draft.spans[name]
+            target.set(name, value, span.start, span.end)
+        else:
+            target.fields.setdefault(name, value)
+
+
+def _same_dose(a: Draft, b: Draft) -> bool:
+    return any(a.fields.get(n) is not None and a.fields.get(n) == b.fields.get(n)
+               for n in ("dose", "dose_per_kg", "dose_per_m2"))
+
+
 def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
     """Mentions of one drug are one administration unless the note shows two.
 
     An order or plan line, a drug header ("OCREVUS 600 mg"), a dose calculation
     ("15 mg/kg = 930 mg"), a nursing line and a later "vancomycin complete" all name the
     same dose given once: their fields complete one administration (the first value of a
-    field wins). Two administrations need two different start times or two routes; a next
-    bag hung as the last one ends extends that infusion. A wrong bill is worse than no bill.
+    field wins). Two administrations need two different start times, routes or purposes; a
+    next bag hung as the last one ends extends that infusion. A mention with no time of its
+    own completes the timed administration of the same drug and dose ("5-FU bolus 400 mg/m2
+    = 800 mg" the 800 mg push, "5-FU CIVI ... = 4800 mg over 46 h" the pump), else the only
+    or the last one. A wrong bill is worse than no bill.
     """
-    kept: list[Draft] = []
-    for draft in drafts:
-        earlier = [k for k in kept if _same_drug(k, draft)]
+    timed: list[Draft] = []
+    for draft in drafts:  # administrations with a start time: one per drug and start
+        if "start" not in draft.fields:
+            continue
+        earlier = [k for k in timed if _same_drug(k, draft)]
         target = earlier[-1] if earlier else None
         if target is not None and _next_bag(target, draft):
-            span = draft.spans["stop"]
             target.fields["stop"] = draft.fields["stop"]
-            target.spans["stop"] = span
+            target.spans["stop"] = draft.spans["stop"]
             continue
         if target is None or _separate(target, draft):
-            kept.append(draft)
+            timed.append(draft)
+        else:
+            _absorb(target, draft)
+    untimed_kept: list[Draft] = []
+    for draft in drafts:
+        if "start" in draft.fields:
             continue
-        if "start" in draft.fields and "start" not in target.fields:
-            # The timed line is the record of the administration: it leads.
-            draft, target = target, draft
-            kept[kept.index(draft)] = target
-        for name, value in draft.fields.items():
-            if name in draft.spans:
-                span = draft.spans[name]
-                target.set(name, value, span.start, span.end)
+        candidates = [k for k in timed if _same_drug(k, draft) and not _separate(k, draft)]
+        matching = [k for k in candidates if _same_dose(k, draft)]
+        target = (matching or candidates or [None])[-1 if not matching else 0]
+        if target is None:
+            others = [k for k in untimed_kept if _same_drug(k, draft) and not _separate(k, draft)]
+            if others:
+                _absorb(others[-1], draft)
             else:
-                target.fields.setdefault(name, value)
-    return kept
+                untimed_kept.append(draft)
+            continue
+        _absorb(target, draft)
+    return sorted(timed + untimed_kept, key=lambda d: d.mention.start_char)
 
 
 def freeze(draft: Draft, fact_id: str, previous_id: str | None) -> DrugAdministration:

@@ -206,6 +206,8 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
                 drafts.remove(carrier)
                 target.fields.setdefault("diluent", carrier.entry.generic)
         elif event.kind in ("stop", "disconnect"):
+            if target.fields.get("method") == Method.PUSH:
+                continue  # a push is over when it is given; nothing of it runs
             if "start" in target.fields and "stop" not in target.fields:
                 _set_time(target, "stop", event.time)
             line = text[event.line[0]:event.line[1]]

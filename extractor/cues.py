@@ -60,3 +60,10 @@ GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"star
 SITE = re.compile(
     r"\b(?:(?:right|left|R|L)\s+(?:antecubital(?: fossa)?|AC|forearm|hand|wrist|upper arm|arm)"
     r"|PIV|PICC|port(?:-a-cath)?|central line)\b", _I)
+
+# A pump the patient goes home with, or an implanted one: the start of a prolonged
+# infusion through it is its own service (96416 / 96425; docs/rules-additions.md).
+PORTABLE_PUMP = _words(r"CADD(?:[- ]\w+)?", r"ambulatory (?:infusion )?pump", r"portable pump",
+                       r"elastomeric(?: pump)?", r"home (?:infusion )?pump", r"infusor",
+                       r"pump (?:to go home|for home)", r"disconnect(?:ion)? (?:scheduled|on|in)")
+IMPLANTED_PUMP = _words(r"implanted pump", r"intrathecal pump", r"SynchroMed")

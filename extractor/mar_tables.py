@@ -126,11 +126,19 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
 
 
 def classify_action(text: str) -> str:
-    """The action a cell or charting line states (see `ACTIONS`), or ``other``."""
-    for kind, pattern in ACTIONS:
-        if pattern.search(text):
+    """The action a cell or charting line states (see `ACTIONS`), or ``other``: a "not
+    given" anywhere wins; otherwise the action written first ("1120 5-FU pump started. Pump
+    teaching done." is a start)."""
+    best: tuple[int, int, str] | None = None
+    for order, (kind, pattern) in enumerate(ACTIONS):
+        match = pattern.search(text)
+        if match is None:
+            continue
+        if kind == "not_given":
             return kind
-    return "other"
+        if best is None or (match.start(), order) < best[:2]:
+            best = (match.start(), order, kind)
+    return best[2] if best else "other"
 
 
 _TOKEN = re.compile(
@@ -715,6 +723,9 @@ _CONTINUES = {"pause", "held", "stopped", "restart", "rate_change", "stop", "dis
 
 
 def _row_action(row: TableRow) -> str:
+    # "NOT GIVEN - dc'd by MD" counts in whichever column it was typed.
+    if any(classify_action(c.text) == "not_given" for c in row.cells.values()):
+        return "not_given"
     for key in _ACTION_KEYS:
         cell = row.cells.get(key)
         if cell is not None:

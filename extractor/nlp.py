@@ -35,7 +35,10 @@ def line_sentences(doc: Doc) -> Doc:
             continue
         if token.is_space:
             continue
-        wrapped = token.text[:1].islower() and not _ends_statement(doc, previous.i)
+        # An indented line is an item of its own ("  fluorouracil 400 mg/m2 = 800 mg").
+        indented = previous.is_space and previous.text.rsplit("\n", 1)[-1][:1] in (" ", "\t")
+        wrapped = (token.text[:1].islower() and not indented
+                   and not _ends_statement(doc, previous.i))
         token.is_sent_start = not wrapped
     return doc
 

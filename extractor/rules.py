@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from extractor import cues
+from extractor.access import extract_access_services
 from extractor.administrations import draft_administrations, freeze
 from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
@@ -42,6 +43,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         administrations=administrations,
         diagnoses=diagnoses,
         cultures=extract_cultures(doc),
+        access_services=extract_access_services(text, []),
         em=extract_em(doc),
         weight=weight,
         place=extract_place(text),

@@ -55,7 +55,8 @@ class _Rules:
     header_at_line_start: re.Pattern[str]
     header_mid_line: re.Pattern[str]
     header_kinds: dict[str, _HeaderKind]  # regex group name -> kind
-    cue: re.Pattern[str]
+    cue_by_first_word: dict[str, re.Pattern[str]]  # lower-cased first word -> its phrases
+    cue_patterns: re.Pattern[str] | None  # the cues written as regexes
     cues: dict[str, _Cue]  # regex group name -> cue
     pause_after_hold: re.Pattern[str]
     not_a_refusal: re.Pattern[str]
@@ -82,6 +83,7 @@ _LIST_ITEM = re.compile(r"(?:[ \t]*(?:[-*•·▪+>o]|\d{1,3}[.)]|\(\d{1,3}\)|[a
                         r"|[ \t]*\||[ \t]{2,}\S|\t|[^\n]*\t)")
 _SENTENCE_END = re.compile(r"[.!?](?=[ \t]|$)|;")
 _CLAUSE_END = re.compile(r"[.!?](?=[ \t]|$)|[;,]|[ \t][-–—][ \t]")
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'.]*")
 _CONTINUES = re.compile(r"(?:[,;&+]|\band|\bor)[ \t]*$", re.IGNORECASE)
 
@@ -100,6 +102,15 @@ def _alternation(phrases: list[str], patterns: list[str]) -> str:
     return "|".join([*(_phrase_regex(p) for p in ordered), *patterns])
 
 
+def _grouped(entries: list[tuple[str, str]]) -> str:
+    """One named group per cue, the cue holding the longest phrase first."""
+    groups: dict[str, list[str]] = {}
+    for phrase, group in entries:
+        groups.setdefault(group, []).append(phrase)
+    ordered = sorted(groups.items(), key=lambda item: -max(len(p) for p in item[1]))
+    return "|".join(f"(?P<{group}>{_alternation(phrases, [])})" for group, phrases in ordered)
+
+
 @cache
 def _rules() -> _Rules:
     path = resources.files("extractor") / "lexicons" / "sections.json"
@@ -116,20 +127,28 @@ def _rules() -> _Rules:
         long_phrases = [p for p in entry.get("phrases", []) if len(p) > 2]
         mid_alts.append(f"(?P<{group}>{_alternation(long_phrases, entry.get('patterns', []))})")
     cues: dict[str, _Cue] = {}
-    cue_alts = []
+    by_word: dict[str, list[tuple[str, str]]] = {}  # first word -> (phrase, group)
+    pattern_alts = []
     for i, entry in enumerate(data["cues"]):
         group = f"c{i}"
         cues[group] = _Cue(entry["category"], entry["scope"], entry.get("pause_exception", False))
-        alt = _alternation(entry.get("phrases", []), entry.get("patterns", []))
-        cue_alts.append(f"(?P<{group}>{alt})")
+        for phrase in entry.get("phrases", []):
+            first = _TOKEN.match(phrase)
+            if first:
+                by_word.setdefault(first.group(0).lower(), []).append((phrase, group))
+        if entry.get("patterns"):
+            pattern_alts.append(f"(?P<{group}>{'|'.join(entry['patterns'])})")
     flags = re.IGNORECASE
+    # One small regex per first word: a big alternation would be tried at every character.
+    by_first_word = {word: re.compile(_grouped(found), flags) for word, found in by_word.items()}
     return _Rules(
         header_at_line_start=re.compile(f"(?P<lead>{_LEAD})(?:{'|'.join(start_alts)}){_TAIL}{_SEP}",
                                         flags),
         header_mid_line=re.compile(f"(?:{'|'.join(mid_alts)})"
                                    r"[ \t]*(?:\([^()\n]{0,60}\)[ \t]*)?:", flags),
         header_kinds=kinds,
-        cue=re.compile("|".join(cue_alts), flags),
+        cue_by_first_word=by_first_word,
+        cue_patterns=re.compile("|".join(pattern_alts), flags) if pattern_alts else None,
         cues=cues,
         pause_after_hold=re.compile(data["pause_after_hold"], flags),
         not_a_refusal=re.compile(data["not_a_refusal"], flags),
@@ -379,15 +398,35 @@ def _is_table_row(line: str) -> bool:
     return line.count("|") >= 2 or line.count("\t") >= 2
 
 
+def _cue_hits(text: str, start: int, end: int,
+              rules: _Rules) -> Iterator[tuple[re.Match[str], _Cue]]:
+    """Every cue in text[start:end], in order of where it starts."""
+    hits: list[tuple[re.Match[str], _Cue]] = []
+    for token in _TOKEN.finditer(text, start, end):
+        phrases = rules.cue_by_first_word.get(token.group(0).lower())
+        if phrases is not None:
+            hit = phrases.match(text, token.start(), end)
+            if hit is not None and hit.lastgroup is not None:
+                hits.append((hit, rules.cues[hit.lastgroup]))
+    if rules.cue_patterns is not None:
+        for hit in rules.cue_patterns.finditer(text, start, end):
+            if hit.lastgroup is not None:
+                hits.append((hit, rules.cues[hit.lastgroup]))
+        hits.sort(key=lambda h: h[0].start())
+    return iter(hits)
+
+
+def _has_cue(text: str, start: int, end: int, rules: _Rules) -> bool:
+    return next(_cue_hits(text, start, end, rules), None) is not None
+
+
 def _cue_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
     """Clauses and sentences that a cue marks as not a record of today."""
     ranges: list[tuple[int, int]] = []
     for start, end in _lines(text):
         bounds: _LineBounds | None = None
         pauses: list[int] | None = None
-        for hit in rules.cue.finditer(text, start, end):
-            group = next(g for g, v in hit.groupdict().items() if v is not None)
-            cue = rules.cues[group]
+        for hit, cue in _cue_hits(text, start, end, rules):
             bounds = bounds or _LineBounds(text, start, end)
             s_start, s_end = bounds.sentence(hit.start())
             if cue.scope == "sentence":
@@ -460,7 +499,8 @@ def _carve_outs(text: str, section: Section, rules: _Rules) -> list[tuple[int, i
                 continue
             lo = max(unit_start, section.header_end)
             unit = text[lo:unit_end]
-            if unit.strip() and rules.today_carve_out.search(unit) and not rules.cue.search(unit):
+            if unit.strip() and rules.today_carve_out.search(unit) \
+                    and not _has_cue(text, lo, unit_end, rules):
                 holes.append((lo, unit_end))
             unit_start = unit_end
     return holes

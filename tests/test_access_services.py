@@ -1,0 +1,29 @@
+"""Access and device services read from a note (port flush, pump refill, pump disconnect)."""
+
+from __future__ import annotations
+
+from extractor.access import extract_access_services
+from extractor.rules import extract
+
+
+def kinds(text: str) -> list[str]:
+    return [s.kind for s in extract_access_services(text, [])]
+
+
+def test_port_flush_pump_refill_and_disconnect_are_read():
+    assert kinds("Port flushed with NS 10 mL and heparin 500 units.") == ["port_flush"]
+    assert kinds("CADD pump reservoir refilled, 5-FU 2400 mg.") == ["pump_refill_portable"]
+    assert kinds("SynchroMed implanted pump refill, baclofen.") == ["pump_refill_implanted"]
+    assert kinds("0905 CADD pump alarm - pump disconnected from port needle.") == [
+        "pump_disconnect"]
+
+
+def test_a_scheduled_disconnect_is_not_a_service_today():
+    assert kinds("Discharged with pump running; disconnect scheduled 02/27/2026.") == []
+
+
+def test_pump_started_for_home_marks_the_administration_portable_pump():
+    text = ("1120  fluorouracil 4800 mg via CADD ambulatory pump, 46 h continuous infusion "
+            "started.\n")
+    [admin] = extract(text)[0].administrations
+    assert admin.device == "portable_pump"
