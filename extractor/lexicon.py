@@ -71,3 +71,11 @@ def context_rules() -> list[dict]:
     """Extra medspaCy ConText rules (added to the library's defaults)."""
     data = json.loads(_lexicon("context_rules.json").read_text(encoding="utf-8"))
     return list(data["context_rules"])
+
+
+def spelling_distance(word: str) -> int:
+    """Largest edit distance at which `word` may be read as a misspelled drug name:
+    1 for 5-7 letters, 2 for 8 or more, 0 (never) for shorter words."""
+    if len(word) >= 8:
+        return 2
+    return 1 if len(word) >= 5 else 0
