@@ -40,6 +40,16 @@ def drug_names() -> dict[str, DrugName]:
 
 
 @cache
+def fuzzy_guard_words() -> frozenset[str]:
+    """Common English words never read as a misspelled drug name (generated file)."""
+    entry = _lexicon("fuzzy_guard.txt")
+    if not entry.is_file():
+        return frozenset()
+    lines = entry.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@cache
 def _diagnosis_data() -> dict:
     return json.loads(_lexicon("diagnoses.json").read_text(encoding="utf-8"))
 

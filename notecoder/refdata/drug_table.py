@@ -118,10 +118,13 @@ def _assign_generics(parsed: dict[str, DrugDescriptor], curated: dict[str, dict]
         by_full.setdefault(name, row["generic"])
         base, salt = _base_and_salt(name)
         by_base.setdefault(base, (salt, row["generic"]))
+    # Salts that set injectable codes apart (methylprednisolone acetate / sodium
+    # succinate); an oral salt (hydroxyzine pamoate) does not, its route does.
     salts: dict[str, set[str]] = defaultdict(set)
     for descriptor in parsed.values():
         base, salt = _base_and_salt(base_name(descriptor.name))
-        salts[base].add(salt)
+        if descriptor.route != "oral":
+            salts[base].add(salt)
     generics = {}
     for code, descriptor in parsed.items():
         name = _normal(base_name(descriptor.name))
