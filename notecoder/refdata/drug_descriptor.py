@@ -62,7 +62,7 @@ _NOT_A_BRAND = re.compile(
 # Qualifiers that mark the reference / general-use code rather than a variant.
 _REFERENCE_QUALIFIERS = re.compile(
     r"^(?:not otherwise specified|nos|excludes biosimilar|biosimilar|"
-    r"\(?(?:for )?non-esrd use\)?|powder or solution|per)$", re.I)
+    r"\(?(?:for )?non-esrd use\)?|powder or solution|per|for depot suspension)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -134,14 +134,17 @@ def _segments(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _brands(segment: str) -> tuple[str, list[str]]:
-    """Segment without its bracketed parts, and the brackets that look like brand names."""
-    brands = []
+def _brands(segment: str) -> tuple[str, list[str], list[str]]:
+    """Segment without its bracketed parts, the brackets that look like brand names, and
+    the other brackets that qualify the code ("for esrd on dialysis")."""
+    brands, qualifiers = [], []
     for inner in re.findall(r"\(([^()]*)\)", segment):
         words = inner.strip().lower()
         if words and not _NOT_A_BRAND.search(words) and not re.search(r"\d", words):
             brands.append(words)
-    return re.sub(r"\s*\([^()]*\)", "", segment).strip(), brands
+        elif words and not re.search(r"\d", words) and not _REFERENCE_QUALIFIERS.match(words):
+            qualifiers.append(words)
+    return re.sub(r"\s*\([^()]*\)", "", segment).strip(), brands, qualifiers
 
 
 def parse_drug_descriptor(text: str) -> DrugDescriptor | None:
@@ -154,16 +157,16 @@ def parse_drug_descriptor(text: str) -> DrugDescriptor | None:
     segments = _segments(body)
     if not segments:
         return None
-    name_segment, brands = _brands(segments[0])
+    name_segment, brands, rest = _brands(segments[0])
     name = _NAME_TAILS.sub("", name_segment.lower()).strip(" ,;")
     name = _AMOUNT.sub("", name).strip(" ,;")  # "Ringers lactate infusion, up to 1000 cc"
     name = re.sub(r"\s+", " ", name)
     if not name or not re.search(r"[a-z]{3}", name):
         return None
-    rest = []
     for segment in segments[1:]:
-        plain, more = _brands(segment)
+        plain, more, bracketed = _brands(segment)
         brands += more
+        rest += bracketed
         plain = _AMOUNT.sub("", plain).strip(" ,;")
         plain = re.sub(r"^per$|^per\s+", "", plain).strip(" /()")
         if plain and not _REFERENCE_QUALIFIERS.match(plain):

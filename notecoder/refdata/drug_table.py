@@ -39,6 +39,8 @@ _SALTS = {"sodium", "disodium", "hydrochloride", "hcl", "dihydrochloride", "sulf
           "dihydrate", "bitartrate", "ditromethamine", "medoxomil", "acetonide"}
 _IONS = {"magnesium", "potassium", "calcium", "sodium", "zinc", "iron", "ferric", "ferrous",
          "ammonium"}
+# Long-acting esters are other products than the plain drug (haloperidol decanoate).
+_DEPOT_ESTERS = {"decanoate", "enanthate", "cypionate", "palmitate", "pamoate", "undecanoate"}
 _SYNONYMS = {"hcl": "hydrochloride", "sulphate": "sulfate"}
 
 
@@ -137,7 +139,7 @@ def _assign_generics(parsed: dict[str, DrugDescriptor], curated: dict[str, dict]
             generics[code] = by_full[name]
         elif base in by_base and salt in ("", by_base[base][0]):
             generics[code] = by_base[base][1]
-        elif len(salts[base] - {""}) <= 1:
+        elif len(salts[base] - {""}) <= 1 and not (salts[base] & _DEPOT_ESTERS):
             generics[code] = base
         else:
             generics[code] = name
