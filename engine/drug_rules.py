@@ -1,4 +1,5 @@
-"""Drug lines (R-UNITS): HCPCS code by product, billing units, JW/JZ for discarded drug."""
+"""Drug lines (R-UNITS): HCPCS code by product, route and dose tier, billing units from
+the dose given on the date, JW/JZ for discarded drug, MUE plausibility (R-UNITS-05)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ import math
 from engine.episodes import is_incidental_fluid
 from engine.outcome import Outcome
 from engine.profiles import Profile
-from engine.tables import UNCLASSIFIED_DRUG_CODE, DrugCode, drug_code_rows
-from notecoder.schema import CodeLine, DrugAdministration, Extraction, PatientWeight, Quantity, Span
+from engine.tables import UNCLASSIFIED_DRUG_CODE, DrugCode, drug_code_rows, mue_limit
+from notecoder.schema import (
+    CodeLine,
+    DrugAdministration,
+    Extraction,
+    PatientWeight,
+    Purpose,
+    Quantity,
+    Query,
+    Route,
+    Span,
+)
 
 # Factors to a common base per dimension: mass in mg, volume in mL.
 _TO_BASE: dict[str, tuple[str, float]] = {
@@ -43,29 +54,57 @@ def billing_units(amount: float, code: DrugCode, profile: Profile) -> int:
     return max(1, units)
 
 
-def r_units_04_product_code(admin: DrugAdministration) -> tuple[DrugCode | None, Outcome]:
+def _route_fits(row: DrugCode, admin: DrugAdministration) -> bool:
+    """A row fits the documented route: oral rows only oral doses; a row naming another
+    route (IM, intravitreal, ...) not a dose documented by a different route."""
+    if row.route == "oral" or admin.route == Route.ORAL:
+        return row.route == "oral" and admin.route == Route.ORAL
+    return not row.route or admin.route is None or row.route == admin.route.value
+
+
+def r_units_04_product_code(admin: DrugAdministration) -> tuple[list[DrugCode], Outcome]:
     """R-UNITS-04: the product decides the code (biosimilars have their own).
 
-    A generic name alone where several products exist gets the reference code
-    and a warning; a drug with no specific code gets J3490 for coder review.
-    Source: CMS-17; RULES.md R-UNITS-04.
+    Returns the candidate rows (several only when they differ by dose tier) for the
+    named product, else for the reference product: rows for the documented route,
+    the plain code before qualified variants. A generic name alone where several
+    products exist gets the reference code and a warning; a drug with no specific code
+    gets none (J3490 for coder review). Source: CMS-17; RULES.md R-UNITS-04.
     """
-    rows = drug_code_rows(admin.generic)
+    rows = [r for r in drug_code_rows(admin.generic) if _route_fits(r, admin)]
     if not rows:
-        return None, Outcome()
-    if admin.product:
-        for row in rows:
-            if row.product == admin.product.lower():
-                return row, Outcome()
+        return [], Outcome()
+    product = (admin.product or "").lower()
+    named = [r for r in rows if product and r.product == product]
     reference = [r for r in rows if not r.product]
-    chosen = reference[0] if reference else rows[0]
+    chosen = named or reference or rows[:1]
+    plain = [r for r in chosen if not r.qualifier]
+    chosen = plain or chosen[:1]
+    # Permanent J/Q codes before OPPS pass-through (C) and non-Medicare (S) codes.
+    permanent = [r for r in chosen if r.code[0] in "JQ"]
+    chosen = permanent or chosen
+    if not named:
+        chosen = [r for r in chosen if r.billing_unit == chosen[0].billing_unit]
     out = Outcome()
-    if len(rows) > 1 and not admin.product:
+    if len({r.product for r in rows}) > 1 and not named:
         out = Outcome.warn(
-            f"{admin.id}: product not named; reference-product code {chosen.code} used, confirm "
-            "the product given (R-UNITS-04)."
+            f"{admin.id}: product not named; reference-product code {chosen[0].code} used, "
+            "confirm the product given (R-UNITS-04)."
         )
     return chosen, out
+
+
+def r_units_01_dose_tier(rows: list[DrugCode], amount_in: dict[str, float]) -> DrugCode:
+    """R-UNITS-01 for dose-tiered codes (one drug, several codes differing only in
+    amount, e.g. "up to 40 mg" / "up to 125 mg"): the smallest tier that covers the
+    total given in one unit, else the largest tier. Source: HCPCS descriptors; RULES.md
+    R-UNITS-01 (units from the dose given)."""
+    if len(rows) == 1:
+        return rows[0]
+    by_size = sorted(rows, key=lambda r: r.billing_amount)
+    covering = [r for r in by_size if amount_in.get(r.code, math.inf) <= r.billing_amount
+                + _EPSILON]
+    return covering[0] if covering else by_size[-1]
 
 
 def r_units_02_dose_given(
@@ -139,53 +178,149 @@ def r_units_03_discarded_drug(
     return [], Outcome(codes=[_line(code, wasted_units, "R-UNITS-03", why, spans, ["JW"])])
 
 
-def r_units_01_drug_line(
-    admin: DrugAdministration, weight: PatientWeight | None, profile: Profile
-) -> Outcome:
-    """R-UNITS-01: one HCPCS line per drug given, units = dose / billing unit, rounded up.
+_MAX_UNITS_WITHOUT_MUE = 9999  # project ceiling for codes CMS sets no MUE for (S codes)
+_SHOWN_UNITS_MAX = 1_000_000
 
-    Source: CMS-17; CMS Recovery Audit issue 0074.
-    """
-    code, out = r_units_04_product_code(admin)
-    spans = admin.span_of("drug") or list(admin.evidence)
-    if code is None:
-        why = f"{admin.drug_text}: no specific HCPCS code in the table; unclassified, coder review."
-        out += Outcome.warn(
-            f"{admin.id}: no specific drug code; {UNCLASSIFIED_DRUG_CODE} (R-UNITS-04)."
-        )
-        return out + Outcome(codes=[_line(UNCLASSIFIED_DRUG_CODE, None, "R-UNITS-04", why, spans)])
-    dose, dose_spans, found = r_units_02_dose_given(admin, weight)
-    out += found
-    amount = convert(dose, code.billing_unit) if dose is not None else None
-    if dose is not None and amount is None:
-        out += Outcome.warn(
-            f"{admin.id}: dose unit {dose.unit} cannot be converted to {code.billing_unit}."
-        )
+
+def _shown(units: float) -> str:
+    return f"more than {_SHOWN_UNITS_MAX:,}" if units > _SHOWN_UNITS_MAX else f"{units:,.0f}"
+
+
+def r_units_05_plausible_units(code: DrugCode, ratio: float, name: str,
+                               dose: str, spans: list[Span]) -> Outcome | None:
+    """R-UNITS-05: units above the CMS practitioner MUE for the code (or not finite) are
+    not billed automatically: a warning naming the limit and a query to confirm the dose.
+    Returns None when the units are plausible. Source: CMS NCCI MUE (practitioner,
+    2026 Q2, `mue_practitioner.csv`); RULES.md R-UNITS-05 and R-CDI-10."""
+    from engine.cdi_rules import OTHER, UNDETERMINED  # cdi_rules imports this module
+
+    limit = mue_limit(code.code)
+    ceiling = limit if limit is not None else _MAX_UNITS_WITHOUT_MUE
+    units = math.ceil(ratio - _EPSILON) if math.isfinite(ratio) else math.inf
+    if units <= ceiling:
+        return None
+    which = f"the CMS MUE of {limit} per day" if limit is not None else (
+        f"the project ceiling of {_MAX_UNITS_WITHOUT_MUE} (no CMS MUE)")
+    warning = (f"{code.code}: {_shown(units)} units exceed {which}; not billed, coder review "
+               "(R-UNITS-05).")
+    question = (f"The administration record shows {name} {dose} on this date. Please confirm "
+                "the total dose administered.")
+    query = Query(rule="R-CDI-10", question=question,
+                  options=[f"{dose} as documented", "A different dose: ____", OTHER,
+                           UNDETERMINED], evidence=spans)
+    return Outcome(warnings=[warning], queries=[query])
+
+
+def _day(admin: DrugAdministration):
+    return admin.start_date  # None: the encounter date
+
+
+def _dose_in(admin: DrugAdministration, weight: PatientWeight | None, code: DrugCode
+             ) -> tuple[float | None, list[Span], Outcome]:
+    dose, spans, out = r_units_02_dose_given(admin, weight)
+    if dose is None:
+        return None, spans, out
+    amount = convert(dose, code.billing_unit)
     if amount is None:
-        why = (f"{admin.generic}: {code.code} per {code.billing_amount:g} {code.billing_unit}; "
+        out += Outcome.warn(
+            f"{admin.id}: dose unit {dose.unit} cannot be converted to {code.billing_unit}.")
+    return amount, spans, out
+
+
+def r_units_01_drug_line(admins: list[DrugAdministration], code: DrugCode,
+                         weight: PatientWeight | None, profile: Profile) -> Outcome:
+    """R-UNITS-01: one HCPCS line per code and date, units = total dose given that date
+    / billing unit, rounded up; "up to X" codes likewise bill the total (two 4 mg morphine
+    pushes: J2270 x1). Evidence cites every administration. Source: CMS-17; CMS Recovery
+    Audit issue 0074; HCPCS descriptors ("up to")."""
+    out = Outcome()
+    spans: list[Span] = []
+    amounts: list[float | None] = []
+    for admin in admins:
+        amount, dose_spans, found = _dose_in(admin, weight, code)
+        out += found
+        amounts.append(amount)
+        spans += [s for s in (admin.span_of("drug") or list(admin.evidence)) + dose_spans
+                  if s not in spans]
+    name = admins[0].generic or admins[0].drug_text
+    ids = "+".join(a.id for a in admins)
+    if any(a is None for a in amounts):
+        why = (f"{name}: {code.code} per {code.billing_amount:g} {code.billing_unit}; "
                "units not computable.")
         return out + Outcome(codes=[_line(code, None, "R-UNITS-01", why, spans)])
+    total = math.fsum(amounts)  # type: ignore[arg-type]
     if not code.verified:
         out += Outcome.warn(
-            f"{admin.id}: {code.code} row not yet checked against a CMS quarterly file; confirm "
+            f"{ids}: {code.code} row not yet checked against a CMS quarterly file; confirm "
             "the billing unit (notecoder data import-hcpcs) (R-UNITS-01)."
         )
-    units = billing_units(amount, code, profile)
-    modifiers, discarded = r_units_03_discarded_drug(admin, code, units, profile)
+    dose = f"{total:.6g} {code.billing_unit}"
+    flagged = r_units_05_plausible_units(code, total / code.billing_amount, name, dose, spans)
+    if flagged is not None:
+        why = f"{name} {dose}: units above the plausible limit; coder review."
+        return out + flagged + Outcome(codes=[_line(code, None, "R-UNITS-05", why, spans)])
+    units = billing_units(total, code, profile)
+    modifiers: list[str] = []
+    discarded = Outcome()
+    if len(admins) == 1:
+        modifiers, discarded = r_units_03_discarded_drug(admins[0], code, units, profile)
+    else:
+        for admin, amount in zip(admins, amounts, strict=True):
+            mods, waste = r_units_03_discarded_drug(
+                admin, code, billing_units(amount, code, profile), profile)  # type: ignore[arg-type]
+            discarded += waste
+            modifiers = mods if admin is admins[0] else [m for m in modifiers if m in mods]
     rounding = f" (rounded down, profile {profile.name})" if profile.unit_rounding == "down" else ""
+    each = f" ({ids} summed on the date)" if len(admins) > 1 else ""
     why = (
-        f"{admin.generic} {amount:g} {code.billing_unit} / {code.billing_amount:g} "
+        f"{name} {total:g} {code.billing_unit}{each} / {code.billing_amount:g} "
         f"{code.billing_unit} per unit = {units} unit(s){rounding}."
     )
-    line = _line(code, units, "R-UNITS-01", why, spans + dose_spans, modifiers)
+    line = _line(code, units, "R-UNITS-01", why, spans, modifiers)
     return out + Outcome(codes=[line]) + discarded
 
 
+def _is_flush(admin: DrugAdministration, rows: list[DrugCode]) -> bool:
+    """A lock flush (heparin or saline to keep a line open) is part of the administration
+    (R-ADMIN-14), never a drug line."""
+    return admin.purpose == Purpose.VEHICLE or any("flush" in r.product for r in rows)
+
+
 def code_drug_lines(facts: Extraction, profile: Profile) -> Outcome:
-    """HCPCS lines for every drug given (fluids and vehicles are not drug lines here)."""
+    """HCPCS lines for every drug given (fluids and vehicles are not drug lines here): one
+    line per code and date, from the summed dose of its administrations."""
     out = Outcome()
+    groups: dict[tuple, list[DrugAdministration]] = {}
+    tiers: dict[tuple, list[DrugCode]] = {}
     for admin in facts.administrations:
         if admin.is_fluid or is_incidental_fluid(admin):
             continue
-        out += r_units_01_drug_line(admin, facts.weight, profile)
+        if admin.route == Route.ORAL:
+            out += Outcome.warn(f"{admin.id}: {admin.name} given by mouth; no injectable drug "
+                                "line (R-UNITS-01).")
+            continue
+        rows, found = r_units_04_product_code(admin)
+        out += found
+        if _is_flush(admin, rows):
+            continue
+        if not rows:
+            spans = admin.span_of("drug") or list(admin.evidence)
+            why = (f"{admin.drug_text}: no specific HCPCS code in the table; unclassified, "
+                   "coder review.")
+            out += Outcome.warn(
+                f"{admin.id}: no specific drug code; {UNCLASSIFIED_DRUG_CODE} (R-UNITS-04)."
+            )
+            out += Outcome(codes=[_line(UNCLASSIFIED_DRUG_CODE, None, "R-UNITS-04", why, spans)])
+            continue
+        key = (tuple(r.code for r in rows), _day(admin))
+        groups.setdefault(key, []).append(admin)
+        tiers[key] = rows
+    for key, admins in groups.items():
+        rows = tiers[key]
+        totals = {}
+        for row in rows:
+            amounts = [_dose_in(a, facts.weight, row)[0] for a in admins]
+            totals[row.code] = math.fsum(amounts) if None not in amounts else math.inf
+        code = r_units_01_dose_tier(rows, totals)
+        out += r_units_01_drug_line(admins, code, facts.weight, profile)
     return out

@@ -15,7 +15,8 @@ from typing import Literal
 UNCLASSIFIED_DRUG_CODE = "J3490"
 HCPCS_TABLE = "hcpcs_drugs.csv"
 HCPCS_COLUMNS = ["generic", "product", "code", "billing_amount", "billing_unit", "container",
-                 "drug_class", "complex_biologic", "description", "checked_against"]
+                 "drug_class", "complex_biologic", "hormonal", "route", "up_to", "qualifier",
+                 "description", "checked_against"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class DrugCode:
     hormonal: bool = False  # hormonal antineoplastic: SC/IM injection is 96402 (R-ADMIN-11)
     route: str = ""  # route the descriptor names (IV, SC, IM, oral), "" when it names none
     up_to: bool = False  # "up to X": one unit covers any total up to X on the date
+    qualifier: str = ""  # descriptor words that set the code apart from the plain code
 
     @property
     def verified(self) -> bool:
@@ -96,6 +98,7 @@ def drug_codes() -> dict[str, list[DrugCode]]:
                 hormonal=(row.get("hormonal") or "").strip().lower() == "true",
                 route=(row.get("route") or "").strip(),
                 up_to=(row.get("up_to") or "").strip().lower() == "true",
+                qualifier=(row.get("qualifier") or "").strip(),
             )
             table.setdefault(code.generic, []).append(code)
     return table

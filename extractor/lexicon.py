@@ -40,6 +40,16 @@ def drug_names() -> dict[str, DrugName]:
 
 
 @cache
+def fuzzy_guard_words() -> frozenset[str]:
+    """Common English words never read as a misspelled drug name (generated file)."""
+    entry = _lexicon("fuzzy_guard.txt")
+    if not entry.is_file():
+        return frozenset()
+    lines = entry.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@cache
 def _diagnosis_data() -> dict:
     return json.loads(_lexicon("diagnoses.json").read_text(encoding="utf-8"))
 
@@ -71,3 +81,11 @@ def context_rules() -> list[dict]:
     """Extra medspaCy ConText rules (added to the library's defaults)."""
     data = json.loads(_lexicon("context_rules.json").read_text(encoding="utf-8"))
     return list(data["context_rules"])
+
+
+def spelling_distance(word: str) -> int:
+    """Largest edit distance at which `word` may be read as a misspelled drug name:
+    1 for 5-7 letters, 2 for 8 or more, 0 (never) for shorter words."""
+    if len(word) >= 8:
+        return 2
+    return 1 if len(word) >= 5 else 0

@@ -1,21 +1,33 @@
 """The spaCy pipeline: blank English, sentences, lexicon matches, ConText assertions.
 
 No model download: `spacy.blank("en")` tokeniser, a sentencizer that also breaks
-at line ends, medspaCy's TargetMatcher fed from the lexicon files, and medspaCy
-ConText (default rules plus `lexicons/context_rules.json`).
+at line ends, medspaCy's TargetMatcher for diagnosis and organism phrases, a
+PhraseMatcher for the thousands of drug names (TargetMatcher builds too slowly for
+them) that also reads misspelled drug names followed by a dose, and medspaCy ConText
+(default rules plus `lexicons/context_rules.json`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from functools import cache
 
 import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
-from extractor.lexicon import context_rules, drug_names, phrase_index
+from extractor.lexicon import (
+    context_rules,
+    drug_names,
+    fuzzy_guard_words,
+    phrase_index,
+    spelling_distance,
+)
 
 _PARSE_LOCK = threading.Lock()
 _CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as written
@@ -61,8 +73,6 @@ def _target_rules(nlp: Language) -> list:
     from medspacy.target_matcher import TargetRule
 
     rules = []
-    for key, entry in drug_names().items():
-        rules.append(TargetRule(key, "DRUG", pattern=_pattern(entry.name, nlp)))
     for phrase, (label, _value) in phrase_index().items():
         rules.append(TargetRule(phrase, label, pattern=_pattern(_original(phrase), nlp)))
     return rules
@@ -83,6 +93,102 @@ def _original(phrase: str) -> str:
     return _originals().get(phrase, phrase)
 
 
+# A dose right after a word on the same line: "rocefin 1gm", "toradal 30mg".
+_DOSE_AFTER = re.compile(r"[ \t]*\(?[ \t]*\d+(?:[.,]\d+)?[ \t]*"
+                         r"(?:mg|g|gm|grams?|mcg|units?|meq|ml|cc)\b", re.I)
+if not Span.has_extension("spelling_of"):
+    # The lexicon name a misspelled drug word was read as ("rocefin" -> "Rocephin").
+    Span.set_extension("spelling_of", default=None)
+
+
+class DrugNameMatcher:
+    """DRUG entities from the drug lexicon: exact names (case-insensitive above three
+    characters, as written up to three), then misspellings followed by a dose.
+
+    Each entity carries `target_rule` (a medspaCy TargetRule whose literal is the lexicon
+    key), as the TargetMatcher's entities do, so `administrations._entry` finds it.
+    """
+
+    def __init__(self, nlp: Language):
+        self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        long_names, short_names = [], []
+        for key, entry in drug_names().items():
+            (short_names if len(entry.name) <= _CASE_SENSITIVE_MAX else long_names).append(
+                (key, entry.name))
+        for matcher, names in ((self.lower, long_names), (self.exact, short_names)):
+            for key, doc in zip((k for k, _ in names),
+                                nlp.tokenizer.pipe(n for _, n in names), strict=True):
+                matcher.add(key, [doc])
+        self.guard = fuzzy_guard_words()
+        self.by_letter: dict[str, list[str]] = {}
+        for key in drug_names():
+            if key.isalpha() and len(key) > _CASE_SENSITIVE_MAX + 1:
+                self.by_letter.setdefault(key[0], []).append(key)
+        self._rules: dict[str, object] = {}
+
+    def rule(self, key: str):
+        """The (cached) TargetRule standing for lexicon key `key`."""
+        if key not in self._rules:
+            from medspacy.target_matcher import TargetRule
+
+            self._rules[key] = TargetRule(key, "DRUG")
+        return self._rules[key]
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        strings = doc.vocab.strings
+        for matcher in (self.lower, self.exact):
+            for match_id, start, end in matcher(doc):
+                span = Span(doc, start, end, label="DRUG")
+                spans.append((span, strings[match_id], None))
+        taken = {i for span, _, _ in spans for i in range(span.start, span.end)}
+        text = doc.text  # built anew on every access
+        for token in doc:
+            if token.i in taken or len(token) <= _CASE_SENSITIVE_MAX + 1:
+                continue
+            key = self.misspelling_of(token.text, text, token.idx + len(token.text))
+            if key is not None:
+                spans.append((Span(doc, token.i, token.i + 1, label="DRUG"), key, key))
+        chosen = filter_spans([span for span, _, _ in spans] + list(doc.ents))
+        kept = {id(span) for span in chosen}
+        for span, key, spelling in spans:
+            if id(span) in kept:  # extension values live on the doc, keyed by the span
+                span._.target_rule = self.rule(key)
+                span._.spelling_of = drug_names()[key].name if spelling else None
+        doc.ents = chosen
+        return doc
+
+    def misspelling_of(self, word: str, text: str, end: int) -> str | None:
+        """The lexicon key `word` misspells, when it is unambiguous and a dose follows."""
+        lower = word.lower()
+        bound = spelling_distance(lower)
+        if (bound == 0 or not word.isalpha() or lower in STOP_WORDS or lower in self.guard
+                or lower in drug_names()):
+            return None
+        line_end = text.find("\n", end)
+        if not _DOSE_AFTER.match(text, end, line_end if line_end >= 0 else len(text)):
+            return None
+        from rapidfuzz.distance import Levenshtein
+
+        best, found = bound + 1, []
+        for key in self.by_letter.get(lower[0], ()):
+            if abs(len(key) - len(lower)) > bound:
+                continue
+            distance = Levenshtein.distance(lower, key, score_cutoff=bound)
+            if distance < best:
+                best, found = distance, [key]
+            elif distance == best:
+                found.append(key)
+        generics = {drug_names()[key].generic for key in found}
+        return found[0] if len(generics) == 1 else None
+
+
+@Language.factory("drug_name_matcher")
+def _drug_name_matcher(nlp, name):  # no annotations: spaCy's config cannot resolve them here
+    return DrugNameMatcher(nlp)
+
+
 @cache
 def build_nlp() -> Language:
     """The offline pipeline, built once per process."""
@@ -96,6 +202,7 @@ def build_nlp() -> Language:
     nlp.add_pipe("line_sentences")
     matcher = nlp.add_pipe("medspacy_target_matcher")
     matcher.add(_target_rules(nlp))
+    nlp.add_pipe("drug_name_matcher")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     ours = [ConTextRule(**rule) for rule in context_rules()]
     # Our rules replace a default of the same literal (e.g. "ruled out" looks backward:

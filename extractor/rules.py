@@ -21,6 +21,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
     diagnoses, dx_at = extract_diagnoses(doc)
     drafts, unrecognised = draft_administrations(doc)
     administrations = []
+    warnings_read: list[str] = []  # A3: 'rocefin' read as ceftriaxone (spelling)
     previous_drug: str | None = None
     for n, draft in enumerate(drafts, start=1):
         fact = freeze(draft, f"A{n}", previous_drug)
@@ -29,9 +30,13 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         if indication is not None:
             fact = fact.model_copy(update={"indication": indication})
         administrations.append(fact)
+        if getattr(draft.mention._, "spelling_of", None):
+            warnings_read.append(f"{fact.id}: '{draft.mention.text}' read as {fact.generic} "
+                                 "(spelling); confirm the drug.")
         if not fact.is_fluid:
             previous_drug = fact.id
     weight, warnings = extract_weight(text)
+    warnings += warnings_read
     warnings += [
         f"Characters {s.start}-{s.end} look like a drug given, but name no drug in the "
         "lexicon; coder review." for s in unrecognised

@@ -111,8 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="Reference data: refresh the HCPCS drug table.")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     hcpcs = data_sub.add_parser("import-hcpcs",
-                                help="Check and refresh drug codes from a CMS ASP pricing file.")
-    hcpcs.add_argument("file", metavar="FILE", help="the CMS quarterly ASP pricing file (CSV)")
+                                help="Rebuild drug codes from a CMS HCPCS file (or check "
+                                     "them against a CMS ASP pricing file).")
+    hcpcs.add_argument("file", metavar="FILE",
+                       help="the CMS quarterly HCPCS alpha-numeric file (zip or fixed-width "
+                            "txt), or an ASP pricing file (CSV)")
     return parser
 
 
@@ -335,13 +338,18 @@ def _run_eval(args) -> int:
 
 def _run_data(args) -> int:
     from engine.tables import drug_codes
-    from notecoder.hcpcs_import import import_asp_file
+    from notecoder.hcpcs_import import import_reference_file
 
-    report = import_asp_file(Path(args.file), get_settings().data_dir)
+    report = import_reference_file(Path(args.file), get_settings().data_dir)
     drug_codes.cache_clear()
-    print(f"checked against {Path(args.file).name}: {report.confirmed} row(s) confirmed, "
-          f"{report.changed} updated, {report.missing} not in the file, "
-          f"{report.unparsed} file row(s) with an unreadable dosage.")
+    if report.release:
+        print(f"rebuilt from {report.release}: {report.codes} drug code(s); of the previous "
+              f"table {report.confirmed} row(s) unchanged, {report.changed} with a new billing "
+              f"unit, {report.missing} no longer active.")
+    else:
+        print(f"checked against {Path(args.file).name}: {report.confirmed} row(s) confirmed, "
+              f"{report.changed} updated, {report.missing} not in the file, "
+              f"{report.unparsed} file row(s) with an unreadable dosage.")
     print(f"table written to {report.written_to} (used from now on; delete it to return to "
           "the bundled table).")
     return EXIT_OK

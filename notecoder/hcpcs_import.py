@@ -1,4 +1,10 @@
-"""Refresh the HCPCS drug table from a CMS quarterly ASP pricing file a user downloads.
+"""Refresh the HCPCS drug table from a CMS file a user downloads.
+
+Two kinds of file are read:
+- the CMS HCPCS alpha-numeric file of a newer quarter (the zip, or the fixed-width `.txt`
+  in it): the table is rebuilt from it with the same builder as the bundled table
+  (`notecoder.refdata.drug_table`), keeping curated container values;
+- a CMS quarterly ASP pricing file (CSV), which only checks the rows of the current table.
 
 The ASP file is a CSV with a few title lines, then a header row naming "HCPCS Code",
 "Short Description" and "HCPCS Code Dosage" ("250 MG", "10 MG", "1 ML", ...). Rows of
@@ -12,20 +18,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.tables import HCPCS_COLUMNS, HCPCS_TABLE, hcpcs_table_source
-from notecoder.errors import NotecoderError
+from notecoder.refdata.drug_table import build_drug_rows, write_rows
+from notecoder.refdata.hcpcs_file import InvalidHcpcsFile, read_hcpcs_file, release_date
 
 _HCPCS = re.compile(r"^[A-V]\d{4}$")
 _DOSAGE = re.compile(r"^\s*(?:per\s+)?(?:up to\s+)?([\d.,]+)\s*([A-Za-z]+)\b", re.I)
 _UNITS = {"MG": "mg", "G": "g", "GM": "g", "MCG": "mcg", "ML": "mL", "CC": "mL",
           "UNIT": "units", "UNITS": "units", "IU": "units", "MEQ": "mEq"}
-
-
-class InvalidHcpcsFile(NotecoderError):
-    """The file is not a CMS ASP/HCPCS file this importer understands."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class ImportReport:
     missing: int = 0  # codes in our table that the file does not list
     unparsed: int = 0  # file rows whose dosage could not be read
     written_to: Path | None = None
+    release: str = ""  # HCPCS file: the release name; ASP file: ""
+    codes: int = 0  # HCPCS file: drug codes in the rebuilt table
 
 
 def parse_asp_file(text: str) -> tuple[dict[str, CmsDrugCode], int]:
@@ -108,3 +114,50 @@ def import_asp_file(path: Path, data_dir: Path) -> ImportReport:
         writer.writerows({k: row.get(k, "") for k in HCPCS_COLUMNS} for row in rows)
     report.written_to = target
     return report
+
+
+def _is_hcpcs_file(path: Path) -> bool:
+    if zipfile.is_zipfile(path):
+        return True
+    with path.open("rb") as handle:
+        first = handle.read(320)
+    return len(first) >= 92 and first[10:11] in (b"3", b"7") and first[:5].isalnum()
+
+
+def import_hcpcs_file(path: Path, data_dir: Path) -> ImportReport:
+    """Rebuild the table from a CMS HCPCS alpha-numeric file; write it to `data_dir`."""
+    release, records = read_hcpcs_file(path)
+    day = release_date(release)
+    if day is None:
+        raise InvalidHcpcsFile(
+            f"Cannot tell the quarter from the file name '{release}'; expected a CMS name "
+            "such as HCPC2026_APR_ANWEB.")
+    with hcpcs_table_source().open(encoding="utf-8", newline="") as handle:
+        previous = {row["code"]: row for row in csv.DictReader(handle)}
+    rows, _ = build_drug_rows(records, release, day, previous)
+    if not rows:
+        raise InvalidHcpcsFile("The HCPCS file lists no active drug codes.")
+    report = ImportReport(release=release, codes=len(rows))
+    for row in rows:
+        old = previous.get(row["code"])
+        if old is None:
+            continue
+        same = (float(old["billing_amount"]) == float(row["billing_amount"])
+                and old["billing_unit"] == row["billing_unit"])
+        report.confirmed += same
+        report.changed += not same
+    report.missing = len(set(previous) - {row["code"] for row in rows})
+    target = data_dir / HCPCS_TABLE
+    write_rows(rows, target)
+    report.written_to = target
+    return report
+
+
+def import_reference_file(path: Path, data_dir: Path) -> ImportReport:
+    """`notecoder data import-hcpcs FILE`: a CMS HCPCS file rebuilds the table, an ASP
+    pricing file checks it."""
+    if not path.is_file():
+        raise InvalidHcpcsFile(f"No file at '{path}'.")
+    if _is_hcpcs_file(path):
+        return import_hcpcs_file(path, data_dir)
+    return import_asp_file(path, data_dir)

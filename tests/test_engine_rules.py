@@ -300,13 +300,11 @@ def test_r_admin_10_complex_biologic_for_cancer_is_chemotherapy():
     assert cpt(facts(for_ra, ra)) == [("96365", 1)]
 
 
-def test_unverified_hcpcs_row_is_flagged_for_the_coder():
+def test_every_hcpcs_row_is_checked_against_the_cms_release():
     drug = admin("A1", "rituximab", "09:00", "10:30", dose=(500, "mg"), product="rituximab-pvvr")
     out = code_facts(facts(drug, dx("D1", "rheumatoid_arthritis")), Setting.FACILITY, OFFICIAL)
-    assert any("Q5119 row not yet checked" in w for w in out.warnings)
-    ok = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g")),
-                          dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
-    assert not any("not yet checked" in w for w in ok.warnings)
+    assert ("Q5119", 50) in [(c.code, c.units) for c in out.codes]
+    assert not any("not yet checked" in w for w in out.warnings)
 
 
 def test_r_admin_11_stop_before_start_is_a_query_not_23_hours():

@@ -1,7 +1,7 @@
 """`notecoder data import-hcpcs`: refresh drug billing units from a CMS ASP-format file.
 
 The file below is written by hand in the CMS ASP layout (title lines, then a header
-row); its J3370 dosage is deliberately changed to prove updates reach the engine.
+row); its J3373 dosage is deliberately changed to prove updates reach the engine.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ASP = """\
 "Payment limits for HCPCS codes",,,,
 HCPCS Code,Short Description,HCPCS Code Dosage,Payment Limit,Co-insurance Percentage
 J0696,"Ceftriaxone sodium injection",250 MG,0.5,20
-J3370,"Vancomycin hcl injection",1000 MG,2.0,20
+J3373,"Inj vancomycin hcl 10 mg",1000 MG,2.0,20
 J3489,"Zoledronic acid",1 MG,10.0,20
 96365,"(CPT row, never read)",1 EA,1,20
 J9999,"Odd dosage row",SEE NOTE,1,20
@@ -43,10 +43,10 @@ def test_import_updates_units_and_records_source(data_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 row(s) confirmed, 1 updated" in out and "1 file row(s) with an unreadable" in out
     rows = {r["code"]: r for r in csv.DictReader((data_dir / "hcpcs_drugs.csv").open())}
-    assert rows["J3370"]["billing_amount"] == "1000"
+    assert rows["J3373"]["billing_amount"] == "1000"
     assert rows["J0696"]["checked_against"] == "CMS ASP file asp_test.csv"
     assert "96365" not in rows
-    [vanc] = drug_codes()["vancomycin"]
+    [vanc] = [row for row in drug_codes()["vancomycin"] if row.code == "J3373"]
     assert vanc.billing_amount == 1000  # the engine now uses the refreshed table
 
 

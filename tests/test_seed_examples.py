@@ -74,7 +74,7 @@ def test_g3_vancomycin_then_magnesium_official(example_text):
         ("ICD-10-CM", "E83.42", None, ()),
         ("CPT", "96365", 1, ()),
         ("CPT", "96367", 1, ()),
-        ("HCPCS", "J3370", None, ()),
+        ("HCPCS", "J3373", None, ()),  # J3370 ended 2025-06-30 (CMS HCPCS 2026)
         ("HCPCS", "J3475", None, ()),
     ]
     assert [q.rule for q in result.queries] == ["R-CDI-04"]
@@ -92,7 +92,7 @@ def test_g3_with_doses(example_text):
     text = text.replace("Vancomycin IV", "Vancomycin 1 g IV").replace(
         "magnesium sulfate IV", "magnesium sulfate 2 g IV")
     codes = claim(run(text))
-    assert ("HCPCS", "J3370", 2, ()) in codes
+    assert ("HCPCS", "J3373", 100, ()) in codes  # vancomycin per 10 mg since 2025-07-01
     assert ("HCPCS", "J3475", 4, ()) in codes
 
 
