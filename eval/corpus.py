@@ -102,7 +102,7 @@ def summarise(results: list[CaseResult]) -> dict:
     systems: dict[str, Tally] = {}
     total = Tally()
     exact = sum(r.score.claim_exact.correct for r in results)
-    lines = units = notes = 0
+    lines = units = unit_lines = notes = 0
     services_exact = sum(services_match(r) for r in results)
     for r in results:
         for name, tally in r.score.systems.items():
@@ -110,6 +110,7 @@ def summarise(results: list[CaseResult]) -> dict:
             total.add(tally)
         lines += r.score.over_billed.lines
         units += r.score.over_billed.units
+        unit_lines += r.score.over_billed.unit_lines
         notes += r.score.over_billed.notes
     return {
         "cases": len(results),
@@ -119,7 +120,8 @@ def summarise(results: list[CaseResult]) -> dict:
         if results else 0.0,
         "code_f1": round(total.f1, 4),
         **{f"code_f1[{k}]": round(v.f1, 4) for k, v in sorted(systems.items())},
-        "over_billed_lines": lines + units,
+        "over_billed_lines": lines + unit_lines,
+        "over_billed_units": units,
         "over_billed_notes": notes,
         "failed": sum(r.error is not None for r in results),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Counts of wrong bills: any increase is a regression, whatever the tolerance.
-LOWER_IS_BETTER = frozenset({"over_billed_lines", "over_billed_notes"})
+LOWER_IS_BETTER = frozenset({"over_billed_lines", "over_billed_units", "over_billed_notes"})
 
 
 def regressions(current: dict, baseline: dict, tolerance: float) -> list[str]:

@@ -166,7 +166,9 @@ def headline(totals: EvalTotals, notes: int) -> dict[str, float]:
         "claim_exact_match": totals.pipeline.claim_exact.value,
         "query_f1": totals.pipeline.queries.f1,
         # Wrong bills: drug/administration lines or units beyond the gold claim (target 0).
-        "over_billed_lines": totals.pipeline.over_billed.lines + totals.pipeline.over_billed.units,
+        "over_billed_lines": totals.pipeline.over_billed.lines
+        + totals.pipeline.over_billed.unit_lines,
+        "over_billed_units": totals.pipeline.over_billed.units,
         "over_billed_notes": totals.pipeline.over_billed.notes,
         "engine_on_gold_code_f1": engine_codes.f1,
         "engine_on_gold_claim_exact_match": totals.engine_on_gold.claim_exact.value,

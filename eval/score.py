@@ -198,7 +198,8 @@ class OverBilling:
     billed with more units than the gold: the wrong bills, counted apart from misses."""
 
     lines: int = 0  # billed lines with no gold line of that code and modifiers
-    units: int = 0  # matched lines billed with more units than gold
+    units: int = 0  # units beyond gold on matched lines
+    unit_lines: int = 0  # matched lines billed with more units than gold
     notes: int = 0  # notes with any over-billing
     total_notes: int = 0
     examples: list[str] = field(default_factory=list)
@@ -206,11 +207,14 @@ class OverBilling:
     def add(self, other: OverBilling) -> None:
         self.lines += other.lines
         self.units += other.units
+        self.unit_lines += other.unit_lines
         self.notes += other.notes
         self.total_notes += other.total_notes
 
     def as_dict(self) -> dict[str, int]:
-        return {"lines": self.lines, "units_over": self.units, "notes": self.notes,
+        return {"lines": self.lines + self.unit_lines, "extra_lines": self.lines,
+                "lines_with_extra_units": self.unit_lines, "units_over": self.units,
+                "notes": self.notes,
                 "total_notes": self.total_notes}
 
 
@@ -236,6 +240,7 @@ def over_billing(gold_codes: list, pred_codes: list[CodeLine]) -> OverBilling:
         gold.remove(match)
         if match.units is not None and pred.units > match.units:
             out.units += pred.units - match.units
+            out.unit_lines += 1
             out.examples.append(f"{pred.code}x{pred.units} (gold {match.units})")
     out.notes = int(bool(out.lines or out.units))
     return out
