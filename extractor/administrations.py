@@ -79,7 +79,20 @@ def _given(ent: SpacySpan, text: str) -> bool:
     has_time = bool(find_clock_times(sentence))
     if cues.FUTURE.search(sentence) and not has_time:
         return False
+    clause = _clause(text, ent)
+    if cues.SCHEDULE.search(clause) and not has_time and not cues.GIVEN_NOW.search(clause):
+        return False  # "on phenytoin 100 mg TID": a home medication, not a dose given today
     return bool(has_time or cues.GIVEN.search(sentence) or find_amounts(sentence))
+
+
+def _clause(text: str, ent: SpacySpan) -> str:
+    """The clause of the sentence that holds the mention (between ; , and sentence ends)."""
+    sent = ent.sent
+    lo = max(text.rfind(";", sent.start_char, ent.start_char),
+             text.rfind(",", sent.start_char, ent.start_char), sent.start_char - 1) + 1
+    ends = [i for i in (text.find(";", ent.end_char, sent.end_char),
+                        text.find(",", ent.end_char, sent.end_char)) if i != -1]
+    return text[lo:min(ends) if ends else sent.end_char]
 
 
 def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:

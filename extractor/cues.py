@@ -67,3 +67,13 @@ PORTABLE_PUMP = _words(r"CADD(?:[- ]\w+)?", r"ambulatory (?:infusion )?pump", r"
                        r"elastomeric(?: pump)?", r"home (?:infusion )?pump", r"infusor",
                        r"pump (?:to go home|for home)", r"disconnect(?:ion)? (?:scheduled|on|in)")
 IMPLANTED_PUMP = _words(r"implanted pump", r"intrathecal pump", r"SynchroMed")
+
+# A dosing schedule is a medication the patient takes, not a dose given today ("on phenytoin
+# 100 mg TID", "lisinopril 10 mg daily", "ondansetron 4 mg ODT q8h PRN").
+SCHEDULE = _words(r"daily", r"BID", r"TID", r"QID", r"q\.?d", r"qhs", r"qam", r"qpm",
+                  r"nightly", r"weekly", r"monthly", r"q\s?\d+\s?(?:h|hr|hrs|hours|wk|weeks?)",
+                  r"every \d+ (?:hours|weeks|months)", r"PRN", r"as needed", r"twice a day",
+                  r"once a day", r"at bedtime")
+# A clause that says the dose was given now; with it a schedule word is part of an order.
+GIVEN_NOW = _words(r"given", r"administered", r"pushed", r"injected", r"infused", r"started",
+                   r"hung", r"today", r"now", r"this visit", r"in (?:the )?(?:ED|office|clinic)")

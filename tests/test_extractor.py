@@ -285,3 +285,14 @@ def test_second_dose_on_a_later_timed_line_stays_a_second_dose():
 def test_wasted_amount_is_never_the_saline_dose():
     f = facts("560 mg drawn into NS 100 mL; 40 mg (2 mL) wasted - witnessed.")
     assert all(a.dose is None for a in f.administrations if a.is_fluid)
+
+
+def test_a_dosing_schedule_is_a_home_medication_not_a_dose_given():
+    f = facts("40 y/o M with epilepsy on phenytoin 100 mg TID, missed doses.\n"
+              "1602  LORazepam 2 mg IV push.\n")
+    assert [a.name for a in f.administrations] == ["lorazepam"]
+
+
+def test_an_order_with_a_schedule_given_today_is_kept():
+    f = facts("Ceftriaxone 1 g IM now, then daily x 2 more days at home clinic.")
+    assert [a.name for a in f.administrations] == ["ceftriaxone"]
