@@ -247,6 +247,7 @@ def _assign_cues(draft: Draft, text: str) -> None:
     else:
         first(cues.CHEMO, "purpose", Purpose.CHEMOTHERAPY)
     first(cues.CONCURRENT, "relation", Relation.CONCURRENT)
+    _assign_container(draft, text)
     if not draft.entry.is_fluid:
         first(cues.IMPLANTED_PUMP, "device", "implanted_pump")
         first(cues.PORTABLE_PUMP, "device", "portable_pump")
@@ -368,8 +369,16 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_times(draft, text)
         _assign_amounts(draft, text)
         _assign_no_waste(draft, text)
+        _assign_container(draft, text)
         draft.window = saved
     return drafts, unrecognised
+
+
+def _assign_container(draft: Draft, text: str) -> None:
+    for pattern, value in ((cues.MULTI_DOSE, "multi"), (cues.SINGLE_DOSE, "single")):
+        match = pattern.search(text, *draft.window)
+        if match:
+            draft.set("container", value, match.start(), match.end())
 
 
 def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
@@ -378,6 +387,7 @@ def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
     draft.window = (start, end)
     _assign_amounts(draft, text)
     _assign_no_waste(draft, text)
+    _assign_container(draft, text)
     draft.window = saved
 
 

@@ -77,3 +77,8 @@ SCHEDULE = _words(r"daily", r"BID", r"TID", r"QID", r"q\.?d", r"qhs", r"qam", r"
 # A clause that says the dose was given now; with it a schedule word is part of an order.
 GIVEN_NOW = _words(r"given", r"administered", r"pushed", r"injected", r"infused", r"started",
                    r"hung", r"today", r"now", r"this visit", r"in (?:the )?(?:ED|office|clinic)")
+
+SINGLE_DOSE = _words(r"single[- ]dose", r"single[- ]use", r"SDV", r"SDVs",
+                     r"preservative[- ]free vial", r"prefilled syringe", r"pre-filled syringe",
+                     r"single-dose prefilled", r"auto-?injector")
+MULTI_DOSE = _words(r"multi[- ]?dose", r"multiple[- ]dose", r"MDV", r"MDVs")

@@ -53,6 +53,8 @@ class _Cue:
 @dataclass(frozen=True)
 class _Rules:
     header_at_line_start: re.Pattern[str]
+    header_first_words: frozenset[str]  # lower-cased first words of the header phrases
+    header_by_pattern: re.Pattern[str] | None  # the headers written as regexes, alone
     header_mid_line: re.Pattern[str]
     header_kinds: dict[str, _HeaderKind]  # regex group name -> kind
     cue_by_first_word: dict[str, re.Pattern[str]]  # lower-cased first word -> its phrases
@@ -68,24 +70,26 @@ class _Rules:
     dose: re.Pattern[str]
 
 
-_LEAD = r"[ \t]*(?:(?:[#*=>•·\-]+|\d{1,2}[.)])[ \t]*)?(?:\*\*|__)?"
+_LEAD = r"[ \t]*+(?:(?:[#*=>•·\-]+|\d{1,2}[.)])[ \t]*+)?(?:\*\*|__)?"
 # Each blank run is followed by a mark it must reach, so no two runs compete (no backtracking).
-_TAIL = r"(?:[ \t]*(?:\*\*|__|\([^()\n]{0,60}\)|#{1,6}|={1,6})){0,4}[ \t]*"
+_TAIL = r"(?:[ \t]*+(?:\*\*|__|\([^()\n]{0,60}\)|#{1,6}|={1,6})){0,4}[ \t]*+"
 _SEP = r"(?P<sep>:|[-–—]+(?=[ \t]|$)|$)"
 _GENERIC_HEADER = re.compile(
-    r"[ \t]*(?:#{1,6}[ \t]*|\*\*)?(?P<name>[A-Za-z][A-Za-z/&' ()-]{0,40}?)[ \t]*(?:\*\*[ \t]*)?:"
-    r"(?=[ \t]|$)")
+    r"[ \t]*+(?:#{1,6}[ \t]*+|\*\*)?(?P<name>[A-Za-z][A-Za-z/&' ()-]{0,40}?)"
+    r"[ \t]*+(?:\*\*[ \t]*+)?:(?=[ \t]|$)")
 _CAPS_HEADER = re.compile(
-    r"[ \t]*(?:#{1,6}[ \t]*)?[A-Z][A-Z/&' ()-]{3,80}[ \t]*(?::[ \t]*)?(?:#+[ \t]*)?$")
-_MARKDOWN_HEADER = re.compile(r"[ \t]*(?:#{1,6}[ \t]+\S|={2,}[ \t]*\S|\*\*[^*\n]{1,60}\*\*[ \t]*$)")
-_UNDERLINE = re.compile(r"[ \t]*[-=_~]{3,}[ \t]*$")
-_LIST_ITEM = re.compile(r"(?:[ \t]*(?:[-*•·▪+>o]|\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])[ \t]+\S"
-                        r"|[ \t]*\||[ \t]{2,}\S|\t|[^\n]*\t)")
+    r"[ \t]*+(?:#{1,6}[ \t]*+)?[A-Z][A-Z/&' ()-]{3,80}[ \t]*+(?::[ \t]*+)?(?:#+[ \t]*+)?$")
+_MARKDOWN_HEADER = re.compile(
+    r"[ \t]*+(?:#{1,6}[ \t]+\S|={2,}[ \t]*+\S|\*\*[^*\n]{1,60}\*\*[ \t]*+$)")
+_UNDERLINE = re.compile(r"[ \t]*+[-=_~]{3,}[ \t]*+$")
+_LIST_ITEM = re.compile(r"(?:[ \t]*+(?:[-*•·▪+>o]|\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])[ \t]+\S"
+                        r"|[ \t]*+\||[ \t]{2,}\S|\t|[^\n\t]*+\t)")
 _SENTENCE_END = re.compile(r"[.!?](?=[ \t]|$)|;")
 _CLAUSE_END = re.compile(r"[.!?](?=[ \t]|$)|[;,]|[ \t][-–—][ \t]")
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'.]*")
-_CONTINUES = re.compile(r"(?:[,;&+]|\band|\bor)[ \t]*$", re.IGNORECASE)
+_CONTINUES = re.compile(r"(?:^|[^A-Za-z0-9])(?:and|or)$", re.IGNORECASE)
+_FIRST_WORD = re.compile(_LEAD + r"([A-Za-z0-9]+)")
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -116,13 +120,18 @@ def _rules() -> _Rules:
     path = resources.files("extractor") / "lexicons" / "sections.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     kinds: dict[str, _HeaderKind] = {}
-    start_alts, mid_alts = [], []
+    start_alts, mid_alts, pattern_alts_h = [], [], []
+    first_words: set[str] = set()
     for i, entry in enumerate(data["headers"]):
         group = f"h{i}"
         kinds[group] = _HeaderKind(entry["kind"], entry["records_today"],
                                    entry.get("today_carve_out", False))
         alt = _alternation(entry.get("phrases", []), entry.get("patterns", []))
         start_alts.append(f"(?P<{group}>{alt})")
+        first_words.update(t.group(0).lower() for p in entry.get("phrases", [])
+                           if (t := _TOKEN.match(p)))
+        if entry.get("patterns"):
+            pattern_alts_h.append("|".join(entry["patterns"]))
         # Mid-line headers need a colon ("... daily.  Allergies: NKDA"); single letters never.
         long_phrases = [p for p in entry.get("phrases", []) if len(p) > 2]
         mid_alts.append(f"(?P<{group}>{_alternation(long_phrases, entry.get('patterns', []))})")
@@ -144,8 +153,11 @@ def _rules() -> _Rules:
     return _Rules(
         header_at_line_start=re.compile(f"(?P<lead>{_LEAD})(?:{'|'.join(start_alts)}){_TAIL}{_SEP}",
                                         flags),
+        header_first_words=frozenset(first_words),
+        header_by_pattern=re.compile(f"{_LEAD}(?:{'|'.join(pattern_alts_h)})", flags)
+        if pattern_alts_h else None,
         header_mid_line=re.compile(f"(?:{'|'.join(mid_alts)})"
-                                   r"[ \t]*(?:\([^()\n]{0,60}\)[ \t]*)?:", flags),
+                                   r"[ \t]*+(?:\([^()\n]{0,60}\)[ \t]*+)?:", flags),
         header_kinds=kinds,
         cue_by_first_word=by_first_word,
         cue_patterns=re.compile("|".join(pattern_alts), flags) if pattern_alts else None,
@@ -198,7 +210,11 @@ class _Open:
 def _line_header(text: str, start: int, end: int, underlined: bool, rules: _Rules):
     """(kind, header end, block?) when the line starts with a header, else None."""
     line = text[start:end]
-    known = rules.header_at_line_start.match(line)
+    first = _FIRST_WORD.match(line)
+    # The big header regex only where a header can start (it is slow to try on every line).
+    maybe = (first is not None and first.group(1).lower() in rules.header_first_words) or (
+        rules.header_by_pattern is not None and rules.header_by_pattern.match(line) is not None)
+    known = rules.header_at_line_start.match(line) if maybe else None
     if known:
         kind = _matched_kind(known, rules)
         header_end = start + known.end()
@@ -316,7 +332,9 @@ class _Scanner:
                 else:
                     self.close()
             if self.current is not None and self.current.end == end:
-                self.current.prev_continues = bool(_CONTINUES.search(line))
+                tail = line.rstrip()
+                self.current.prev_continues = tail.endswith((",", ";", "&", "+")) or bool(
+                    _CONTINUES.search(tail, max(0, len(tail) - 4)))
                 self.mid_line(start, end)
         self.close()
         return self.sections
@@ -388,14 +406,8 @@ class _LineBounds:
 
 
 def _names_nothing(segment: str, stopwords: frozenset[str]) -> bool:
-    if len(segment) > 200:  # a long clause names something; also keeps the scan linear
-        return False
     return all(w.lower().rstrip(".") in stopwords or w.lower() in stopwords
                for w in _WORD.findall(segment))
-
-
-def _is_table_row(line: str) -> bool:
-    return line.count("|") >= 2 or line.count("\t") >= 2
 
 
 def _cue_hits(text: str, start: int, end: int,
@@ -420,54 +432,84 @@ def _has_cue(text: str, start: int, end: int, rules: _Rules) -> bool:
     return next(_cue_hits(text, start, end, rules), None) is not None
 
 
+class _LineCache:
+    """Bounds, table-row flag and pause positions of the lines that hold cues, built once."""
+
+    def __init__(self, text: str, rules: _Rules) -> None:
+        self.text, self.rules = text, rules
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self.bounds: dict[int, _LineBounds] = {}
+        self.table_row: dict[int, bool] = {}
+        self.pauses: dict[int, list[int]] = {}
+
+    def line_of(self, at: int) -> int:
+        return bisect.bisect_right(self.line_starts, at) - 1
+
+    def line_bounds(self, line: int) -> _LineBounds:
+        if line not in self.bounds:
+            start = self.line_starts[line]
+            nl = self.text.find("\n", start)
+            self.bounds[line] = _LineBounds(self.text, start, len(self.text) if nl < 0 else nl)
+        return self.bounds[line]
+
+    def is_table_row(self, line: int) -> bool:
+        if line not in self.table_row:
+            b = self.line_bounds(line)
+            self.table_row[line] = (self.text.count("|", b.start, b.end) >= 2
+                                    or self.text.count("\t", b.start, b.end) >= 2)
+        return self.table_row[line]
+
+    def pause_starts(self, line: int) -> list[int]:
+        if line not in self.pauses:
+            b = self.line_bounds(line)
+            self.pauses[line] = [m.start() for m in
+                                 self.rules.pause_after_hold.finditer(self.text, b.start, b.end)]
+        return self.pauses[line]
+
+
 def _cue_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
     """Clauses and sentences that a cue marks as not a record of today."""
     ranges: list[tuple[int, int]] = []
-    for start, end in _lines(text):
-        bounds: _LineBounds | None = None
-        pauses: list[int] | None = None
-        for hit, cue in _cue_hits(text, start, end, rules):
-            bounds = bounds or _LineBounds(text, start, end)
-            s_start, s_end = bounds.sentence(hit.start())
-            if cue.scope == "sentence":
-                ranges.append((s_start, s_end))
-            elif cue.scope == "forward":
-                ranges.append((hit.start(), s_end))
-            elif cue.scope == "clause":
-                ranges.append((max(s_start, bounds.clause_start(hit.start())),
-                               min(s_end, bounds.clause_end(hit.end()))))
-            elif cue.scope == "clause_to_sentence_end":
-                ranges.append((max(s_start, bounds.clause_start(hit.start())), s_end))
-            elif cue.scope == "negation":
-                if pauses is None:
-                    pauses = [m.start() for m in rules.pause_after_hold.finditer(text, start, end)]
-                found = _negation_range(text, hit, cue, bounds, s_start, s_end, rules, pauses)
-                if found is not None:
-                    ranges.append(found)
+    lines = _LineCache(text, rules)
+    for hit, cue in _cue_hits(text, 0, len(text), rules):
+        line = lines.line_of(hit.start())
+        bounds = lines.line_bounds(line)
+        s_start, s_end = bounds.sentence(hit.start())
+        if cue.scope == "sentence":
+            ranges.append((s_start, s_end))
+        elif cue.scope == "forward":
+            ranges.append((hit.start(), s_end))
+        elif cue.scope == "clause":
+            ranges.append((max(s_start, bounds.clause_start(hit.start())),
+                           min(s_end, bounds.clause_end(hit.end()))))
+        elif cue.scope == "clause_to_sentence_end":
+            ranges.append((max(s_start, bounds.clause_start(hit.start())), s_end))
+        elif cue.scope == "negation":
+            found = _negation_range(text, hit, cue, line, lines, s_start, s_end)
+            if found is not None:
+                ranges.append(found)
     return ranges
 
 
-def _negation_range(text: str, hit: re.Match[str], cue: _Cue, bounds: _LineBounds,
-                    s_start: int, s_end: int, rules: _Rules,
-                    pauses: list[int]) -> tuple[int, int] | None:
+def _negation_range(text: str, hit: re.Match[str], cue: _Cue, line: int, lines: _LineCache,
+                    s_start: int, s_end: int) -> tuple[int, int] | None:
     """The clause a held / refused / not-given cue negates, or None for a pause."""
-    # "held for rigors at 1010, restarted 1035": a pause of a drug that was given.
+    rules, bounds = lines.rules, lines.line_bounds(line)
     if cue.pause_exception:
+        # "held for rigors at 1010, restarted 1035": a pause of a drug that was given.
+        pauses = lines.pause_starts(line)
         after = bisect.bisect_left(pauses, hit.end())
         if after < len(pauses) and pauses[after] < s_end:
             return None
-    lowered = hit.group(0).lower()
-    if lowered.startswith("declin"):
-        before = text[max(bounds.start, hit.start() - 40):hit.start()]
-        if rules.not_a_refusal.search(before):
+    if hit.group(0).lower().startswith("declin"):
+        if rules.not_a_refusal.search(text, max(bounds.start, hit.start() - 40), hit.start()):
             return None  # "BP declined to 90/60"
         if re.match(r"[ \t]+(?:to|from|by)[ \t]+\d", text[hit.end():hit.end() + 12]):
             return None
-    line = text[bounds.start:bounds.end]
-    if _is_table_row(line):
+    if lines.is_table_row(line):
         return bounds.start, bounds.end
     start = max(s_start, bounds.clause_start(hit.start()))
-    if _names_nothing(text[start:hit.start()], rules.stopwords):
+    if hit.start() - start <= 200 and _names_nothing(text[start:hit.start()], rules.stopwords):
         # "Ondansetron 4 mg IV, not given": the cue's own clause names nothing.
         start = max(s_start, bounds.clause_start(hit.start(), steps=2))
     return start, min(s_end, bounds.clause_end(hit.end()))

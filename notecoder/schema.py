@@ -151,6 +151,9 @@ class DrugAdministration(Fact):
     relation: Relation | None = None
     related_to: str | None = None  # id of the administration it follows or runs with
     site: str | None = None
+    # Container type as documented ("single-dose vial", "multi-dose vial"): decides JW/JZ when
+    # the drug table does not know the product's container (R-UNITS-03).
+    container: Literal["single", "multi"] | None = None
     vial_size: Quantity | None = None
     vial_count: int | None = Field(default=None, ge=1)
     wasted: Quantity | None = None
