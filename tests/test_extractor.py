@@ -300,5 +300,5 @@ def test_an_order_with_a_schedule_given_today_is_kept():
 
 def test_documented_container_type_is_read():
     f = facts("1000-1020  Monoferric 1000 mg/10 mL single-dose vial in NS 100 mL IV. No waste.\n"
-              "Kenalog-40 40 mg/mL, 10 mL multi-dose vial - 1 mL (40 mg) IM R gluteal.\n")
+              "triamcinolone (Kenalog-40) 40 mg/mL, 10 mL multi-dose vial - 40 mg IM.\n")
     assert {a.container for a in f.administrations if not a.is_fluid} == {"single", "multi"}
