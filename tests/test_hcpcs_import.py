@@ -1,4 +1,5 @@
-"""`notecoder data import-hcpcs`: refresh drug billing units from a CMS ASP-format file.
+"""`notecoder data import-hcpcs`: rebuild the drug table from a CMS HCPCS file, or refresh
+billing units from a CMS ASP-format file.
 
 The file below is written by hand in the CMS ASP layout (title lines, then a header
 row); its J3373 dosage is deliberately changed to prove updates reach the engine.
@@ -7,6 +8,7 @@ row); its J3373 dosage is deliberately changed to prove updates reach the engine
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,9 @@ J3489,"Zoledronic acid",1 MG,10.0,20
 96365,"(CPT row, never read)",1 EA,1,20
 J9999,"Odd dosage row",SEE NOTE,1,20
 """
+
+
+SAMPLE = Path(__file__).parent / "data" / "HCPC2026_JAN_ANWEB_sample.txt"
 
 
 @pytest.fixture
@@ -57,3 +62,16 @@ def test_import_rejects_a_file_that_is_not_an_asp_file(data_dir, tmp_path, capsy
     err = capsys.readouterr().err
     assert "expected a CMS ASP pricing file" in err
     assert not (data_dir / "hcpcs_drugs.csv").exists()
+
+
+def test_import_hcpcs_rebuilds_the_table_from_a_cms_file(data_dir, tmp_path, capsys):
+    newer = tmp_path / "HCPC2026_APR_ANWEB.txt"
+    newer.write_bytes(SAMPLE.read_bytes())
+    assert main(["data", "import-hcpcs", str(newer)]) == 0
+    assert "rebuilt from HCPC2026_APR_ANWEB" in capsys.readouterr().out
+    with (data_dir / "hcpcs_drugs.csv").open() as handle:
+        rows = {r["code"]: r for r in csv.DictReader(handle)}
+    assert "J2919" in rows and "J2930" not in rows
+    assert rows["J0696"]["checked_against"] == "CMS HCPCS 2026 April (HCPC2026_APR_ANWEB)"
+    assert rows["J0696"]["container"] == "single"  # curated value carried over
+    assert {r.code for rows in drug_codes().values() for r in rows} == set(rows)

@@ -40,8 +40,8 @@ def _acceptable(name: str, common) -> bool:
     words = re.split(r"[ \-/]+", name.lower())
     if not (4 <= len(name) <= 40 and len(words) <= 4 and _NAME.match(name)):
         return False
-    if len(words) > 1 and any(len(w) < 3 for w in words):
-        return False  # "bb k 8", "sr 38": codes and fragments, not names
+    if len(words) > 1 and any(len(w) < 3 and not w.isdigit() for w in words):
+        return False  # "bb k 8", "sr 38": codes and fragments; "Kenalog-40" is a name
     return common is None or not all(common(w) >= _COMMON_ZIPF for w in words)
 
 
