@@ -11,6 +11,7 @@ import math
 from engine.episodes import Episode, Family, Kind, build_episodes, runs_concurrently
 from engine.outcome import Outcome
 from engine.profiles import Profile
+from engine.tables import drug_code_rows
 from notecoder.schema import CodeLine, Extraction, Place, Setting, Span
 
 _INITIAL: dict[tuple[Family, Kind], str] = {
@@ -240,12 +241,14 @@ def r_admin_09_injection(episode: Episode) -> Outcome:
         return Outcome(codes=[_cpt("96373", 1, "R-ADMIN-09", why, _cite(episode, "route"))])
     code = _INITIAL[(episode.family, "injection")]
     route = episode.admin.route or "SC/IM"
-    why = f"{episode.label()}: {route} injection."
-    out = Outcome(codes=[_cpt(code, 1, "R-ADMIN-09", why, _cite(episode, "route", "method"))])
-    if episode.family == "chemo":
-        out += Outcome.warn(f"{episode.admin.id}: 96401 assumes a non-hormonal agent; a "
-                            "hormonal antineoplastic is 96402 - coder review (R-ADMIN-09).")
-    return out
+    hormonal = episode.family == "chemo" and any(
+        r.hormonal for r in drug_code_rows(episode.admin.generic))
+    if hormonal:
+        code = "96402"  # CPT-DA: SC/IM hormonal antineoplastic
+    kind = " hormonal antineoplastic" if hormonal else (
+        " antineoplastic" if episode.family == "chemo" else "")
+    why = f"{episode.label()}: {route}{kind} injection."
+    return Outcome(codes=[_cpt(code, 1, "R-ADMIN-09", why, _cite(episode, "route", "method"))])
 
 
 def r_admin_09_sc_infusion(episode: Episode, profile: Profile, initial: bool) -> Outcome:
@@ -314,12 +317,15 @@ def code_administrations(
     concurrent_fluids = [
         e for e in episodes if e.family == "hydration" and runs_concurrently(e, drug_infusions)
     ]
+    pumps = [e for e in episodes if e.kind == "pump"]
+    episodes = [e for e in episodes if e.kind != "pump"]
     candidates = [e for e in episodes if e not in concurrent_fluids]
     candidates = [e for e in candidates if not (e.family == "hydration" and e.minutes is None)]
     if not candidates:
         for fluid in concurrent_fluids:
             out += Outcome.warn(f"{fluid.admin.id}: concurrent fluid with no drug infusion coded.")
-        return out, None
+        out += r_admin_16_prolonged_pump(pumps)
+        return out + r_admin_17_access_services(facts, out, pumps), None
 
     place = facts.place.place if facts.place else None
     initial, chosen = r_admin_06_initial_service(candidates, setting, place)
@@ -350,7 +356,70 @@ def code_administrations(
             out += r_admin_09_sc_infusion(episode, profile, initial=False)
         else:
             out += r_admin_09_injection(episode)
+    out += r_admin_16_prolonged_pump(pumps)
+    out += r_admin_17_access_services(facts, out, pumps)
     return out + r_mod_03_separate_sites(drug_infusions), initial
+
+
+def r_admin_16_prolonged_pump(pumps: list[Episode]) -> Outcome:
+    """R-ADMIN-16: starting a chemotherapy infusion of more than 8 hours through a portable
+    or implanted pump is 96416, once; the pump's own hours earn no 96415.
+
+    Source: CPT-DA (96416 initiates a prolonged infusion requiring a pump; corpus README:
+    "96416 covers the start of a portable pump running more than 8 h"); RULES.md D10
+    (96416 is not the concurrent code); CMS practitioner MUE 96416 = 1.
+    """
+    if not pumps:
+        return Outcome()
+    first = pumps[0]
+    why = f"{first.label()}: prolonged chemotherapy infusion started through a pump."
+    out = Outcome(codes=[_cpt("96416", 1, "R-ADMIN-16", why, _cite(first, "start", "duration"))])
+    for extra in pumps[1:]:
+        out += Outcome.warn(f"{extra.admin.id}: a second pump start the same day is reported "
+                            "once (MUE 1) - coder review (R-ADMIN-16).")
+    return out
+
+
+_ACCESS_CODES = {"pump_refill_portable": "96521", "pump_refill_implanted": "96522",
+                 "port_flush": "96523"}
+
+
+def r_admin_17_access_services(facts: Extraction, coded: Outcome,
+                               pumps: list[Episode]) -> Outcome:
+    """R-ADMIN-17: pump refill/maintenance (96521 portable, 96522 implanted) and a port or
+    catheter flush alone (96523); a pump disconnect earns no code of its own.
+
+    96523 is column 2 of NCCI practitioner PTP edits with modifier indicator 0 against the
+    drug-administration codes, so it is reported only when no other administration service
+    is; 96521/96522 are bundled into 96416 (indicator 0). Sources: NCCI PTP practitioner
+    2026 Q2 (shared/refdata/ncci); corpus README (pump disconnect and port flush bundled
+    with another service the same day); R-ADMIN-14 (flush at the end is included).
+    """
+    out = Outcome()
+    other = any(c.system == "CPT" and c.code.startswith("96") for c in coded.codes) or pumps
+    for service in facts.access_services:
+        code = _ACCESS_CODES.get(service.kind)
+        if code is None:
+            if not other:
+                out += Outcome.warn(f"{service.id}: pump disconnect alone - no code of its own; "
+                                    "coder review (R-ADMIN-17).")
+            continue
+        if code == "96523" and other:
+            out += Outcome.warn(f"{service.id}: port/catheter flush is included in the other "
+                                "administration services (NCCI PTP 0; R-ADMIN-17).")
+            continue
+        if code in ("96521", "96522") and pumps:
+            out += Outcome.warn(f"{service.id}: pump refill is bundled with the pump start 96416 "
+                                "(NCCI PTP 0; R-ADMIN-17).")
+            continue
+        why = {"96521": "refill/maintenance of a portable pump",
+               "96522": "refill/maintenance of an implanted pump",
+               "96523": "port or catheter flush with no other administration service"}[code]
+        out += Outcome(codes=[CodeLine(system="CPT", code=code, units=1, rule="R-ADMIN-17",
+                                       rationale=why + ".", evidence=list(service.evidence))])
+        if code == "96523":
+            other = True  # once a day
+    return out
 
 
 def r_mod_03_separate_sites(infusions: list[Episode]) -> Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.admin_rules import code_administrations
 from engine.cdi_rules import suggest_queries
+from engine.claim_rules import r_admin_15_plausible_units, r_claim_01_one_line_per_code
 from engine.drug_rules import code_drug_lines
 from engine.dx_rules import code_diagnoses
 from engine.em_rules import code_em
@@ -29,6 +30,9 @@ def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome
         + code_drug_lines(facts, profile)
         + suggest_queries(facts, profile)
     )
+    plausible = r_admin_15_plausible_units(r_claim_01_one_line_per_code(result.codes))
+    result = Outcome(plausible.codes, result.queries + plausible.queries,
+                     result.warnings + plausible.warnings)
     # Stable sort keeps rule order inside each system (first-listed diagnosis, E/M first).
     result.codes.sort(key=lambda line: _SYSTEM_ORDER[line.system])
     return result

@@ -8,6 +8,7 @@ usable times are held back (R-ADMIN-11). Pure functions; no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
@@ -15,10 +16,18 @@ from typing import Literal
 from engine.outcome import Outcome
 from engine.profiles import Profile
 from engine.tables import diagnosis_concepts, drug_code_rows
-from notecoder.schema import DrugAdministration, Extraction, Method, Purpose, Relation, Route
+from notecoder.schema import (
+    Assertion,
+    DrugAdministration,
+    Extraction,
+    Method,
+    Purpose,
+    Relation,
+    Route,
+)
 
 Family = Literal["chemo", "therapeutic", "hydration"]
-Kind = Literal["infusion", "sc_infusion", "push", "injection", "intra_arterial"]
+Kind = Literal["infusion", "sc_infusion", "push", "injection", "intra_arterial", "pump"]
 
 
 class Rank(IntEnum):
@@ -45,7 +54,9 @@ _RANKS: dict[tuple[Family, Kind], Rank] = {
     ("chemo", "injection"): Rank.CHEMO_INJECTION,
     ("chemo", "push"): Rank.CHEMO_PUSH,
     ("chemo", "infusion"): Rank.CHEMO_INFUSION,
+    ("chemo", "pump"): Rank.CHEMO_INFUSION,
 }
+PROLONGED_PUMP_MINUTES = 8 * 60  # 96416 starts an infusion of more than 8 hours
 
 
 @dataclass(frozen=True)
@@ -103,20 +114,49 @@ def is_incidental_fluid(admin: DrugAdministration) -> bool:
     return admin.purpose == Purpose.VEHICLE
 
 
+_CANCER_WORDS = re.compile(r"\b(?:cancer|carcinoma|adenocarcinoma|neoplasm|malignan\w*|"
+                           r"lymphoma|leuka?emia|myeloma|sarcoma|melanoma|metasta\w*|"
+                           r"tumou?r|glioblastoma|NSCLC|DLBCL|CLL|AML|CML)\b", re.I)
+
+
+def cancer_diagnoses(facts: Extraction) -> frozenset[str]:
+    """Ids of affirmed diagnoses that are malignancies (lexicon flag or the words used)."""
+    concepts = diagnosis_concepts()
+    return frozenset(
+        d.id for d in facts.diagnoses if d.assertion == Assertion.AFFIRMED and (
+            (d.concept in concepts and concepts[d.concept].neoplasm)
+            or _CANCER_WORDS.search(d.text) or _CANCER_WORDS.search(d.concept.replace("_", " "))))
+
+
 def drug_family(admin: DrugAdministration, profile: Profile,
                 cancer_dx: frozenset[str] = frozenset()) -> Family:
-    """Chemotherapy family for antineoplastics, for complex biologics given for a cancer
-    (CPT-DA; seed 004), and for complex biologics by payer profile (D8)."""
+    """The administration family of a drug (R-ADMIN-12).
+
+    Chemotherapy family: antineoplastics (CPT-DA: also for non-cancer conditions, e.g.
+    methotrexate); hormonal antineoplastics only when a cancer is documented (Noridian JF,
+    2011, as reported by AAPC Oncology Coding Alert: GnRH analogs for endometriosis are not
+    chemotherapy administration; corpus wd-17); complex biologics (monoclonal antibodies and
+    other drugs flagged in the table) given IV under the default profile (CMS Pub 100-04
+    ch. 12 §30.5, TDL 12397 / CR 13468), or always when given for a cancer. An SC/IM
+    injection of a non-antineoplastic biologic (denosumab) stays a therapeutic injection.
+    Profile `complex_biologic_codes = "therapeutic"` is the payer alternative (D8).
+    """
     if admin.is_fluid or admin.purpose == Purpose.HYDRATION:
         return "hydration"
     if admin.purpose == Purpose.CHEMOTHERAPY:
         return "chemo"
     rows = drug_code_rows(admin.generic)
-    if any(r.drug_class == "antineoplastic" for r in rows):
+    antineoplastic = [r for r in rows if r.drug_class == "antineoplastic"]
+    if antineoplastic:
+        if all(r.hormonal for r in antineoplastic) and not cancer_dx:
+            return "therapeutic"
         return "chemo"
-    if admin.indication in cancer_dx and any(r.complex_biologic for r in rows):
+    if not any(r.complex_biologic for r in rows):
+        return "therapeutic"
+    if admin.indication in cancer_dx:
         return "chemo"
-    if profile.complex_biologic_codes == "chemotherapy" and any(r.complex_biologic for r in rows):
+    injected = admin.route in (Route.SC, Route.IM) or admin.method == Method.INJECTION
+    if profile.complex_biologic_codes == "chemotherapy" and not injected:
         return "chemo"
     return "therapeutic"
 
@@ -143,9 +183,7 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
     """Classify every administration; return reportable episodes and the reasons for the rest."""
     episodes: list[Episode] = []
     notes = Outcome()
-    concepts = diagnosis_concepts()
-    cancer_dx = frozenset(d.id for d in facts.diagnoses
-                          if d.concept in concepts and concepts[d.concept].neoplasm)
+    cancer_dx = cancer_diagnoses(facts)
     day_offset, previous_start = 0, None
     for order, admin in enumerate(facts.administrations):
         if admin.route not in (None, Route.IV, Route.SC, Route.IM, Route.INTRA_ARTERIAL):
@@ -156,7 +194,8 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
                 f"{admin.id}: fluid used as vehicle/KVO/flush is not reported (R-ADMIN-05)."
             )
             continue
-        minutes, stated = admin.clock_minutes, False
+        # Only the drug's running time counts: documented pauses are removed (RULES.md 1).
+        minutes, stated = admin.running_minutes, False
         if minutes is None and admin.duration_minutes is not None:
             minutes, stated = admin.duration_minutes, True
             notes += Outcome.warn(
@@ -183,6 +222,11 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
         if family == "hydration" and admin.relation == Relation.CONCURRENT:
             # Documented as running with a drug: kept so R-ADMIN-05/08 can decide, times or not.
             episodes.append(Episode(admin, family, "infusion", minutes, begin, stated, order))
+            continue
+        if family == "chemo" and admin.device is not None and (
+                minutes is None or minutes > PROLONGED_PUMP_MINUTES):
+            # A pump the patient leaves with: its start is the service, not its hours.
+            episodes.append(Episode(admin, family, "pump", minutes, begin, stated, order))
             continue
         kind = _kind(admin, minutes, profile)
         if kind is None:

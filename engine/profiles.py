@@ -30,7 +30,9 @@ class Profile(BaseModel):
     hydration_min_minutes: int = Field(default=31, ge=1, le=60)
     report_concurrent_fluid: bool = False
     unit_rounding: Literal["up", "down"] = "up"
-    complex_biologic_codes: Literal["therapeutic", "chemotherapy"] = "therapeutic"
+    # R-ADMIN-12: complex biologics use the chemotherapy family (CMS Pub 100-04 ch. 12
+    # §30.5, CR 13468); "therapeutic" is the payer alternative (96365-96368).
+    complex_biologic_codes: Literal["therapeutic", "chemotherapy"] = "chemotherapy"
     # R-ADMIN-11: a stop earlier than the start reads as crossing midnight, but a crossing
     # longer than this is taken as contradictory times (no time-based code, a query).
     max_midnight_crossing_minutes: int = Field(default=720, ge=60, le=1440)

@@ -214,10 +214,51 @@ def test_r_admin_09_intra_arterial_injection():
     assert cpt(facts(drug)) == [("96373", 1)]
 
 
-def test_r_admin_09_each_sc_im_injection_reported():
+def test_r_admin_09_each_sc_im_injection_reported_as_units_of_one_line():
     a = admin("A1", "ceftriaxone", None, None, route=Route.IM, method=Method.INJECTION)
     b = admin("A2", "ondansetron", None, None, route=Route.IM, method=Method.INJECTION)
-    assert cpt(facts(a, b)) == [("96372", 1), ("96372", 1)]
+    assert cpt(facts(a, b)) == [("96372", 2)]
+
+
+def test_r_admin_12_sc_biologic_injection_stays_therapeutic():
+    a = admin("A1", "denosumab", None, None, route=Route.SC, method=Method.INJECTION)
+    assert cpt(facts(a)) == [("96372", 1)]
+
+
+def test_r_admin_11_hormonal_antineoplastic_injection():
+    """96402 for leuprolide given for a cancer; for endometriosis it is a therapeutic
+    injection (Noridian JF via AAPC; corpus wd-17)."""
+    lupron = admin("A1", "leuprolide", None, None, route=Route.IM, method=Method.INJECTION)
+    assert cpt(facts(lupron, dx("D1", "prostate_cancer"))) == [("96402", 1)]
+    assert cpt(facts(lupron, dx("D1", "endometriosis"))) == [("96372", 1)]
+
+
+def test_r_admin_16_pump_started_for_more_than_8_hours():
+    pump = admin("A1", "fluorouracil", "11:20", None, device="portable_pump",
+                 duration_minutes=2760)
+    assert cpt(facts(pump)) == [("96416", 1)]
+    short = admin("A1", "fluorouracil", "11:20", "19:20", device="portable_pump")
+    assert cpt(facts(short)) == [("96413", 1), ("96415", 7)]
+
+
+def test_r_admin_17_port_flush_alone_and_with_other_service():
+    from notecoder.schema import AccessService
+    flush = AccessService(id="S1", evidence=[Span(start=0, end=5)], text="port flushed",
+                          kind="port_flush")
+    assert cpt(facts(access_services=[flush])) == [("96523", 1)]
+    drug = admin("A1", "ceftriaxone", "10:00", "10:40")
+    assert cpt(facts(drug, access_services=[flush])) == [("96365", 1)]
+
+
+def test_r_admin_15_units_above_the_mue_are_not_billed():
+    drug = admin("A1", "ceftriaxone", "00:00", "11:50")  # 710 min: 96366 x10, MUE 8
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    lines = {c.code: c.units for c in out.codes if c.system == "CPT"}
+    assert lines == {"96365": 1, "96366": None}
+    assert any("R-ADMIN-15" in w for w in out.warnings)
+    assert "R-CDI-01" in [q.rule for q in out.queries]
+    ok = admin("A1", "ceftriaxone", "00:00", "09:00")  # 540 min: 96366 x8
+    assert cpt(facts(ok)) == [("96365", 1), ("96366", 8)]
 
 
 def test_r_admin_06_separate_sites_warn_never_auto_code():
@@ -289,15 +330,21 @@ def test_r_mod_01_modifier_25_only_when_separately_identifiable():
     assert any("R-MOD-01" in w for w in out.warnings)
 
 
-def test_r_admin_10_complex_biologic_for_cancer_is_chemotherapy():
-    """Seed 004 / CPT-DA: a monoclonal antibody given for cancer takes chemotherapy codes;
-    the same drug for a non-cancer condition keeps therapeutic codes (default profile)."""
+def test_r_admin_12_complex_biologic_is_chemotherapy_family_by_default():
+    """R-ADMIN-12 (CMS Pub 100-04 ch. 12 §30.5, CR 13468): a monoclonal antibody IV takes
+    chemotherapy codes for cancer and, under the default profile, for RA too; the payer
+    profile therapeutic-biologics keeps the non-cancer use on therapeutic codes."""
     cancer = dx("D1", "breast_cancer")
     for_cancer = admin("A1", "rituximab", "09:00", "10:30", indication="D1")
     assert cpt(facts(for_cancer, cancer)) == [("96413", 1)]
     ra = dx("D1", "rheumatoid_arthritis")
     for_ra = admin("A1", "rituximab", "09:00", "10:30", indication="D1")
-    assert cpt(facts(for_ra, ra)) == [("96365", 1)]
+    assert cpt(facts(for_ra, ra)) == [("96413", 1)]
+    therapeutic = load_profile("therapeutic-biologics")
+    out = code_facts(facts(for_ra, ra), Setting.FACILITY, therapeutic)
+    assert [(c.code, c.units) for c in out.codes if c.system == "CPT"] == [("96365", 1)]
+    out = code_facts(facts(for_cancer, cancer), Setting.FACILITY, therapeutic)
+    assert [(c.code, c.units) for c in out.codes if c.system == "CPT"] == [("96413", 1)]
 
 
 def test_every_hcpcs_row_is_checked_against_the_cms_release():

@@ -40,8 +40,8 @@ def test_g2_infliximab_official_no_weight_asks_for_weight(example_text):
     assert claim(result) == [
         ("ICD-10-CM", "K50.90", None, ()),
         ("CPT", "99214", 1, ("25",)),
-        ("CPT", "96365", 1, ()),
-        ("CPT", "96366", 1, ()),
+        ("CPT", "96413", 1, ()),  # R-ADMIN-12: complex biologic, chemotherapy family
+        ("CPT", "96415", 1, ()),
         ("HCPCS", "J1745", None, ()),  # units not computable without a weight
     ]
     assert [q.rule for q in result.queries] == ["R-CDI-02"]
@@ -53,10 +53,10 @@ def test_g2_seed_documents_reports_concurrent_saline(example_text):
     assert ("CPT", "96368", 1, ()) in codes
 
 
-def test_g2_complex_biologic_as_chemotherapy(example_text):
-    codes = claim(run(example_text("g2_infliximab.txt"), "complex-biologic-chemo"))
+def test_g2_therapeutic_biologics_profile_uses_therapeutic_codes(example_text):
+    codes = claim(run(example_text("g2_infliximab.txt"), "therapeutic-biologics"))
     cpt = [c[1:3] for c in codes if c[0] == "CPT"]
-    assert cpt == [("99214", 1), ("96413", 1), ("96415", 1)]
+    assert cpt == [("99214", 1), ("96365", 1), ("96366", 1)]
 
 
 def test_g2_with_documented_weight_bills_40_units(example_text):
