@@ -282,7 +282,7 @@ def _dose_after_rounding(draft: Draft, text: str) -> None:
     span = draft.spans.get("dose")
     if span is None:
         return
-    lo, hi = draft.window
+    hi = draft.window[1]
     rest = text[span.end:hi]
     match = _ROUNDED_TO.match(rest)
     if not match:
