@@ -22,7 +22,7 @@ def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome
     # (notes open with the chief complaint or diagnosis line).
     reason = initial.admin.indication if initial else None
     place = facts.place.place if facts.place else None
-    em = code_em(facts.em, place, has_procedures=bool(admin.codes))
+    em = code_em(facts.em, place, has_procedures=bool(admin.codes), setting=setting)
     result = (
         code_diagnoses(facts, reason, initial)
         + em

@@ -12,7 +12,14 @@ from notecoder.schema import EMVisit, EncounterPlace, PatientWeight, Place, Span
 _I = re.IGNORECASE
 _EM_CUE = re.compile(
     r"\b(?:E/M|E&M|evaluation and management|office visit|clinic visit|provider visit|"
-    r"level [1-5I-V]+ (?:visit|E/M|established|new|office)|99(?:20[2-5]|21[1-5]|28[1-5]))\b", _I)
+    r"level [1-5I-V]+ (?:visit|E/M|established|new|office)|99(?:20[2-5]|21[1-5]|28[1-5])|"
+    r"(?:ED|emergency|facility)\s+(?:facility\s+)?level\s*:?\s*[1-5])\b", _I)
+# Codes a biller or assistant typed on a charge line are not the clinician's documentation
+# of the visit (corpus wd-04, wd-09): an E/M comes only from what the note documents.
+_CHARGE_LINE = re.compile(r"^\W*(?:charge ticket|charges?|billing(?: per [\w. ]+)?|billed|"
+                          r"superbill|encounter form|coding)\b[^\n:]*:", _I)
+_MODIFIER_25 = re.compile(r"\b99\d{3}\s*-\s*25\b|\b(?:modifier|mod\.?)\s*-?\s*25\b|"
+                          r"-25 modifier", _I)
 # Shared with the LLM path (extractor/llm/convert.py), which reads E/M levels from quotes.
 EM_CODE = re.compile(r"\b99(?:20[2-5]|21[1-5]|28[1-5])\b")
 EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
@@ -42,12 +49,16 @@ def extract_em(doc: Doc) -> EMVisit | None:
     spans: dict[str, Span] = {}
     level = code = status = None
     separate = False
+    modifiers: list[str] = []
     for cue in cues:
         sent = doc.char_span(cue.start(), cue.end(), alignment_mode="expand").sent
         lo, hi = sent.start_char, sent.end_char
         sentence = text[lo:hi]
         if _NEGATED.search(text[lo:cue.start()]):
             continue  # "No separate E/M today."
+        line_start = text.rfind("\n", 0, cue.start()) + 1
+        if _CHARGE_LINE.match(text, line_start, cue.start() + 1):
+            continue
         span = Span(start=lo, end=hi) if hi > lo else Span(start=cue.start(), end=cue.end())
         if span not in evidence:
             evidence.append(span)
@@ -60,13 +71,17 @@ def extract_em(doc: Doc) -> EMVisit | None:
         if status is None and (m := _STATUS.search(sentence)):
             status = m.group(1).lower()
             spans["patient_status"] = Span(start=lo + m.start(), end=lo + m.end())
+        if "25" not in modifiers and (m := _MODIFIER_25.search(sentence)):
+            modifiers.append("25")
+            spans["stated_modifiers"] = Span(start=lo + m.start(), end=lo + m.end())
         if not separate and (m := SEPARATE.search(sentence)):
             separate = True
             spans["separately_identifiable"] = Span(start=lo + m.start(), end=lo + m.end())
     if not evidence:
         return None
     return EMVisit(id="E1", evidence=evidence, field_spans=spans, separately_identifiable=separate,
-                   stated_level=level, stated_code=code, patient_status=status)
+                   stated_level=level, stated_code=code, patient_status=status,
+                   stated_modifiers=modifiers)
 
 
 def extract_weight(text: str) -> tuple[PatientWeight | None, list[str]]:

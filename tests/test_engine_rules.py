@@ -369,3 +369,26 @@ def test_r_admin_01_same_drug_push_30_31(second, expected):
     a = admin("A1", "ondansetron", "10:00", None, method=Method.PUSH)
     b = admin("A2", "ondansetron", second, None, method=Method.PUSH)
     assert cpt(facts(a, b)) == expected
+
+
+def test_r_mod_01_99211_never_with_drug_administration():
+    from notecoder.schema import EMVisit
+    drug = admin("A1", "ceftriaxone", None, None, route=Route.IM, method=Method.INJECTION)
+    em = EMVisit(id="E1", evidence=[Span(start=0, end=9)], stated_code="99211",
+                 separately_identifiable=True)
+    out = code_facts(facts(drug, em=em), Setting.PROFESSIONAL, OFFICIAL)
+    assert [c.code for c in out.codes if c.system == "CPT"] == ["96372"]
+
+
+def test_r_mod_01_stated_modifier_25_and_ed_facility_level():
+    from notecoder.schema import EMVisit, EncounterPlace, Place
+    drug = admin("A1", "ondansetron", "10:00", None, method=Method.PUSH)
+    stated = EMVisit(id="E1", evidence=[Span(start=0, end=9)], stated_code="99214",
+                     stated_modifiers=["25"])
+    out = code_facts(facts(drug, em=stated), Setting.PROFESSIONAL, OFFICIAL)
+    assert ("99214", ["25"]) in [(c.code, c.modifiers) for c in out.codes]
+    level = EMVisit(id="E1", evidence=[Span(start=0, end=9)], stated_level=3)
+    ed = EncounterPlace(id="P1", evidence=[Span(start=0, end=2)],
+                        place=Place.EMERGENCY_DEPARTMENT)
+    out = code_facts(facts(drug, em=level, place=ed), Setting.FACILITY, OFFICIAL)
+    assert ("99283", ["25"]) in [(c.code, c.modifiers) for c in out.codes]

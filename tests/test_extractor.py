@@ -302,3 +302,16 @@ def test_documented_container_type_is_read():
     f = facts("1000-1020  Monoferric 1000 mg/10 mL single-dose vial in NS 100 mL IV. No waste.\n"
               "triamcinolone (Kenalog-40) 40 mg/mL, 10 mL multi-dose vial - 40 mg IM.\n")
     assert {a.container for a in f.administrations if not a.is_fluid} == {"single", "multi"}
+
+
+@pytest.mark.parametrize("line", ["Level 4 established visit - bill 99214-25.",
+                                  "E/M: 99214 with modifier 25 (new treatment decision).",
+                                  "Level of service 99213, modifier 25."])
+def test_stated_e_m_modifier_25_is_read(line):
+    em = facts(line).em
+    assert em is not None and em.stated_modifiers == ["25"]
+
+
+def test_codes_on_a_charge_line_are_not_e_m_documentation():
+    assert facts("Charge ticket (MA): 99211 / 96372 / J3420 x1\n").em is None
+    assert facts("Billing per provider: 99212-25, 96372, J1050 x150\n").em is None
