@@ -27,7 +27,7 @@ def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome
         code_diagnoses(facts, reason, initial)
         + em
         + admin
-        + code_drug_lines(facts, profile)
+        + code_drug_lines(facts, profile, setting)
         + suggest_queries(facts, profile)
     )
     plausible = r_admin_15_plausible_units(r_claim_01_one_line_per_code(result.codes))

@@ -8,7 +8,13 @@ import math
 from engine.episodes import is_incidental_fluid
 from engine.outcome import Outcome
 from engine.profiles import Profile
-from engine.tables import UNCLASSIFIED_DRUG_CODE, DrugCode, drug_code_rows, mue_limit
+from engine.tables import (
+    UNCLASSIFIED_DRUG_CODE,
+    DrugCode,
+    asp_payment_limit,
+    drug_code_rows,
+    mue_limit,
+)
 from notecoder.schema import (
     CodeLine,
     DrugAdministration,
@@ -18,6 +24,7 @@ from notecoder.schema import (
     Quantity,
     Query,
     Route,
+    Setting,
     Span,
 )
 
@@ -146,9 +153,11 @@ def r_units_03_discarded_drug(
     (or the container was used up); unknown waste -> no modifier and a warning.
     Multi-dose containers get neither. Source: CMS-17 and the CMS JW/JZ FAQ.
     """
-    if code.container == "multi":
+    # What the note documents ("single-dose vial", "multi-dose vial") decides over the table.
+    container = admin.container or code.container
+    if container == "multi":
         return [], Outcome()
-    if code.container == "unknown":
+    if container == "unknown":
         return [], Outcome.warn(
             f"{admin.id}: container type unknown; JW/JZ for coder (R-UNITS-03)."
         )
@@ -286,7 +295,41 @@ def _is_flush(admin: DrugAdministration, rows: list[DrugCode]) -> bool:
     return admin.purpose == Purpose.VEHICLE or any("flush" in r.product for r in rows)
 
 
-def code_drug_lines(facts: Extraction, profile: Profile) -> Outcome:
+def r_units_03_packaged_under_opps(out: Outcome, profile: Profile) -> Outcome:
+    """R-UNITS-03 (facility): JW/JZ apply only to drugs separately payable under OPPS; a drug
+    whose cost on the date (ASP payment limit x units) is below the packaging threshold is
+    estimated packaged, so its lines carry no JW/JZ and no JW line is billed.
+
+    Sources: CMS JW/JZ FAQ (packaged OPPS drugs excluded, via MedLearn); Noridian "Modifier
+    JZ" (status indicators G/K only); corpus README convention 4 (packaging estimated from
+    the ASP cost per day); profile `opps_packaging_threshold_usd` (CY2025 OPPS: $140).
+    """
+    given: dict[str, int] = {c.code: c.units or 0 for c in out.codes
+                             if c.system == "HCPCS" and "JW" not in c.modifiers}
+    kept: list[CodeLine] = []
+    warnings: list[str] = []
+    for line in out.codes:
+        price = asp_payment_limit(line.code) if line.system == "HCPCS" else None
+        if price is None or not {"JW", "JZ"} & set(line.modifiers):
+            kept.append(line)
+            continue
+        cost = price * given.get(line.code, 0)
+        if cost >= profile.opps_packaging_threshold_usd:
+            kept.append(line)
+            continue
+        if "JW" in line.modifiers:
+            warnings.append(f"{line.code}: ${cost:,.2f} on the date, under the OPPS packaging "
+                            "threshold: packaged, no JW line (R-UNITS-03).")
+            continue
+        kept.append(line.model_copy(update={
+            "modifiers": [m for m in line.modifiers if m not in ("JW", "JZ")]}))
+        warnings.append(f"{line.code}: ${cost:,.2f} on the date, under the OPPS packaging "
+                        "threshold: estimated packaged, no JZ (R-UNITS-03).")
+    return Outcome(kept, out.queries, out.warnings + warnings)
+
+
+def code_drug_lines(facts: Extraction, profile: Profile,
+                    setting: Setting = Setting.PROFESSIONAL) -> Outcome:
     """HCPCS lines for every drug given (fluids and vehicles are not drug lines here): one
     line per code and date, from the summed dose of its administrations."""
     out = Outcome()
@@ -323,4 +366,6 @@ def code_drug_lines(facts: Extraction, profile: Profile) -> Outcome:
             totals[row.code] = math.fsum(amounts) if None not in amounts else math.inf
         code = r_units_01_dose_tier(rows, totals)
         out += r_units_01_drug_line(admins, code, facts.weight, profile)
+    if setting == Setting.FACILITY:
+        out = r_units_03_packaged_under_opps(out, profile)
     return out

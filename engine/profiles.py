@@ -36,6 +36,10 @@ class Profile(BaseModel):
     # R-ADMIN-11: a stop earlier than the start reads as crossing midnight, but a crossing
     # longer than this is taken as contradictory times (no time-based code, a query).
     max_midnight_crossing_minutes: int = Field(default=720, ge=60, le=1440)
+    # R-UNITS-03 on facility claims: a drug costing less than this per day (ASP payment limit
+    # x units) is estimated packaged under OPPS (status N), so JW/JZ do not apply. CY2025 OPPS
+    # final rule threshold; status indicators (Addendum B) are not in the reference data.
+    opps_packaging_threshold_usd: float = Field(default=140.0, ge=0)
 
     def differences(self) -> dict[str, object]:
         """Settings in which this profile differs from the official defaults."""

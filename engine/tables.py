@@ -112,6 +112,21 @@ def drug_code_rows(generic: str | None) -> list[DrugCode]:
 
 
 MUE_TABLE = "mue_practitioner.csv"
+ASP_TABLE = "asp_payment_limits.csv"
+
+
+@cache
+def _asp() -> dict[str, float]:
+    entry = _table(ASP_TABLE)
+    if not entry.is_file():
+        return {}
+    with entry.open(encoding="utf-8", newline="") as handle:
+        return {row["code"]: float(row["payment_limit"]) for row in csv.DictReader(handle)}
+
+
+def asp_payment_limit(code: str) -> float | None:
+    """Medicare Part B payment limit in USD per billing unit (CMS ASP file), or None."""
+    return _asp().get(code.strip().upper())
 
 
 @cache

@@ -161,9 +161,25 @@ def test_r_units_03_jw_line_for_waste_from_single_dose_vials():
 def test_r_units_03_jz_when_no_waste_documented():
     drug = admin("A1", "zoledronic acid", "13:00", "13:20", dose=(5, "mg"),
                  no_waste_documented=True)
-    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    out = code_facts(facts(drug), Setting.PROFESSIONAL, OFFICIAL)
     assert [(c.code, c.units, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"] == [
         ("J3489", 5, ("JZ",))]
+
+
+def test_r_units_03_packaged_opps_drug_takes_no_jz_on_a_facility_claim():
+    """Generic zoledronic acid 5 mg costs a few dollars (ASP Oct 2025): packaged under OPPS,
+    so no JZ on the facility claim; infliximab 400 mg is separately payable and keeps it."""
+    cheap = admin("A1", "zoledronic acid", "13:00", "13:20", dose=(5, "mg"),
+                  no_waste_documented=True)
+    out = code_facts(facts(cheap), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"] == [
+        ("J3489", ())]
+    assert any("packaging threshold" in w for w in out.warnings)
+    dear = admin("A1", "infliximab", "09:00", "11:00", dose=(400, "mg"),
+                 no_waste_documented=True)
+    out = code_facts(facts(dear), Setting.FACILITY, OFFICIAL)
+    assert [(c.code, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"] == [
+        ("J1745", ("JZ",))]
 
 
 def test_r_dx_02_uncertain_not_coded_symptom_coded():

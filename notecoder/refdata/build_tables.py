@@ -4,7 +4,8 @@
 
 Reads the HCPCS alpha-numeric file (`hcpcs/*.zip` or the `.txt` in it), the ASP NDC-HCPCS
 crosswalk (`asp/asp_crosswalk.csv`) and the practitioner MUE table
-(`ncci/practitioner_mue/mue.json.gz`); writes `engine/tables/hcpcs_drugs.csv`,
+(`ncci/practitioner_mue/mue.json.gz`) and the ASP pricing file (`asp/asp_pricing.csv`, Level
+II payment limits only); writes `engine/tables/asp_payment_limits.csv`, `engine/tables/hcpcs_drugs.csv`,
 `engine/tables/mue_practitioner.csv`, `extractor/lexicons/drugs.csv` and
 `extractor/lexicons/fuzzy_guard.txt`. Needs the `build-tables` extra
 (drug-named-entity-recognition, wordfreq) for the brand-name dictionary.
@@ -15,12 +16,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from notecoder.refdata.asp_prices import TABLE as ASP_TABLE
+from notecoder.refdata.asp_prices import read_asp_limits, write_asp_limits
 from notecoder.refdata.drug_lexicon import build_lexicon, fuzzy_guard_words, write_lexicon
 from notecoder.refdata.drug_table import build_drug_rows, write_rows
 from notecoder.refdata.hcpcs_file import read_hcpcs_file, release_date
 from notecoder.refdata.mue_table import read_mue_rows, write_mue_rows
 
 ROOT = Path(__file__).resolve().parents[2]
+ASP_RELEASE = "CMS ASP pricing file October 2025 (effective 2025-10-01 to 2025-12-31)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     mue = read_mue_rows(args.refdata / "ncci" / "practitioner_mue" / "mue.json.gz")
     write_mue_rows(mue, ROOT / "engine" / "tables" / "mue_practitioner.csv")
     print(f"MUE: {len(mue)} codes")
+    asp = read_asp_limits(args.refdata / "asp" / "asp_pricing.csv")
+    write_asp_limits(asp, ROOT / "engine" / "tables" / ASP_TABLE, ASP_RELEASE)
+    print(f"ASP payment limits: {len(asp)} Level II codes ({ASP_RELEASE})")
     lexicon = build_lexicon(rows, args.refdata / "asp" / "asp_crosswalk.csv",
                             use_dictionary=not args.no_dictionary)
     write_lexicon(lexicon, ROOT / "extractor" / "lexicons" / "drugs.csv")
