@@ -5,7 +5,8 @@
 Reads the HCPCS alpha-numeric file (`hcpcs/*.zip` or the `.txt` in it), the ASP NDC-HCPCS
 crosswalk (`asp/asp_crosswalk.csv`) and the practitioner MUE table
 (`ncci/practitioner_mue/mue.json.gz`) and the ASP pricing file (`asp/asp_pricing.csv`, Level
-II payment limits only); writes `engine/tables/asp_payment_limits.csv`, `engine/tables/hcpcs_drugs.csv`,
+II payment limits only); writes `engine/tables/asp_payment_limits.csv`,
+`engine/tables/hcpcs_drugs.csv`,
 `engine/tables/mue_practitioner.csv`, `extractor/lexicons/drugs.csv` and
 `extractor/lexicons/fuzzy_guard.txt`. Needs the `build-tables` extra
 (drug-named-entity-recognition, wordfreq) for the brand-name dictionary.
