@@ -163,17 +163,17 @@ def r_units_03_discarded_drug(
         )
     wasted_units: int | None = None
     spans = admin.span_of("drug")
-    if admin.vial_size is not None:
-        per_vial = convert(admin.vial_size, code.billing_unit)
-        if per_vial is not None:
-            total = billing_units(per_vial * (admin.vial_count or 1), code, profile)
-            wasted_units = max(0, total - given_units)
-            spans += admin.span_of("vial_size")
-    elif admin.wasted is not None:
-        amount = convert(admin.wasted, code.billing_unit)
-        if amount is not None:
-            wasted_units = math.floor(amount / code.billing_amount + _EPSILON)
-            spans += admin.span_of("wasted")
+    # The documented discarded amount wins over vial arithmetic (a note may name only one
+    # of several vials opened: "400 mg + 200 mg vials ... 40 mg wasted").
+    if admin.wasted is not None and convert(admin.wasted, code.billing_unit) is not None:
+        amount = convert(admin.wasted, code.billing_unit) or 0.0
+        wasted_units = math.floor(amount / code.billing_amount + _EPSILON)
+        spans += admin.span_of("wasted")
+    elif admin.vial_size is not None and convert(admin.vial_size, code.billing_unit) is not None:
+        per_vial = convert(admin.vial_size, code.billing_unit) or 0.0
+        total = billing_units(per_vial * (admin.vial_count or 1), code, profile)
+        wasted_units = max(0, total - given_units)
+        spans += admin.span_of("vial_size")
     elif admin.no_waste_documented:
         wasted_units = 0
     if wasted_units is None:

@@ -9,6 +9,7 @@ at 10:50.") continues the last administration.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from spacy.tokens import Span as SpacySpan
 
 from extractor import charted, cues
 from extractor.lexicon import DrugName, drug_names
+from extractor.sections import not_given_spans
 from extractor.quantities import (
     Amount,
     find_amounts,
@@ -69,8 +71,24 @@ def _in_not_given_section(text: str, start: int, end: int) -> bool:
     return bool(cues.NOT_GIVEN_SECTION.search(text[line_start:end]))
 
 
-def _given(ent: SpacySpan, text: str) -> bool:
+class NotToday:
+    """Text that is not a record of what was given today (extractor.sections): home and
+    reconciled medications, allergies, history, prior and copied-forward visits, plans and
+    orders, held/refused/not given, discharge prescriptions."""
+
+    def __init__(self, text: str) -> None:
+        self.spans = not_given_spans(text)
+        self._starts = [s.start for s in self.spans]
+
+    def __contains__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return i >= 0 and self.spans[i].start <= offset < self.spans[i].end
+
+
+def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
     if ent._.is_negated or ent._.is_hypothetical or ent._.is_family:
+        return False
+    if ent.start_char in not_today:
         return False
     sent = ent.sent
     if _in_not_given_section(text, ent.start_char, ent.start_char):
@@ -175,7 +193,7 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("rate", _quantity(amount), begin, end)
         elif amount.kind == "volume":
             draft.set("volume", _quantity(amount), begin, end)
-        elif cues.VIAL.match(after.lstrip()) or cues.VIAL.search(after[:20]):
+        elif cues.VIAL.match(after.lstrip()) or cues.VIAL.search(after[:30]):
             draft.set("vial_size", _quantity(amount), begin, end)
             count = _vial_count(before) or _vial_count_after(after)
             if count:
@@ -276,6 +294,23 @@ _ROUNDED_TO = re.compile(r"^\s*(?:->|→|=>|>|rounded (?:up |down )?to|round(?:e
                          r"adjusted to|per pharmacy(?: rounding)?(?: policy)?:?)\s*", re.I)
 
 
+def _dose_from_container(draft: Draft) -> None:
+    """'Injectafer 750 mg/15 mL single-dose vial ... Full vial, no waste': with no separate
+    dose written, the dose given is the container's content when the note says nothing was
+    left (or the content less the documented waste). Otherwise the dose stays unknown."""
+    if "dose" in draft.fields or "dose_per_kg" in draft.fields or "vial_size" not in draft.fields:
+        return
+    vial = draft.fields["vial_size"]
+    total = vial.value * (draft.fields.get("vial_count") or 1)
+    wasted = draft.fields.get("wasted")
+    if wasted is not None and wasted.unit == vial.unit and wasted.value < total:
+        total -= wasted.value
+    elif not draft.fields.get("no_waste"):
+        return
+    draft.fields["dose"] = Quantity(value=total, unit=vial.unit)
+    draft.spans["dose"] = draft.spans["vial_size"]
+
+
 def _dose_after_rounding(draft: Draft, text: str) -> None:
     """'559 mg -> 560 mg per pharmacy rounding policy': the dose given is the last of the
     chain (R-UNITS-01: units follow the dose administered after pharmacy rounding)."""
@@ -306,10 +341,11 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
     """Drafts for every drug given, with the quantities and cues in their windows, and the
     sentences that look like an administration of a drug the lexicon does not know."""
     text = doc.text
+    not_today = NotToday(text)
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []
     for ent, entry in mentions:
-        if not _given(ent, text):
+        if not _given(ent, text, not_today):
             continue
         previous = drafts[-1] if drafts else None
         if _is_diluent(ent, entry, text, previous):
@@ -351,6 +387,8 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
     for sentence in sentences:
         if any(sentence.start_char <= m < sentence.end_char for m in mentioned):
             continue
+        if sentence.start_char in not_today:
+            continue  # a plan's or a copied visit's times belong to no administration today
         if _looks_like_unknown_drug(sentence, text):
             unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
             continue
@@ -371,6 +409,8 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_no_waste(draft, text)
         _assign_container(draft, text)
         draft.window = saved
+    for draft in drafts:
+        _dose_from_container(draft)
     return drafts, unrecognised
 
 

@@ -23,7 +23,8 @@ STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discon
 ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
-ROUTE_ORAL = _words(r"PO", r"by mouth", r"orally", r"oral")
+ROUTE_ORAL = _words(r"PO", r"by mouth", r"orally", r"oral", r"ODT", r"SL", r"sublingual(?:ly)?",
+                    r"tabs?", r"tablets?", r"capsules?", r"chewed", r"swallowed")
 PUSH = _words(r"IVP", r"IV push", r"push(?:ed)?", r"slow IV push", r"pushed")
 INFUSION = _words(r"infus(?:ed|ion|ing)", r"IVPB", r"piggyback", r"drip", r"bolus",
                   r"via pump", r"over")

@@ -102,7 +102,8 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     ("not_given", _words(r"not (?:given|administered|started|done|infused|hung)",
                          r"refused", r"(?:pt |patient )?declined", r"omitted", r"missed",
-                         r"cancel(?:l)?ed", r"canceled entry", r"deferred", r"unavailable")),
+                         r"cancel(?:l)?ed", r"canceled entry", r"deferred", r"unavailable",
+                         r"not needed", r"not required", r"no need", r"not indicated")),
     ("disconnect", _words(r"disconnect(?:ed|s)?", r"pump (?:removed|off)",
                           r"saline[- ]lock(?:ed)?", r"hep(?:arin)?[- ]lock(?:ed)?",
                           r"de-?accessed", r"iv removed", r"tubing removed")),
