@@ -51,7 +51,7 @@ def _add_ratio(target: Ratio, source: Ratio) -> None:
 def _add_codes(target: CodeScore, source: CodeScore) -> None:
     _add_tallies(target.systems, source.systems)
     _add_tallies(target.codes, source.codes)
-    for name in ("units", "modifiers", "first_listed", "claim_exact"):
+    for name in ("units", "modifiers", "first_listed", "claim_exact", "services_exact"):
         _add_ratio(getattr(target, name), getattr(source, name))
     target.queries.add(source.queries)
     target.over_billed.add(source.over_billed)
@@ -164,6 +164,8 @@ def headline(totals: EvalTotals, notes: int) -> dict[str, float]:
         "modifier_accuracy": totals.pipeline.modifiers.value,
         "first_listed_accuracy": totals.pipeline.first_listed.value,
         "claim_exact_match": totals.pipeline.claim_exact.value,
+        # The drug and administration part of the claim alone (no E/M, no diagnoses).
+        "claim_exact_match[CPT+HCPCS]": totals.pipeline.services_exact.value,
         "query_f1": totals.pipeline.queries.f1,
         # Wrong bills: drug/administration lines or units beyond the gold claim (target 0).
         "over_billed_lines": totals.pipeline.over_billed.lines

@@ -188,6 +188,7 @@ class CodeScore:
     modifiers: Ratio = field(default_factory=Ratio)
     first_listed: Ratio = field(default_factory=Ratio)
     claim_exact: Ratio = field(default_factory=Ratio)
+    services_exact: Ratio = field(default_factory=Ratio)  # CPT + HCPCS lines only
     queries: Tally = field(default_factory=Tally)
     over_billed: OverBilling = field(default_factory=lambda: OverBilling())
 
@@ -285,6 +286,9 @@ def score_codes(gold_codes: list, pred_codes: list[CodeLine], gold_queries: list
     gold_claim = sorted(claim_key(c.system, c.code, c.units, c.modifiers) for c in gold_codes)
     pred_claim = sorted(claim_key(c.system, c.code, c.units, c.modifiers) for c in pred_codes)
     score.claim_exact.add(gold_claim == pred_claim)
+    score.services_exact.add(
+        [k for k in gold_claim if is_billed_service(k[0], k[1])]
+        == [k for k in pred_claim if is_billed_service(k[0], k[1])])
     _compare_counters(score.queries, Counter(gold_queries), Counter(pred_queries))
     score.over_billed = over_billing(gold_codes, pred_codes)
     return score

@@ -19,7 +19,6 @@ from spacy.tokens import Span as SpacySpan
 
 from extractor import charted, cues
 from extractor.lexicon import DrugName, drug_names
-from extractor.sections import not_given_spans
 from extractor.quantities import (
     Amount,
     find_amounts,
@@ -27,6 +26,7 @@ from extractor.quantities import (
     find_durations,
     find_time_ranges,
 )
+from extractor.sections import not_given_spans
 from notecoder.schema import (
     DrugAdministration,
     Method,
