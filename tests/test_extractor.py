@@ -294,7 +294,7 @@ def test_a_dosing_schedule_is_a_home_medication_not_a_dose_given():
 
 
 def test_an_order_with_a_schedule_given_today_is_kept():
-    f = facts("Ceftriaxone 1 g IM now, then daily x 2 more days at home clinic.")
+    f = facts("Ceftriaxone 1 g IM now, then daily x 2 more days.")
     assert [a.name for a in f.administrations] == ["ceftriaxone"]
 
 
