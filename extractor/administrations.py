@@ -249,6 +249,8 @@ def _assign_cues(draft: Draft, text: str) -> None:
     first(cues.ROUTE_IM, "route", Route.IM)
     first(cues.ROUTE_IV, "route", Route.IV)
     first(cues.ROUTE_ORAL, "route", Route.ORAL)
+    if draft.fields.get("route") == Route.SC and cues.SC_INFUSION.search(chunk):
+        first(cues.SC_INFUSION, "method", Method.INFUSION)  # "Hizentra 10 g SC via pump"
     if draft.fields.get("route") in (Route.SC, Route.IM):
         first(cues.INJECTION, "method", Method.INJECTION)
     first(cues.PUSH, "method", Method.PUSH)

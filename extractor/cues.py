@@ -83,3 +83,4 @@ SINGLE_DOSE = _words(r"single[- ]dose", r"single[- ]use", r"SDV", r"SDVs",
                      r"preservative[- ]free vial", r"prefilled syringe", r"pre-filled syringe",
                      r"single-dose prefilled", r"auto-?injector")
 MULTI_DOSE = _words(r"multi[- ]?dose", r"multiple[- ]dose", r"MDV", r"MDVs")
+SC_INFUSION = _words(r"via (?:a )?pump", r"infus(?:ed|ion|ing)", r"pump", r"over \d+ ?(?:min|h)")
