@@ -10,18 +10,38 @@ from engine.dx_rules import code_diagnoses
 from engine.em_rules import code_em
 from engine.outcome import Outcome
 from engine.profiles import Profile
-from notecoder.schema import Extraction, Setting
+from notecoder.schema import Extraction, Place, Setting
 
 _SYSTEM_ORDER = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
+_FACILITY_PLACES = (Place.EMERGENCY_DEPARTMENT, Place.HOSPITAL_OUTPATIENT)
+
+
+def r_admin_08_physician_in_facility(facts: Extraction, place: Place, profile: Profile) -> Outcome:
+    """R-ADMIN-08: on a professional claim for an ED or hospital outpatient encounter the
+    physician reports no drug administration (the facility's nursing service) and no drug
+    (the facility supplies it): only the E/M (no -25: no procedure on this claim, D26) and
+    the diagnoses. Sources: CPT-DA (quoted in Noridian A52953); RULES.md R-ADMIN-08; seed 003.
+    """
+    em = code_em(facts.em, place, has_procedures=False, setting=Setting.PROFESSIONAL)
+    result = code_diagnoses(facts, None, None) + em + suggest_queries(facts, profile)
+    if facts.administrations:
+        result += Outcome.warn(
+            "Professional claim for an ED/hospital outpatient note: the physician reports no "
+            "drug administration or drug codes (the facility's service); E/M and diagnoses "
+            "only (R-ADMIN-08).")
+    result.codes.sort(key=lambda line: _SYSTEM_ORDER[line.system])
+    return result
 
 
 def code_facts(facts: Extraction, setting: Setting, profile: Profile) -> Outcome:
     """Codes (ICD-10-CM first-listed first, then CPT, then HCPCS), queries and warnings."""
+    place = facts.place.place if facts.place else None
+    if setting == Setting.PROFESSIONAL and place in _FACILITY_PLACES:
+        return r_admin_08_physician_in_facility(facts, place, profile)
     admin, initial = code_administrations(facts, setting, profile)
     # R-DX-05: the reason for the initial service leads; without one, note order stands
     # (notes open with the chief complaint or diagnosis line).
     reason = initial.admin.indication if initial else None
-    place = facts.place.place if facts.place else None
     em = code_em(facts.em, place, has_procedures=bool(admin.codes), setting=setting)
     result = (
         code_diagnoses(facts, reason, initial)

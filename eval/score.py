@@ -232,8 +232,13 @@ def over_billing(gold_codes: list, pred_codes: list[CodeLine]) -> OverBilling:
     for pred in pred_codes:
         if not is_billed_service(pred.system, pred.code) or pred.units is None:
             continue
-        match = next((g for g in gold if (g.system, g.code) == (pred.system, pred.code)
-                      and sorted(g.modifiers) == sorted(pred.modifiers)), None)
+        # A line billed without (or with another) JZ is a modifier error, not a bill the gold
+        # lacks; a JW line (discarded drug billed) must match a gold JW line.
+        waste = "JW" in pred.modifiers
+        same = [g for g in gold if (g.system, g.code) == (pred.system, pred.code)
+                and ("JW" in g.modifiers) == waste]
+        match = next((g for g in same if sorted(g.modifiers) == sorted(pred.modifiers)),
+                     same[0] if same else None)
         if match is None:
             out.lines += 1
             out.examples.append(f"{pred.code}x{pred.units}")

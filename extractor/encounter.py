@@ -99,13 +99,35 @@ def extract_weight(text: str) -> tuple[PatientWeight | None, list[str]]:
     return fact, warnings
 
 
+_HEADER_LINES = 3
+_OFFICE_HEADER = re.compile(r"\b(?:office|clinic|practice|family medicine|primary care|"
+                            r"POS 11)\b", _I)
+_BARE_ED = re.compile(r"\b(?:ED|ER)\b")
+
+
 def extract_place(text: str) -> EncounterPlace | None:
-    """Where the encounter took place, from the first place cue in the note."""
+    """Where the encounter took place: from the note's header lines first (a title such as
+    "ED NURSE NOTE" or "Family Practice (office)"), else the first full place phrase in the
+    text. A bare "ED" in the body ("ED precautions", "prefers office to ED") is not a place."""
+    header_end = 0
+    for _ in range(_HEADER_LINES):
+        nxt = text.find("\n", header_end)
+        header_end = len(text) if nxt == -1 else nxt + 1
     found = []
     for place, pattern in _PLACES:
-        match = pattern.search(text)
+        match = pattern.search(text, 0, header_end)
         if match:
             found.append((match.start(), match.end(), place))
+    office = _OFFICE_HEADER.search(text, 0, header_end)
+    if office and not found:
+        found.append((office.start(), office.end(), Place.OFFICE))
+    if not found:
+        for place, pattern in _PLACES:
+            for match in pattern.finditer(text):
+                if _BARE_ED.fullmatch(match.group(0)):
+                    continue
+                found.append((match.start(), match.end(), place))
+                break
     if not found:
         return None
     start, end, place = min(found)

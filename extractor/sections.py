@@ -85,6 +85,7 @@ _UNDERLINE = re.compile(r"[ \t]*+[-=_~]{3,}[ \t]*+$")
 _LIST_ITEM = re.compile(r"(?:[ \t]*+(?:[-*•·▪+>o]|\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])[ \t]+\S"
                         r"|[ \t]*+\||[ \t]{2,}\S|\t|[^\n\t]*+\t)")
 _SENTENCE_END = re.compile(r"[.!?](?=[ \t]|$)|;")
+_FULL_STOP = re.compile(r"[.!?](?=[ \t]|$)")
 _CLAUSE_END = re.compile(r"[.!?](?=[ \t]|$)|[;,]|[ \t][-–—][ \t]")
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'.]*")
@@ -384,6 +385,7 @@ class _LineBounds:
     def __init__(self, text: str, start: int, end: int) -> None:
         self.start, self.end = start, end
         self.sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
+        self.full_stops = [m.end() for m in _FULL_STOP.finditer(text, start, end)]
         clauses = [(m.start(), m.end()) for m in _CLAUSE_END.finditer(text, start, end)]
         self.clause_starts = [c[0] for c in clauses]
         self.clause_ends = [c[1] for c in clauses]
@@ -393,6 +395,11 @@ class _LineBounds:
         start = self.sentence_ends[i - 1] if i else self.start
         end = self.sentence_ends[i] if i < len(self.sentence_ends) else self.end
         return start, end
+
+    def full_sentence_start(self, at: int) -> int:
+        """Start of the sentence holding `at`, where only . ! ? end sentences (not ;)."""
+        i = bisect.bisect_right(self.full_stops, at)
+        return self.full_stops[i - 1] if i else self.start
 
     def clause_start(self, at: int, steps: int = 1) -> int:
         """Start of the clause holding `at` (steps=2: of the clause before it)."""
@@ -510,8 +517,10 @@ def _negation_range(text: str, hit: re.Match[str], cue: _Cue, line: int, lines: 
         return bounds.start, bounds.end
     start = max(s_start, bounds.clause_start(hit.start()))
     if hit.start() - start <= 200 and _names_nothing(text[start:hit.start()], rules.stopwords):
-        # "Ondansetron 4 mg IV, not given": the cue's own clause names nothing.
-        start = max(s_start, bounds.clause_start(hit.start(), steps=2))
+        # "Ondansetron 4 mg IV, not given" / "Offered Toradol 30 mg IM; patient refused":
+        # the cue's own clause names nothing, so it negates the clause before.
+        start = max(bounds.full_sentence_start(hit.start()),
+                    bounds.clause_start(hit.start(), steps=2))
     return start, min(s_end, bounds.clause_end(hit.end()))
 
 

@@ -298,14 +298,15 @@ def test_r_admin_06_hierarchy_in_both_settings(setting):
     assert warned == (setting == Setting.PROFESSIONAL)
 
 
-def test_r_admin_06_professional_claim_for_ed_note_warns():
+def test_r_admin_08_professional_claim_for_ed_note_bills_no_administration():
     from notecoder.schema import EncounterPlace, Place
 
     place = EncounterPlace(id="P1", evidence=[Span(start=0, end=2)],
                            place=Place.EMERGENCY_DEPARTMENT)
     out = code_facts(facts(admin("A1", "ceftriaxone", "10:00", "10:40"), place=place),
                      Setting.PROFESSIONAL, OFFICIAL)
-    assert any("NCCI-11" in w for w in out.warnings)
+    assert [c for c in out.codes if c.system != "ICD-10-CM"] == []
+    assert any("R-ADMIN-08" in w for w in out.warnings)
 
 
 @pytest.mark.parametrize("profile, units", [("official", 4), ("seed-documents", 3)])
@@ -408,3 +409,18 @@ def test_r_mod_01_stated_modifier_25_and_ed_facility_level():
                         place=Place.EMERGENCY_DEPARTMENT)
     out = code_facts(facts(drug, em=level, place=ed), Setting.FACILITY, OFFICIAL)
     assert ("99283", ["25"]) in [(c.code, c.modifiers) for c in out.codes]
+
+
+def test_r_admin_08_physician_claim_in_a_hospital_outpatient_department():
+    """The physician's professional claim for an ED/HOPD encounter carries no drug
+    administration and no drug line (the facility's service): E/M without -25 only."""
+    from notecoder.schema import EMVisit, EncounterPlace, Place
+    drug = admin("A1", "ceftriaxone", "10:00", "10:40", dose=(1, "g"))
+    em = EMVisit(id="E1", evidence=[Span(start=0, end=9)], stated_code="99214",
+                 separately_identifiable=True)
+    hopd = EncounterPlace(id="P1", evidence=[Span(start=0, end=4)],
+                          place=Place.HOSPITAL_OUTPATIENT)
+    out = code_facts(facts(drug, em=em, place=hopd), Setting.PROFESSIONAL, OFFICIAL)
+    assert [(c.code, c.modifiers) for c in out.codes if c.system != "ICD-10-CM"] == [
+        ("99214", [])]
+    assert any("R-ADMIN-08" in w for w in out.warnings)

@@ -315,3 +315,11 @@ def test_stated_e_m_modifier_25_is_read(line):
 def test_codes_on_a_charge_line_are_not_e_m_documentation():
     assert facts("Charge ticket (MA): 99211 / 96372 / J3420 x1\n").em is None
     assert facts("Billing per provider: 99212-25, 96372, J1050 x150\n").em is None
+
+
+def test_place_comes_from_the_header_not_a_bare_ed_in_the_body():
+    office = facts("Family Practice (office)   02/11/2026\nVomiting x 36 h.\n"
+                   "A/P: IV NS in office (pt prefers office to ED). ED precautions.\n")
+    assert office.place.place == "office"
+    ed = facts("ED NURSE NOTE   02/22/2026\n30 y/o M, N/V x 1 day.\n")
+    assert ed.place.place == "emergency_department"

@@ -204,6 +204,24 @@ def test_not_given_cues(text, phrase):
     assert is_marked(text, phrase)
 
 
+def test_refusal_after_semicolon_negates_the_offer():
+    text = "Offered Toradol 30 mg IM for pain; patient refused. Tylenol 650 mg PO given."
+    assert is_marked(text, "Offered Toradol 30 mg IM for pain")
+    assert is_clear(text, "Tylenol 650 mg PO given.")
+
+
+def test_pending_negates_the_drug_before_it():
+    text = "Ceftriaxone 2 g IV given 0400. Meropenem 1 g IV ordered, pending pharmacy."
+    assert is_marked(text, "Meropenem 1 g IV ordered, pending pharmacy")
+    assert is_clear(text, "Ceftriaxone 2 g IV given 0400.")
+
+
+def test_ordered_header_is_a_plan():
+    text = "Ordered: morphine 4 mg IV.\nPt left AMA before medications were given."
+    assert kinds(text)[0] == "plan"
+    assert is_marked(text, "morphine 4 mg IV")
+
+
 def test_blood_pressure_declined_is_not_a_refusal():
     assert not_today("BP declined to 88/50 after the bolus.") == []
 
