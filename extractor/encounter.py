@@ -113,11 +113,15 @@ def extract_place(text: str) -> EncounterPlace | None:
     for _ in range(_HEADER_LINES):
         nxt = text.find("\n", header_end)
         header_end = len(text) if nxt == -1 else nxt + 1
+    first_line_end = text.find("\n")
+    first_line_end = len(text) if first_line_end == -1 else first_line_end
     found = []
     for place, pattern in _PLACES:
-        match = pattern.search(text, 0, header_end)
-        if match:
+        for match in pattern.finditer(text, 0, header_end):
+            if _BARE_ED.fullmatch(match.group(0)) and match.start() > first_line_end:
+                continue  # a bare "ED" counts only in the title line
             found.append((match.start(), match.end(), place))
+            break
     office = _OFFICE_HEADER.search(text, 0, header_end)
     if office and not found:
         found.append((office.start(), office.end(), Place.OFFICE))
