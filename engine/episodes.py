@@ -128,6 +128,19 @@ def cancer_diagnoses(facts: Extraction) -> frozenset[str]:
             or _CANCER_WORDS.search(d.text) or _CANCER_WORDS.search(d.concept.replace("_", " "))))
 
 
+_FLUID_NEED = re.compile(r"\b(?:dehydrat\w*|hypovol\w*|volume (?:loss|depletion)|"
+                         r"hypotens\w*|orthostat\w*|vomiting|diarrh\w*|hyperemesis|"
+                         r"rhabdo\w*|sepsis|septic|hypercalc\w*|AKI|acute kidney)\b", re.I)
+
+
+def documents_fluid_need(facts: Extraction) -> bool:
+    """R-ADMIN-05 (NOR-HYD): hydration needs a documented need: an affirmed diagnosis or sign
+    of fluid loss (dehydration, vomiting, hypotension, ...)."""
+    return any(d.assertion == Assertion.AFFIRMED and (
+        _FLUID_NEED.search(d.text) or _FLUID_NEED.search(d.concept.replace("_", " ")))
+        for d in facts.diagnoses)
+
+
 def drug_family(admin: DrugAdministration, profile: Profile,
                 cancer_dx: frozenset[str] = frozenset()) -> Family:
     """The administration family of a drug (R-ADMIN-12).
@@ -184,6 +197,7 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
     episodes: list[Episode] = []
     notes = Outcome()
     cancer_dx = cancer_diagnoses(facts)
+    need_for_fluid = documents_fluid_need(facts)
     day_offset, previous_start = 0, None
     for order, admin in enumerate(facts.administrations):
         if admin.route not in (None, Route.IV, Route.SC, Route.IM, Route.INTRA_ARTERIAL):
@@ -192,6 +206,13 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
         if is_incidental_fluid(admin):
             notes += Outcome.warn(
                 f"{admin.id}: fluid used as vehicle/KVO/flush is not reported (R-ADMIN-05)."
+            )
+            continue
+        if admin.is_fluid and admin.purpose != Purpose.HYDRATION and not need_for_fluid:
+            notes += Outcome.warn(
+                f"{admin.id}: fluid with no documented need for hydration (no dehydration or "
+                "volume loss, not called hydration or a bolus) is not reported as hydration; "
+                "coder review (R-ADMIN-05)."
             )
             continue
         # Only the drug's running time counts: documented pauses are removed (RULES.md 1).

@@ -378,7 +378,8 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
     mentioned = [d.mention.start_char for d in drafts]
     unrecognised: list[Span] = []
     chart = charted.read_chart(text)
-    drafts = charted.apply_tables(drafts, chart, doc, lambda d, s, e: _fill_row(d, text, s, e))
+    drafts = charted.apply_tables(drafts, chart, doc, lambda d, s, e: _fill_row(d, text, s, e),
+                                  not_today.__contains__)
     drafts = charted.stamp_line_times(drafts, chart)
     drafts = charted.drop_change_mentions(drafts, chart)
     drafts = _merge_same_drug(drafts)

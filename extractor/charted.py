@@ -88,10 +88,12 @@ def read_chart(text: str) -> Chart:
 
 
 def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
-                 fill: Callable[[Draft, int, int], None]) -> list[Draft]:
+                 fill: Callable[[Draft, int, int], None],
+                 not_today: Callable[[int], bool] = lambda _offset: False) -> list[Draft]:
     """One draft per MAR administration: the drafts its rows opened are joined into the
-    first one; a row never given removes its drafts. `fill(draft, start, end)` reads the
-    remaining fields (dose, route, waste) of a row into the draft."""
+    first one; a row never given, or in a table that is not today's record (`not_today`),
+    removes its drafts. `fill(draft, start, end)` reads the remaining fields (dose, route,
+    waste) of a row into the draft."""
     from extractor.administrations import Draft
 
     for mar in chart.administrations:
@@ -100,8 +102,8 @@ def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
                   and d.entry.generic == mar.generic]
         for d in inside:
             drafts.remove(d)
-        if mar.status != "given":
-            continue
+        if mar.status != "given" or not_today(mar.drug.start):
+            continue  # a med-rec or infusion-history table is not today's record
         base = inside[0] if inside else None
         if base is None:
             mention = doc.char_span(mar.drug.start, mar.drug.end, alignment_mode="expand")
