@@ -363,7 +363,7 @@ def test_cdi_query_answered_and_note_recoded(new_context) -> None:
     expect(j1745.locator("td.units")).to_have_text("40")
     wait_coded(coder)
     expect(coder.locator("pre#note")).to_contain_text("Patient weight 80 kg.")
-    expect(code_row(coder, "96413")).to_have_count(1)  # R-ADMIN-12: complex biologic, chemotherapy family
+    expect(code_row(coder, "96413")).to_have_count(1)  # R-ADMIN-12
     expect(coder.locator("section.audit")).to_contain_text("query.answer")
     expect(coder.locator("section.audit")).to_contain_text("note.recode")
 
