@@ -174,6 +174,15 @@ def r_units_03_discarded_drug(
         total = billing_units(per_vial * (admin.vial_count or 1), code, profile)
         wasted_units = max(0, total - given_units)
         spans += admin.span_of("vial_size")
+        if wasted_units and not admin.no_waste_documented:
+            # R-UNITS-03: a JW line needs the waste documented; the container alone says
+            # only that some may have been discarded (R-CDI-09 asks).
+            return [], Outcome.warn(
+                f"{admin.id}: container larger than the dose and waste not documented; no JW "
+                "line, JW/JZ for coder (R-UNITS-03, R-CDI-09)."
+            )
+        if admin.no_waste_documented:
+            wasted_units = 0
     elif admin.no_waste_documented:
         wasted_units = 0
     if wasted_units is None:

@@ -293,7 +293,9 @@ def _assign_no_waste(draft: Draft, text: str) -> None:
 
 
 _ROUNDED_TO = re.compile(r"^\s*(?:->|→|=>|>|rounded (?:up |down )?to|round(?:ed)? to|"
-                         r"adjusted to|per pharmacy(?: rounding)?(?: policy)?:?)\s*", re.I)
+                         r"adjusted to|per pharmacy(?: rounding)?(?: policy)?:?|"
+                         r"\(?\s*capped (?:at|to)|\(?\s*max(?:imum)?(?: dose)? (?:of )?|"
+                         r"\(?\s*dose capped at|\(?\s*cap(?:ped)?:?)\s*", re.I)
 
 
 def _dose_from_container(draft: Draft) -> None:

@@ -150,12 +150,23 @@ def test_r_units_02_weight_based_dose():
     assert out.queries == []
 
 
-def test_r_units_03_jw_line_for_waste_from_single_dose_vials():
+def test_r_units_03_jw_line_for_documented_waste_from_single_dose_vials():
+    drug = admin("A1", "infliximab", "09:00", "11:00", dose=(350, "mg"),
+                 vial_size=Quantity(value=100, unit="mg"), vial_count=4,
+                 wasted=Quantity(value=50, unit="mg"))
+    out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
+    lines = [(c.code, c.units, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"]
+    assert lines == [("J1745", 35, ()), ("J1745", 5, ("JW",))]
+
+
+def test_r_units_03_no_jw_line_when_waste_is_not_documented():
+    """RULES.md R-UNITS-03: waste must be documented, else R-CDI-09 and no JW line."""
     drug = admin("A1", "infliximab", "09:00", "11:00", dose=(350, "mg"),
                  vial_size=Quantity(value=100, unit="mg"), vial_count=4)
     out = code_facts(facts(drug), Setting.FACILITY, OFFICIAL)
     lines = [(c.code, c.units, tuple(c.modifiers)) for c in out.codes if c.system == "HCPCS"]
-    assert lines == [("J1745", 35, ()), ("J1745", 5, ("JW",))]
+    assert lines == [("J1745", 35, ())]
+    assert "R-CDI-09" in [q.rule for q in out.queries]
 
 
 def test_r_units_03_jz_when_no_waste_documented():
