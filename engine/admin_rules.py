@@ -319,6 +319,12 @@ def code_administrations(
     ]
     pumps = [e for e in episodes if e.kind == "pump"]
     episodes = [e for e in episodes if e.kind != "pump"]
+    if pumps and any(s.kind.startswith("pump_refill") for s in facts.access_services):
+        # A refill of a pump already running is its maintenance (96521/96522), not the
+        # start of a new prolonged infusion (96416): R-ADMIN-17.
+        out += Outcome.warn(f"{pumps[0].admin.id}: pump refilled, not started; no 96416 "
+                            "(R-ADMIN-16, R-ADMIN-17).")
+        pumps = []
     candidates = [e for e in episodes if e not in concurrent_fluids]
     candidates = [e for e in candidates if not (e.family == "hydration" and e.minutes is None)]
     if not candidates:

@@ -435,3 +435,12 @@ def test_r_admin_08_physician_claim_in_a_hospital_outpatient_department():
     assert [(c.code, c.modifiers) for c in out.codes if c.system != "ICD-10-CM"] == [
         ("99214", [])]
     assert any("R-ADMIN-08" in w for w in out.warnings)
+
+
+def test_r_admin_17_pump_refill_is_not_a_new_pump_start():
+    from notecoder.schema import AccessService
+    refill = AccessService(id="S1", evidence=[Span(start=0, end=5)], text="pump refilled",
+                           kind="pump_refill_portable")
+    pump = admin("A1", "fluorouracil", "10:00", None, device="portable_pump",
+                 duration_minutes=7 * 24 * 60)
+    assert cpt(facts(pump, access_services=[refill])) == [("96521", 1)]
