@@ -377,7 +377,7 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         _assign_amounts(draft, text)
         _dose_after_rounding(draft, text)
         _assign_cues(draft, text)
-    mentioned = [d.mention.start_char for d in drafts]
+    mentioned = sorted(d.mention.start_char for d in drafts)
     unrecognised: list[Span] = []
     chart = charted.read_chart(text)
     drafts = charted.apply_tables(drafts, chart, doc, lambda d, s, e: _fill_row(d, text, s, e),
@@ -390,8 +390,9 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
     # On a chart line (a table row, a timed flowsheet line) the chart decided the times;
     # such a sentence adds only waste and amounts, to the drug named on its own line.
     for sentence in sentences:
-        if any(sentence.start_char <= m < sentence.end_char for m in mentioned):
-            continue
+        first = bisect.bisect_left(mentioned, sentence.start_char)
+        if first < len(mentioned) and mentioned[first] < sentence.end_char:
+            continue  # the sentence names a drug of its own
         if sentence.start_char in not_today:
             continue  # a plan's or a copied visit's times belong to no administration today
         if _looks_like_unknown_drug(sentence, text):
@@ -523,24 +524,27 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
     or the last one. A wrong bill is worse than no bill.
     """
     timed: list[Draft] = []
+    timed_of: dict[str, list[Draft]] = {}  # by generic: the last one found without a scan
     for draft in drafts:  # administrations with a start time: one per drug and start
         if "start" not in draft.fields:
             continue
-        earlier = [k for k in timed if _same_drug(k, draft)]
-        target = earlier[-1] if earlier else None
+        same = timed_of.setdefault(draft.entry.generic, [])
+        target = next((k for k in reversed(same) if _same_drug(k, draft)), None)
         if target is not None and _next_bag(target, draft):
             target.fields["stop"] = draft.fields["stop"]
             target.spans["stop"] = draft.spans["stop"]
             continue
         if target is None or _separate(target, draft):
             timed.append(draft)
+            same.append(draft)
         else:
             _absorb(target, draft)
     untimed_kept: list[Draft] = []
     for draft in drafts:
         if "start" in draft.fields:
             continue
-        candidates = [k for k in timed if _same_drug(k, draft) and not _separate(k, draft)]
+        candidates = [k for k in timed_of.get(draft.entry.generic, [])
+                      if _same_drug(k, draft) and not _separate(k, draft)]
         matching = [k for k in candidates if _same_dose(k, draft)]
         target = (matching or candidates or [None])[-1 if not matching else 0]
         if target is None:

@@ -14,6 +14,7 @@ the drafts are corrected by what the chart's structure says:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -50,8 +51,33 @@ def _set_time(draft: Draft, name: str, clock: ClockAt) -> None:
     draft.spans[name] = Span(start=clock[2], end=clock[3])
 
 
-def _on(draft: Draft, start: int, end: int) -> bool:
-    return start <= draft.mention.start_char < end
+class _DraftsByPlace:
+    """The drafts of a note found by position in O(log n): those on a line, and the last
+    of a drug before an offset (linear cost in note length, not lines x drafts)."""
+
+    def __init__(self, drafts: list[Draft]) -> None:
+        self.ordered = sorted(drafts, key=lambda d: d.mention.start_char)
+        self.starts = [d.mention.start_char for d in self.ordered]
+        self.of_drug: dict[str, list[Draft]] = {}
+        for draft in self.ordered:
+            self.of_drug.setdefault(draft.entry.generic, []).append(draft)
+
+    def on(self, start: int, end: int) -> list[Draft]:
+        return self.ordered[bisect.bisect_left(self.starts, start):
+                            bisect.bisect_left(self.starts, end)]
+
+    def remove(self, draft: Draft) -> None:
+        i = self.ordered.index(draft)
+        del self.ordered[i], self.starts[i]
+        self.of_drug[draft.entry.generic].remove(draft)
+
+    def target(self, generic: str, line_end: int) -> Draft | None:
+        """The last administration of the drug named before the line ends, else its first."""
+        same = self.of_drug.get(generic, [])
+        if not same:
+            return None
+        before = bisect.bisect_left([d.mention.start_char for d in same], line_end)
+        return same[before - 1] if before else same[0]
 
 
 @dataclass
@@ -62,18 +88,24 @@ class Chart:
     administrations: list[MarAdministration]
     events: list[tuple[FlowsheetEvent, str | None]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # MAR tables and flowsheet lines never overlap (events skip the MAR tables), so the
+        # line holding an offset is one binary search over their sorted starts.
+        spans = [(t.start, t.end, t) for t in self.tables if "drug" in t.columns]
+        spans += [(e.line[0], e.line[1], None) for e, _generic in self.events]
+        self._spans = sorted(spans, key=lambda s: s[0])
+        self._span_starts = [s[0] for s in self._spans]
+
     def line_of(self, start: int) -> tuple[int, int] | None:
-        """The table or flowsheet line holding offset `start`, if any."""
-        for table in self.tables:
-            if "drug" not in table.columns:
-                continue
-            if table.start <= start < table.end:
-                row = next((r for r in table.rows if r.start <= start < r.end), None)
-                return (row.start, row.end) if row else (table.start, table.end)
-        for event, _generic in self.events:
-            if event.line[0] <= start < event.line[1]:
-                return event.line
-        return None
+        """The table row (or table) or flowsheet line holding offset `start`, if any."""
+        i = bisect.bisect_right(self._span_starts, start) - 1
+        if i < 0 or start >= self._spans[i][1]:
+            return None
+        span_start, span_end, table = self._spans[i]
+        if table is None:
+            return (span_start, span_end)
+        row = next((r for r in table.rows if r.start <= start < r.end), None)
+        return (row.start, row.end) if row else (table.start, table.end)
 
 
 def read_chart(text: str) -> Chart:
@@ -96,10 +128,14 @@ def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
     waste) of a row into the draft."""
     from extractor.administrations import Draft
 
+    place = _DraftsByPlace(drafts)
+    taken: set[int] = set()
     for mar in chart.administrations:
         rows = [(r.start, r.end) for r in mar.rows]
-        inside = [d for d in drafts if any(_on(d, s, e) for s, e in rows)
-                  and d.entry.generic == mar.generic]
+        inside = sorted((d for s, e in rows for d in place.on(s, e)
+                         if d.entry.generic == mar.generic and id(d) not in taken),
+                        key=lambda d: d.mention.start_char)
+        taken.update(id(d) for d in inside)
         for d in inside:
             drafts.remove(d)
         if mar.status != "given" or not_today(mar.drug.start):
@@ -138,12 +174,12 @@ def stamp_line_times(drafts: list[Draft], chart: Chart) -> list[Draft]:
     """A drug named on a timed line takes the line's time when its own clause has none
     ("0025  CIWA 16, still tremulous - LORazepam 2 mg IV"), before one-drug merging, so a
     second dose at a new time stays a second dose."""
+    place = _DraftsByPlace(drafts)
     for event, generic in chart.events:
         if generic is None or event.kind not in ("start", "given"):
             continue
-        for draft in drafts:
-            if (_on(draft, *event.line) and draft.entry.generic == generic
-                    and "start" not in draft.fields):
+        for draft in place.on(*event.line):
+            if draft.entry.generic == generic and "start" not in draft.fields:
                 _set_time(draft, "start", event.time)
     return drafts
 
@@ -152,11 +188,12 @@ def drop_change_mentions(drafts: list[Draft], chart: Chart) -> list[Draft]:
     """A flowsheet line that pauses, restarts, stops or changes the rate of a running drug
     names that drug; its mention opens no new administration (the change is applied to the
     running one by `apply_events`)."""
-    lines = [(e.line, g) for e, g in chart.events if g is not None and e.kind in _CHANGES]
-    if not lines:
-        return drafts
-    return [d for d in drafts if _complete(d) or not any(
-        _on(d, s, e) and d.entry.generic == g for (s, e), g in lines)]
+    place = _DraftsByPlace(drafts)
+    changed: set[int] = set()
+    for event, generic in chart.events:
+        if generic is not None and event.kind in _CHANGES:
+            changed.update(id(d) for d in place.on(*event.line) if d.entry.generic == generic)
+    return [d for d in drafts if _complete(d) or id(d) not in changed]
 
 
 def _complete(draft: Draft) -> bool:
@@ -166,14 +203,6 @@ def _complete(draft: Draft) -> bool:
     return start is not None and stop is not None and start != stop
 
 
-def _target(drafts: list[Draft], generic: str, line_end: int) -> Draft | None:
-    same = [d for d in drafts if d.entry.generic == generic]
-    before = [d for d in same if d.mention.start_char < line_end]
-    if before:
-        return before[-1]
-    return same[0] if same else None
-
-
 _NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|started|spiked)\b"
                        r"|\bnew bag\b", re.I)
 
@@ -181,6 +210,7 @@ _NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|sta
 def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
     """Flowsheet events applied to the administration each belongs to: a start named only
     by its diluent, the stop, and pause/restart pairs (paused minutes)."""
+    place = _DraftsByPlace(drafts)
     paused_at: dict[int, int] = {}
     next_bag: Draft | None = None  # "bag #1 complete; bag #2 hung": the next stop extends it
     for event, generic in chart.events:
@@ -189,7 +219,7 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
                 _set_time(next_bag, "stop", event.time)
                 next_bag = None
             continue
-        target = _target(drafts, generic, event.line[1])
+        target = place.target(generic, event.line[1])
         if target is None:
             continue
         named = {g for g, _, _ in event.drugs}
@@ -202,10 +232,11 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
             # this line is the drug's diluent, not a second infusion.
             if "start" not in target.fields:
                 _set_time(target, "start", event.time)
-            carriers = [d for d in drafts if d.entry.is_fluid and _on(d, *event.line)
-                        and d.entry.generic in named]
+            carriers = [d for d in place.on(*event.line)
+                        if d.entry.is_fluid and d.entry.generic in named]
             for carrier in carriers:
                 drafts.remove(carrier)
+                place.remove(carrier)
                 target.fields.setdefault("diluent", carrier.entry.generic)
         elif event.kind in ("stop", "disconnect"):
             if target.fields.get("method") == Method.PUSH:
