@@ -115,13 +115,18 @@ MUE_TABLE = "mue_practitioner.csv"
 ASP_TABLE = "asp_payment_limits.csv"
 
 
-@cache
-def _asp() -> dict[str, float]:
-    entry = _table(ASP_TABLE)
+def _code_values(name: str, column: str, cast) -> dict[str, object]:
+    """One column of a generated per-code table (empty when the table is absent)."""
+    entry = _table(name)
     if not entry.is_file():
         return {}
     with entry.open(encoding="utf-8", newline="") as handle:
-        return {row["code"]: float(row["payment_limit"]) for row in csv.DictReader(handle)}
+        return {row["code"].strip().upper(): cast(row[column]) for row in csv.DictReader(handle)}
+
+
+@cache
+def _asp() -> dict[str, float]:
+    return _code_values(ASP_TABLE, "payment_limit", float)
 
 
 def asp_payment_limit(code: str) -> float | None:
@@ -131,11 +136,7 @@ def asp_payment_limit(code: str) -> float | None:
 
 @cache
 def _mue() -> dict[str, int]:
-    entry = _table(MUE_TABLE)
-    if not entry.is_file():
-        return {}
-    with entry.open(encoding="utf-8", newline="") as handle:
-        return {row["code"].strip().upper(): int(row["mue"]) for row in csv.DictReader(handle)}
+    return _code_values(MUE_TABLE, "mue", int)
 
 
 def mue_limit(code: str) -> int | None:

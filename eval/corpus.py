@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.gold import GoldCode
-from eval.score import CodeScore, Tally, claim_key, is_billed_service, score_codes
+from eval.score import CodeScore, Tally, score_codes
 from notecoder.errors import NotecoderError
 from notecoder.pipeline import code_note
 from notecoder.schema import CodeLine, Setting
@@ -90,11 +90,7 @@ def score_case(case: CorpusCase, extractor: str = "rules") -> CaseResult:
 
 def services_match(result: CaseResult) -> bool:
     """True when the drug and administration lines (codes, units, modifiers) match exactly."""
-    def lines(codes) -> list[tuple]:
-        return sorted(claim_key(c.system, c.code, c.units, c.modifiers) for c in codes
-                      if is_billed_service(c.system, c.code))
-
-    return lines(result.case.codes) == lines(result.got)
+    return result.score.services_exact.correct == 1
 
 
 def summarise(results: list[CaseResult]) -> dict:
