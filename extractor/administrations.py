@@ -407,14 +407,8 @@ def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
         owner = [d for d in drafts if d.mention.start_char < sentence.start_char]
         if not owner or not _continues(sentence, text):
             continue
-        draft = owner[-1]
-        saved = draft.window
-        draft.window = (sentence.start_char, sentence.end_char)
-        _assign_times(draft, text)
-        _assign_amounts(draft, text)
-        _assign_no_waste(draft, text)
-        _assign_container(draft, text)
-        draft.window = saved
+        _read_into(owner[-1], text, sentence.start_char, sentence.end_char,
+                   _assign_times, *_CONTINUATION_FIELDS)
     for draft in drafts:
         _dose_from_container(draft)
     return drafts, unrecognised
@@ -427,23 +421,26 @@ def _assign_container(draft: Draft, text: str) -> None:
             draft.set("container", value, match.start(), match.end())
 
 
-def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
-    """Amounts and waste of a sentence that continues a draft's line (no times)."""
+def _read_into(draft: Draft, text: str, start: int, end: int, *readers) -> None:
+    """Run field readers over text[start:end] for a draft, its own window kept."""
     saved = draft.window
     draft.window = (start, end)
-    _assign_amounts(draft, text)
-    _assign_no_waste(draft, text)
-    _assign_container(draft, text)
+    for read in readers:
+        read(draft, text)
     draft.window = saved
+
+
+_CONTINUATION_FIELDS = (_assign_amounts, _assign_no_waste, _assign_container)
+
+
+def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
+    """Amounts and waste of a sentence that continues a draft's line (no times)."""
+    _read_into(draft, text, start, end, *_CONTINUATION_FIELDS)
 
 
 def _fill_row(draft: Draft, text: str, start: int, end: int) -> None:
     """Fields a MAR row adds to its administration (dose, route, waste), times excepted."""
-    saved = draft.window
-    draft.window = (start, end)
-    _assign_amounts(draft, text)
-    _assign_cues(draft, text)
-    draft.window = saved
+    _read_into(draft, text, start, end, _assign_amounts, _assign_cues)
 
 
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
