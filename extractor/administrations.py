@@ -341,11 +341,12 @@ def _continues(sentence: SpacySpan, text: str) -> bool:
                 or cues.NO_WASTE.search(chunk))
 
 
-def draft_administrations(doc: Doc) -> tuple[list[Draft], list[Span]]:
+def draft_administrations(doc: Doc, not_today: NotToday | None = None
+                          ) -> tuple[list[Draft], list[Span]]:
     """Drafts for every drug given, with the quantities and cues in their windows, and the
     sentences that look like an administration of a drug the lexicon does not know."""
     text = doc.text
-    not_today = NotToday(text)
+    not_today = not_today if not_today is not None else NotToday(text)
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []
     for ent, entry in mentions:

@@ -6,7 +6,7 @@ import hashlib
 
 from extractor import cues
 from extractor.access import extract_access_services
-from extractor.administrations import draft_administrations, freeze
+from extractor.administrations import NotToday, draft_administrations, freeze
 from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
 from extractor.nlp import parse
@@ -19,7 +19,8 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
     doc = parse(text)
     diagnoses, dx_at = extract_diagnoses(doc)
-    drafts, unrecognised = draft_administrations(doc)
+    not_today = NotToday(text)  # read once: administrations and access services use it
+    drafts, unrecognised = draft_administrations(doc, not_today)
     administrations = []
     warnings_read: list[str] = []  # A3: 'rocefin' read as ceftriaxone (spelling)
     previous_drug: str | None = None
@@ -48,7 +49,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         administrations=administrations,
         diagnoses=diagnoses,
         cultures=extract_cultures(doc),
-        access_services=extract_access_services(text, []),
+        access_services=extract_access_services(text, not_today.spans),
         em=extract_em(doc),
         weight=weight,
         place=extract_place(text),

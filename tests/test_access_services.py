@@ -27,3 +27,9 @@ def test_pump_started_for_home_marks_the_administration_portable_pump():
             "started.\n")
     [admin] = extract(text)[0].administrations
     assert admin.device == "portable_pump"
+
+
+def test_a_copied_forward_pump_disconnect_is_not_a_service_today():
+    text = ('[Copied from C3D3 note 03/06/2026: "0905 CADD pump disconnected from port needle."]\n'
+            "1000  NS 1000 mL started for dehydration.\n")
+    assert extract(text)[0].access_services == []
