@@ -60,8 +60,7 @@ class Draft:
 
 
 def _entry(ent: SpacySpan) -> DrugName | None:
-    rule = getattr(ent._, "target_rule", None)
-    key = rule.literal if rule is not None else ent.text.lower()
+    key = ent._.lexicon_key or ent.text.lower()
     return drug_names().get(key.lower())
 
 

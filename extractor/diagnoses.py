@@ -36,8 +36,7 @@ def assertion_of(ent: SpacySpan) -> Assertion:
 
 
 def _value(ent: SpacySpan) -> str | None:
-    rule = getattr(ent._, "target_rule", None)
-    key = (rule.literal if rule is not None else ent.text).lower()
+    key = (ent._.lexicon_key or ent.text).lower()
     found = phrase_index().get(key)
     return found[1] if found else None
 

@@ -78,8 +78,14 @@ def phrase_index() -> dict[str, tuple[str, str]]:
 
 
 def context_rules() -> list[dict]:
-    """Extra medspaCy ConText rules (added to the library's defaults)."""
+    """Our ConText rules (added to the defaults, replacing a default of the same literal)."""
     data = json.loads(_lexicon("context_rules.json").read_text(encoding="utf-8"))
+    return list(data["context_rules"])
+
+
+def context_default_rules() -> list[dict]:
+    """medspaCy's default ConText rules (copied unchanged, MIT; see the file's comment)."""
+    data = json.loads(_lexicon("context_defaults.json").read_text(encoding="utf-8"))
     return list(data["context_rules"])
 
 

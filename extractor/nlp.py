@@ -1,15 +1,14 @@
 """The spaCy pipeline: blank English, sentences, lexicon matches, ConText assertions.
 
 No model download: `spacy.blank("en")` tokeniser, a sentencizer that also breaks
-at line ends, medspaCy's TargetMatcher for diagnosis and organism phrases, a
-PhraseMatcher for the thousands of drug names (TargetMatcher builds too slowly for
-them) that also reads misspelled drug names followed by a dose, and medspaCy ConText
-(default rules plus `lexicons/context_rules.json`).
+at line ends, PhraseMatchers for diagnosis and organism phrases and for the thousands of
+drug names (the latter also reads misspelled drug names followed by a dose), and the
+ConText algorithm (`extractor.context`: medspaCy's default rules plus
+`lexicons/context_rules.json`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from functools import cache
@@ -22,7 +21,6 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.lexicon import (
-    context_rules,
     drug_names,
     fuzzy_guard_words,
     phrase_index,
@@ -62,22 +60,6 @@ def _ends_statement(doc: Doc, index: int) -> bool:
     return index < 0 or doc[index].text[-1:] in ".:;!?"
 
 
-def _pattern(phrase: str, nlp: Language) -> list[dict]:
-    words = [t.text for t in nlp.make_doc(phrase)]
-    if len(phrase) <= _CASE_SENSITIVE_MAX:
-        return [{"TEXT": w} for w in words]
-    return [{"LOWER": w.lower()} for w in words]
-
-
-def _target_rules(nlp: Language) -> list:
-    from medspacy.target_matcher import TargetRule
-
-    rules = []
-    for phrase, (label, _value) in phrase_index().items():
-        rules.append(TargetRule(phrase, label, pattern=_pattern(_original(phrase), nlp)))
-    return rules
-
-
 @cache
 def _originals() -> dict[str, str]:
     from extractor.lexicon import diagnosis_phrases, organism_phrases
@@ -89,8 +71,56 @@ def _originals() -> dict[str, str]:
     return out
 
 
-def _original(phrase: str) -> str:
-    return _originals().get(phrase, phrase)
+if not Span.has_extension("lexicon_key"):
+    # The lexicon key an entity was matched by (drug name, diagnosis or organism phrase).
+    Span.set_extension("lexicon_key", default=None)
+
+
+def _phrase_matchers(nlp: Language, entries: list[tuple[str, str]]) -> tuple[PhraseMatcher,
+                                                                              PhraseMatcher]:
+    """(case-insensitive, as-written) PhraseMatchers over (key, phrase) pairs: phrases of
+    three characters or fewer (NS, CAP, UTI) match only as written."""
+    lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+    exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+    long_names = [(k, n) for k, n in entries if len(n) > _CASE_SENSITIVE_MAX]
+    short_names = [(k, n) for k, n in entries if len(n) <= _CASE_SENSITIVE_MAX]
+    for matcher, names in ((lower, long_names), (exact, short_names)):
+        # A name of letters only is one token as the tokenizer would make it; building its
+        # Doc directly keeps start-up short (most of the 4,900 drug names are single words).
+        simple = [(k, n) for k, n in names if n.isalpha()]
+        other = [(k, n) for k, n in names if not n.isalpha()]
+        for key, name in simple:
+            matcher.add(key, [Doc(nlp.vocab, words=[name], spaces=[False])])
+        for key, doc in zip((k for k, _ in other),
+                            nlp.tokenizer.pipe(n for _, n in other), strict=True):
+            matcher.add(key, [doc])
+    return lower, exact
+
+
+class ProblemMatcher:
+    """PROBLEM and ORGANISM entities from the diagnosis lexicon (`lexicons/diagnoses.json`),
+    each with its lexicon key."""
+
+    def __init__(self, nlp: Language):
+        entries = [(key, _originals().get(key, key)) for key in phrase_index()]
+        self.matchers = _phrase_matchers(nlp, entries)
+
+    def __call__(self, doc: Doc) -> Doc:
+        strings = doc.vocab.strings
+        spans = []
+        for matcher in self.matchers:
+            for match_id, start, end in matcher(doc):
+                key = strings[match_id]
+                span = Span(doc, start, end, label=phrase_index()[key][0])
+                span._.lexicon_key = key
+                spans.append(span)
+        doc.ents = filter_spans(spans + list(doc.ents))
+        return doc
+
+
+@Language.factory("problem_matcher")
+def _problem_matcher(nlp, name):  # no annotations: spaCy's config cannot resolve them here
+    return ProblemMatcher(nlp)
 
 
 # A dose right after a word on the same line: "rocefin 1gm", "toradal 30mg".
@@ -105,41 +135,19 @@ class DrugNameMatcher:
     """DRUG entities from the drug lexicon: exact names (case-insensitive above three
     characters, as written up to three), then misspellings followed by a dose.
 
-    Each entity carries `target_rule` (a medspaCy TargetRule whose literal is the lexicon
-    key), as the TargetMatcher's entities do, so `administrations._entry` finds it.
+    Each entity carries its lexicon key (`span._.lexicon_key`), which
+    `administrations._entry` reads.
     """
 
     def __init__(self, nlp: Language):
-        self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-        long_names, short_names = [], []
-        for key, entry in drug_names().items():
-            (short_names if len(entry.name) <= _CASE_SENSITIVE_MAX else long_names).append(
-                (key, entry.name))
-        for matcher, names in ((self.lower, long_names), (self.exact, short_names)):
-            # A name of letters only is one token as the tokenizer would make it; building its
-            # Doc directly keeps start-up short (most of the 4,900 names are single words).
-            simple = [(k, n) for k, n in names if n.isalpha()]
-            other = [(k, n) for k, n in names if not n.isalpha()]
-            for key, name in simple:
-                matcher.add(key, [Doc(nlp.vocab, words=[name], spaces=[False])])
-            for key, doc in zip((k for k, _ in other),
-                                nlp.tokenizer.pipe(n for _, n in other), strict=True):
-                matcher.add(key, [doc])
+        self.lower, self.exact = _phrase_matchers(
+            nlp, [(key, entry.name) for key, entry in drug_names().items()])
         self.guard = fuzzy_guard_words()
         self.by_letter: dict[str, list[str]] = {}
         for key in drug_names():
             if key.isalpha() and len(key) > _CASE_SENSITIVE_MAX + 1:
                 self.by_letter.setdefault(key[0], []).append(key)
         self._rules: dict[str, object] = {}
-
-    def rule(self, key: str):
-        """The (cached) TargetRule standing for lexicon key `key`."""
-        if key not in self._rules:
-            from medspacy.target_matcher import TargetRule
-
-            self._rules[key] = TargetRule(key, "DRUG")
-        return self._rules[key]
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
@@ -160,7 +168,7 @@ class DrugNameMatcher:
         kept = {id(span) for span in chosen}
         for span, key, spelling in spans:
             if id(span) in kept:  # extension values live on the doc, keyed by the span
-                span._.target_rule = self.rule(key)
+                span._.lexicon_key = key
                 span._.spelling_of = drug_names()[key].name if spelling else None
         doc.ents = chosen
         return doc
@@ -198,24 +206,14 @@ def _drug_name_matcher(nlp, name):  # no annotations: spaCy's config cannot reso
 @cache
 def build_nlp() -> Language:
     """The offline pipeline, built once per process."""
-    # medspaCy's sentence splitter (PyRuSH) logs through loguru; we use spaCy's instead.
-    logging.getLogger("medspacy").setLevel(logging.WARNING)
-    import medspacy  # noqa: F401  (registers the medspacy_* factories)
-    from medspacy.context import ConTextRule
+    import extractor.context  # noqa: F401  (registers the context_assertions factory)
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("line_sentences")
-    matcher = nlp.add_pipe("medspacy_target_matcher")
-    matcher.add(_target_rules(nlp))
+    nlp.add_pipe("problem_matcher")
     nlp.add_pipe("drug_name_matcher")
-    context = nlp.add_pipe("medspacy_context", config={"rules": None})
-    ours = [ConTextRule(**rule) for rule in context_rules()]
-    # Our rules replace a default of the same literal (e.g. "ruled out" looks backward:
-    # "Pneumonia ruled out."), the other defaults stay.
-    redefined = {rule.literal.lower() for rule in ours}
-    defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
-    context.add([r for r in defaults if r.literal.lower() not in redefined] + ours)
+    nlp.add_pipe("context_assertions")
     return nlp
 
 

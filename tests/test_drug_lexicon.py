@@ -36,7 +36,7 @@ def test_lexicon_is_generated_at_scale():
 
 
 def _drugs(text: str) -> list[tuple[str, str, str | None]]:
-    return [(e.text, e._.target_rule.literal, e._.spelling_of)
+    return [(e.text, e._.lexicon_key, e._.spelling_of)
             for e in parse(text).ents if e.label_ == "DRUG"]
 
 

@@ -1,0 +1,44 @@
+"""ConText assertions (extractor.context): scopes, termination, overlapping cues."""
+
+from __future__ import annotations
+
+from extractor.nlp import parse
+
+
+def _assertions(text: str) -> dict[str, tuple[bool, bool, bool]]:
+    return {e.text.lower(): (e._.is_negated, e._.is_uncertain, e._.is_historical)
+            for e in parse(text).ents if e.label_ == "PROBLEM"}
+
+
+def test_forward_negation_reaches_to_the_end_of_its_sentence_only():
+    found = _assertions("No fever or pneumonia. Cellulitis of the leg.")
+    assert found["fever"][0] and found["pneumonia"][0]
+    assert not found["cellulitis"][0]
+
+
+def test_a_terminating_cue_ends_the_negation_scope():
+    found = _assertions("No fever, but pneumonia on the film.")
+    assert found["fever"][0]
+    assert not found["pneumonia"][0]
+
+
+def test_backward_cue_negates_what_comes_before_it():
+    assert _assertions("Pneumonia ruled out.")["pneumonia"][0]
+
+
+def test_longest_overlapping_cue_wins_possible_not_negated():
+    # "not ruled out" (possible) contains "ruled out" (negated): the longer cue stands.
+    found = _assertions("Pneumonia not ruled out.")
+    assert found["pneumonia"] == (False, True, False)
+
+
+def test_historical_cue_and_case_sensitive_pattern():
+    assert _assertions("PMH: asthma.")["asthma"][2]
+    assert not _assertions("pmh asthma.")["asthma"][2]  # PMH matches only as written
+
+
+def test_cues_in_one_sentence_do_not_reach_another_sentence_in_a_long_note():
+    text = "No fever.\n" * 300 + "Cellulitis of the leg.\n"
+    found = [e for e in parse(text).ents if e.label_ == "PROBLEM"]
+    assert not found[-1]._.is_negated
+    assert all(e._.is_negated for e in found[:-1])
