@@ -16,7 +16,8 @@ _SERVICES: list[tuple[str, re.Pattern[str]]] = [
         r"intrathecal|SynchroMed)\b[^\n.]{0,20}\bpump\b", _I)),
     ("pump_refill_portable", re.compile(
         r"\b(?:pump|reservoir|cassette|CADD)\b[^\n.]{0,30}\b(?:refill(?:ed|ing)?|re-?filled|"
-        r"replaced)\b|\brefill(?:ed|ing)?\b[^\n.]{0,20}\b(?:pump|reservoir|cassette)\b", _I)),
+        r"replaced|exchanged?|changed?|swapped)\b|\b(?:refill(?:ed|ing)?|exchange|change)\b"
+        r"[^\n.]{0,20}\b(?:pump|reservoir|cassette)\b|\bnew[ \t]+(?:cassette|reservoir)\b", _I)),
     ("pump_disconnect", re.compile(
         r"\b(?:pump|CADD|infusor|elastomeric)\b[^\n.]{0,30}\bdisconnect(?:ed|ion)?\b|"
         r"\bdisconnect(?:ed|ion)?\b[^\n.]{0,20}\b(?:pump|CADD|infusor)\b", _I)),

@@ -291,7 +291,7 @@ def _assign_no_waste(draft: Draft, text: str) -> None:
         draft.set("no_waste", True, match.start(), match.end())
 
 
-_ROUNDED_TO = re.compile(r"^\s*(?:->|→|=>|>|rounded (?:up |down )?to|round(?:ed)? to|"
+_ROUNDED_TO = re.compile(r"^\s*(?:[,;]\s*)?(?:->|→|=>|>|rounded (?:up |down )?to|round(?:ed)? to|"
                          r"adjusted to|per pharmacy(?: rounding)?(?: policy)?:?|"
                          r"\(?\s*capped (?:at|to)|\(?\s*max(?:imum)?(?: dose)? (?:of )?|"
                          r"\(?\s*dose capped at|\(?\s*cap(?:ped)?:?)\s*", re.I)
@@ -334,8 +334,87 @@ def _dose_after_rounding(draft: Draft, text: str) -> None:
         draft.spans["dose"] = Span(start=begin, end=begin + len(amount.text))
 
 
+# What may follow a drug name on a header line: a bracketed name and a dose or strength.
+_HEADER_REST = re.compile(r"[ \t]*(?:\([^()\n]{0,40}\)[ \t]*)?(?:\d[\d,.]*[ \t]*"
+                          r"(?:mg|g|gm|mcg|units?|meq|ml)(?:[ \t]*/[ \t]*[\d.]*[ \t]*"
+                          r"(?:m2|kg|ml))?)?[ \t]*:?[ \t]*", re.I)
+
+
+class _HeaderBlocks:
+    """Drug header lines and the indented lines under them (R-DOC-02, issue 11 item 2):
+
+        OCREVUS 600 mg
+          600 mg in 500 mL NS started 0920
+          Stopped 1251, bag empty
+
+    is one administration of the header's drug: its window runs over the indented block,
+    and a fluid named there after "in" is its diluent, not a drug of its own."""
+
+    def __init__(self, text: str, mentions: list[tuple[SpacySpan, DrugName]]) -> None:
+        self.text = text
+        self.ends: dict[int, int] = {}  # header mention start -> block end
+        self.blocks: list[tuple[int, int, int]] = []  # (block start, block end, header start)
+        others = sorted((ent.start_char, entry.generic) for ent, entry in mentions
+                        if not entry.is_fluid)
+        for ent, entry in mentions:
+            if entry.is_fluid:
+                continue
+            found = self._block(ent, entry, others)
+            if found is not None:
+                self.ends[ent.start_char] = found[1]
+                self.blocks.append((found[0], found[1], ent.start_char))
+
+    @staticmethod
+    def _indent(line: str) -> int:
+        return len(line) - len(line.lstrip(" \t"))
+
+    def _block(self, ent: SpacySpan, entry: DrugName,
+               others: list[tuple[int, str]]) -> tuple[int, int] | None:
+        text = self.text
+        line_start = text.rfind("\n", 0, ent.start_char) + 1
+        line_end = text.find("\n", ent.end_char)
+        line_end = len(text) if line_end < 0 else line_end
+        if text[line_start:ent.start_char].strip() or not _HEADER_REST.fullmatch(
+                text, ent.end_char, line_end):
+            return None
+        base = self._indent(text[line_start:line_end])
+        start, end, pos = line_end + 1, line_end, line_end + 1
+        while pos < len(text):
+            nl = text.find("\n", pos)
+            nxt = len(text) if nl < 0 else nl
+            line = text[pos:nxt]
+            if not line.strip() or self._indent(line) <= base:
+                break
+            i = bisect.bisect_left(others, (pos, ""))
+            if i < len(others) and others[i][0] < nxt and others[i][1] != entry.generic:
+                break  # another drug's line ends the block
+            end, pos = nxt, nxt + 1
+        return (start, end) if end > line_end else None
+
+    def holds(self, offset: int) -> bool:
+        """True when `offset` lies on an indented line under a drug header line."""
+        return any(start <= offset < end for start, end, _ in self.blocks)
+
+    def block_end(self, mention: SpacySpan) -> int:
+        return self.ends.get(mention.start_char, 0)
+
+    def header_of(self, ent: SpacySpan, entry: DrugName, previous: Draft | None
+                  ) -> Draft | None:
+        """The header draft whose block holds this fluid named as a diluent, else None."""
+        if not entry.is_fluid or previous is None:
+            return None
+        for start, end, header in self.blocks:
+            if start <= ent.start_char < end and previous.mention.start_char == header:
+                line_start = self.text.rfind("\n", 0, ent.start_char) + 1
+                before = self.text[max(line_start, ent.start_char - 30):ent.start_char]
+                return previous if cues.DILUENT_BEFORE.search(before) else None
+        return None
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
+    if cues.NOT_A_CONTINUATION.match(chunk):
+        return False  # "Observation until 0930", "Discharged 1110": no drug stops then
     return bool(find_clock_times(chunk) or find_durations(chunk) or cues.WASTE.search(chunk)
                 or cues.NO_WASTE.search(chunk))
 
@@ -348,10 +427,15 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     not_today = not_today if not_today is not None else NotToday(text)
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []
+    blocks = _HeaderBlocks(text, mentions)
     for ent, entry in mentions:
         if not _given(ent, text, not_today):
             continue
         previous = drafts[-1] if drafts else None
+        header = blocks.header_of(ent, entry, previous)
+        if header is not None:  # "  100 mg in 100 mL NS IVPB" under its drug's header line
+            header.set("diluent", entry.generic, ent.start_char, ent.end_char)
+            continue
         if _is_diluent(ent, entry, text, previous):
             previous.set("diluent", entry.generic, ent.start_char, ent.end_char)
             continue
@@ -370,7 +454,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         end = sent.end_char
         if i + 1 < len(drafts) and drafts[i + 1].mention.sent == sent:
             end = drafts[i + 1].mention.start_char
-        draft.window = (start, end)
+        draft.window = (start, max(end, blocks.block_end(draft.mention)))
     sentences = list(doc.sents)
     for draft in drafts:
         _assign_times(draft, text)
@@ -395,6 +479,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             continue  # the sentence names a drug of its own
         if sentence.start_char in not_today:
             continue  # a plan's or a copied visit's times belong to no administration today
+        if blocks.holds(sentence.start_char):
+            continue  # read already, in its header drug's window
         if _looks_like_unknown_drug(sentence, text):
             unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
             continue

@@ -19,11 +19,19 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from extractor.flowsheet import FlowsheetEvent, attribute_events, flowsheet_events
 from extractor.lexicon import DrugName, drug_names
-from extractor.mar_tables import ClockAt, MarAdministration, Table, find_tables, mar_administrations
+from extractor.mar_tables import (
+    ClockAt,
+    MarAdministration,
+    Table,
+    find_tables,
+    mar_administrations,
+    name_first_words,
+)
 from notecoder.schema import Method, Span
 
 if TYPE_CHECKING:
@@ -40,6 +48,14 @@ _CHANGES = frozenset({"stop", "pause", "restart", "rate_change", "disconnect"})
 def lookup(text: str) -> DrugName | None:
     """Surface name (lower case, single spaces) -> lexicon entry."""
     return drug_names().get(text)
+
+
+@cache
+def _first_words() -> frozenset[str]:
+    return name_first_words(drug_names())
+
+
+lookup.first_words = _first_words  # find_drug_names tries names only from these words
 
 
 def _time(clock: ClockAt) -> dt.time:

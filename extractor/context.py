@@ -37,6 +37,9 @@ for _name in ATTRIBUTES.values():
         Span.set_extension(_name, default=False)
 
 
+_TERMINATING = frozenset({"TERMINATE", "TERMINATE_FORWARD"})
+
+
 @dataclass(frozen=True)
 class TokenTest:
     """One token of a cue: its allowed strings, case-sensitive or not, optional or not."""
@@ -159,8 +162,13 @@ def _longest_first(matches: list[tuple[CueRule, int, int]]) -> list[tuple[CueRul
 
 
 def _limit(cue: Cue, other: Cue) -> None:
-    """A TERMINATE cue or a cue of the same category ends `cue`'s scope at `other`."""
-    if cue.rule.direction == "TERMINATE":
+    """A TERMINATE cue or a cue of the same category ends `cue`'s scope at `other`;
+    a TERMINATE_FORWARD cue (";") ends only a forward scope."""
+    if cue.rule.direction in _TERMINATING:
+        return
+    if other.rule.direction == "TERMINATE_FORWARD":
+        if cue.rule.direction in ("FORWARD", "BIDIRECTIONAL") and other.start > cue.start:
+            cue.scope_end = min(cue.scope_end, other.start)
         return
     if other.rule.direction != "TERMINATE" and other.rule.category != cue.rule.category:
         return
@@ -205,7 +213,7 @@ def apply_context(doc: Doc, targets: list[Span], finder: CueFinder) -> None:
                     _limit(other, cue)
     for target in targets:
         for cue in by_sentence.get(bounds[target.start][0], ()):
-            if cue.rule.direction in ("TERMINATE", "PSEUDO"):
+            if cue.rule.direction in _TERMINATING or cue.rule.direction == "PSEUDO":
                 continue
             if _overlaps((cue.start, cue.end), (target.start, target.end)):
                 continue

@@ -23,8 +23,11 @@ STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discon
 ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
-ROUTE_ORAL = _words(r"PO", r"by mouth", r"orally", r"oral", r"ODT", r"SL", r"sublingual(?:ly)?",
-                    r"tabs?", r"tablets?", r"capsules?", r"chewed", r"swallowed")
+# "poor PO intake", "PO challenge" describe eating and drinking, not a route of a dose.
+ROUTE_ORAL = _words(r"PO(?![ \t]+(?:intake|fluids?|challenge|trial|diet|liquids|status|"
+                    r"tolerance|well))", r"by mouth", r"orally", r"oral", r"ODT", r"SL",
+                    r"sublingual(?:ly)?", r"tabs?", r"tablets?", r"capsules?", r"chewed",
+                    r"swallowed")
 PUSH = _words(r"IVP", r"IV push", r"push(?:ed)?", r"slow IV push", r"pushed")
 INFUSION = _words(r"infus(?:ed|ion|ing)", r"IVPB", r"piggyback", r"drip", r"bolus",
                   r"via pump", r"over")
@@ -35,6 +38,12 @@ VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:
 # Drugs that, with a flush/lock cue, keep a line open rather than treat (R-ADMIN-14: a flush
 # at the end is part of the administration; heparin/saline lock flush is not billed).
 LOCK_DRUGS = frozenset({"heparin", "sodium chloride"})
+# A sentence about the patient after the drugs (observation, vitals, discharge) is not the
+# continuation of the last administration: its times stop no drug.
+NOT_A_CONTINUATION = re.compile(
+    r"\s*(?:\d{3,4}\s*[-:]?\s*)?(?:post[- ]?(?:infusion|injection)\s+)?(?:observ\w*|monitor\w*|"
+    r"vs\b|vitals|v/s\b|discharg\w*|d/c(?:'d)?\s+(?:home|ambulatory|to)|dispo\w*|"
+    r"left\s+(?:the\s+)?(?:clinic|unit|department|ed)|ambulat\w*\s+out)", re.I)
 HYDRATION = _words(r"hydration", r"dehydrat\w*", r"rehydrat\w*", r"bolus",
                    r"fluid resuscitation", r"maintenance", r"volume repletion")
 CHEMO = _words(r"chemo(?:therapy)?", r"antineoplastic")

@@ -148,6 +148,11 @@ _PIECE = re.compile(r"\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*")
 _MAX_WORDS = 4  # longest multi-word name tried ("0.9% sodium chloride")
 
 
+def name_first_words(names) -> frozenset[str]:
+    """The first word (as `find_drug_names` splits words) of each lower-cased name."""
+    return frozenset(m.group(0) for name in names if (m := _TOKEN.search(name)))
+
+
 def find_drug_names(text: str, lookup: DrugLookup, start: int = 0,
                     end: int | None = None) -> list[tuple[DrugName, int, int]]:
     """Drug names the lookup knows in ``text[start:end]``, longest match first.
@@ -159,10 +164,17 @@ def find_drug_names(text: str, lookup: DrugLookup, start: int = 0,
     end = len(text) if end is None else end
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
     found: list[tuple[DrugName, int, int]] = []
+    # A lookup may say which words a name can start with: other words skip the n-gram tries.
+    firsts = getattr(lookup, "first_words", None)
+    firsts = firsts() if callable(firsts) else None
     i = 0
     while i < len(tokens):
         hit = None
-        for n in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+        a, b = tokens[i]
+        widths = range(min(_MAX_WORDS, len(tokens) - i), 0, -1)
+        if firsts is not None and text[a:b].lower() not in firsts:
+            widths = range(0)
+        for n in widths:
             span = tokens[i:i + n]
             if any(text[a[1]:b[0]].strip(" ") for a, b in itertools.pairwise(span)):
                 continue  # only words separated by spaces form one name

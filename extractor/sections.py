@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from extractor.service_date import other_day_ranges
 from notecoder.schema import Span
 
 
@@ -66,6 +67,8 @@ class _Rules:
     today_marker: re.Pattern[str]
     today_carve_out: re.Pattern[str]
     bracket_opener: re.Pattern[str]
+    banner_opener: re.Pattern[str]
+    banner_closer: re.Pattern[str]
     time_line: re.Pattern[str]
     dose: re.Pattern[str]
 
@@ -169,6 +172,8 @@ def _rules() -> _Rules:
         today_marker=re.compile(data["today_markers"], flags),
         today_carve_out=re.compile(data["today_carve_out"], flags),
         bracket_opener=re.compile(data["bracket_openers"], flags),
+        banner_opener=re.compile(data["banner_openers"], flags | re.MULTILINE),
+        banner_closer=re.compile(data["banner_closers"], flags | re.MULTILINE),
         time_line=re.compile(data["time_line"], flags),
         dose=re.compile(data["dose"], flags),
     )
@@ -539,6 +544,22 @@ def _bracket_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
         pos = max(end, hit.end())
 
 
+def _banner_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
+    """Copied-forward blocks between banner lines: "*** Previous visit note (01/30),
+    carried forward ***" ... "*** end of carried-forward text ***" (or the paragraph end)."""
+    ranges, pos = [], 0
+    while True:
+        hit = rules.banner_opener.search(text, pos)
+        if hit is None:
+            return ranges
+        close = rules.banner_closer.search(text, hit.end())
+        paragraph = text.find("\n\n", hit.end())
+        ends = [e for e in (close.end() if close else -1, paragraph) if e >= 0]
+        end = min(ends) if ends else len(text)
+        ranges.append((hit.start(), end))
+        pos = max(end, hit.end() + 1)
+
+
 def _carve_outs(text: str, section: Section, rules: _Rules) -> list[tuple[int, int]]:
     """Clauses of a plan that record a dose given now ("Kenalog 40 mg IM today")."""
     holes = []
@@ -568,8 +589,9 @@ def _section_lines(text: str, section: Section) -> Iterator[tuple[int, int]]:
 
 def not_given_spans(text: str) -> list[Span]:
     """Merged, sorted character ranges that are not a record of what was given today:
-    non-today sections (less the clauses of a plan that record a dose given now), and
-    copied-forward, prior-visit, plan/order, discharge and held/refused/not-given cues."""
+    non-today sections (less the clauses of a plan that record a dose given now),
+    copied-forward, prior-visit, plan/order, discharge and held/refused/not-given cues,
+    copied-forward banner blocks, and sentences dated another day (extractor.service_date)."""
     rules = _rules()
     ranges: list[tuple[int, int]] = []
     for section in find_sections(text):
@@ -581,6 +603,8 @@ def not_given_spans(text: str) -> list[Span]:
         ranges += whole
     ranges += _cue_ranges(text, rules)
     ranges += _bracket_ranges(text, rules)
+    ranges += _banner_ranges(text, rules)
+    ranges += other_day_ranges(text)
     return _merged(_trimmed(text, ranges))
 
 

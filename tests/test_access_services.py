@@ -33,3 +33,14 @@ def test_a_copied_forward_pump_disconnect_is_not_a_service_today():
     text = ('[Copied from C3D3 note 03/06/2026: "0905 CADD pump disconnected from port needle."]\n'
             "1000  NS 1000 mL started for dehydration.\n")
     assert extract(text)[0].access_services == []
+
+
+def test_a_cassette_exchange_on_a_running_pump_is_a_refill():
+    assert kinds("0835 new cassette: fluorouracil 2772 mg in 110 mL connected.") == [
+        "pump_refill_portable"]
+    assert kinds("Weekly CADD cassette exchanged at 0830.") == ["pump_refill_portable"]
+
+
+def test_a_pump_refill_is_not_read_as_a_prescription_refill():
+    text = "1000  CADD pump reservoir refilled, fluorouracil 2400 mg.\n"
+    assert [s.kind for s in extract(text)[0].access_services] == ["pump_refill_portable"]

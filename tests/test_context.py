@@ -42,3 +42,10 @@ def test_cues_in_one_sentence_do_not_reach_another_sentence_in_a_long_note():
     found = [e for e in parse(text).ents if e.label_ == "PROBLEM"]
     assert not found[-1]._.is_negated
     assert all(e._.is_negated for e in found[:-1])
+
+
+def test_a_semicolon_ends_a_forward_negation_but_not_a_backward_one():
+    drugs = {e.text.lower(): e._.is_negated for e in parse(
+        "Zosyn not available; cefepime 2 g IV started 2210. Neulasta ordered for day 2; "
+        "not given today.").ents if e.label_ == "DRUG"}
+    assert drugs["cefepime"] is False and drugs["neulasta"] is True
