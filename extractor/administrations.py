@@ -64,12 +64,6 @@ def _entry(ent: SpacySpan) -> DrugName | None:
     return drug_names().get(key.lower())
 
 
-def _in_not_given_section(text: str, start: int, end: int) -> bool:
-    """True when text[start:end] sits on a line headed Allergies:, Home meds:, ..."""
-    line_start = text.rfind("\n", 0, start) + 1
-    return bool(cues.NOT_GIVEN_SECTION.search(text[line_start:end]))
-
-
 class NotToday:
     """Text that is not a record of what was given today (extractor.sections): home and
     reconciled medications, allergies, history, prior and copied-forward visits, plans and
@@ -90,8 +84,6 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
     if ent.start_char in not_today:
         return False
     sent = ent.sent
-    if _in_not_given_section(text, ent.start_char, ent.start_char):
-        return False
     sentence = text[sent.start_char:sent.end_char]
     has_time = bool(find_clock_times(sentence))
     if cues.FUTURE.search(sentence) and not has_time:
@@ -532,8 +524,6 @@ def _fill_row(draft: Draft, text: str, start: int, end: int) -> None:
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
     """A dose with a route or 'given' but no known drug name: never glued to another drug."""
     chunk = text[sentence.start_char:sentence.end_char]
-    if _in_not_given_section(text, sentence.start_char, sentence.end_char):
-        return False
     doses = [a for a in find_amounts(chunk) if a.kind == "dose"
              and not cues.VIAL.search(chunk[a.end:a.end + 20])
              and not cues.WASTE.search(chunk[max(0, a.start - 12):a.end + 12])]

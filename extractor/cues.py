@@ -59,9 +59,6 @@ NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wast
                   r"0 mg wasted", r"waste: none", r"waste none")
 WASTE = _words(r"wasted", r"waste", r"discarded")
 VIAL = _words(r"vials?", r"single[- ]dose vials?", r"SDV")
-NOT_GIVEN_SECTION = re.compile(
-    r"^\s*(?:allerg\w*|home med\w*|current med\w*|outpatient med\w*|medication list|"
-    r"meds?(?: list)?|discharge med\w*|prescriptions?)\s*[:\-]", _I)
 FUTURE = _words(r"will", r"plan(?:ned|s)?", r"next", r"tomorrow", r"to be given",
                 r"due (?:on|in)", r"schedule(?:d)? for", r"return(?:s)? in", r"consider")
 GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"started",

@@ -112,11 +112,10 @@ class Fact(BaseModel):
 
     def spans(self) -> list[Span]:
         """All spans of this fact, evidence first, without duplicates."""
-        seen: list[Span] = []
+        seen: dict[tuple[int, int], Span] = {}
         for span in [*self.evidence, *self.field_spans.values()]:
-            if span not in seen:
-                seen.append(span)
-        return seen
+            seen.setdefault((span.start, span.end), span)
+        return list(seen.values())
 
     def span_of(self, *fields: str) -> list[Span]:
         """Spans of the named fields that are present (for citing evidence)."""
