@@ -56,10 +56,15 @@ def _organism_for(ent: SpacySpan, organisms: list[SpacySpan], text: str) -> Spac
     return None
 
 
-def extract_diagnoses(doc: Doc) -> tuple[list[Diagnosis], dict[int, str]]:
+def extract_diagnoses(doc: Doc, historical: list[Span] | None = None
+                      ) -> tuple[list[Diagnosis], dict[int, str]]:
     """Diagnosis facts (one per concept, organism and assertion, all mentions as evidence)
-    and a map from each mention's start offset to its fact id (for drug indications)."""
+    and a map from each mention's start offset to its fact id (for drug indications).
+
+    A mention inside a past-history section (`historical`, from the sectionizer) is
+    historical; the same condition documented as current elsewhere is its own fact."""
     text = doc.text
+    history = historical or []
     organisms = [e for e in doc.ents if e.label_ == "ORGANISM"]
     groups: dict[tuple, dict] = {}
     by_start: dict[int, tuple] = {}
@@ -72,6 +77,9 @@ def extract_diagnoses(doc: Doc) -> tuple[list[Diagnosis], dict[int, str]]:
         org = _organism_for(ent, organisms, text)
         organism = _value(org) if org is not None else None
         assertion = assertion_of(ent)
+        if assertion == Assertion.AFFIRMED and any(
+                s.start <= ent.start_char < s.end for s in history):
+            assertion = Assertion.HISTORICAL
         key = (concept, organism, assertion)
         group = groups.setdefault(key, {"ents": [], "org": org, "lat": None})
         group["ents"].append(ent)

@@ -10,6 +10,7 @@ from extractor.administrations import NotToday, draft_administrations, freeze
 from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
 from extractor.nlp import parse
+from extractor.sections import historical_spans
 from notecoder.schema import Extraction
 
 EXTRACTOR_NAME = "rules-1"
@@ -18,7 +19,7 @@ EXTRACTOR_NAME = "rules-1"
 def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
     doc = parse(text)
-    diagnoses, dx_at = extract_diagnoses(doc)
+    diagnoses, dx_at = extract_diagnoses(doc, historical_spans(text))
     not_today = NotToday(text)  # read once: administrations and access services use it
     drafts, unrecognised = draft_administrations(doc, not_today)
     administrations = []

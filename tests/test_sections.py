@@ -281,3 +281,15 @@ def test_never_raises_and_spans_are_ordered_within_bounds(text):
     sections = find_sections(text)
     assert all(0 <= s.start <= s.header_end <= s.end <= len(text) for s in sections)
     assert all(a.end <= b.start for a, b in pairwise(sections))
+
+
+def test_a_diagnosis_in_past_history_is_historical_unless_current_elsewhere():
+    from extractor.rules import extract
+    from notecoder.schema import Assertion
+
+    text = ("Past medical history: asthma, hypertension.\n"
+            "Assessment: hypertension, on lisinopril. Cellulitis of the leg.\n")
+    found = {(d.concept, d.assertion) for d in extract(text)[0].diagnoses}
+    assert ("asthma", Assertion.HISTORICAL) in found
+    assert ("hypertension", Assertion.AFFIRMED) in found
+    assert ("asthma", Assertion.AFFIRMED) not in found
