@@ -287,7 +287,10 @@ def test_a_diagnosis_in_past_history_is_historical_unless_current_elsewhere():
     from extractor.rules import extract
     from notecoder.schema import Assertion
 
-    text = ("Past medical history: asthma, hypertension.\n"
+    text = ("PAST MEDICAL HISTORY\n"
+            "- asthma\n"
+            "- hypertension\n"
+            "\n"
             "Assessment: hypertension, on lisinopril. Cellulitis of the leg.\n")
     found = {(d.concept, d.assertion) for d in extract(text)[0].diagnoses}
     assert ("asthma", Assertion.HISTORICAL) in found
