@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import math
 
-from engine.episodes import Episode, Family, Kind, build_episodes, runs_concurrently
+from engine.episodes import (
+    Episode,
+    Family,
+    Kind,
+    OverlapIndex,
+    build_episodes,
+    runs_concurrently,
+)
 from engine.outcome import Outcome
 from engine.profiles import Profile
 from engine.tables import drug_code_rows
@@ -113,7 +120,7 @@ def r_admin_02_initial_infusion(episode: Episode, profile: Profile) -> Outcome:
 
 
 def r_admin_01_push(
-    episode: Episode, earlier_pushes: list[Episode], initial: bool, setting: Setting
+    episode: Episode, previous_same_drug: Episode | None, initial: bool, setting: Setting
 ) -> Outcome:
     """R-ADMIN-01: IV push (or infusion of 15 minutes or less).
 
@@ -127,8 +134,7 @@ def r_admin_01_push(
         code = _INITIAL[(episode.family, "push")]
         return Outcome(codes=[_cpt(code, 1, "R-ADMIN-01", f"{episode.label()}: initial {how}.",
                                    spans)])
-    same = [p for p in earlier_pushes if p.drug == episode.drug]
-    if not same:
+    if previous_same_drug is None:
         code = _PUSH_NEW_DRUG[episode.family]
         why = f"{episode.label()}: {how} of a new drug after the initial service."
         return Outcome(codes=[_cpt(code, 1, "R-ADMIN-01", why, spans)])
@@ -137,7 +143,7 @@ def r_admin_01_push(
             f"{episode.admin.id}: repeat push of the same drug is not reported on a professional "
             "claim (R-ADMIN-01)."
         )
-    previous = same[-1]
+    previous = previous_same_drug
     gap = None
     if episode.begin is not None and previous.begin is not None:
         gap = episode.begin - previous.begin
@@ -189,7 +195,7 @@ def r_admin_05_concurrent_fluid(episode: Episode, profile: Profile, reported: bo
 
 
 def r_admin_07_sequential_infusion(
-    episode: Episode, earlier_infusions: list[Episode], profile: Profile
+    episode: Episode, same_drug_infused_before: bool, profile: Profile
 ) -> Outcome:
     """R-ADMIN-07: a new drug infused after the initial service, through the same access.
 
@@ -197,7 +203,7 @@ def r_admin_07_sequential_infusion(
     (96366 / 96415). The same drug infused again is not a new sequential service.
     Source: CPT-DA.
     """
-    if any(e.drug == episode.drug for e in earlier_infusions):
+    if same_drug_infused_before:
         return Outcome.warn(
             f"{episode.admin.id}: same drug as an earlier infusion; not a new sequential "
             "service (R-ADMIN-07)."
@@ -304,7 +310,7 @@ def _code_initial(episode: Episode, profile: Profile, setting: Setting) -> Outco
     if episode.kind == "infusion":
         return r_admin_02_initial_infusion(episode, profile)
     if episode.kind == "push":
-        return r_admin_01_push(episode, [], initial=True, setting=setting)
+        return r_admin_01_push(episode, None, initial=True, setting=setting)
     return r_admin_09_injection(episode)
 
 
@@ -314,9 +320,11 @@ def code_administrations(
     """All administration codes of one encounter, and the initial service chosen."""
     episodes, out = build_episodes(facts, profile)
     drug_infusions = [e for e in episodes if e.kind == "infusion" and e.family != "hydration"]
+    overlap = OverlapIndex(drug_infusions)  # one sort: linear in administrations, not n^2
     concurrent_fluids = [
-        e for e in episodes if e.family == "hydration" and runs_concurrently(e, drug_infusions)
+        e for e in episodes if e.family == "hydration" and runs_concurrently(e, overlap)
     ]
+    fluid_ids = {id(e) for e in concurrent_fluids}
     pumps = [e for e in episodes if e.kind == "pump"]
     episodes = [e for e in episodes if e.kind != "pump"]
     if pumps and any(s.kind.startswith("pump_refill") for s in facts.access_services):
@@ -325,7 +333,7 @@ def code_administrations(
         out += Outcome.warn(f"{pumps[0].admin.id}: pump refilled, not started; no 96416 "
                             "(R-ADMIN-16, R-ADMIN-17).")
         pumps = []
-    candidates = [e for e in episodes if e not in concurrent_fluids]
+    candidates = [e for e in episodes if id(e) not in fluid_ids]
     candidates = [e for e in candidates if not (e.family == "hydration" and e.minutes is None)]
     if not candidates:
         for fluid in concurrent_fluids:
@@ -341,23 +349,25 @@ def code_administrations(
         result = r_admin_05_concurrent_fluid(fluid, profile, concurrent_reported)
         concurrent_reported = concurrent_reported or bool(result.codes)
         out += result
-    infusions = [initial] if initial.kind == "infusion" else []
-    pushes = [initial] if initial.kind == "push" else []
+    infused_drugs = {initial.drug} if initial.kind == "infusion" else set()
+    last_push: dict[str, Episode] = {initial.drug: initial} if initial.kind == "push" else {}
     rest = [e for e in candidates if e is not initial]
     for episode in sorted(rest, key=lambda e: (e.begin is None, e.begin or 0, e.order)):
         if episode.family == "hydration":
             out += r_admin_04_hydration(episode, profile, initial=False)
         elif episode.kind == "infusion":
-            if runs_concurrently(episode, drug_infusions):
+            if runs_concurrently(episode, overlap):
                 result = r_admin_08_concurrent_infusion(episode, concurrent_reported)
                 concurrent_reported = concurrent_reported or bool(result.codes)
                 out += result
             else:
-                out += r_admin_07_sequential_infusion(episode, infusions, profile)
-            infusions.append(episode)
+                out += r_admin_07_sequential_infusion(episode, episode.drug in infused_drugs,
+                                                      profile)
+            infused_drugs.add(episode.drug)
         elif episode.kind == "push":
-            out += r_admin_01_push(episode, pushes, initial=False, setting=setting)
-            pushes.append(episode)
+            out += r_admin_01_push(episode, last_push.get(episode.drug), initial=False,
+                                   setting=setting)
+            last_push[episode.drug] = episode
         elif episode.kind == "sc_infusion":
             out += r_admin_09_sc_infusion(episode, profile, initial=False)
         else:

@@ -252,14 +252,15 @@ def r_units_01_drug_line(admins: list[DrugAdministration], code: DrugCode,
     pushes: J2270 x1). Evidence cites every administration. Source: CMS-17; CMS Recovery
     Audit issue 0074; HCPCS descriptors ("up to")."""
     out = Outcome()
-    spans: list[Span] = []
+    cited: dict[tuple[int, int], Span] = {}  # each span once, in order (linear)
     amounts: list[float | None] = []
     for admin in admins:
         amount, dose_spans, found = _dose_in(admin, weight, code)
         out += found
         amounts.append(amount)
-        spans += [s for s in (admin.span_of("drug") or list(admin.evidence)) + dose_spans
-                  if s not in spans]
+        for s in (admin.span_of("drug") or list(admin.evidence)) + dose_spans:
+            cited.setdefault((s.start, s.end), s)
+    spans = list(cited.values())
     name = admins[0].generic or admins[0].drug_text
     ids = "+".join(a.id for a in admins)
     if any(a is None for a in amounts):

@@ -8,6 +8,7 @@ usable times are held back (R-ADMIN-11). Pure functions; no I/O.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from enum import IntEnum
@@ -268,9 +269,38 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
     return episodes, notes
 
 
-def runs_concurrently(episode: Episode, others: list[Episode]) -> bool:
+class OverlapIndex:
+    """The clock intervals of a set of infusions, sorted once, to ask whether an episode
+    overlaps any other in O(log n) (the prefix of infusions begun before it ends)."""
+
+    def __init__(self, others: list[Episode]) -> None:
+        timed = sorted((o for o in others if o.kind == "infusion" and o.begin is not None
+                        and o.end is not None), key=lambda o: o.begin)
+        self.begins = [o.begin for o in timed]
+        # Per prefix, the two latest ends with their episodes (one may be the asker).
+        self.best: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        first, second = (-1, 0), (-1, 0)
+        for o in timed:
+            entry = (o.end, id(o))
+            if entry[0] > first[0]:
+                first, second = entry, first
+            elif entry[0] > second[0]:
+                second = entry
+            self.best.append((first, second))
+
+    def overlaps_any(self, episode: Episode) -> bool:
+        if episode.begin is None or episode.end is None:
+            return False
+        k = bisect.bisect_left(self.begins, episode.end)  # others begun before it ends
+        if k == 0:
+            return False
+        first, second = self.best[k - 1]
+        latest = second if first[1] == id(episode) else first
+        return latest[0] > episode.begin
+
+
+def runs_concurrently(episode: Episode, others: OverlapIndex) -> bool:
     """Documented as concurrent, or overlapping in clock time with another infusion."""
     if episode.admin.relation == Relation.CONCURRENT:
         return True
-    infusions = [o for o in others if o is not episode and o.kind == "infusion"]
-    return any(episode.overlaps(other) for other in infusions)
+    return others.overlaps_any(episode)

@@ -22,6 +22,13 @@ class Outcome:
             self.warnings + other.warnings,
         )
 
+    def __iadd__(self, other: Outcome) -> Outcome:
+        # In place: a rule loop accumulating thousands of lines stays linear.
+        self.codes.extend(other.codes)
+        self.queries.extend(other.queries)
+        self.warnings.extend(other.warnings)
+        return self
+
     @staticmethod
     def warn(message: str) -> Outcome:
         """An outcome holding one warning."""

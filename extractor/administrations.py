@@ -18,7 +18,9 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
 from extractor import charted, cues
+from extractor.budget import check_budget
 from extractor.lexicon import DrugName, drug_names
+from extractor.nlp import sentence_of
 from extractor.quantities import (
     Amount,
     find_amounts,
@@ -83,7 +85,7 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
         return False
     if ent.start_char in not_today:
         return False
-    sent = ent.sent
+    sent = sentence_of(ent)
     sentence = text[sent.start_char:sent.end_char]
     has_time = bool(find_clock_times(sentence))
     if cues.FUTURE.search(sentence) and not has_time:
@@ -96,7 +98,7 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
 
 def _clause(text: str, ent: SpacySpan) -> str:
     """The clause of the sentence that holds the mention (between ; , and sentence ends)."""
-    sent = ent.sent
+    sent = sentence_of(ent)
     lo = max(text.rfind(";", sent.start_char, ent.start_char),
              text.rfind(",", sent.start_char, ent.start_char), sent.start_char - 1) + 1
     ends = [i for i in (text.find(";", ent.end_char, sent.end_char),
@@ -113,7 +115,8 @@ def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:
             continue
         if kept:
             last, last_entry = kept[-1]
-            if last.sent == ent.sent and last_entry.generic == entry.generic and (
+            same_sentence = sentence_of(last).start == sentence_of(ent).start
+            if same_sentence and last_entry.generic == entry.generic and (
                 ent.start_char - last.end_char < 40
             ):
                 if entry.product and not last_entry.product:
@@ -124,7 +127,9 @@ def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:
 
 
 def _is_diluent(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | None) -> bool:
-    if not entry.is_fluid or previous is None or previous.mention.sent != ent.sent:
+    if not entry.is_fluid or previous is None:
+        return False
+    if sentence_of(previous.mention).start != sentence_of(ent).start:
         return False
     before = text[max(previous.mention.end_char, ent.start_char - 30):ent.start_char]
     return bool(cues.DILUENT_BEFORE.search(before))
@@ -403,6 +408,32 @@ class _HeaderBlocks:
         return None
 
 
+class _LastDraftBefore:
+    """The draft listed last among those whose mention starts before an offset (the draft
+    a drugless sentence continues) or on a line, by binary search instead of a scan."""
+
+    def __init__(self, drafts: list[Draft]) -> None:
+        # Prefix by mention position of the latest list index: "last in list order".
+        order = sorted(range(len(drafts)), key=lambda i: drafts[i].mention.start_char)
+        self.order = order
+        self.starts = [drafts[i].mention.start_char for i in order]
+        self.latest: list[int] = []
+        for i in order:
+            self.latest.append(max(i, self.latest[-1]) if self.latest else i)
+        self.drafts = drafts
+
+    def last_on(self, start: int, end: int) -> Draft | None:
+        """The draft listed last among those whose mention starts in [start, end)."""
+        lo, hi = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
+        if lo == hi:
+            return None
+        return self.drafts[max(self.order[lo:hi])]
+
+    def last_before(self, offset: int) -> Draft | None:
+        k = bisect.bisect_left(self.starts, offset)
+        return self.drafts[self.latest[k - 1]] if k else None
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     if cues.NOT_A_CONTINUATION.match(chunk):
@@ -431,24 +462,25 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if _is_diluent(ent, entry, text, previous):
             previous.set("diluent", entry.generic, ent.start_char, ent.end_char)
             continue
-        drafts.append(Draft(ent, entry, (ent.start_char, ent.sent.end_char)))
+        drafts.append(Draft(ent, entry, (ent.start_char, sentence_of(ent).end_char)))
     # Windows end where the next drug in the same sentence starts; the first drug of a
     # sentence also owns what precedes it ("1 g ceftriaxone").
     for i, draft in enumerate(drafts):
-        sent = draft.mention.sent
+        sent = sentence_of(draft.mention)
         start = draft.mention.start_char
-        if i == 0 or drafts[i - 1].mention.sent != sent:
+        if i == 0 or sentence_of(drafts[i - 1].mention).start != sent.start:
             # Only up to the last clause break: "Tylenol 650 mg PO; Benadryl 50 mg IVP" never
             # gives Benadryl the 650 mg, whether or not Tylenol is a known name.
             lead = text[sent.start_char:start]
             breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lead)]
             start = sent.start_char + (breaks[-1] if breaks else 0)
         end = sent.end_char
-        if i + 1 < len(drafts) and drafts[i + 1].mention.sent == sent:
+        if i + 1 < len(drafts) and sentence_of(drafts[i + 1].mention).start == sent.start:
             end = drafts[i + 1].mention.start_char
         draft.window = (start, max(end, blocks.block_end(draft.mention)))
     sentences = list(doc.sents)
     for draft in drafts:
+        check_budget()
         _assign_times(draft, text)
         _assign_amounts(draft, text)
         _dose_after_rounding(draft, text)
@@ -462,10 +494,12 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     drafts = charted.drop_change_mentions(drafts, chart)
     drafts = _merge_same_drug(drafts)
     drafts = charted.apply_events(drafts, chart, text)
+    owners = _LastDraftBefore(drafts)
     # Sentences with no drug of their own continue the last administration before them.
     # On a chart line (a table row, a timed flowsheet line) the chart decided the times;
     # such a sentence adds only waste and amounts, to the drug named on its own line.
     for sentence in sentences:
+        check_budget()
         first = bisect.bisect_left(mentioned, sentence.start_char)
         if first < len(mentioned) and mentioned[first] < sentence.end_char:
             continue  # the sentence names a drug of its own
@@ -478,14 +512,14 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             continue
         line = chart.line_of(sentence.start_char)
         if line is not None:
-            same_line = [d for d in drafts if line[0] <= d.mention.start_char < line[1]]
-            if same_line:
-                _fill_sentence(same_line[-1], text, sentence.start_char, sentence.end_char)
+            on_line = owners.last_on(line[0], line[1])
+            if on_line is not None:
+                _fill_sentence(on_line, text, sentence.start_char, sentence.end_char)
             continue
-        owner = [d for d in drafts if d.mention.start_char < sentence.start_char]
-        if not owner or not _continues(sentence, text):
+        owner = owners.last_before(sentence.start_char)
+        if owner is None or not _continues(sentence, text):
             continue
-        _read_into(owner[-1], text, sentence.start_char, sentence.end_char,
+        _read_into(owner, text, sentence.start_char, sentence.end_char,
                    _assign_times, *_CONTINUATION_FIELDS)
     for draft in drafts:
         _dose_from_container(draft)

@@ -69,30 +69,43 @@ def _set_time(draft: Draft, name: str, clock: ClockAt) -> None:
 
 class _DraftsByPlace:
     """The drafts of a note found by position in O(log n): those on a line, and the last
-    of a drug before an offset (linear cost in note length, not lines x drafts)."""
+    of a drug before an offset (linear cost in note length, not lines x drafts). Drafts
+    are told apart by identity (a dataclass compare of two drafts walks all their fields)."""
 
     def __init__(self, drafts: list[Draft]) -> None:
         self.ordered = sorted(drafts, key=lambda d: d.mention.start_char)
         self.starts = [d.mention.start_char for d in self.ordered]
         self.of_drug: dict[str, list[Draft]] = {}
+        self.drug_starts: dict[str, list[int]] = {}
         for draft in self.ordered:
             self.of_drug.setdefault(draft.entry.generic, []).append(draft)
+            self.drug_starts.setdefault(draft.entry.generic, []).append(
+                draft.mention.start_char)
 
     def on(self, start: int, end: int) -> list[Draft]:
         return self.ordered[bisect.bisect_left(self.starts, start):
                             bisect.bisect_left(self.starts, end)]
 
+    @staticmethod
+    def _index(drafts: list[Draft], starts: list[int], draft: Draft) -> int:
+        i = bisect.bisect_left(starts, draft.mention.start_char)
+        while drafts[i] is not draft:
+            i += 1
+        return i
+
     def remove(self, draft: Draft) -> None:
-        i = self.ordered.index(draft)
+        i = self._index(self.ordered, self.starts, draft)
         del self.ordered[i], self.starts[i]
-        self.of_drug[draft.entry.generic].remove(draft)
+        generic = draft.entry.generic
+        j = self._index(self.of_drug[generic], self.drug_starts[generic], draft)
+        del self.of_drug[generic][j], self.drug_starts[generic][j]
 
     def target(self, generic: str, line_end: int) -> Draft | None:
         """The last administration of the drug named before the line ends, else its first."""
         same = self.of_drug.get(generic, [])
         if not same:
             return None
-        before = bisect.bisect_left([d.mention.start_char for d in same], line_end)
+        before = bisect.bisect_left(self.drug_starts[generic], line_end)
         return same[before - 1] if before else same[0]
 
 

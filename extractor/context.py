@@ -60,6 +60,7 @@ class CueRule:
     category: str
     direction: str
     tokens: tuple[TokenTest, ...]
+    priority: int = 0  # of two cues over the same tokens the lower wins (ours before defaults)
 
 
 @dataclass
@@ -84,21 +85,22 @@ def _token_test(spec: dict) -> TokenTest:
     return TokenTest(frozenset(words), exact_case=exact, optional=optional)
 
 
-def _rule(entry: dict, nlp: Language) -> CueRule:
+def _rule(entry: dict, nlp: Language, priority: int = 0) -> CueRule:
     if entry.get("pattern"):
         tokens = tuple(_token_test(spec) for spec in entry["pattern"])
     else:
         tokens = tuple(TokenTest(frozenset([t.lower_]))
                        for t in nlp.make_doc(entry["literal"].lower()))
     return CueRule(entry["literal"], entry["category"].upper(), entry["direction"].upper(),
-                   tokens)
+                   tokens, priority)
 
 
 def rule_entries() -> list[dict]:
-    """Default rules with ours replacing a default of the same literal."""
+    """Our rules, then the defaults whose literal we do not redefine (the order is the
+    priority of two cues matched over the same tokens)."""
     ours = context_rules()
     redefined = {rule["literal"].lower() for rule in ours}
-    return [r for r in context_default_rules() if r["literal"].lower() not in redefined] + ours
+    return ours + [r for r in context_default_rules() if r["literal"].lower() not in redefined]
 
 
 class CueFinder:
@@ -132,7 +134,8 @@ class CueFinder:
                 for end in _match_ends(rule.tokens, 0, texts, lowers, i):
                     if end > i:
                         found.add((rule, i, end))
-        return _longest_first(sorted(found, key=lambda m: (m[1], m[2])))
+        # Sorted by position, then priority: the same cues win in every process.
+        return _longest_first(sorted(found, key=lambda m: (m[1], m[2], m[0].priority)))
 
 
 def _match_ends(tokens: tuple[TokenTest, ...], k: int, texts: list[str], lowers: list[str],
@@ -183,11 +186,15 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) token offsets of each sentence, by token index."""
-    bounds = [(0, len(doc))] * len(doc)
-    for sent in doc.sents:
-        for i in range(sent.start, sent.end):
-            bounds[i] = (sent.start, sent.end)
+    """(start, end) token offsets of each sentence, by token index (computed once per Doc,
+    kept in its user data)."""
+    bounds = doc.user_data.get("notecoder_sentence_bounds")
+    if bounds is None:
+        bounds = [(0, len(doc))] * len(doc)
+        for sent in doc.sents:
+            for i in range(sent.start, sent.end):
+                bounds[i] = (sent.start, sent.end)
+        doc.user_data["notecoder_sentence_bounds"] = bounds
     return bounds
 
 
@@ -225,7 +232,7 @@ def apply_context(doc: Doc, targets: list[Span], finder: CueFinder) -> None:
 
 @cache
 def _finder(nlp: Language) -> CueFinder:
-    return CueFinder([_rule(entry, nlp) for entry in rule_entries()])
+    return CueFinder([_rule(entry, nlp, i) for i, entry in enumerate(rule_entries())])
 
 
 class ConTextAssertions:

@@ -8,6 +8,7 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
 from extractor.lexicon import phrase_index
+from extractor.nlp import sentence_of
 from notecoder.schema import Assertion, CultureResult, Diagnosis, Span
 
 _LATERALITY = re.compile(r"\b(left|right|bilateral|L|R)\b", re.IGNORECASE)
@@ -43,7 +44,7 @@ def _value(ent: SpacySpan) -> str | None:
 
 def _organism_for(ent: SpacySpan, organisms: list[SpacySpan], text: str) -> SpacySpan | None:
     for org in organisms:
-        if org.sent != ent.sent:
+        if sentence_of(org).start != sentence_of(ent).start:
             continue
         if org.end_char <= ent.start_char and ent.start_char - org.end_char <= _ORGANISM_GAP:
             between = text[org.end_char:ent.start_char]
@@ -83,7 +84,7 @@ def extract_diagnoses(doc: Doc, historical: list[Span] | None = None
         key = (concept, organism, assertion)
         group = groups.setdefault(key, {"ents": [], "org": org, "lat": None})
         group["ents"].append(ent)
-        lead = text[max(ent.sent.start_char, ent.start_char - 15):ent.start_char]
+        lead = text[max(sentence_of(ent).start_char, ent.start_char - 15):ent.start_char]
         lat = list(_LATERALITY.finditer(lead))
         if lat and group["lat"] is None:
             offset = ent.start_char - len(lead)
@@ -123,7 +124,7 @@ def extract_cultures(doc: Doc) -> list[CultureResult]:
     for ent in doc.ents:
         if ent.label_ != "ORGANISM" or ent._.is_negated:
             continue
-        sentence = ent.sent.text
+        sentence = sentence_of(ent).text
         if not _CULTURE.search(sentence):
             continue
         organism = _value(ent)

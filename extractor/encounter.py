@@ -6,6 +6,7 @@ import re
 
 from spacy.tokens import Doc
 
+from extractor.nlp import sentence_of
 from extractor.quantities import find_weights
 from notecoder.schema import EMVisit, EncounterPlace, PatientWeight, Place, Span
 
@@ -51,7 +52,7 @@ def extract_em(doc: Doc) -> EMVisit | None:
     separate = False
     modifiers: list[str] = []
     for cue in cues:
-        sent = doc.char_span(cue.start(), cue.end(), alignment_mode="expand").sent
+        sent = sentence_of(doc.char_span(cue.start(), cue.end(), alignment_mode="expand"))
         lo, hi = sent.start_char, sent.end_char
         sentence = text[lo:hi]
         if _NEGATED.search(text[lo:cue.start()]):

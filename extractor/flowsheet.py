@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from extractor.budget import check_budget
 from extractor.mar_tables import (
     ClockAt,
     DrugLookup,
@@ -120,6 +121,7 @@ def flowsheet_events(text: str, lookup: DrugLookup,
     context: list[DrugAt] = []
     context_fluids: frozenset[str] = frozenset()
     for line in note_lines(text):
+        check_budget()
         start, end = line.start, line.end
         while k < len(skips) and skips[k][1] <= start:
             k += 1
@@ -169,7 +171,7 @@ def _stopped_then_restarted(events: list[FlowsheetEvent],
     return events
 
 
-@dataclass
+@dataclass(eq=False)  # told apart by identity: two runs may hold equal fields
 class _Running:
     generic: str
     fluid: bool
@@ -179,8 +181,11 @@ class _Running:
     paused: bool = False
 
 
+_RECENT = 64  # unnamed lines look back this many open runs (linear cost on long flowsheets)
+
+
 def _most_recent(runs: list[_Running], want) -> _Running | None:
-    for run in reversed(runs):
+    for run in reversed(runs[-_RECENT:]):
         if want(run):
             return run
     return None
@@ -194,7 +199,7 @@ def _started(event: FlowsheetEvent, running: list[_Running]) -> tuple[str | None
     fluids = [g for g in named if g in event.fluids]
     if drugs:
         return drugs[0], frozenset(fluids)
-    active = {r.generic for r in running}
+    active = {r.generic for r in running[-_RECENT:]}
     above = [g for g, _, _ in event.context_drugs if g not in event.fluids and g not in active]
     if fluids:
         # "1300 infusion started, 250 mL NS" under "Infliximab 5 mg/kg = 400 mg": the NS

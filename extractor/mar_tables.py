@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from extractor import cues
+from extractor.budget import check_budget
 from extractor.lexicon import DrugName
 from extractor.quantities import find_amounts, find_time_ranges
 
@@ -647,6 +648,7 @@ def find_tables(text: str, lookup: DrugLookup | None = None) -> list[Table]:
     lines = list(note_lines(text))
     kinds = [_kind_of(text, line) for line in lines]
     for index, line in enumerate(lines):
+        check_budget()
         if kinds[index] in ("fixed", "other") and _FIXED_RULE.fullmatch(text, line.start,
                                                                          line.end):
             kinds[index] = "rule"

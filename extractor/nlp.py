@@ -14,6 +14,7 @@ import threading
 from functools import cache
 
 import spacy
+from spacy.attrs import SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -27,7 +28,14 @@ from extractor.lexicon import (
     spelling_distance,
 )
 
-_PARSE_LOCK = threading.Lock()
+_THREAD = threading.local()
+_BUILD_LOCK = threading.Lock()
+_SHARED_TAKEN = False  # build_nlp()'s cached pipeline belongs to the first thread to parse
+
+
+def _take_shared() -> None:
+    global _SHARED_TAKEN
+    _SHARED_TAKEN = True
 _CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as written
 
 
@@ -39,6 +47,8 @@ def line_sentences(doc: Doc) -> Doc:
     sentences are also wrapped; a line that continues in lower case after no
     closing punctuation is the same sentence.
     """
+    starts = doc.to_array([SENT_START])
+    changed = False
     for token in doc[1:]:
         previous = doc[token.i - 1]
         if "\n" not in previous.text and "\n" not in previous.whitespace_:
@@ -49,7 +59,13 @@ def line_sentences(doc: Doc) -> Doc:
         indented = previous.is_space and previous.text.rsplit("\n", 1)[-1][:1] in (" ", "\t")
         wrapped = (token.text[:1].islower() and not indented
                    and not _ends_statement(doc, previous.i))
-        token.is_sent_start = not wrapped
+        value = -1 if wrapped else 1
+        if starts[token.i] != value:
+            starts[token.i] = value
+            changed = True
+    if changed:
+        # One array write: setting `token.is_sent_start` checks the whole Doc each time.
+        doc.from_array([SENT_START], starts)
     return doc
 
 
@@ -209,6 +225,9 @@ def build_nlp() -> Language:
     import extractor.context  # noqa: F401  (registers the context_assertions factory)
 
     nlp = spacy.blank("en")
+    # spaCy's 1,000,000-character guard is for its parser and NER models, which we do not
+    # run; the note size limit is ours (NOTECODER_MAX_NOTE_BYTES).
+    nlp.max_length = 10**9
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("line_sentences")
     nlp.add_pipe("problem_matcher")
@@ -217,9 +236,31 @@ def build_nlp() -> Language:
     return nlp
 
 
+def sentence_of(span: Span) -> Span:
+    """The sentence holding `span` (its first token), from bounds computed once per Doc.
+
+    spaCy's own `Span.sent` checks the whole Doc for sentence annotation on every call,
+    which made reading a note quadratic in its length."""
+    from extractor.context import sentence_bounds
+
+    doc = span.doc
+    start, end = sentence_bounds(doc)[span.start] if len(doc) else (0, 0)
+    return doc[start:end]
+
+
+def _thread_pipeline() -> Language:
+    """This thread's pipeline: spaCy does not document one pipeline as safe to call from
+    several threads, and a process-wide lock let one long note hold up every other one.
+    The first thread uses `build_nlp()`'s; each other thread builds its own once."""
+    nlp = getattr(_THREAD, "nlp", None)
+    if nlp is None:
+        with _BUILD_LOCK:
+            nlp = build_nlp() if not _SHARED_TAKEN else build_nlp.__wrapped__()
+            _take_shared()
+        _THREAD.nlp = nlp
+    return nlp
+
+
 def parse(text: str) -> Doc:
-    """The note parsed by the offline pipeline; one parse at a time (batches run notes on
-    threads, and a spaCy pipeline is not documented as thread-safe)."""
-    nlp = build_nlp()
-    with _PARSE_LOCK:
-        return nlp(text)
+    """The note parsed by the offline pipeline of the calling thread."""
+    return _thread_pipeline()(text)

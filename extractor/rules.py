@@ -7,6 +7,7 @@ import hashlib
 from extractor import cues
 from extractor.access import extract_access_services
 from extractor.administrations import NotToday, draft_administrations, freeze
+from extractor.budget import check_budget
 from extractor.diagnoses import extract_cultures, extract_diagnoses
 from extractor.encounter import extract_em, extract_place, extract_weight
 from extractor.nlp import parse
@@ -19,9 +20,11 @@ EXTRACTOR_NAME = "rules-1"
 def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
     doc = parse(text)
+    check_budget()
     diagnoses, dx_at = extract_diagnoses(doc, historical_spans(text))
     not_today = NotToday(text)  # read once: administrations and access services use it
     drafts, unrecognised = draft_administrations(doc, not_today)
+    check_budget()
     administrations = []
     warnings_read: list[str] = []  # A3: 'rocefin' read as ceftriaxone (spelling)
     previous_drug: str | None = None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from extractor.budget import check_budget
 from extractor.service_date import other_day_ranges
 from notecoder.schema import Span
 
@@ -298,6 +299,7 @@ class _Scanner:
         lines = _lines(text)
         skip_underline = False
         for index, (start, end) in enumerate(lines):
+            check_budget()
             line = text[start:end]
             if skip_underline:
                 skip_underline = False

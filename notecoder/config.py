@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOTECODER_")
 
     max_note_bytes: int = Field(default=1_000_000, ge=1)
+    # Seconds the offline reader may spend on one note before the note fails with a reason.
+    note_time_budget_seconds: float = Field(default=120.0, gt=0)
     setting: Setting = Setting.FACILITY
     profile: str = "official"
     extractor: str = "rules"

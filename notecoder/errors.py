@@ -21,6 +21,10 @@ class NoteTooLarge(NotecoderError):
     """The note is larger than the configured limit."""
 
 
+class NoteTimeBudgetExceeded(NotecoderError):
+    """Reading the note took longer than its time budget."""
+
+
 class NotText(NotecoderError):
     """The note is binary data or not valid UTF-8."""
 

@@ -18,9 +18,12 @@ Extractor = Callable[[str], tuple[Extraction, list[str]]]
 
 
 def _rules_extractor(text: str) -> tuple[Extraction, list[str]]:
+    from extractor.budget import time_budget
     from extractor.rules import extract
+    from notecoder.config import get_settings
 
-    return extract(text)
+    with time_budget(get_settings().note_time_budget_seconds):
+        return extract(text)
 
 
 _llm: dict[str, object] = {}

@@ -49,3 +49,9 @@ def test_a_semicolon_ends_a_forward_negation_but_not_a_backward_one():
         "Zosyn not available; cefepime 2 g IV started 2210. Neulasta ordered for day 2; "
         "not given today.").ents if e.label_ == "DRUG"}
     assert drugs["cefepime"] is False and drugs["neulasta"] is True
+
+
+def test_our_rule_wins_over_a_default_cue_on_the_same_words_in_every_process():
+    # Ours: "declined" looks both ways; medspaCy's "decline" pattern looks forward only.
+    found = _assertions("Nausea resolved, pt declined.")
+    assert found["nausea"][0]
