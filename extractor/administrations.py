@@ -30,6 +30,8 @@ from extractor.quantities import (
 )
 from extractor.sections import not_given_spans
 from notecoder.schema import (
+    MAX_AMOUNT,
+    MAX_MINUTES,
     DrugAdministration,
     Method,
     Purpose,
@@ -54,6 +56,8 @@ class Draft:
     window: tuple[int, int]
     fields: dict = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
+    # Numbers beyond any plausible dose or duration, left unread (told to the coder).
+    implausible: list[str] = field(default_factory=list)
 
     def set(self, name: str, value, start: int, end: int) -> None:
         if name not in self.fields:
@@ -160,6 +164,9 @@ def _assign_times(draft: Draft, text: str) -> None:
         else:
             draft.set("start", _time(clock), begin, end)
     for duration in find_durations(chunk):
+        if duration.minutes > MAX_MINUTES:
+            draft.implausible.append(f"a duration of {duration.minutes:,} minutes")
+            continue
         draft.set("duration_minutes", duration.minutes, lo + duration.start, lo + duration.end)
 
 
@@ -180,6 +187,9 @@ def _assign_amounts(draft: Draft, text: str) -> None:
     lo, hi = draft.window
     chunk = text[lo:hi]
     for amount in find_amounts(chunk):
+        if not 0 < amount.value <= MAX_AMOUNT:
+            draft.implausible.append(f"an amount of {amount.value:g} {amount.unit}")
+            continue
         begin, end = lo + amount.start, lo + amount.end
         after = chunk[amount.end:amount.end + 25]
         before = chunk[max(0, amount.start - 25):amount.start]
@@ -306,6 +316,9 @@ def _dose_from_container(draft: Draft) -> None:
     if wasted is not None and wasted.unit == vial.unit and wasted.value < total:
         total -= wasted.value
     elif not draft.fields.get("no_waste"):
+        return
+    if total > MAX_AMOUNT:
+        draft.implausible.append(f"a container total of {total:g} {vial.unit}")
         return
     draft.fields["dose"] = Quantity(value=total, unit=vial.unit)
     draft.spans["dose"] = draft.spans["vial_size"]
@@ -668,6 +681,8 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
 def freeze(draft: Draft, fact_id: str, previous_id: str | None) -> DrugAdministration:
     """The schema fact for a draft; relations point at the administration before it."""
     values = dict(draft.fields)
+    if (values.get("paused_minutes") or 0) > MAX_MINUTES:
+        values.pop("paused_minutes")  # chart gaps summed past a week: not a pause
     no_waste = bool(values.pop("no_waste", False))
     relation = values.get("relation")
     spans = dict(draft.spans)

@@ -35,6 +35,9 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         if indication is not None:
             fact = fact.model_copy(update={"indication": indication})
         administrations.append(fact)
+        for what in dict.fromkeys(draft.implausible):
+            warnings_read.append(f"{fact.id}: {what} is beyond any plausible value; not read, "
+                                 "so nothing is billed from it (coder review).")
         if getattr(draft.mention._, "spelling_of", None):
             warnings_read.append(f"{fact.id}: '{draft.mention.text}' read as {fact.generic} "
                                  "(spelling); confirm the drug.")

@@ -92,12 +92,20 @@ class Alignment(StrEnum):
     NONE = "none"  # not found: the fact is never coded
 
 
+# Plausibility bounds on numeric facts (issue 13 item 5): no dose, volume or rate reaches a
+# billion of its unit (penicillin G runs to tens of millions of units a day), no infusion or
+# pause runs longer than a week. A value beyond them is never read into a fact, and a facts
+# file holding one is refused; the MUE and dose-range checks of the engine come after.
+MAX_AMOUNT = 1e9
+MAX_MINUTES = 7 * 24 * 60
+
+
 class Quantity(BaseModel):
     """A positive amount with a normalised unit (g, mg, mcg, units, mEq, mL, mL/hr)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_AMOUNT)
     unit: str
 
 
@@ -142,9 +150,9 @@ class DrugAdministration(Fact):
     stop: dt.time | None = None
     start_date: dt.date | None = None
     stop_date: dt.date | None = None
-    duration_minutes: int | None = Field(default=None, ge=0)  # stated, e.g. "over 30 minutes"
+    duration_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)  # "over 30 min"
     # Minutes the infusion was paused (interruption then restart): not running time.
-    paused_minutes: int | None = Field(default=None, ge=0)
+    paused_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
     # A portable or implanted pump started for a prolonged infusion (96416 / 96425).
     device: Literal["portable_pump", "implanted_pump"] | None = None
     relation: Relation | None = None
