@@ -22,7 +22,7 @@ DEFAULT_YEAR = "fy2026"
 CODES_FILE = "icd10cm_{year}_codes.tsv.gz"
 SEP = " | "
 _COLUMNS = ("code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
-            "use_additional", "seventh_def", "sevenths")
+            "use_additional", "seventh_def", "sevenths", "includes")
 _COL = {name: i for i, name in enumerate(_COLUMNS)}
 # A code reference inside a tabular note: "N18.1-N18.6", "B95-B97", "N18.-", "T45.1X5".
 _CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?"
@@ -156,7 +156,7 @@ class CodeSet:
                 break
             if row[_COL[column]]:
                 out += row[_COL[column]].split(SEP)
-            if not inherit:
+            if not inherit or row[_COL["parent"]] == c:
                 break
             c = row[_COL["parent"]]
         return out
@@ -187,6 +187,8 @@ class CodeSet:
             if row[_COL["seventh_def"]]:
                 pairs = (p.split("=", 1) for p in row[_COL["seventh_def"]].split(SEP))
                 return {k: v for k, v in pairs}
+            if row[_COL["parent"]] == c:
+                return {}
             c = row[_COL["parent"]]
         return {}
 

@@ -47,6 +47,9 @@ _FIXED = [
     (re.compile(r"\bwithout mention of\b"), " without "),
     (re.compile(r"\bnot having achieved remission\b"), " "),
     (re.compile(r"\bacute on chronic\b"), " acute chronic "),
+    # "CKD 3a", "chronic kidney disease IV": a bare stage after the disease name.
+    (re.compile(r"\bsecondary to\b"), " due to "),
+    (re.compile(r"\bkidney disease,?\s+(?=(?:[1-5][ab]?|i{1,3}[ab]?|iv|v)\b)"), " kidney disease stage "),
     (re.compile(r"\bend[- ]stage\b"), " endstage "),
     (re.compile(r"\bin situ\b"), " insitu "),
     (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
@@ -95,6 +98,18 @@ def synonyms() -> Synonyms:
             kinds[row["kind"].strip()][row["term"].strip().lower()] = row["replacement"].strip().lower()
     return Synonyms(kinds["word"], kinds["abbr"], kinds["also"], _alternation(kinds["word"]),
                     _alternation(kinds["abbr"]), _alternation(kinds["also"]))
+
+
+@cache
+def synonym_words() -> frozenset[str]:
+    """Every word the synonym file writes or reads (kept as they are by the speller)."""
+    syn = synonyms()
+    out: set[str] = set()
+    for table in (syn.word, syn.abbr, syn.also):
+        for k, v in table.items():
+            out.update(split_words(k))
+            out.update(split_words(v))
+    return frozenset(out)
 
 
 def singular(word: str) -> str:
@@ -153,9 +168,20 @@ _KEEP_HYPHEN = frozenset({"covid-19", "relapsing-remitting"})
 # ---- tabular titles -------------------------------------------------------------------
 
 _HEAD_END = frozenset({",", "of", "with", "without", "due", "in", "not", "following",
-                       "complicating", "from", "affecting", "involving", "secondary", "and",
-                       "or", "associated", "induced", "presenting", "at", "on", "by", "for",
-                       "to"})
+                       "complicating", "from", "affecting", "involving", "associated",
+                       "induced", "presenting", "at", "on", "by", "for", "to", "no"})
+# After "unspecified", these nouns name an axis left open ("unspecified part of limb",
+# "unspecified trimester"), so they are not required; any other word stays required
+# ("unspecified maternal hypertension").
+AXIS_NOUNS = frozenset(
+    "part site side trimester organism ear eye joint lobe bronchus lung kidney ureter type "
+    "severity region location bone vessel vein artery limb leg arm foot hand finger toe knee "
+    "hip shoulder elbow wrist ankle thigh quadrant degree stage episode encounter phase "
+    "intestine colon level chamber".split())
+
+
+AXIS_WORDS = frozenset("acute chronic subacute left right bilateral type1 type2 systolic "
+                       "diastolic combined mild moderate severe".split())
 
 
 @dataclass
@@ -168,26 +194,29 @@ class TitleTerms:
     negative: list[list[str]] = field(default_factory=list)  # "without X", "not X"
 
 
-def title_terms(title: str) -> TitleTerms | None:
-    """Index entry parts of a tabular title (see engine/tables/README.md for the rules)."""
+def title_terms(title: str) -> list[TitleTerms]:
+    """Index entries of a tabular title (see engine/tables/README.md for the rules).
+
+    The head (the words before the first "of", "with", ",", "due to" ...) ends in the main
+    term. A head "A and B" with B one word ("Hypo-osmolality and hyponatremia", "Acute
+    embolism and thrombosis") names two conditions the code covers: one entry under each,
+    the other noun optional. After the head, "X or Y" / "X and Y" lists are one group (any
+    one word suffices: "bronchus or lung", "liver and intrahepatic bile duct")."""
     words = split_words(prepare(title))
     if not words:
-        return None
-    # Head segment: up to the first structure word; its last word is the key.
-    head: list[str] = []
-    for w in words:
-        if w in _HEAD_END or w in "()":
-            break
-        head.append(w)
-    head = [w for w in head if w not in STOPWORDS and w not in {"unspecified"}]
+        return []
     required: list[list[str]] = []
     optional: list[str] = []
     negative: list[list[str]] = []
-    mode = "pos"  # pos | neg
-    depth = 0
+    head: list[str] = []
+    head_and: int | None = None  # index in `head` of the word after "and"
     in_head = True
-    alt_next = False  # the next word joins the previous group (or / and in a list)
-    optional_next = False  # the word after "unspecified" is not required
+    mode = "pos"
+    depth = 0
+    after_with = False
+    optional_rest = False  # after "A and other ...", every word is nonessential
+    alt_next = False
+    optional_next = False
     for w in words:
         if w == "(":
             depth += 1
@@ -199,25 +228,40 @@ def title_terms(title: str) -> TitleTerms | None:
             if w not in STOPWORDS and w not in ("or", "and", "unspecified", ","):
                 optional.append(w)
             continue
-        if w == ",":
-            mode, alt_next, optional_next, in_head = "pos", False, False, False
-            continue
-        if w in _HEAD_END:
+        if in_head and (w in _HEAD_END or w == ","):
             in_head = False
-        if w == "with":
-            mode, alt_next = "pos", False
+        if in_head:
+            if w == "and" or w == "or":
+                head_and = len(head)
+                continue
+            if w == "other" and head_and == len(head) and head:
+                # "Rash and other nonspecific skin eruption": the code is for A (and others).
+                in_head, head_and = False, None
+                optional_rest = True
+                continue
+            if w == "unspecified" or w in STOPWORDS:
+                continue
+            head.append(w)
             continue
-        if w in ("without", "not", "no"):
-            mode, alt_next = "neg", False
-            negative.append([])
+        if optional_rest and w not in ("(", ")", ",") and w not in _HEAD_END:
+            if w not in STOPWORDS and w not in ("and", "or", "unspecified"):
+                optional.append(w)
+            continue
+        if w in _HEAD_END or w == ",":
+            alt_next = optional_next = optional_rest = False
+            if w == ",":
+                mode, after_with = "pos", False
+            elif w == "with":
+                mode, after_with = "pos", True
+            elif w in ("without", "not", "no"):
+                mode = "neg"
+                negative.append([])
             continue
         if w in ("or", "and"):
-            # "bronchus or lung", "liver and intrahepatic bile duct": a site list; in the
-            # head ("heart and chronic kidney disease") both are required.
-            alt_next = not in_head or w == "or"
+            alt_next = bool(required) and mode == "pos"
             continue
         if w == "unspecified":
-            optional_next = True
+            optional_next = not after_with
             continue
         if w in STOPWORDS:
             continue
@@ -225,21 +269,35 @@ def title_terms(title: str) -> TitleTerms | None:
             negative[-1].append(w)
             continue
         if optional_next:
-            optional.append(w)
             optional_next = False
-            continue
-        if alt_next and required:
+            if w in AXIS_NOUNS:
+                optional.append(w)
+                continue
+        if alt_next:
             required[-1].append(w)
-            # "liver and intrahepatic bile duct": the rest of the list stays in the group
             continue
         required.append([w])
     negative = [g for g in negative if g]
-    key = head[-1] if head else (required[0][0] if required else "")
-    if not key:
-        return None
-    required = [g for g in required if key not in g]
-    return TitleTerms(key=key, required=_dedupe(required), optional=sorted(set(optional)),
-                      negative=negative)
+    if not head:
+        if not required:
+            return []
+        head = [required.pop(0)[0]]
+    keys: list[tuple[str, list[str]]] = []
+    if head_and is not None and head_and == len(head) - 1 and head_and >= 1:
+        a, b = head[head_and - 1], head[-1]
+        # Axis words before "A and B" apply to both ("acute embolism and thrombosis");
+        # other modifiers of A are A's own ("hypo-osmolality and hyponatremia").
+        mods = [m for m in head[: head_and - 1] if m in AXIS_WORDS]
+        optional = [*optional, a, b, *(m for m in head[: head_and - 1] if m not in AXIS_WORDS)]
+        keys = [(a, mods), (b, mods)]
+    else:
+        keys = [(head[-1], head[:-1])]
+    out = []
+    for key, mods in keys:
+        req = [[m] for m in mods] + [g for g in required if key not in g]
+        out.append(TitleTerms(key=key, required=_dedupe(req),
+                              optional=sorted(set(optional) - {key}), negative=negative))
+    return out
 
 
 def _dedupe(groups: list[list[str]]) -> list[list[str]]:
@@ -310,5 +368,5 @@ def phrase_words(text: str, known=None) -> PhraseWords:
         for m in syn.also_re.finditer(joined):
             for added in split_words(prepare(syn.also[m.group(1)])):
                 if added not in core:
-                    soft.setdefault(added, m.group(1))
+                    soft[added] = (soft.get(added, "") + " " + m.group(1)).strip()
     return PhraseWords(core=tuple(core), soft=soft, negated=frozenset(negated))

@@ -34,7 +34,7 @@ SOURCE = "simple-icd-10-cm 1.5.0"
 CODES_FILE = "icd10cm_{year}_codes.tsv.gz"
 TERMS_FILE = "icd10cm_{year}_terms.tsv.gz"
 CODE_COLUMNS = ["code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
-                "use_additional", "seventh_def", "sevenths"]
+                "use_additional", "seventh_def", "sevenths", "includes"]
 SEP = " | "  # list items inside one cell (no title uses it)
 
 
@@ -65,11 +65,15 @@ def code_rows(icd) -> list[list[str]]:
             assert c.replace(".", "") == code.replace(".", "").ljust(6, "X") + c[-1], c
         billable = "1" if icd.is_leaf(code) else ("7" if ext else "0")
         defs = icd.get_seven_chr_def(code)
+        parent = icd.get_parent(code)
+        if parent == code:  # a category in a block of its own name (C50, M97)
+            parent = icd.get_parent(code, prioritize_blocks=True)
         rows.append([
-            code, billable, icd.get_parent(code), _clean(icd.get_description(code)),
+            code, billable, parent, _clean(icd.get_description(code)),
             _cell(icd.get_inclusion_term(code)), _cell(icd.get_excludes1(code)),
             _note(icd.get_code_first(code)), _note(icd.get_use_additional_code(code)),
             _cell(f"{k}={v}" for k, v in sorted(defs.items())), sevenths,
+            _cell(icd.get_includes(code)),
         ])
     return rows
 
@@ -77,21 +81,21 @@ def code_rows(icd) -> list[list[str]]:
 def term_lines(rows: list[list[str]]) -> list[str]:
     """Term index lines: `key <TAB> json [[code, billable, required, optional, negative, src]]`."""
     by_key: dict[str, list] = defaultdict(list)
-    for code, billable, _parent, title, inclusion, *_ in rows:
+    for code, billable, _parent, title, inclusion, *_, includes in rows:
         if billable == "0":
             continue  # categories with children: the children are indexed
-        sources = [("t", title)] + [("i", t) for t in inclusion.split(SEP) if t]
+        sources = [("t", title)] + [("i", t) for t in (inclusion + SEP + includes).split(SEP)
+                                    if t]
         seen = set()
         for src, text in sources:
-            terms = title_terms(text)
-            if terms is None:
-                continue
-            entry = [code, int(billable), terms.required, terms.optional, terms.negative, src]
-            sig = json.dumps([terms.key, *entry[2:5]])
-            if sig in seen:
-                continue
-            seen.add(sig)
-            by_key[terms.key].append(entry)
+            for terms in title_terms(text):
+                entry = [code, int(billable), terms.required, terms.optional, terms.negative,
+                         src]
+                sig = json.dumps([terms.key, *entry[2:5]])
+                if sig in seen:
+                    continue
+                seen.add(sig)
+                by_key[terms.key].append(entry)
     return [f"{key}\t{json.dumps(entries, separators=(',', ':'))}"
             for key, entries in sorted(by_key.items())]
 
