@@ -47,7 +47,8 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "unspecified", "organism", "disease", "disorder", "abdominal",
                            "uncontrolled", "controlled", "stable", "known", "new", "active",
                            "current", "mild", "moderate", "severe", "worsening", "improving",
-                           "resolved", "treated", "lung", "cancer", "disease"})
+                           "resolved", "treated", "lung", "cancer", "initial", "encounter",
+                           "subsequent", "sequela", "closed", "routine", "healing"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -377,6 +378,18 @@ def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) ->
     return None
 
 
+def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.A.13: the code a "code first" note names goes before the code with the note."""
+    out = list(kept)
+    for a in kept:
+        for b in kept:
+            if a is not b and _referenced(cs, a.code, b.code) == "code_first" and \
+                    out.index(b) > out.index(a):
+                out.remove(b)
+                out.insert(out.index(a), b)
+    return out
+
+
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
@@ -401,6 +414,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_excludes1(cs, kept)
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
+    kept = _code_first_order(cs, kept)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
         code = m.code

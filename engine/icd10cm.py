@@ -93,12 +93,19 @@ class CodeSet:
             return None
         return row, code[-1]
 
+    @staticmethod
+    def dotted(code: str) -> str:
+        """"E1122" / "e11.22" -> "E11.22" (the tabular's form)."""
+        c = code.strip().upper().replace(".", "")
+        return c if len(c) <= 3 else c[:3] + "." + c[3:]
+
     def exists(self, code: str) -> bool:
         """True for any category, subcategory or code of the set."""
         return self._row(code) is not None or self._split7(code) is not None
 
     def is_billable(self, code: str) -> bool:
         """True for a complete code (a leaf of the tabular, 7th character included)."""
+        code = self.dotted(code)
         row = self._row(code)
         if row is not None:
             return row[_COL["billable"]] == "1"

@@ -19,18 +19,23 @@ from importlib import resources
 
 SYNONYMS_FILE = "dx_synonyms.csv"
 
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that carry no axis and no condition; "or"/"and"/"with"/"without"/"not" are read
 # as structure before this list applies.
-STOPWORDS = frozenset(
+STOPWORDS = _wordset(
     "a an the of in on at to by for from as is are be due than into also code "
-    "classified elsewhere nos nec specified".split()
+    "classified elsewhere nos nec specified"
 )
 # Words kept whole although they end in "s" (not plurals).
-NOT_PLURAL = frozenset(
+NOT_PLURAL = _wordset(
     "diabetes herpes rabies scabies feces faeces varices menses series species caries mumps "
     "measles rickets tetanus mellitus sepsis psoriasis lupus status pectoris glaucoma "
     "abscess pancreas ductus uterus bronchus thorax coccyx pubis pelvis penis iris "
-    "testis ileus nucleus meatus hallux".split()
+    "testis ileus nucleus meatus hallux"
 )
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
@@ -49,7 +54,8 @@ _FIXED = [
     (re.compile(r"\bacute on chronic\b"), " acute chronic "),
     # "CKD 3a", "chronic kidney disease IV": a bare stage after the disease name.
     (re.compile(r"\bsecondary to\b"), " due to "),
-    (re.compile(r"\bkidney disease,?\s+(?=(?:[1-5][ab]?|i{1,3}[ab]?|iv|v)\b)"), " kidney disease stage "),
+    (re.compile(r"\bkidney disease,?\s+(?=(?:[1-5][ab]?|i{1,3}[ab]?|iv|v)\b)"),
+     " kidney disease stage "),
     (re.compile(r"\bend[- ]stage\b"), " endstage "),
     (re.compile(r"\bin situ\b"), " insitu "),
     (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
@@ -85,7 +91,8 @@ def _alternation(terms) -> re.Pattern | None:
     if not terms:
         return None
     ordered = sorted(terms, key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(t) for t in ordered) + r")(?![a-z0-9])")
+    body = "|".join(re.escape(t) for t in ordered)
+    return re.compile(r"(?<![a-z0-9])(" + body + r")(?![a-z0-9])")
 
 
 @cache
@@ -95,7 +102,8 @@ def synonyms() -> Synonyms:
     kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}}
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
-            kinds[row["kind"].strip()][row["term"].strip().lower()] = row["replacement"].strip().lower()
+            term, repl = row["term"].strip().lower(), row["replacement"].strip().lower()
+            kinds[row["kind"].strip()][term] = repl
     return Synonyms(kinds["word"], kinds["abbr"], kinds["also"], _alternation(kinds["word"]),
                     _alternation(kinds["abbr"]), _alternation(kinds["also"]))
 
@@ -173,15 +181,15 @@ _HEAD_END = frozenset({",", "of", "with", "without", "due", "in", "not", "follow
 # After "unspecified", these nouns name an axis left open ("unspecified part of limb",
 # "unspecified trimester"), so they are not required; any other word stays required
 # ("unspecified maternal hypertension").
-AXIS_NOUNS = frozenset(
+AXIS_NOUNS = _wordset(
     "part site side trimester organism ear eye joint lobe bronchus lung kidney ureter type "
     "severity region location bone vessel vein artery limb leg arm foot hand finger toe knee "
     "hip shoulder elbow wrist ankle thigh quadrant degree stage episode encounter phase "
-    "intestine colon level chamber".split())
+    "intestine colon level chamber")
 
 
-AXIS_WORDS = frozenset("acute chronic subacute left right bilateral type1 type2 systolic "
-                       "diastolic combined mild moderate severe".split())
+AXIS_WORDS = _wordset("acute chronic subacute left right bilateral type1 type2 systolic "
+                       "diastolic combined mild moderate severe")
 
 
 @dataclass
