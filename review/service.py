@@ -216,9 +216,9 @@ def _check_code(system: str, code: str, units: int | None) -> None:
     if not code or len(code) > 16 or not code.replace(".", "").isalnum():
         raise ReviewError(f"'{code}' is not a code.")
     if system == "ICD-10-CM":
-        import simple_icd_10_cm as icd
+        from engine.icd10cm import is_billable
 
-        if not icd.is_valid_item(code) or not icd.is_leaf(code):
+        if not is_billable(code):
             raise ReviewError(f"'{code}' is not a billable ICD-10-CM code (FY2026).")
     if units is not None and units < 1:
         raise ReviewError("Units must be 1 or more.")

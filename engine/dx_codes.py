@@ -1,0 +1,449 @@
+"""Choose ICD-10-CM codes for a diagnosis mention from the whole code set (issue 12).
+
+Facts in, codes out: a `DiagnosisMention` (extractor/dx_terms.py) -> `DiagnosisCodeChoice`s.
+Each step is one small rule citing the ICD-10-CM Official Guidelines for Coding and
+Reporting FY2026 ("ICD-G") or the tabular ("ICD-TAB"):
+
+1. `r_most_specific_entry` (I.B.2, I.B.13, I.B.18): per main term, the title whose words
+   the phrase states most fully; a title that needs a word the phrase does not state is
+   never taken (never guess an axis); the unspecified code is taken instead and the axes a
+   more specific sibling needs are listed (CDI query, R-CDI-06 generalised).
+2. `r_combination_code` (I.B.9): a code whose words another chosen code already accounts
+   for is not coded apart (E11.22 takes the CKD, J44.1 the exacerbation).
+3. `r_code_first_use_additional` (I.A.13, I.B.7): a code a chosen code's "code first" /
+   "use additional code" note names is kept with it (E11.22 + N18.31, D63.1 + N18.4),
+   etiology first.
+4. `r_organism_code` (I.C.1, ICD-TAB B95-B97): the organism code when the note asks for it
+   and no chosen code names the organism; B95-B97 are never coded alone.
+5. `r_adverse_effect_drug` (I.C.19.e.5.a): D64.81 / D70.1 "use additional code ...
+   (T45.1X5)" -> T45.1X5A (7th character A while the condition is actively treated).
+6. `r_sepsis_stated` (I.C.1.d): A40/A41 only when sepsis is stated; bacteremia is R78.81.
+7. `r_signs_symptoms_integral` (I.B.4-5): R00-R99 codes are dropped beside a definitive
+   diagnosis, unless a chosen code's note asks for them (D70 -> R50.81).
+8. `r_excludes1` (I.A.12.a): two codes in an Excludes1 pair are never both kept.
+9. `r_history` (I.C.21.c.4, I.C.2.d): "history of" keeps only personal-history codes
+   (Z85-Z87), "family history of" only Z80-Z84.
+10. `r_seventh_character` (I.C.19.a): a code needing a 7th character gets it from the
+    stated encounter; none stated -> no code and "encounter" listed as missing.
+
+Every returned code is checked billable in the code set before it leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
+from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
+from extractor.dx_terms import axes_vocabulary, axis_of_word
+from extractor.dx_words import title_terms
+from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
+
+ENCOUNTER_CHARACTER = {"initial": "initial encounter", "subsequent": "subsequent encounter",
+                       "sequela": "sequela"}
+# Words that never make a title wrong when the phrase states them and the title does not.
+NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "primary", "left",
+                           "right", "bilateral", "acute", "chronic", "female", "site",
+                           "unspecified", "organism", "disease", "disorder", "abdominal",
+                           "uncontrolled", "controlled", "stable", "known", "new", "active",
+                           "current", "mild", "moderate", "severe", "worsening", "improving",
+                           "resolved", "treated", "lung", "cancer", "initial", "encounter",
+                           "subsequent", "sequela", "closed", "routine", "healing"})
+# Adverse effects the guidelines pair with a drug code although the tabular note is absent
+# (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
+ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
+
+
+@dataclass
+class TermMatch:
+    """The best title under one main term for a phrase, and what it accounts for."""
+
+    key: str
+    entry: TermEntry
+    explained: frozenset[str]  # stated words (core) the title accounts for
+    defaults: int  # "without X" groups assumed, not stated
+    missing_axes: list[str] = field(default_factory=list)
+    rule: str = "I.B.2 most specific code"
+    # Stated words other titles of the term use but this one does not.
+    doubtful: frozenset[str] = frozenset()
+
+    @property
+    def code(self) -> str:
+        return self.entry.code
+
+
+def _entry_words(e: TermEntry, key: str) -> frozenset[str]:
+    return e.words | {key}
+
+
+def _stated(mention: DiagnosisMention) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
+    core = frozenset(mention.words)
+    soft = frozenset(mention.soft_words) - core
+    return core, soft, mention.soft_words
+
+
+def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
+                          ) -> TermMatch | None:
+    """ICD-G I.B.2 / I.B.13 / I.B.18: the title under the main term that the phrase supports
+    most fully, every required word stated; else None.
+
+    Ties go to the title that assumes fewest "without X" defaults and names fewest words (the
+    unspecified code). A stated word that other titles of the term use but the chosen one
+    does not means the phrase was not understood: no code (a wrong code is worse than none).
+    Axes that a more specific sibling needs and the phrase lacks are returned as missing.
+    """
+    core, soft, soft_from = _stated(mention)
+    stated = core | soft
+    negated = frozenset(mention.negated_words)
+    sat: dict[int, int] = {}
+    for w in stated:
+        for ei, gi in mt.by_word.get(w, ()):
+            sat[ei] = sat.get(ei, 0) | (1 << gi)
+    full = [ei for ei, mask in sat.items() if mask == (1 << len(mt.entries[ei].required)) - 1]
+    best: tuple | None = None
+    for ei in full + mt.no_required:
+        e = mt.entries[ei]
+        if e.billable not in (1, 7) or (within is not None and not within(e.code)):
+            continue
+        if any(g & core for g in e.negative):
+            continue  # "without X" but X is stated
+        words = _entry_words(e, mt.key)
+        direct = words & core
+        explained = direct | {s for w in words & soft for s in soft_from[w].split()}
+        neg_stated = sum(1 for g in e.negative if g & negated)
+        defaults = len(e.negative) - neg_stated
+        score = (len(direct) + neg_stated, len(explained), -defaults, -len(words),
+                 e.source == "t", e.code)
+        if best is None or score[:5] > best[0][:5] or (score[:5] == best[0][:5]
+                                                        and score[5] < best[0][5]):
+            best = (score, e, frozenset(explained), defaults)
+    if best is None:
+        return None
+    _, e, explained, defaults = best
+    match = TermMatch(mt.key, e, explained, defaults)
+    match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)) & (
+        mt.vocabulary - _entry_words(e, mt.key))
+    match.missing_axes = _missing_axes(mt, e, sat, stated)
+    return match
+
+
+def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
+                  stated: frozenset[str]) -> list[str]:
+    """Axes (laterality, stage, type, ...) that siblings more specific than `chosen` need."""
+    axis = axis_of_word()
+    chosen_words = _entry_words(chosen, mt.key) & stated
+    missing: set[str] = set()
+    for ei, mask in sat.items():
+        e = mt.entries[ei]
+        if e.code == chosen.code or e.billable not in (1, 7):
+            continue
+        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
+        if not unmet or len(unmet) > 2:
+            continue
+        axes = {axis.get(w) for g in unmet for w in g}
+        if None in axes or "sex" in axes or len(axes) != 1:
+            continue
+        if not chosen_words <= _entry_words(e, mt.key):
+            continue
+        missing |= axes
+    return sorted(missing)
+
+
+def r_combination_code(matches: list[TermMatch]) -> tuple[list[TermMatch], list[TermMatch]]:
+    """ICD-G I.B.9: a code whose stated words another chosen code accounts for is not coded
+    apart; returns (kept, set aside). Larger accounts first."""
+    ordered = sorted(matches, key=lambda m: (-len(m.explained), m.defaults, m.code))
+    kept: list[TermMatch] = []
+    aside: list[TermMatch] = []
+    for m in ordered:
+        if any(k.code == m.code for k in kept):
+            continue
+        if any(m.explained <= k.explained for k in kept):
+            aside.append(m)
+        else:
+            kept.append(m)
+    for k in kept:
+        if k.rule.startswith("I.B.2") and any(a.explained < k.explained for a in aside):
+            k.rule = "I.B.9 combination code"
+    return kept, aside
+
+
+def _referenced(cs: CodeSet, by: str, code: str) -> str | None:
+    """"code_first" / "use_additional" when a note of `by` names `code`, else None."""
+    for kind, notes in (("code_first", cs.code_first(by)), ("use_additional",
+                                                            cs.use_additional(by))):
+        for note in notes:
+            if any(r.holds(code) for r in code_refs(note)):
+                return kind
+    return None
+
+
+def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[TermMatch],
+                                mention: DiagnosisMention | None = None,
+                                index: TermIndex | None = None) -> list[TermMatch]:
+    """ICD-G I.A.13 / I.B.7: a set-aside code that a kept code's "code first" or "use
+    additional code" note names is coded with it (E11.22 + N18.x, I12.9 + N18.x,
+    D63.1 + N18.x); a "code first" code is listed before the code that names it."""
+    out = list(kept)
+    for a in aside:
+        for k in kept:
+            kind = _referenced(cs, k.code, a.code)
+            if kind is None or any(o.code == a.code for o in out):
+                continue
+            a.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
+            if kind == "code_first":
+                out.insert(out.index(k), a)
+            else:
+                out.insert(out.index(k) + 1, a)
+    if mention is not None and index is not None:
+        # A note's range ("N18.1-N18.4, N18.9") searched under the phrase's main terms: the
+        # stage of CKD that I12.9 / E11.22 ask for is under the same main term as I12.9.
+        for k in list(out):
+            refs = [(kind, r) for kind, notes in (("code_first", cs.code_first(k.code)),
+                                                  ("use_additional", cs.use_additional(k.code)))
+                    for n in notes for r in code_refs(n)]
+            for kind, r in refs:
+                if any(o.code[:3] == r.first[:3] for o in out):
+                    continue  # the note is answered (N18.31 for "N18.1-N18.4, N18.9")
+                for key in mention.main_terms:
+                    mt = index.term(key)
+                    found = r_most_specific_entry(mention, mt, within=r.holds) if mt else None
+                    if found is None or found.doubtful - k.explained or any(
+                            o.code == found.code for o in out):
+                        continue
+                    if not (found.explained - {found.key}) or found.code[:1] == "Z":
+                        continue
+                    found.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
+                    pos = out.index(k)
+                    out.insert(pos if kind == "code_first" else pos + 1, found)
+                    break
+    if mention is not None:
+        # A single code a note names ("fever (R50.81)") whose main term the phrase states.
+        stated = set(mention.words)
+        for k in list(out):
+            for note in cs.use_additional(k.code) + cs.code_first(k.code):
+                for r in code_refs(note):
+                    if r.first != r.last or not cs.is_billable(r.first):
+                        continue
+                    terms = title_terms(cs.description(r.first))
+                    if terms and terms[0].key in stated and terms[0].key not in k.explained \
+                            and not any(o.code == r.first for o in out):
+                        out.insert(out.index(k) + 1, _bare_code_match(
+                            cs, r.first, f"I.A.13 use additional code ({k.code})",
+                            {terms[0].key}))
+    return out
+
+
+def _bare_code_match(cs: CodeSet, code: str, rule: str, words=()) -> TermMatch:
+    entry = TermEntry(code, 1, (), frozenset(), (), "t")
+    return TermMatch(key="", entry=entry, explained=frozenset(words), defaults=0, rule=rule)
+
+
+def r_organism_code(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
+                    ) -> list[TermMatch]:
+    """ICD-TAB B95-B97 note, ICD-G I.C.1: B95-B97 identify the organism of a disease coded
+    elsewhere, so they are never coded alone; one is added after a code whose "use
+    additional code (B95-B97)" note applies when no chosen code names the organism.
+    R78.81 bacteremia takes the organism too (R-DX-05 profile default `add`)."""
+    kept = [m for m in kept if not ("B95" <= m.code[:3] <= "B97")]
+    organism = mention.axes.organism
+    code = axes_vocabulary()["organism_codes"].get(organism or "")
+    if not code:
+        return kept
+    words = next((set(w) for n, w in _organism_words() if n == organism), set())
+    if any(words <= set(_entry_words(m.entry, m.key)) for m in kept):
+        return kept  # a combination code names the organism (J15.212, A41.02)
+    out = list(kept)
+    for m in kept:
+        if _referenced(cs, m.code, code) == "use_additional" or m.code == "R78.81":
+            out.insert(out.index(m) + 1, _bare_code_match(
+                cs, code, f"I.C.1 organism, use additional code ({m.code})", words))
+            break
+    return out
+
+
+def _organism_stated(mention: DiagnosisMention) -> set[str]:
+    organism = mention.axes.organism
+    return next((set(w) for n, w in _organism_words() if n == organism), set())
+
+
+def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: frozenset[str]
+                 ) -> list[TermMatch]:
+    """ICD-G I.B.1 (find the term, then verify it in the tabular): a title is kept only when
+    every stated word its main term could have used is accounted for, by it or by a larger
+    match; and the phrase is coded only when no stated word the index knows is left over.
+    A main term that is an axis word ("acute", "left", "kidney") is never a diagnosis.
+    A wrong code is worse than none."""
+    axis = axis_of_word()
+    ordered = sorted((m for m in matches if m.key not in axis),
+                     key=lambda m: (-len(m.explained), m.defaults, m.code))
+    accounted: set[str] = set()
+    out = []
+    for m in ordered:
+        if m.doubtful - accounted:
+            continue
+        out.append(m)
+        accounted |= m.explained
+    left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
+    left = {w for w in left if w in known and w not in axis_of_word()}
+    return out if not left else []
+
+
+def _organism_words():
+    from extractor.dx_terms import _organisms
+
+    return _organisms()
+
+
+def r_adverse_effect_drug(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.19.e.5.a: an adverse effect is coded by its nature, followed by the T36-T50
+    code with 5th/6th character 5 that the note names (D64.81, D70.1 -> T45.1X5); 7th
+    character A while the condition is under active treatment."""
+    out = list(kept)
+    for m in kept:
+        notes = [n for n in cs.use_additional(m.code) if "adverse effect" in n]
+        if m.code in ADVERSE_EFFECT_PAIRS:
+            notes.append(f"({ADVERSE_EFFECT_PAIRS[m.code]})")
+        for note in notes:
+            for r in code_refs(note):
+                if r.first == r.last and r.first.startswith("T") and cs.needs_seventh(r.first):
+                    full = cs.with_seventh(r.first, "A")
+                    if full and not any(o.code == full for o in out):
+                        out.insert(out.index(m) + 1, _bare_code_match(
+                            cs, full, f"I.C.19.e.5.a adverse effect ({m.code})"))
+    return out
+
+
+def r_sepsis_stated(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.1.d: sepsis codes (A40, A41) only when the phrase states sepsis; a localized
+    infection with an organism ("MRSA septic arthritis") or bacteremia is never A41.x."""
+    if "sepsis" in mention.words:
+        return kept
+    return [m for m in kept if m.code[:3] not in ("A40", "A41")]
+
+
+def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.B.4-5: signs and symptoms (R00-R99) routinely part of a definitive diagnosis
+    are not coded beside it ("gastroenteritis with nausea and vomiting" -> K52.9 only),
+    unless a chosen code's note asks for them (D70.1 + R50.81)."""
+    definitive = [m for m in kept if not m.code.startswith("R")]
+    if not definitive:
+        return kept
+    out = []
+    for m in kept:
+        if m.code.startswith("R") and not any(_referenced(cs, d.code, m.code)
+                                              for d in definitive):
+            continue
+        out.append(m)
+    return out
+
+
+def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.A.12.a: codes in an Excludes1 pair are never reported together; the code
+    that accounts for more of the phrase stays."""
+    out = list(kept)
+    for a in kept:
+        for b in kept:
+            if a is b or a not in out or b not in out:
+                continue
+            if any(r.holds(b.code) for note in cs.excludes1(a.code) for r in code_refs(note)):
+                loser = a if len(a.explained) < len(b.explained) else b
+                out.remove(loser)
+    return out
+
+
+def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.21.c.4 (history codes), I.C.2.d (excised malignancy -> Z85): a "history of"
+    phrase keeps only personal-history codes (Z85-Z87), "family history of" only Z80-Z84;
+    no current-condition code is reported for it."""
+    if mention.family:
+        return [m for m in kept if "Z80" <= m.code[:3] <= "Z84"]
+    if mention.history:
+        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87"]
+    return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
+
+
+def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
+    """ICD-G I.C.19.a: the 7th character follows the stated encounter (initial, subsequent,
+    sequela); "initial encounter for closed fracture" is the default among initial ones
+    (I.C.19.c.1). No encounter stated -> None (never guessed)."""
+    encounter = mention.axes.encounter
+    if encounter is None:
+        return None
+    wanted = ENCOUNTER_CHARACTER[encounter]
+    for char, meaning in sorted(cs.seventh_characters(m.code).items()):
+        if meaning.startswith(wanted) and ("delayed" not in meaning and "nonunion" not in meaning
+                                           and "malunion" not in meaning):
+            return cs.with_seventh(m.code, char)
+    return None
+
+
+def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.A.13: the code a "code first" note names goes before the code with the note."""
+    out = list(kept)
+    for a in kept:
+        for b in kept:
+            if a is not b and _referenced(cs, a.code, b.code) == "code_first" and \
+                    out.index(b) > out.index(a):
+                out.remove(b)
+                out.insert(out.index(a), b)
+    return out
+
+
+def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
+                 folder: str | None = None) -> list[DiagnosisCodeChoice]:
+    """The codes for one mention, most specific the phrase supports, each checked billable."""
+    cs = code_set(year, folder)
+    index: TermIndex = term_index(year, folder)
+    matches = []
+    for key in mention.main_terms:
+        mt = index.term(key)
+        if mt is None:
+            continue
+        m = r_most_specific_entry(mention, mt)
+        if m is not None:
+            matches.append(m)
+    # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
+    matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
+    matches = r_history(mention, matches)
+    matches = r_understood(mention, matches, index.words())
+    kept, aside = r_combination_code(matches)
+    kept = r_code_first_use_additional(cs, kept, aside, mention, index)
+    kept = r_sepsis_stated(mention, kept)
+    kept = r_signs_symptoms_integral(cs, kept)
+    kept = r_excludes1(cs, kept)
+    kept = r_organism_code(cs, mention, kept)
+    kept = r_adverse_effect_drug(cs, kept)
+    kept = _code_first_order(cs, kept)
+    out: list[DiagnosisCodeChoice] = []
+    for m in kept:
+        code = m.code
+        missing = list(m.missing_axes)
+        rule = m.rule
+        if cs.needs_seventh(code):
+            full = r_seventh_character(cs, mention, m)
+            if full is None:
+                continue  # the 7th character is an axis the phrase does not give
+            code, rule = full, f"{rule}; I.C.19.a 7th character"
+        if not cs.is_billable(code) or any(c.code == code for c in out):
+            continue
+        out.append(DiagnosisCodeChoice(
+            code=code, description=cs.description(code), term=m.key,
+            words=sorted(m.explained), rule=rule, missing_axes=missing, code_set=cs.release))
+    return out
+
+
+def missing_encounter(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
+                      folder: str | None = None) -> bool:
+    """True when a title the phrase supports needs a 7th character the phrase does not give
+    (the engine asks for the encounter instead of coding; R-CDI-06)."""
+    if mention.axes.encounter is not None:
+        return False
+    cs = code_set(year, folder)
+    index = term_index(year, folder)
+    for key in mention.main_terms:
+        mt = index.term(key)
+        m = r_most_specific_entry(mention, mt) if mt is not None else None
+        if m is not None and cs.needs_seventh(m.code):
+            return True
+    return False

@@ -1,0 +1,152 @@
+"""Read one diagnosis phrase into a `DiagnosisMention`: its main terms and axes.
+
+Pure: text in, mention out. The main terms are the words of the phrase that head a title
+in the generated term index (`engine.icd10cm_terms`), so any wording the tabular or the
+curated synonyms know is read, not a fixed phrase list. Misspelt words of six letters or
+more are corrected to an index word within a bounded edit distance (1 up to 8 letters, 2
+beyond; a transposition counts 1). Axis vocabulary is data: `lexicons/dx_axes.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache, lru_cache
+from importlib import resources
+
+from engine.icd10cm import DEFAULT_YEAR
+from engine.icd10cm_terms import TermIndex, term_index
+from extractor.dx_words import PhraseWords, phrase_words, synonym_words
+from notecoder.schema import DiagnosisAxes, DiagnosisMention
+
+AXES_FILE = "dx_axes.json"
+MIN_FUZZY_LENGTH = 6
+
+
+@cache
+def axes_vocabulary() -> dict:
+    """The axis vocabulary (`extractor/lexicons/dx_axes.json`)."""
+    path = resources.files("extractor") / "lexicons" / AXES_FILE
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def axis_of_word() -> dict[str, str]:
+    """Word -> the axis it states (laterality, stage, type, ...), for missing-axis reports."""
+    vocab = axes_vocabulary()
+    out: dict[str, str] = {}
+    for axis in ("laterality", "acuity", "type", "severity", "encounter"):
+        for words in vocab[axis].values():
+            for w in words:
+                out[w] = axis
+    for w in vocab["site"]:
+        out.setdefault(w, "site")
+    for n in ("1", "2", "3", "3a", "3b", "4", "5"):
+        out[f"stage{n}"] = "stage"
+    out["endstage"] = "stage"
+    out["female"] = out["male"] = "sex"
+    return out
+
+
+@cache
+def _organisms() -> list[tuple[str, tuple[str, ...]]]:
+    from extractor.dx_words import prepare, split_words
+
+    out = []
+    for name, phrases in axes_vocabulary()["organism"].items():
+        for p in phrases:
+            out.append((name, tuple(split_words(prepare(p)))))
+    # Longest names first: "methicillin resistant staphylococcus aureus" before "staphylococcus".
+    return sorted(out, key=lambda x: -len(x[1]))
+
+
+class _Speller:
+    """Bounded-edit-distance correction to the index's words (built on first need)."""
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words
+        self.buckets: dict[tuple[str, int], list[str]] = {}
+        for w in words:
+            if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha():
+                self.buckets.setdefault((w[0], len(w)), []).append(w)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one speller per index, kept for the process
+    def correct(self, word: str) -> str:
+        if word in self.words or len(word) < MIN_FUZZY_LENGTH or not word.isalpha():
+            return word
+        from rapidfuzz.distance import OSA
+
+        bound = 1 if len(word) <= 8 else 2
+        best, best_d, tie = word, bound + 1, False
+        for n in range(len(word) - bound, len(word) + bound + 1):
+            for cand in self.buckets.get((word[0], n), ()):
+                d = OSA.distance(word, cand, score_cutoff=bound)
+                if d < best_d:
+                    best, best_d, tie = cand, d, False
+                elif d == best_d and cand != best:
+                    tie = True
+        # Two index words equally near: do not guess.
+        return word if tie or best_d > bound else best
+
+
+@cache
+def _speller(year: str, folder: str | None) -> _Speller:
+    index = term_index(year, folder)
+    return _Speller(index.words() | synonym_words())
+
+
+def _axes(pw: PhraseWords) -> DiagnosisAxes:
+    vocab = axes_vocabulary()
+    words = set(pw.core)
+    allw = words | set(pw.soft)
+
+    def first(axis: str) -> str | None:
+        for value, ws in vocab[axis].items():
+            if any(w in words for w in ws):
+                return value
+        return None
+
+    lat = first("laterality")
+    if "left" in words and "right" in words:
+        lat = "bilateral"
+    acuity = first("acuity")
+    if "acute" in words and "chronic" in words:
+        acuity = "acute_on_chronic"
+    stage = next((w[5:] for w in pw.core if w.startswith("stage") and len(w) > 5), None)
+    if "endstage" in words:
+        stage = "esrd"
+    severity = " ".join(v for v, ws in vocab["severity"].items() if any(w in words for w in ws))
+    organism = None
+    seq = " ".join(pw.core)
+    for name, name_words in _organisms():
+        if " ".join(name_words) in seq:
+            organism = name
+            break
+    behaviour = first("behaviour")
+    if "personal" in words and "history" in words:
+        behaviour = "history"
+    site = [w for w in pw.core if w in set(vocab["site"])]
+    intractable = True if "intractable" in words else (False if "intractable" in pw.negated
+                                                       else None)
+    return DiagnosisAxes(
+        laterality=lat, site=site, acuity=acuity, stage=stage, type=first("type"),
+        severity=severity or None, complications=[], without=sorted(pw.negated),
+        intractable=intractable, organism=organism, encounter=first("encounter"),
+        behaviour=behaviour if (behaviour != "primary" or "neoplasm" in allw) else None,
+    )
+
+
+def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
+                ) -> DiagnosisMention:
+    """A diagnosis phrase -> its main terms, words and axes (no code is chosen here)."""
+    index: TermIndex = term_index(year, folder)
+    speller = _speller(year, folder)
+    pw = phrase_words(text, known=speller.correct)
+    main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft]) if w in index]
+    axes = _axes(pw)
+    words = set(pw.core)
+    return DiagnosisMention(
+        text=text, main_terms=main_terms, words=list(pw.core), soft_words=pw.soft,
+        negated_words=sorted(pw.negated), axes=axes,
+        history="personal" in words and "history" in words,
+        family="family" in words and "history" in words,
+    )

@@ -1,0 +1,380 @@
+"""Words of diagnosis text, normalised the same way for the tabular and for notes.
+
+The term index (`engine/tables/icd10cm_*_terms.tsv.gz`) is built from tabular titles with
+`title_terms`, and a note's phrase is read with `phrase_words`; both go through the one
+`normal_words` so "Diabetic", "renal", "type II" and "stage IIIa" meet "diabetes",
+"kidney", "type2" and "stage3a" on both sides. Vocabulary is data:
+`notecoder/refdata/curated/dx_synonyms.csv` (kind `word`: both sides; `abbr`: note
+language -> tabular wording; `also`: note words that add a softer tabular word, "leg" ->
+"lower limb").
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+SYNONYMS_FILE = "dx_synonyms.csv"
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that carry no axis and no condition; "or"/"and"/"with"/"without"/"not" are read
+# as structure before this list applies.
+STOPWORDS = _wordset(
+    "a an the of in on at to by for from as is are be due than into also code "
+    "classified elsewhere nos nec specified"
+)
+# Words kept whole although they end in "s" (not plurals).
+NOT_PLURAL = _wordset(
+    "diabetes herpes rabies scabies feces faeces varices menses series species caries mumps "
+    "measles rickets tetanus mellitus sepsis psoriasis lupus status pectoris glaucoma "
+    "abscess pancreas ductus uterus bronchus thorax coccyx pubis pelvis penis iris "
+    "testis ileus nucleus meatus hallux"
+)
+
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
+_TYPE = re.compile(r"\btype\s*-?\s*(1|2|i|ii)\b")
+_STAGE = re.compile(r"\bstage\s*-?\s*(1|2|3|4|5|i|ii|iii|iv|v)\s*([ab])?\b")
+_STAGE_RANGE = re.compile(r"\bstage (\d) through stage (\d)")
+_WORD = re.compile(r"[a-z0-9][a-z0-9.'/-]*[a-z0-9]|[a-z0-9]")
+_FIXED = [
+    # Phrases of the tabular that say "nothing more is known"; read as no words at all.
+    (re.compile(r"\bnot elsewhere classified\b|\bnot otherwise specified\b"), " "),
+    (re.compile(r"\bas the cause of diseases classified elsewhere\b"), " "),
+    (re.compile(r"\bsite not specified\b|\bunspecified site\b"), " "),
+    (re.compile(r"\bnot specified as\b"), " not "),
+    (re.compile(r"\bwithout mention of\b"), " without "),
+    (re.compile(r"\bnot having achieved remission\b"), " "),
+    (re.compile(r"\bacute on chronic\b"), " acute chronic "),
+    # "CKD 3a", "chronic kidney disease IV": a bare stage after the disease name.
+    (re.compile(r"\bsecondary to\b"), " due to "),
+    (re.compile(r"\bkidney disease,?\s+(?=(?:[1-5][ab]?|i{1,3}[ab]?|iv|v)\b)"),
+     " kidney disease stage "),
+    (re.compile(r"\bend[- ]stage\b"), " endstage "),
+    (re.compile(r"\bin situ\b"), " insitu "),
+    (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
+]
+
+
+def _stage_token(m: re.Match) -> str:
+    num = _ROMAN.get(m.group(1), m.group(1))
+    return f" stage{num}{m.group(2) or ''} "
+
+
+def _stage_range(m: re.Match) -> str:
+    lo, hi = int(m.group(1)), int(m.group(2))
+    stages = [f"stage{n}" for n in range(lo, hi + 1)]
+    if lo <= 3 <= hi:
+        stages += ["stage3a", "stage3b"]
+    return " (" + " ".join(stages) + ") "
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """The curated vocabulary, compiled once."""
+
+    word: dict[str, str]
+    abbr: dict[str, str]
+    also: dict[str, str]
+    word_re: re.Pattern | None
+    abbr_re: re.Pattern | None
+    also_re: re.Pattern | None
+
+
+def _alternation(terms) -> re.Pattern | None:
+    if not terms:
+        return None
+    ordered = sorted(terms, key=len, reverse=True)
+    body = "|".join(re.escape(t) for t in ordered)
+    return re.compile(r"(?<![a-z0-9])(" + body + r")(?![a-z0-9])")
+
+
+@cache
+def synonyms() -> Synonyms:
+    """The curated synonym file (`notecoder/refdata/curated/dx_synonyms.csv`)."""
+    path = resources.files("notecoder.refdata") / "curated" / SYNONYMS_FILE
+    kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            term, repl = row["term"].strip().lower(), row["replacement"].strip().lower()
+            kinds[row["kind"].strip()][term] = repl
+    return Synonyms(kinds["word"], kinds["abbr"], kinds["also"], _alternation(kinds["word"]),
+                    _alternation(kinds["abbr"]), _alternation(kinds["also"]))
+
+
+@cache
+def synonym_words() -> frozenset[str]:
+    """Every word the synonym file writes or reads (kept as they are by the speller)."""
+    syn = synonyms()
+    out: set[str] = set()
+    for table in (syn.word, syn.abbr, syn.also):
+        for k, v in table.items():
+            out.update(split_words(k))
+            out.update(split_words(v))
+    return frozenset(out)
+
+
+def singular(word: str) -> str:
+    """Crude English singular, enough to meet the tabular ("lungs" -> "lung")."""
+    if len(word) <= 3 or word in NOT_PLURAL or not word.endswith("s"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ss", "us", "is", "ous")):
+        return word
+    return word[:-1]
+
+
+def prepare(text: str) -> str:
+    """Lower-case text with the structural rewrites both sides share."""
+    s = " " + text.lower().replace("[", "(").replace("]", ")") + " "
+    syn = synonyms()
+    if syn.word_re is not None:
+        s = syn.word_re.sub(lambda m: syn.word[m.group(1)], s)
+    for pattern, repl in _FIXED:
+        s = pattern.sub(repl, s)
+    s = _STAGE_RANGE.sub(_stage_range, s)
+    s = _TYPE.sub(lambda m: f" type{_ROMAN.get(m.group(1), m.group(1))} ", s)
+    s = _STAGE.sub(_stage_token, s)
+    return s
+
+
+def normal_word(raw: str) -> str:
+    """One word as the index stores it: no possessive, no trailing dot, singular."""
+    w = raw.strip(".'-/")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    return singular(w)
+
+
+def split_words(s: str) -> list[str]:
+    """Words and the structure marks `(`, `)`, `,` of a prepared string."""
+    out: list[str] = []
+    for piece in re.findall(r"[(),;]|[^\s(),;]+", s):
+        if piece in "(),;":
+            out.append("," if piece == ";" else piece)
+            continue
+        for w in _WORD.findall(piece):
+            # Slash and hyphen compounds split, but keep e.coli, n/v etc. from the synonym pass.
+            if "/" in w or ("-" in w and w not in _KEEP_HYPHEN):
+                out.extend(normal_word(p) for p in re.split(r"[/-]", w) if p)
+            else:
+                out.append(normal_word(w))
+    return [w for w in out if w]
+
+
+_KEEP_HYPHEN = frozenset({"covid-19", "relapsing-remitting"})
+
+
+# ---- tabular titles -------------------------------------------------------------------
+
+_HEAD_END = frozenset({",", "of", "with", "without", "due", "in", "not", "following",
+                       "complicating", "from", "affecting", "involving", "associated",
+                       "induced", "presenting", "at", "on", "by", "for", "to", "no"})
+# After "unspecified", these nouns name an axis left open ("unspecified part of limb",
+# "unspecified trimester"), so they are not required; any other word stays required
+# ("unspecified maternal hypertension").
+AXIS_NOUNS = _wordset(
+    "part site side trimester organism ear eye joint lobe bronchus lung kidney ureter type "
+    "severity region location bone vessel vein artery limb leg arm foot hand finger toe knee "
+    "hip shoulder elbow wrist ankle thigh quadrant degree stage episode encounter phase "
+    "intestine colon level chamber")
+
+
+AXIS_WORDS = _wordset("acute chronic subacute left right bilateral type1 type2 systolic "
+                       "diastolic combined mild moderate severe")
+
+
+@dataclass
+class TitleTerms:
+    """What one tabular title (or inclusion term) says, as index entry parts."""
+
+    key: str  # the main term's head noun
+    required: list[list[str]] = field(default_factory=list)  # each group: any one word
+    optional: list[str] = field(default_factory=list)  # parenthetical / nonessential words
+    negative: list[list[str]] = field(default_factory=list)  # "without X", "not X"
+
+
+def title_terms(title: str) -> list[TitleTerms]:
+    """Index entries of a tabular title (see engine/tables/README.md for the rules).
+
+    The head (the words before the first "of", "with", ",", "due to" ...) ends in the main
+    term. A head "A and B" with B one word ("Hypo-osmolality and hyponatremia", "Acute
+    embolism and thrombosis") names two conditions the code covers: one entry under each,
+    the other noun optional. After the head, "X or Y" / "X and Y" lists are one group (any
+    one word suffices: "bronchus or lung", "liver and intrahepatic bile duct")."""
+    words = split_words(prepare(title))
+    if not words:
+        return []
+    required: list[list[str]] = []
+    optional: list[str] = []
+    negative: list[list[str]] = []
+    head: list[str] = []
+    head_and: int | None = None  # index in `head` of the word after "and"
+    in_head = True
+    mode = "pos"
+    depth = 0
+    after_with = False
+    optional_rest = False  # after "A and other ...", every word is nonessential
+    alt_next = False
+    optional_next = False
+    for w in words:
+        if w == "(":
+            depth += 1
+            continue
+        if w == ")":
+            depth = max(0, depth - 1)
+            continue
+        if depth:
+            if w not in STOPWORDS and w not in ("or", "and", "unspecified", ","):
+                optional.append(w)
+            continue
+        if in_head and (w in _HEAD_END or w == ","):
+            in_head = False
+        if in_head:
+            if w == "and" or w == "or":
+                head_and = len(head)
+                continue
+            if w == "other" and head_and == len(head) and head:
+                # "Rash and other nonspecific skin eruption": the code is for A (and others).
+                in_head, head_and = False, None
+                optional_rest = True
+                continue
+            if w == "unspecified" or w in STOPWORDS:
+                continue
+            head.append(w)
+            continue
+        if optional_rest and w not in ("(", ")", ",") and w not in _HEAD_END:
+            if w not in STOPWORDS and w not in ("and", "or", "unspecified"):
+                optional.append(w)
+            continue
+        if w in _HEAD_END or w == ",":
+            alt_next = optional_next = optional_rest = False
+            if w == ",":
+                mode, after_with = "pos", False
+            elif w == "with":
+                mode, after_with = "pos", True
+            elif w in ("without", "not", "no"):
+                mode = "neg"
+                negative.append([])
+            continue
+        if w in ("or", "and"):
+            alt_next = bool(required) and mode == "pos"
+            continue
+        if w == "unspecified":
+            optional_next = not after_with
+            continue
+        if w in STOPWORDS:
+            continue
+        if mode == "neg":
+            negative[-1].append(w)
+            continue
+        if optional_next:
+            optional_next = False
+            if w in AXIS_NOUNS:
+                optional.append(w)
+                continue
+        if alt_next:
+            required[-1].append(w)
+            continue
+        required.append([w])
+    negative = [g for g in negative if g]
+    if not head:
+        if not required:
+            return []
+        head = [required.pop(0)[0]]
+    keys: list[tuple[str, list[str]]] = []
+    if head_and is not None and head_and == len(head) - 1 and head_and >= 1:
+        a, b = head[head_and - 1], head[-1]
+        # Axis words before "A and B" apply to both ("acute embolism and thrombosis");
+        # other modifiers of A are A's own ("hypo-osmolality and hyponatremia").
+        mods = [m for m in head[: head_and - 1] if m in AXIS_WORDS]
+        optional = [*optional, a, b, *(m for m in head[: head_and - 1] if m not in AXIS_WORDS)]
+        keys = [(a, mods), (b, mods)]
+    else:
+        keys = [(head[-1], head[:-1])]
+    out = []
+    for key, mods in keys:
+        req = [[m] for m in mods] + [g for g in required if key not in g]
+        out.append(TitleTerms(key=key, required=_dedupe(req),
+                              optional=sorted(set(optional) - {key}), negative=negative))
+    return out
+
+
+def _dedupe(groups: list[list[str]]) -> list[list[str]]:
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for g in groups:
+        t = tuple(sorted(set(g)))
+        if t not in seen:
+            seen.add(t)
+            out.append(list(t))
+    return out
+
+
+# ---- note phrases ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhraseWords:
+    """The words of one note phrase: stated, added by `also` synonyms, and negated."""
+
+    core: tuple[str, ...]  # in order
+    soft: dict[str, str]  # added word -> the stated word that brought it
+    negated: frozenset[str]
+
+
+def expand_abbreviations(text: str) -> str:
+    """Note language -> tabular wording (`abbr` rows), one pass, longest first."""
+    s = " " + text.lower() + " "
+    s = s.replace("h/o ", " history of ").replace("hx of ", " history of ")
+    syn = synonyms()
+    if syn.abbr_re is not None:
+        s = syn.abbr_re.sub(lambda m: " " + syn.abbr[m.group(1)] + " ", s)
+    return s
+
+
+def phrase_words(text: str, known=None) -> PhraseWords:
+    """Words of a phrase, abbreviations expanded; `known(word)` may correct a misspelling."""
+    s = prepare(expand_abbreviations(text))
+    words = split_words(s)
+    core: list[str] = []
+    negated: set[str] = set()
+    mode = "pos"
+    for w in words:
+        if w in (",", "(", ")"):
+            mode = "pos"
+            continue
+        if w in ("with", "and", "or"):
+            if w == "with":
+                mode = "pos"
+            continue
+        if w in ("without", "no", "not", "non"):
+            mode = "neg" if w != "non" else mode
+            if w == "non":
+                core.append("non")
+            continue
+        if w in STOPWORDS or w == "unspecified":
+            continue
+        if known is not None:
+            w = known(w)
+        if mode == "neg":
+            negated.add(w)
+        else:
+            core.append(w)
+    soft: dict[str, str] = {}
+    syn = synonyms()
+    if syn.also_re is not None:
+        joined = " " + " ".join(core) + " "
+        for m in syn.also_re.finditer(joined):
+            for added in split_words(prepare(syn.also[m.group(1)])):
+                if added not in core:
+                    soft[added] = (soft.get(added, "") + " " + m.group(1)).strip()
+    return PhraseWords(core=tuple(core), soft=soft, negated=frozenset(negated))

@@ -1,0 +1,121 @@
+"""engine.dx_codes: one test per guideline rule; each fails without its rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import icd10cm
+from engine.dx_codes import choose_codes
+from eval.dx_phrases import code_phrase, outcome
+from extractor.dx_terms import read_phrase
+
+
+def codes(phrase: str) -> list[str]:
+    return [c.code for c in choose_codes(read_phrase(phrase))]
+
+
+@pytest.mark.parametrize("phrase, code", [
+    ("Acute pyelonephritis", "N10"),
+    ("Cellulitis of left lower leg", "L03.116"),
+    ("Type 2 diabetes mellitus with hyperglycemia", "E11.65"),
+    ("Non-small cell lung cancer, right upper lobe", "C34.11"),
+    ("Atrial fibrillation", "I48.91"),
+    ("Chronic kidney disease stage 3a", "N18.31"),
+    ("Low back pain", "M54.50"),
+    ("COVID-19", "U07.1"),
+])
+def test_i_b_2_most_specific_code(phrase, code):
+    assert codes(phrase) == [code]
+
+
+def test_i_b_13_unspecified_side_and_missing_axis():
+    (c,) = choose_codes(read_phrase("cellulitis of leg"))
+    assert c.code == "L03.119" and c.missing_axes == ["laterality"]
+
+
+def test_i_b_18_stage_not_stated_is_unspecified_with_query():
+    (c,) = choose_codes(read_phrase("CKD"))
+    assert c.code == "N18.9" and "stage" in c.missing_axes
+
+
+def test_i_b_9_combination_code_not_both():
+    assert codes("COPD with acute exacerbation") == ["J44.1"]
+    got = codes("nausea and vomiting")
+    assert got == ["R11.2"]
+
+
+def test_i_a_13_use_additional_stage_with_combination():
+    assert codes("Type 2 diabetes with CKD stage 3a") == ["E11.22", "N18.31"]
+    assert codes("Hypertension with CKD stage 4") == ["I12.9", "N18.4"]
+
+
+def test_i_a_13_code_first_ckd_before_anemia():
+    assert codes("anemia in CKD stage 4") == ["N18.4", "D63.1"]
+
+
+def test_i_c_1_organism_code_with_uti():
+    assert codes("E. coli UTI") == ["N39.0", "B96.20"]
+
+
+def test_i_c_1_combination_names_organism_no_b_code():
+    assert codes("MRSA pneumonia") == ["J15.212"]
+
+
+def test_i_c_1_b_codes_never_alone():
+    assert codes("E. coli") == []
+
+
+def test_i_c_1_d_bacteremia_is_not_sepsis():
+    got = codes("MRSA bacteremia")
+    assert "R78.81" in got and not any(c.startswith("A41") for c in got)
+
+
+def test_i_c_1_d_localized_infection_is_not_sepsis():
+    assert not any(c.startswith("A41") for c in codes("MRSA septic arthritis of right knee"))
+
+
+def test_i_c_19_adverse_effect_drug_code():
+    assert codes("chemotherapy induced anemia") == ["D64.81", "T45.1X5A"]
+
+
+def test_i_b_4_symptom_integral_to_diagnosis():
+    assert codes("pneumonia with cough") == ["J18.9"]
+
+
+def test_i_a_12_a_excludes1_pair_never_both():
+    for phrase in ("nausea and vomiting", "nausea, vomiting"):
+        got = codes(phrase)
+        assert not ({"R11.0", "R11.2"} <= set(got))
+
+
+def test_i_c_21_history_code_only():
+    assert codes("history of breast cancer") == ["Z85.3"]
+
+
+def test_i_c_19_a_no_encounter_no_code():
+    assert codes("fracture of lower end of right radius") == []
+    got = codes("fracture of lower end of right radius, initial encounter")
+    assert got and got[0].endswith("A")
+
+
+def test_every_code_is_billable():
+    for phrase in ("asthma", "UTI", "CHF", "breast cancer", "afib", "gout of left great toe"):
+        for c in codes(phrase):
+            assert icd10cm.is_billable(c)
+
+
+def test_iv_h_uncertain_not_coded_symptom_coded():
+    assert code_phrase("possible pneumonia") == []
+    assert code_phrase("probable pneumonia with cough") == ["R05.9"]
+
+
+def test_negated_not_coded():
+    assert code_phrase("denies chest pain") == []
+
+
+def test_outcome_classes():
+    assert outcome(["L03.116"], ["L03.116"]) == "exact"
+    assert outcome(["L03.116"], ["L03.119"]) == "vaguer"
+    assert outcome(["L03.116"], ["L03.115"]) == "wrong"
+    assert outcome(["L03.116"], ["J18.9"]) == "wrong"
+    assert outcome(["L03.116"], []) == "none"
