@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from engine.episodes import Episode
+from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set
 from engine.outcome import Outcome
 from engine.tables import diagnosis_concepts, drug_code_rows, icd10cm_code_set
-from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction
+from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction, Query
 
 
 def r_dx_01_current_condition(dx: Diagnosis) -> Outcome | None:
@@ -33,6 +34,89 @@ def r_dx_02_outpatient_uncertain(dx: Diagnosis) -> Outcome | None:
             "signs and symptoms (R-DX-02)."
         )
     return None
+
+
+_HISTORY_CODES = ("Z85", "Z86", "Z87")
+# Axes worth a CDI query when the code needs them and the record is silent (issue 12: side,
+# stage, type); a missing site or complication is the coder's to read, not a query.
+QUERIED_AXES = ("laterality", "stage", "type")
+_LATERALITY_OPTIONS = ["Left", "Right", "Bilateral"]
+
+
+def r_dx_03_codes_from_code_set(dx: Diagnosis, year: str = DEFAULT_YEAR) -> Outcome:
+    """R-DX-03/04/05 from the whole ICD-10-CM code set: the most specific billable code the
+    phrase's words and axes support (`engine.dx_codes.choose_codes`: combination codes,
+    code-first/use-additional pairs, organism codes, Excludes1, 7th characters, sepsis only
+    when stated). A historical phrase keeps only personal-history codes (Z85-Z87, R-DX-01).
+    An axis a more specific code needs and the phrase does not give is asked in a CDI query
+    (R-CDI-06, generalised from laterality to any axis); the axis is never guessed.
+    Sources: ICD-G I.B (specificity), I.B.9, I.A.12.a, I.C.1.d, I.C.21.c.4; RULES.md R-DX-03."""
+    from engine.dx_codes import choose_codes  # imports the reader's vocabulary: not at start
+
+    choices = choose_codes(dx.mention, year)
+    if dx.assertion == Assertion.HISTORICAL:
+        choices = [c for c in choices if c.code.startswith(_HISTORY_CODES)]
+        if not choices:
+            return Outcome.warn(f"{dx.id}: historical condition not coded as current (R-DX-01).")
+    if not choices:
+        return Outcome.warn(f"{dx.id}: no ICD-10-CM code the documented words fully support; "
+                            "coder review (R-DX-03).")
+    spans = list(dx.evidence)
+    out = Outcome()
+    for choice in choices:
+        # R-DX-04: organism combinations and bacteremia (R78.81, never sepsis), as before.
+        rule = "R-DX-04" if choice.code == "R78.81" or (
+            dx.organism and choice.code[:1] in "AJB") else "R-DX-03"
+        why = (f"{choice.description} [{choice.code_set}]: from the term '{choice.term}' "
+               f"({', '.join(choice.words) or 'no modifiers'}); {choice.rule}.")
+        out.codes.append(CodeLine(system="ICD-10-CM", code=choice.code, rule=rule,
+                                  rationale=why, evidence=spans))
+        asked = [a for a in choice.missing_axes if a in QUERIED_AXES]
+        if asked:
+            out += _axis_query(dx, choice.description, asked)
+    return out
+
+
+def _axis_query(dx: Diagnosis, description: str, axes: list[str]) -> Outcome:
+    """R-CDI-06 (generalised): the record does not state an axis the code needs."""
+    named = ", ".join(a.replace("_", " ") for a in axes)
+    question = (f"The diagnosis is coded as '{description}'. The record does not state the "
+                f"{named}. Please document the {named}, if known.")
+    options = (list(_LATERALITY_OPTIONS) if axes == ["laterality"]
+               else [f"{named.capitalize()} documented: ____", "Not applicable to this patient"])
+    query = Query(rule="R-CDI-06", question=question,
+                  options=[*options, "Other (please specify)", "Unable to determine"],
+                  evidence=list(dx.evidence[:1]))
+    return Outcome(queries=[query])
+
+
+def r_dx_06_integral_symptoms(lines: list[CodeLine], narrative: set[str]) -> list[CodeLine]:
+    """R-DX-06 / ICD-G I.B.4-5: signs and symptoms (R00-R99) read from the narrative of a note
+    with no assessment section are routinely part of a definitive diagnosis also read there
+    ("vomiting/diarrhea x 1 day" beside norovirus gastroenteritis) and are not coded apart.
+    Symptoms a provider lists as diagnostic statements are kept."""
+    definitive = any(not c.code.startswith(("R", "Z")) for c in lines)
+    if not definitive:
+        return lines
+    return [c for c in lines if not (c.code.startswith("R") and c.code in narrative)]
+
+
+def r_dx_06_excludes1_note(lines: list[CodeLine], year: str = DEFAULT_YEAR) -> list[CodeLine]:
+    """ICD-G I.A.12.a: two codes of the claim in an Excludes1 pair are never both reported;
+    the one listed first stays (the other diagnosis wording is the coder's to review)."""
+    cs = code_set(year)
+    kept: list[CodeLine] = []
+    for line in lines:
+        if line.system == "ICD-10-CM" and any(
+                k.system == "ICD-10-CM" and _excludes(cs, k.code, line.code) for k in kept):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _excludes(cs, a: str, b: str) -> bool:
+    return any(r.holds(b) for note in cs.excludes1(a) for r in code_refs(note)) or any(
+        r.holds(a) for note in cs.excludes1(b) for r in code_refs(note))
 
 
 def r_dx_06_codes_for(dx: Diagnosis) -> Outcome:
@@ -82,24 +166,49 @@ def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeL
 
 
 def r_dx_05_chemotherapy_encounter(initial: Episode | None) -> Outcome:
-    """R-DX-05: an encounter for antineoplastic chemotherapy lists Z51.11 first.
-
-    Applies when the initial service is an antineoplastic drug (not a complex
-    biologic coded with chemotherapy codes by payer profile). Immunotherapy
-    (Z51.12) needs a drug-table flag the table does not carry yet: coder review.
-    Source: ICD-G Section IV (encounter for chemotherapy); RULES.md R-DX-05.
-    """
+    """R-DX-05 (rule book R-DX-06): an encounter chiefly for antineoplastic therapy lists its
+    Z code first: Z51.12 (antineoplastic immunotherapy) when the initial service is an
+    antineoplastic monoclonal antibody or fusion protein (drug table `complex_biologic`, e.g.
+    pembrolizumab, rituximab for lymphoma), else Z51.11 (chemotherapy). A complex biologic
+    given for a non-neoplastic condition is not antineoplastic: no Z51.1- (Excludes2).
+    Source: ICD-G I.C.2.e.2, Section IV; ICD-TAB Z51.1."""
     if initial is None or initial.family != "chemo":
         return Outcome()
-    if not any(r.drug_class == "antineoplastic" for r in drug_code_rows(initial.admin.generic)):
+    rows = [r for r in drug_code_rows(initial.admin.generic) if r.drug_class == "antineoplastic"]
+    if not rows:
         return Outcome()
-    why = (f"Encounter for antineoplastic chemotherapy ({initial.admin.generic}), listed first "
+    immunotherapy = any(r.complex_biologic for r in rows)
+    code = "Z51.12" if immunotherapy else "Z51.11"
+    kind = "immunotherapy" if immunotherapy else "chemotherapy"
+    why = (f"Encounter for antineoplastic {kind} ({initial.admin.generic}), listed first "
            f"[{icd10cm_code_set()}].")
-    line = CodeLine(system="ICD-10-CM", code="Z51.11", rule="R-DX-05", rationale=why,
+    line = CodeLine(system="ICD-10-CM", code=code, rule="R-DX-05", rationale=why,
                     evidence=initial.admin.span_of("drug") or list(initial.admin.evidence))
-    return Outcome(codes=[line], warnings=[
-        "Z51.11 listed first; if the agent was given as immunotherapy, Z51.12 applies "
-        "instead - coder review (R-DX-05)."])
+    return Outcome(codes=[line])
+
+
+def r_dx_07_long_term_biologic(facts: Extraction, coded: list[CodeLine]) -> Outcome:
+    """R-DX-07: a complex biologic (monoclonal antibody, fusion protein) the note documents as
+    long-term maintenance therapy for a chronic non-neoplastic condition adds Z79.620
+    (long term current use of an immunosuppressive biologic), secondary. Not when the
+    encounter is for antineoplastic therapy (Z51.1-), not for a one-off or short course.
+    Other long-term drugs (Z79.4 insulin, Z79.84 oral hypoglycemics, Z79.83 bisphosphonates)
+    are for the coder from the medication list. Source: ICD-G I.C.21.c.3; ICD-TAB Z79.620;
+    RULES.md R-DX-07."""
+    if any(c.code.startswith("Z51.1") for c in coded):
+        return Outcome()
+    for admin in facts.administrations:
+        if not admin.long_term or admin.generic is None:
+            continue
+        rows = drug_code_rows(admin.generic)
+        if any(r.complex_biologic for r in rows) and not any(
+                r.drug_class == "antineoplastic" and not r.complex_biologic for r in rows):
+            why = (f"Long term current use of an immunosuppressive biologic ({admin.generic}, "
+                   f"documented as maintenance therapy) [{icd10cm_code_set()}].")
+            spans = admin.span_of("drug") or list(admin.evidence)
+            return Outcome(codes=[CodeLine(system="ICD-10-CM", code="Z79.620", rule="R-DX-07",
+                                           rationale=why, evidence=spans)])
+    return Outcome()
 
 
 def code_diagnoses(
@@ -112,13 +221,21 @@ def code_diagnoses(
     excluded = {dx.id: r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
                 for dx in facts.diagnoses}
     coded_concepts = {dx.concept for dx in facts.diagnoses if excluded[dx.id] is None}
+    narrative: set[str] = set()
     for dx in facts.diagnoses:
-        skip = excluded[dx.id] or r_dx_06_combination_subsumes(dx, coded_concepts)
+        if dx.mention is not None:
+            skip = (r_dx_01_current_condition(dx) if dx.assertion != Assertion.HISTORICAL
+                    else None) or r_dx_02_outpatient_uncertain(dx)
+        else:
+            skip = excluded[dx.id] or r_dx_06_combination_subsumes(dx, coded_concepts)
         if skip is not None:
             out += skip
             continue
-        coded = r_dx_06_codes_for(dx)
+        coded = r_dx_03_codes_from_code_set(dx) if dx.mention is not None else r_dx_06_codes_for(dx)
         out.warnings += coded.warnings
+        out.queries += coded.queries
+        if dx.mention is not None and not dx.statement:
+            narrative.update(line.code for line in coded.codes)
         for line in coded.codes:
             if line.code in seen:
                 continue
@@ -126,5 +243,7 @@ def code_diagnoses(
             out.codes.append(line)
             if dx.id == reason_dx_id:
                 reason.append(line.code)
-    out.codes = r_dx_05_first_listed(out.codes, reason)
-    return r_dx_05_chemotherapy_encounter(initial) + out
+    out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
+    out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason))
+    encounter = r_dx_05_chemotherapy_encounter(initial)
+    return encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)

@@ -198,10 +198,12 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     return bounds
 
 
-def apply_context(doc: Doc, targets: list[Span], finder: CueFinder) -> None:
-    """Set the assertion attributes of each target from the cues of its sentence."""
-    if not targets:
-        return
+def sentence_cues(doc: Doc, finder: CueFinder) -> dict[int, list[Cue]]:
+    """The note's cues with their scopes, by sentence start (found once per Doc and kept in
+    its user data, so diagnosis phrases read later reuse them)."""
+    cached = doc.user_data.get("notecoder_context_cues")
+    if cached is not None:
+        return cached
     bounds = sentence_bounds(doc)
     by_sentence: dict[int, list[Cue]] = {}
     for rule, start, end in finder(doc):
@@ -218,11 +220,28 @@ def apply_context(doc: Doc, targets: list[Span], finder: CueFinder) -> None:
                 if _overlaps((other.scope_start, other.scope_end), (cue.scope_start,
                                                                     cue.scope_end)):
                     _limit(other, cue)
+    doc.user_data["notecoder_context_cues"] = by_sentence
+    return by_sentence
+
+
+def apply_context(doc: Doc, targets: list[Span], finder: CueFinder,
+                  inner_cues: bool = False) -> None:
+    """Set the assertion attributes of each target from the cues of its sentence.
+
+    A cue inside a target modifies it only with `inner_cues` (a diagnosis phrase such as
+    "No acute chest syndrome" or "h/o breast cancer" holds its own cue); a lexicon entity
+    never modifies itself."""
+    if not targets:
+        return
+    bounds = sentence_bounds(doc)
+    by_sentence = sentence_cues(doc, finder)
     for target in targets:
         for cue in by_sentence.get(bounds[target.start][0], ()):
             if cue.rule.direction in _TERMINATING or cue.rule.direction == "PSEUDO":
                 continue
-            if _overlaps((cue.start, cue.end), (target.start, target.end)):
+            inside = cue.start <= target.start and target.end <= cue.end
+            if inside or (not inner_cues and _overlaps((cue.start, cue.end),
+                                                       (target.start, target.end))):
                 continue
             if _overlaps((cue.scope_start, cue.scope_end), (target.start, target.end)):
                 attribute = ATTRIBUTES.get(cue.rule.category)
@@ -235,6 +254,15 @@ def _finder(nlp: Language) -> CueFinder:
     return CueFinder([_rule(entry, nlp, i) for i, entry in enumerate(rule_entries())])
 
 
+def assert_spans(doc: Doc, spans: list[Span]) -> None:
+    """ConText attributes on arbitrary spans of a parsed note (diagnosis phrases), cues
+    inside a span included; the Doc must come from the pipeline (its cues are kept)."""
+    cues = doc.user_data.get("notecoder_context_cues")
+    if cues is None:
+        raise ValueError("assert_spans needs a Doc parsed by extractor.nlp.parse")
+    apply_context(doc, spans, CueFinder([]), inner_cues=True)
+
+
 class ConTextAssertions:
     """Pipeline component: ConText attributes on every entity of the Doc."""
 
@@ -242,6 +270,7 @@ class ConTextAssertions:
         self.finder = _finder(nlp)
 
     def __call__(self, doc: Doc) -> Doc:
+        sentence_cues(doc, self.finder)  # kept for diagnosis phrases read later
         apply_context(doc, list(doc.ents), self.finder)
         return doc
 

@@ -44,6 +44,11 @@ NOT_A_CONTINUATION = re.compile(
     r"\s*(?:\d{3,4}\s*[-:]?\s*)?(?:post[- ]?(?:infusion|injection)\s+)?(?:observ\w*|monitor\w*|"
     r"vs\b|vitals|v/s\b|discharg\w*|d/c(?:'d)?\s+(?:home|ambulatory|to)|dispo\w*|"
     r"left\s+(?:the\s+)?(?:clinic|unit|department|ed)|ambulat\w*\s+out)", re.I)
+# A drug documented as long-term, recurring therapy (R-DX-07).
+LONG_TERM = re.compile(
+    r"\b(?:maintenance|long[- ]term|chronic\s+therapy|q\s?\d{1,2}\s?(?:wk|wks|weeks?|mo|"
+    r"months?)\b|every\s+\d{1,2}\s+(?:weeks?|months?)|dose\s+#\s?\d{1,3}|infusion\s+#\s?"
+    r"\d{1,3}|(?:\d{1,3})(?:st|nd|rd|th)\s+(?:dose|infusion))", re.I)
 HYDRATION = _words(r"hydration", r"dehydrat\w*", r"rehydrat\w*", r"bolus",
                    r"fluid resuscitation", r"maintenance", r"volume repletion")
 CHEMO = _words(r"chemo(?:therapy)?", r"antineoplastic")

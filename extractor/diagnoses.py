@@ -138,3 +138,91 @@ def extract_cultures(doc: Doc) -> list[CultureResult]:
             specimen=specimen.group(1).lower() if specimen else None,
         ))
     return results
+
+
+def _assertion_of_piece(span: SpacySpan, historical: list[Span]) -> Assertion:
+    assertion = assertion_of(span)
+    if assertion == Assertion.AFFIRMED and any(
+            s.start <= span.start_char < s.end for s in historical):
+        return Assertion.HISTORICAL
+    return assertion
+
+
+def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | None = None
+                          ) -> tuple[list[Diagnosis], dict[int, str]]:
+    """Diagnosis facts read against the whole ICD-10-CM term index (issue 12).
+
+    The note's diagnostic statements (or, without an assessment section, its narrative
+    clauses; `extractor.dx_statements`) are read as phrases (`extractor.dx_terms`); a piece
+    naming no main term ("upper-outer quadrant L breast") extends the phrase before it in
+    the same sentence. Assertion comes from ConText over the phrase (its own cues
+    included: "No fever", "h/o breast cancer", "r/o PE") and from past-history sections.
+    One fact per phrase wording and assertion; the engine chooses the codes."""
+    from engine.dx_codes import choose_codes
+    from extractor.context import assert_spans
+    from extractor.dx_statements import diagnosis_pieces
+    from extractor.dx_terms import read_phrase
+
+    text = doc.text
+    phrases: list[tuple[int, int, object, str]] = []  # (start, end, mention, main term)
+    pieces = diagnosis_pieces(text, sections)
+    for piece in pieces:
+        mention = read_phrase(text[piece.start:piece.end])
+        # Only a phrase some code fully accounts for is a diagnosis; a piece that is not
+        # ("right upper lobe", "failed outpatient therapy") may complete the phrase before it.
+        choices = choose_codes(mention) if mention.main_terms else []
+        if choices:
+            phrases.append((piece.start, piece.end, mention, choices[0].term))
+            continue
+        if phrases and _same_sentence(text, phrases[-1][1], piece.start) and not \
+                _OWN_ASSERTION.match(text, piece.start, piece.end):
+            start = phrases[-1][0]
+            joined = read_phrase(text[start:piece.end])
+            choices = choose_codes(joined) if joined.main_terms else []
+            if choices:
+                phrases[-1] = (start, piece.end, joined, choices[0].term)
+    spans = [doc.char_span(a, b, alignment_mode="expand") for a, b, _, _ in phrases]
+    kept = [(p, s) for p, s in zip(phrases, spans, strict=True) if s is not None]
+    assert_spans(doc, [s for _, s in kept])
+    groups: dict[tuple, list] = {}
+    statement_at = {p.start for p in pieces if p.statement}
+    for (start, end, mention, term), span in kept:
+        assertion = _assertion_of_piece(span, historical or [])
+        key = (tuple(mention.words), assertion)
+        groups.setdefault(key, []).append((start, end, mention, term))
+    facts: list[Diagnosis] = []
+    at: dict[int, str] = {}
+    for n, ((_, assertion), found) in enumerate(groups.items(), start=1):
+        start, end, mention, term = found[0]
+        first = Span(start=start, end=end)
+        mention = mention.model_copy(update={"span": first})
+        spans_of = {"text": first}
+        side = _LATERALITY.search(text, start, end) if mention.axes.laterality else None
+        if side is not None:
+            spans_of["laterality"] = Span(start=side.start(), end=side.end())
+        fact_id = f"D{n}"
+        for s, _, _, _ in found:
+            at[s] = fact_id
+        facts.append(Diagnosis(
+            id=fact_id, evidence=[Span(start=s, end=e) for s, e, _, _ in found],
+            # The index main term the first code was found under ("bacteremia" for "MRSA
+            # bacteremia"): the CDI rules key on it.
+            field_spans=spans_of, text=text[start:end], concept=term,
+            assertion=assertion, organism=mention.axes.organism,
+            laterality=mention.axes.laterality, mention=mention,
+            statement=start in statement_at))
+    return facts, at
+
+
+# A piece opening with its own cue ("no abscess", "r/o PE", "h/o DVT") never completes the
+# phrase before it: joined, its cue would assert the whole phrase.
+_OWN_ASSERTION = re.compile(
+    r"\s*(?:no|not|non|without|denies|denied|negative|neg|possible|possibly|probable|"
+    r"likely|suspected|suspect|questionable|r/o|rule\s+out|ruled\s+out|vs\.?|versus|"
+    r"h/o|hx|history|s/p|status\s+post|resolved|family)\b", re.I)
+
+
+def _same_sentence(text: str, end: int, start: int) -> bool:
+    """True when only a comma or semicolon (and blanks) separate two pieces."""
+    between = text[end:start]
+    return "\n" not in between and "." not in between and len(between.strip(" ,;")) == 0

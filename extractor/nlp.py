@@ -47,7 +47,7 @@ def line_sentences(doc: Doc) -> Doc:
     sentences are also wrapped; a line that continues in lower case after no
     closing punctuation is the same sentence.
     """
-    starts = doc.to_array([SENT_START])
+    starts = doc.to_array([SENT_START]).astype("int64")  # -1/0/1 (spaCy stores uint64)
     changed = False
     for token in doc[1:]:
         previous = doc[token.i - 1]
@@ -65,7 +65,7 @@ def line_sentences(doc: Doc) -> Doc:
             changed = True
     if changed:
         # One array write: setting `token.is_sent_start` checks the whole Doc each time.
-        doc.from_array([SENT_START], starts)
+        doc.from_array([SENT_START], starts.astype("uint64"))
     return doc
 
 

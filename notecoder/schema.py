@@ -165,6 +165,9 @@ class DrugAdministration(Fact):
     vial_count: int | None = Field(default=None, ge=1)
     wasted: Quantity | None = None
     no_waste_documented: bool = False
+    # The note documents the drug as a long-term, recurring therapy ("maintenance vedolizumab
+    # q8wk", "every 6 months (dose #5)"): R-DX-07 adds its Z79 status code.
+    long_term: bool = False
     indication: str | None = None  # id of the diagnosis it was given for
 
     @model_validator(mode="after")
@@ -213,6 +216,49 @@ class DrugAdministration(Fact):
         return finish - begin if finish >= begin else finish + 24 * 60 - begin
 
 
+class DiagnosisAxes(BaseModel):
+    """What a diagnosis phrase says beyond its main term: the axes that choose a code."""
+
+    laterality: Literal["left", "right", "bilateral"] | None = None
+    site: list[str] = Field(default_factory=list)  # "lower limb", "upper lobe", "sigmoid"
+    acuity: Literal["acute", "chronic", "acute_on_chronic", "subacute"] | None = None
+    stage: str | None = None  # CKD "1".."5", "3a", "3b", "esrd"; pressure-ulcer stage
+    type: str | None = None  # "type1"/"type2" diabetes; "systolic"/"diastolic"/"combined" HF
+    severity: str | None = None  # asthma: "mild intermittent", "moderate persistent", ...
+    complications: list[str] = Field(default_factory=list)  # "with X" words
+    without: list[str] = Field(default_factory=list)  # "without X", "no X", "not X" words
+    intractable: bool | None = None
+    organism: str | None = None  # canonical name: "MRSA", "E. coli", ...
+    encounter: Literal["initial", "subsequent", "sequela"] | None = None
+    behaviour: Literal["primary", "secondary", "in_situ", "benign", "history"] | None = None
+
+
+class DiagnosisMention(BaseModel):
+    """One diagnosis phrase read against the term index (no code chosen yet)."""
+
+    text: str
+    main_terms: list[str]  # index main terms the phrase names ("cellulitis", "neoplasm")
+    words: list[str]  # stated words, normalised as the index stores them
+    soft_words: dict[str, str] = Field(default_factory=dict)  # added word -> stated word
+    negated_words: list[str] = Field(default_factory=list)
+    axes: DiagnosisAxes = Field(default_factory=DiagnosisAxes)
+    history: bool = False  # "history of", "h/o": a personal-history code, if any
+    family: bool = False  # "family history of": a family-history code, if any
+    span: Span | None = None  # where the phrase is in the note (phase 2)
+
+
+class DiagnosisCodeChoice(BaseModel):
+    """One ICD-10-CM code chosen for a mention, and how it was reached."""
+
+    code: str
+    description: str  # official tabular title
+    term: str  # the main term the code was found under
+    words: list[str]  # the phrase words the code accounts for
+    rule: str  # guideline rule that chose or added it ("I.B.9 combination code", ...)
+    missing_axes: list[str] = Field(default_factory=list)  # axes a more specific code needs
+    code_set: str = ""  # release the code was validated against
+
+
 class Diagnosis(Fact):
     """A condition or sign/symptom mentioned in the note, with its assertion status."""
 
@@ -221,6 +267,12 @@ class Diagnosis(Fact):
     assertion: Assertion = Assertion.AFFIRMED
     organism: str | None = None
     laterality: Literal["left", "right", "bilateral"] | None = None
+    # The phrase as read against the ICD-10-CM term index (main terms and axes); the engine
+    # chooses the code from it. None for a fact from the old concept lexicon or an LLM.
+    mention: DiagnosisMention | None = None
+    # Read from a provider's diagnostic statement (an assessment/diagnosis item), not from
+    # the narrative: its symptoms are coded as listed.
+    statement: bool = False
 
 
 class AccessService(Fact):
@@ -348,44 +400,3 @@ class CodingResult(BaseModel):
 # ---- Diagnosis phrases coded from the whole ICD-10-CM code set (issue 12) ---------------
 
 
-class DiagnosisAxes(BaseModel):
-    """What a diagnosis phrase says beyond its main term: the axes that choose a code."""
-
-    laterality: Literal["left", "right", "bilateral"] | None = None
-    site: list[str] = Field(default_factory=list)  # "lower limb", "upper lobe", "sigmoid"
-    acuity: Literal["acute", "chronic", "acute_on_chronic", "subacute"] | None = None
-    stage: str | None = None  # CKD "1".."5", "3a", "3b", "esrd"; pressure-ulcer stage
-    type: str | None = None  # "type1"/"type2" diabetes; "systolic"/"diastolic"/"combined" HF
-    severity: str | None = None  # asthma: "mild intermittent", "moderate persistent", ...
-    complications: list[str] = Field(default_factory=list)  # "with X" words
-    without: list[str] = Field(default_factory=list)  # "without X", "no X", "not X" words
-    intractable: bool | None = None
-    organism: str | None = None  # canonical name: "MRSA", "E. coli", ...
-    encounter: Literal["initial", "subsequent", "sequela"] | None = None
-    behaviour: Literal["primary", "secondary", "in_situ", "benign", "history"] | None = None
-
-
-class DiagnosisMention(BaseModel):
-    """One diagnosis phrase read against the term index (no code chosen yet)."""
-
-    text: str
-    main_terms: list[str]  # index main terms the phrase names ("cellulitis", "neoplasm")
-    words: list[str]  # stated words, normalised as the index stores them
-    soft_words: dict[str, str] = Field(default_factory=dict)  # added word -> stated word
-    negated_words: list[str] = Field(default_factory=list)
-    axes: DiagnosisAxes = Field(default_factory=DiagnosisAxes)
-    history: bool = False  # "history of", "h/o": a personal-history code, if any
-    family: bool = False  # "family history of": a family-history code, if any
-    span: Span | None = None  # where the phrase is in the note (phase 2)
-
-
-class DiagnosisCodeChoice(BaseModel):
-    """One ICD-10-CM code chosen for a mention, and how it was reached."""
-
-    code: str
-    description: str  # official tabular title
-    term: str  # the main term the code was found under
-    words: list[str]  # the phrase words the code accounts for
-    rule: str  # guideline rule that chose or added it ("I.B.9 combination code", ...)
-    missing_axes: list[str] = Field(default_factory=list)  # axes a more specific code needs
-    code_set: str = ""  # release the code was validated against

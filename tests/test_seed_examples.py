@@ -39,6 +39,9 @@ def test_g2_infliximab_official_no_weight_asks_for_weight(example_text):
     result = run(example_text("g2_infliximab.txt"))
     assert claim(result) == [
         ("ICD-10-CM", "K50.90", None, ()),
+        # R-DX-07 (ICD-G I.C.21.c.3): maintenance infliximab adds Z79.620; the seed answer
+        # (RULES.md section 8, G2) lists K50.90 alone, its own R-DX-07 says to add it.
+        ("ICD-10-CM", "Z79.620", None, ()),
         ("CPT", "99214", 1, ("25",)),
         ("CPT", "96413", 1, ()),  # R-ADMIN-12: complex biologic, chemotherapy family
         ("CPT", "96415", 1, ()),
@@ -141,7 +144,10 @@ def test_every_code_cites_evidence_that_supports_it(example_text, name):
         assert quoted, line
         if line.system == "HCPCS" or line.code.startswith("963"):
             assert any(any(w and w in q for w in words) for q in quoted), (line.code, quoted)
-        if line.system == "ICD-10-CM":
+        if line.system == "ICD-10-CM" and line.rule in ("R-DX-05", "R-DX-07"):
+            # Z51.1- / Z79.- follow from the drug given: they cite its mention.
+            assert any(any(w and w in q for w in words) for q in quoted), (line.code, quoted)
+        elif line.system == "ICD-10-CM":
             dx_text = {d.text.lower() for d in facts.diagnoses}
             assert any(q in dx_text for q in quoted), quoted
         if line.code.startswith("992"):
@@ -153,7 +159,7 @@ def test_d6_crohns_site_documented_codes_small_intestine(example_text):
     text = example_text("g2_infliximab.txt").replace(
         "with Crohn's disease,", "with Crohn's disease of the small intestine,")
     icd = [c[1] for c in claim(run(text)) if c[0] == "ICD-10-CM"]
-    assert icd == ["K50.00"]
+    assert icd == ["K50.00", "Z79.620"]
 
 
 def test_d9_same_category_initial_is_the_earliest_facility():

@@ -1,0 +1,135 @@
+"""Where a note states its diagnoses: the pieces of text a diagnosis phrase is read from.
+
+A coder codes from the provider's diagnostic statements: the items of an assessment,
+impression, diagnosis or assessment-and-plan section ("1. Acute pyelonephritis  2.
+Dehydration"), and, in a note without such a section, the clauses of its narrative ("49 y/o
+F, triple-negative invasive ductal carcinoma, upper-outer quadrant L breast, s/p
+lumpectomy."). This module only cuts the note into pieces with their offsets; which pieces
+name a diagnosis, and with which axes, is for the phrase reader (`extractor.dx_terms`).
+
+Cuts: items at line breaks, list markers ("1.", "2)", "#3") and semicolons; within an item,
+the plan that follows a dash or an arrow ("Cellulitis L leg - cefazolin IV, then PO"),
+every sentence, and commas outside brackets ("Cellulitis of left lower leg, no abscess":
+the negation is its own piece). A piece that names no codable condition is joined back to
+the phrase before it by the reader. Texts that are not a
+record of the patient's current conditions (family and social history, allergies,
+medication lists, past history, prior visits, discharge instructions) give no pieces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractor.sections import Section
+
+# Sections whose items are the provider's diagnostic statements.
+STATEMENT_KINDS = frozenset({"assessment"})
+# Plan headers that also carry the assessment ("A/P:", "Assessment and plan:").
+_ASSESSMENT_PLAN = re.compile(r"\b(?:a\s*/\s*p|a\s*&\s*p|assessment|impression)\b", re.I)
+# Sections that hold no current condition of the patient (their mentions are not coded).
+SKIPPED_KINDS = frozenset({"family_history", "social_history", "allergies", "home_medications",
+                           "medication_reconciliation", "past_history", "prior_visit",
+                           "discharge", "not_given"})
+
+_ITEM_BREAK = re.compile(r"\n|;|(?:(?<=\s)|^)(?:#\s?\d{1,2}[.):]?|\d{1,2}[.)])(?=\s)")
+_PLAN_CUT = re.compile(r"\s[-–—]+\s|\s?->|→|=>|:\s|\s[-–—]+$")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_COMMA = re.compile(r"[,;]")
+_LABEL = re.compile(r"(?:dx|diagnos[ie]s|impression|assessment|reason(?: for visit)?|"
+                    r"indication)\s*:\s*", re.I)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the note a diagnosis phrase may be read from."""
+
+    start: int
+    end: int
+    statement: bool  # an item of an assessment-type section (not narrative)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in "-•*·>#.:)"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ".,;:-"):
+        end -= 1
+    return start, end
+
+
+def _depths(text: str, start: int, end: int) -> list[int]:
+    """Bracket depth at each offset of text[start:end] ("(RF neg, anti-CCP neg)" is one)."""
+    depth, out = 0, []
+    for ch in text[start:end]:
+        if ch in "([":
+            depth += 1
+        out.append(depth)
+        if ch in ")]" and depth:
+            depth -= 1
+    return out
+
+
+def _cuts(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] cut at each match of `pattern` outside brackets."""
+    depths = _depths(text, start, end)
+    out, pos = [], start
+    for match in pattern.finditer(text, start, end):
+        if match.start() > start and depths[match.start() - start]:
+            continue
+        out.append((pos, match.start()))
+        pos = match.end()
+    out.append((pos, end))
+    return out
+
+
+def _statement_pieces(text: str, start: int, end: int) -> list[Piece]:
+    pieces = []
+    for item_start, item_end in _cuts(_ITEM_BREAK, text, start, end):
+        # The diagnosis is the item's first sentence, before any plan after a dash/arrow.
+        sentences = _cuts(_SENTENCE_END, text, item_start, item_end)
+        for n, (s_start, s_end) in enumerate(sentences):
+            cut = _PLAN_CUT.search(text, s_start, s_end) if n == 0 else None
+            for c_start, c_end in _cuts(_COMMA, text, s_start, cut.start() if cut else s_end):
+                a, b = _trim(text, c_start, c_end)
+                if b > a:
+                    pieces.append(Piece(a, b, statement=True))
+    return pieces
+
+
+def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
+    pieces = []
+    for line_start, line_end in _cuts(re.compile(r"\n"), text, start, end):
+        for s_start, s_end in _cuts(_SENTENCE_END, text, line_start, line_end):
+            for c_start, c_end in _cuts(_COMMA, text, s_start, s_end):
+                a, b = _trim(text, c_start, c_end)
+                label = _LABEL.match(text, a, b)
+                if label:  # "Dx: seronegative rheumatoid arthritis": the label is no phrase
+                    a, b = _trim(text, label.end(), b)
+                if b > a:
+                    pieces.append(Piece(a, b, statement=bool(label)))
+    return pieces
+
+
+def _is_statement_section(text: str, section: Section) -> bool:
+    if section.kind in STATEMENT_KINDS:
+        return True
+    return section.kind == "plan" and bool(
+        _ASSESSMENT_PLAN.search(text, section.start, section.header_end))
+
+
+def diagnosis_pieces(text: str, sections: list[Section]) -> list[Piece]:
+    """Statement pieces when the note has an assessment-type section, else narrative
+    clauses outside the skipped sections; in note order."""
+    statements = [s for s in sections if _is_statement_section(text, s)]
+    if statements:
+        out = []
+        for section in statements:
+            out += _statement_pieces(text, section.header_end, section.end)
+        return out
+    skipped = sorted((s.start, s.end) for s in sections if s.kind in SKIPPED_KINDS)
+    out, pos = [], 0
+    for s_start, s_end in [*skipped, (len(text), len(text))]:
+        if s_start > pos:
+            out += _narrative_pieces(text, pos, s_start)
+        pos = max(pos, s_end)
+    return out
