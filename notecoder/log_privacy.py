@@ -47,7 +47,7 @@ def safe_message(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"[Errno {exc.errno}] {exc.strerror}" if exc.strerror else WITHHELD
     module = type(exc).__module__
-    if module.startswith("sqlalchemy"):
+    if module.startswith(("sqlalchemy", "sqlite3", "psycopg")):
         orig = getattr(exc, "orig", None)
         first = str(orig if orig is not None else exc).splitlines()[:1]
         # Only the first line: PostgreSQL's DETAIL line names row values.
@@ -69,19 +69,24 @@ def safe_message(exc: BaseException) -> str:
 
 def safe_traceback(exc: BaseException) -> str:
     """The traceback of `exc` and its causes, each message as `safe_message` says."""
-    chain: list[BaseException] = []
+    chain: list[tuple[BaseException, bool]] = []  # (exception, it caused the one before)
     seen: set[int] = set()
     current: BaseException | None = exc
+    caused = False
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        chain.append(current)
+        chain.append((current, caused))
+        caused = current.__cause__ is not None
         current = current.__cause__ or (None if current.__suppress_context__
                                         else current.__context__)
     parts: list[str] = []
-    for position, item in enumerate(reversed(chain)):
-        if position:
-            parts.append("\nDuring handling of the above exception, another exception "
-                         "occurred:\n\n")
+    was_cause = None  # whether the exception printed last caused this one
+    for item, caused_next in reversed(chain):
+        if was_cause is not None:
+            parts.append("\nThe above exception was the direct cause of the following "
+                         "exception:\n\n" if was_cause else "\nDuring handling of the above "
+                         "exception, another exception occurred:\n\n")
+        was_cause = caused_next
         parts.append("Traceback (most recent call last):\n")
         parts.extend(traceback.format_tb(item.__traceback__))
         name = type(item).__module__ + "." + type(item).__qualname__
@@ -101,7 +106,9 @@ class PHIFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: keep only the format
             message = str(record.msg)
-        record.msg, record.args = scrub(message), None
+        scrubbed = scrub(message)
+        if scrubbed != message:  # else keep msg and args (uvicorn's formatters read args)
+            record.msg, record.args = scrubbed, None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = safe_traceback(record.exc_info[1])
             record.exc_info = None
@@ -138,6 +145,8 @@ def configure_logging(level: str) -> None:
     SQLAlchemy's statement log off unless DEBUG."""
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    # A handler that fails prints the exception being handled, unfiltered: never do that.
+    logging.raiseExceptions = False
     if level != "DEBUG":
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     install_phi_filter()
