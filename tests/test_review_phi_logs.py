@@ -22,8 +22,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notecoder.log_privacy import configure_logging, install_phi_filter, safe_traceback
-
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "PHIMARKER-7c1f"
 NOTE = f"Infusion centre. Pt {MARKER}. Pneumonia.\nCeftriaxone 1 g IV 0900-0930.\n"
@@ -221,6 +219,8 @@ def _validation_error():
 
 @pytest.mark.parametrize("level", ["INFO", "WARNING"])
 def test_the_filter_withholds_parameters_inputs_and_messages(level, caplog, capfd):
+    from notecoder.log_privacy import configure_logging, install_phi_filter
+
     configure_logging(level)
     log = logging.getLogger("review.test_phi")
     install_phi_filter()
@@ -250,6 +250,7 @@ def test_debug_records_keep_the_detail():
 
 def test_a_safe_traceback_keeps_the_frames_and_our_own_sentences():
     from notecoder.errors import NoteTooLarge
+    from notecoder.log_privacy import safe_traceback
 
     try:
         raise NoteTooLarge("The note is 5,000,000 bytes, over the limit.")
