@@ -35,10 +35,11 @@ eval_runs = Table(
 
 
 def _engine(url: str):
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
+    from notecoder.private_files import private_sqlite_file, sqlite_path
 
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        private_sqlite_file(path)  # the same file as the review queue's PHI
     engine = create_engine(url)
     metadata.create_all(engine)
     return engine

@@ -12,6 +12,7 @@ import argparse
 import glob
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,10 +24,12 @@ from notecoder.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
     InputNotFound,
+    InputUnreadable,
     LLMError,
     NotecoderError,
+    NoteTooLarge,
 )
-from notecoder.notes import decode_note
+from notecoder.notes import decode_note, too_large_message
 from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
@@ -101,8 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     user_add = user_sub.add_parser("add", help="Create a user (asks for the password).")
     user_add.add_argument("username")
     user_add.add_argument("--role", required=True, choices=["coder", "cdi", "admin"])
-    user_add.add_argument("--password-stdin", action="store_true",
-                          help="read the password from standard input instead of asking")
+    _password_stdin(user_add)
+    user_sub.add_parser("list", help="List users: id, name, role, active.")
+    for name, what in (("disable", "Disable a user: no login, their sessions end."),
+                       ("enable", "Enable a disabled user (clears their login backoff).")):
+        user_sub.add_parser(name, help=what).add_argument("username")
+    reset = user_sub.add_parser("reset-password",
+                                help="Set a new password (asks for it); the user's sessions "
+                                     "end and their login backoff is cleared.")
+    reset.add_argument("username")
+    _password_stdin(reset)
 
     db = sub.add_parser("db", help="Database maintenance.")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -117,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the CMS quarterly HCPCS alpha-numeric file (zip or fixed-width "
                             "txt), or an ASP pricing file (CSV)")
     return parser
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input instead of asking")
 
 
 def _common(parser: argparse.ArgumentParser, settings) -> None:
@@ -139,13 +155,29 @@ def _read_input(source: str) -> str:
     max_bytes = get_settings().max_note_bytes
     if source == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputNotFound(f"No note file at '{source}'.")
+        size = len(data) + _count_rest(sys.stdin.buffer) if len(data) > max_bytes else None
+        return decode_note(data, max_bytes, size)
+    path = Path(source)
+    if not path.is_file():
+        raise InputNotFound(f"No note file at '{source}'.")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:  # the real size, read no further
+            raise NoteTooLarge(too_large_message(size, max_bytes))
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise InputUnreadable(f"Cannot read the note file '{source}' ({reason}).") from None
     return decode_note(data, max_bytes)
+
+
+def _count_rest(stream, limit: int = 1 << 30) -> int:
+    """Bytes left on a stream (up to `limit`), to report an oversized note's real size."""
+    total = 0
+    while total < limit and (chunk := stream.read(1 << 20)):
+        total += len(chunk)
+    return total
 
 
 def _expand(inputs: list[str]) -> tuple[list[str], bool]:
@@ -355,15 +387,26 @@ def _run_data(args) -> int:
     return EXIT_OK
 
 
+def _prepare_to_serve(settings) -> None:
+    """Private files, migrated and writable database: or one sentence and exit 2."""
+    from review.startup import prepare_database
+
+    os.umask(0o077)  # whatever this process creates (SQLite's -wal, -shm) stays private
+    for notice in prepare_database(settings):
+        print(f"warning: {notice}", file=sys.stderr)
+
+
 def _run_serve(args) -> int:
     import threading
 
     import uvicorn
 
+    from notecoder.log_privacy import install_phi_filter, uvicorn_log_config
     from review.app import create_app
     from review.users import count_users
 
     settings = get_settings()
+    _prepare_to_serve(settings)
     app = create_app(settings)
     if count_users(settings.resolved_database_url()) == 0:
         print("No users yet. Create the first admin with:\n"
@@ -373,12 +416,18 @@ def _run_serve(args) -> int:
         from review.jobs import run_worker
 
         threading.Thread(target=run_worker, args=(settings, None, 2, stop), daemon=True).start()
+    level = settings.log_level.lower()
+    log_config = uvicorn_log_config(settings.log_level)
     try:
         if args.processes > 1:
             uvicorn.run("review.app:app_from_environment", factory=True, host=args.host,
-                        port=args.port, workers=args.processes, log_level="warning")
+                        port=args.port, workers=args.processes, log_level=level,
+                        log_config=log_config)
         else:
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+            config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level,
+                                    log_config=log_config)
+            install_phi_filter()
+            uvicorn.Server(config).run()
     finally:
         stop.set()
     return EXIT_OK
@@ -388,11 +437,10 @@ def _run_worker(args) -> int:
     import signal
     import threading
 
-    from review.db import upgrade
     from review.jobs import run_worker
 
     settings = get_settings()
-    upgrade(settings.resolved_database_url())
+    _prepare_to_serve(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -402,22 +450,39 @@ def _run_worker(args) -> int:
     return EXIT_OK
 
 
-def _run_user(args) -> int:
+def _read_password(args, confirm: bool = True) -> str:
     import getpass
 
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Again: ") != password:
+        raise NotecoderError("The two passwords differ; nothing was changed.")
+    return password
+
+
+def _run_user(args) -> int:
+    from review import users
     from review.db import upgrade
-    from review.users import add_user
 
     url = get_settings().resolved_database_url()
     upgrade(url)
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+    command = args.user_command
+    if command == "add":
+        user_id = users.add_user(url, args.username, args.role, _read_password(args))
+        print(f"user {args.username} ({args.role}) created with id {user_id}.")
+    elif command == "list":
+        for row in users.list_users(url):
+            state = "active" if row["active"] else "disabled"
+            print(f"{row['id']}\t{row['username']}\t{row['role']}\t{state}\t"
+                  f"{row['created_at']:%Y-%m-%d}")
+    elif command in ("disable", "enable"):
+        ended = users.set_active(url, args.username, command == "enable")
+        print(f"user {args.username} {command}d" +
+              (f"; {ended} session(s) ended." if command == "disable" else "."))
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            raise NotecoderError("The two passwords differ; nothing was created.")
-    user_id = add_user(url, args.username, args.role, password)
-    print(f"user {args.username} ({args.role}) created with id {user_id}.")
+        ended = users.reset_password(url, args.username, _read_password(args))
+        print(f"password of {args.username} reset; {ended} session(s) ended.")
     return EXIT_OK
 
 
@@ -445,6 +510,17 @@ def _with_replay(cassette: Path, run) -> int:
         reset_llm()
 
 
+def _setting_error(exc: ValueError) -> str:
+    """One sentence for a setting with a bad value (a pydantic ValidationError)."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return f"invalid setting ({exc})."
+    first = errors()[0]
+    name = "NOTECODER_" + "_".join(map(str, first.get("loc", ()))).upper()
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"invalid setting {name}: {message[:1].lower()}{message[1:]}."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `notecoder` console script."""
     try:
@@ -453,11 +529,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except ValueError as exc:  # pydantic: a setting with a bad value
-        first = str(exc).splitlines()
-        print(f"error: invalid setting: {' '.join(first[1:3]).strip()}.", file=sys.stderr)
+        print(f"error: {_setting_error(exc)}", file=sys.stderr)
         return EXIT_INPUT
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    from notecoder.log_privacy import configure_logging
+
+    configure_logging(settings.log_level)
     args = build_parser().parse_args(argv)
     handlers = {"code": _run_code, "extract": _run_extract, "profiles": _run_profiles,
                 "data": _run_data, "eval": _run_eval, "serve": _run_serve,

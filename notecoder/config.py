@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,8 @@ from pydantic_settings import (
 
 from notecoder.errors import ConfigNotFound
 from notecoder.schema import Setting
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -35,7 +37,7 @@ class Settings(BaseSettings):
     setting: Setting = Setting.FACILITY
     profile: str = "official"
     extractor: str = "rules"
-    log_level: str = "WARNING"
+    log_level: str = "WARNING"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
     data_dir: Path = Field(default_factory=lambda: _default_data_dir())
     # One database for the product (evaluation history now, the review queue later):
     # SQLite in the data directory by default, PostgreSQL by URL.
@@ -43,6 +45,19 @@ class Settings(BaseSettings):
 
     # Review web app: mark session cookies Secure (set true behind HTTPS).
     cookie_secure: bool = False
+    # Signs login-form tokens; the same value on every machine of one deployment. Unset: a
+    # random key kept in `secret.key` in the data directory (0600).
+    secret_key: SecretStr | None = None
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
+    # Failed logins within the window before backoff: per account, per client address.
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Password checks (argon2id, 64 MiB each) running at once per process; more get 429.
+    login_concurrency: int = Field(default=2, ge=1, le=64)
+    # Swagger UI at /docs and ReDoc at /redoc (they load their scripts from a CDN): off.
+    api_docs: bool = False
     # PostgreSQL schema of the job queue's own tables (one per deployment sharing a database).
     jobs_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Fault injection for durability tests: a worker waits this long before coding a note.
@@ -65,6 +80,13 @@ class Settings(BaseSettings):
     llm_chunk_overlap: int = Field(default=600, ge=0)
     llm_cache: bool = True
     llm_cache_path: Path | None = None  # default: llm-cache.sqlite in the data directory
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @classmethod
     def settings_customise_sources(

@@ -13,6 +13,10 @@ class InputNotFound(NotecoderError):
     """A path given on the command line does not exist or matches no file."""
 
 
+class InputUnreadable(NotecoderError):
+    """A note file exists but cannot be read (permissions, I/O error)."""
+
+
 class EmptyNote(NotecoderError):
     """The note is empty or whitespace only."""
 

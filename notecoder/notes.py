@@ -7,13 +7,18 @@ from notecoder.errors import EmptyNote, NoteTooLarge, NotText
 _CONTROL_OK = {"\n", "\r", "\t", "\f"}
 
 
-def decode_note(data: bytes, max_bytes: int) -> str:
-    """Note bytes -> text, or a typed error that names the problem (never the content)."""
+def too_large_message(size: int, max_bytes: int) -> str:
+    return (f"The note is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(setting NOTECODER_MAX_NOTE_BYTES).")
+
+
+def decode_note(data: bytes, max_bytes: int, size: int | None = None) -> str:
+    """Note bytes -> text, or a typed error that names the problem (never the content).
+
+    `size` is the note's real size when `data` was cut short at `max_bytes + 1` bytes.
+    """
     if len(data) > max_bytes:
-        raise NoteTooLarge(
-            f"The note is {len(data):,} bytes, over the limit of {max_bytes:,} bytes "
-            "(setting NOTECODER_MAX_NOTE_BYTES)."
-        )
+        raise NoteTooLarge(too_large_message(max(size or 0, len(data)), max_bytes))
     if b"\x00" in data:
         raise NotText("The note contains binary data (NUL bytes), not text.")
     try:

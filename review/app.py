@@ -1,45 +1,83 @@
 """The review web app: coder queue, note review with highlighted evidence, CDI inbox, JSON API.
 
 Server-rendered Jinja2 pages with a little plain JavaScript (no build step); the JSON API
-under /api sits beside them (OpenAPI at /docs). Every endpoint but /login checks the
-session and the role; every state change checks the CSRF token (`review.auth`). Coding
-never runs in a request: submitting a note queues a durable job (`review.jobs`) that a
-worker (`notecoder worker`) runs.
+under /api sits beside them (schema at /openapi.json; Swagger UI at /docs only with the
+api_docs setting). Every endpoint but /login checks the session and the role; every state
+change checks the CSRF token (`review.auth`). Coding never runs in a request: submitting a
+note queues a durable job (`review.jobs`) that a worker (`notecoder worker`) runs.
+
+Every response carries the security headers of `review.http_guards`; errors answer with one
+sentence and never echo what was submitted (validation errors give field and problem only).
 """
 
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Path as InPath
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile  # request.form()'s (not FastAPI's subclass)
 
 from notecoder.config import Settings
 from notecoder.errors import NotecoderError
+from notecoder.log_privacy import safe_message
 from review import auth, jobs, service
 from review.db import NoteStatus, Role, User, session_factory, upgrade
 from review.highlight import segments
+from review.http_guards import SecurityHeaders, StrictFormEncoding
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CODERS = (Role.CODER, Role.ADMIN)
 CDI = (Role.CDI, Role.ADMIN)
+Id = Annotated[int, InPath(ge=1, le=service.MAX_INTEGER)]  # ids fit a 32-bit INTEGER
+# Page numbers and sizes are clamped by the service; only their size is bounded here.
+PageNo = Annotated[int, Query(ge=-service.MAX_INTEGER, le=service.MAX_INTEGER)]
+DATABASE_BUSY = "The database is busy or unavailable; nothing was saved. Try again in a moment."
+INTERNAL = "Internal error; nothing was saved. The server log names its type."
 
 
-class NoteIn(BaseModel):
+def _valid_unicode(value: object) -> object:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("the text is not valid Unicode (it holds a lone surrogate "
+                                 "such as \\ud83d)") from None
+    return value
+
+
+class Body(BaseModel):
+    """A JSON body: every text field must be valid Unicode (JSON allows lone surrogates)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _unicode(cls, value: object) -> object:
+        return _valid_unicode(value)
+
+
+class NoteIn(Body):
     text: str = Field(min_length=1)
     label: str = ""
     setting: str = "facility"
     profile: str = "official"
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Body):
     action: str = Field(pattern="^(accept|reject|edit)$")
     reason: str = ""
     code: str | None = None
@@ -47,7 +85,7 @@ class DecisionIn(BaseModel):
     modifiers: list[str] | None = None
 
 
-class LineIn(BaseModel):
+class LineIn(Body):
     system: str
     code: str
     units: int | None = None
@@ -55,17 +93,17 @@ class LineIn(BaseModel):
     reason: str
 
 
-class UserIn(BaseModel):
+class UserIn(Body):
     username: str
     role: Role
     password: str
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(Body):
     question: str
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Body):
     answer: str
 
 
@@ -94,19 +132,69 @@ def create_app(settings: Settings) -> FastAPI:
     Anyone = Annotated[User, Depends(auth.require_user(get_db))]
     Admin = Annotated[User, Depends(auth.require_role(get_db, Role.ADMIN))]
 
-    app = FastAPI(title="notecoder review", version="1",
+    from review.startup import server_secret
+
+    docs = ("/docs", "/redoc") if settings.api_docs else (None, None)
+    app = FastAPI(title="notecoder review", version="1", docs_url=docs[0], redoc_url=docs[1],
                   description="Review queue and CDI inbox for notecoder.")
+    app.state.auth_policy = auth.AuthPolicy(
+        secret=server_secret(settings),
+        idle=dt.timedelta(minutes=settings.session_idle_minutes),
+        lifetime=dt.timedelta(hours=settings.session_lifetime_hours),
+        failures_per_account=settings.login_failures_per_account,
+        failures_per_address=settings.login_failures_per_address,
+        failure_window=dt.timedelta(minutes=settings.login_failure_window_minutes))
+    auth.set_login_concurrency(settings.login_concurrency)
+    policy = app.state.auth_policy
+    app.add_middleware(StrictFormEncoding)
+    app.add_middleware(SecurityHeaders, docs_paths=[d for d in docs if d],
+                       hsts=settings.cookie_secure)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
 
+    def sentence(request: Request, message: str, status: int) -> Response:
+        """One sentence for the user: the error page for a browser, else JSON."""
+        if "text/html" in request.headers.get("accept", ""):
+            return TEMPLATES.TemplateResponse(request, "error.html", {"message": message},
+                                              status_code=status)
+        return JSONResponse({"detail": message}, status_code=status)
+
     @app.exception_handler(NotecoderError)
     async def _user_error(request: Request, exc: NotecoderError) -> Response:
         status = 404 if isinstance(exc, service.NotFound) else 400
+        return sentence(request, str(exc), status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's default answer echoes the input (a whole note); say where and what only.
+        problems = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                     "type": str(e.get("type", ""))} for e in exc.errors()]
         if "text/html" in request.headers.get("accept", ""):
-            return TEMPLATES.TemplateResponse(request, "error.html", {"message": str(exc)},
-                                              status_code=status)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+            first = problems[0] if problems else {"loc": [], "msg": "invalid"}
+            where = ".".join(map(str, first["loc"][1:] or first["loc"]))
+            return sentence(request, f"The request is not valid ({where}: {first['msg']}).",
+                            422)
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(UnicodeError)
+    async def _bad_unicode(request: Request, exc: UnicodeError) -> Response:
+        return sentence(request, "The request holds text that is not valid Unicode; nothing "
+                        "was saved.", 400)
+
+    @app.exception_handler(OverflowError)
+    async def _too_big(request: Request, exc: OverflowError) -> Response:
+        return sentence(request, "A number in the request is too large; nothing was saved.",
+                        400)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        # Handled here, so no traceback with SQL parameters (note text) reaches the log.
+        log.warning("database error on %s %s: %s: %s", request.method, request.url.path,
+                    type(exc).__name__, safe_message(exc))
+        if isinstance(exc, OperationalError):
+            return sentence(request, DATABASE_BUSY, 503)
+        return sentence(request, INTERNAL, 500)
 
     def page(request: Request, name: str, **context) -> HTMLResponse:
         session = getattr(request.state, "login_session", None)
@@ -122,7 +210,7 @@ def create_app(settings: Settings) -> FastAPI:
     def login_page(request: Request, next_path: str, error: str | None = None,
                    status: int = 200) -> HTMLResponse:
         """The login form with a fresh double-submit token in the form and its cookie."""
-        token = auth.new_login_csrf()
+        token = auth.new_login_csrf(policy.secret)
         response = TEMPLATES.TemplateResponse(request, "login.html", {
             "login_csrf": token, "next": auth.safe_next(next_path), "error": error,
             "user": None}, status_code=status)
@@ -138,12 +226,23 @@ def create_app(settings: Settings) -> FastAPI:
               password: Annotated[str, Form()], login_csrf: Annotated[str, Form()] = "",
               next: Annotated[str, Form()] = "/") -> Response:
         auth.check_login_csrf(request, login_csrf)
-        session = auth.login(db, username, password)
+        try:
+            session = auth.login(db, username, password, policy=policy,
+                                 address=request.client.host if request.client else None,
+                                 replaces=request.cookies.get(auth.SESSION_COOKIE))
+        except auth.LoginThrottled as exc:
+            refused = login_page(request, next, exc.message, 429)
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
+        except auth.LoginBusy as exc:
+            refused = login_page(request, next, exc.message, 429)
+            refused.headers["Retry-After"] = "1"
+            return refused
         db.commit()  # before the browser can use the cookie
         if session is None:
             return login_page(request, next, "Wrong user name or password.", 401)
         response = RedirectResponse(auth.safe_next(next), status_code=303)
-        auth.set_session_cookie(response, session, secure)
+        auth.set_session_cookie(response, session.token, secure, policy.lifetime)
         auth.clear_login_csrf_cookie(response, secure)
         return response
 
@@ -163,7 +262,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse, include_in_schema=False)
     def queue_page(request: Request, db: Db, user: Coder, status: str = "", coder: str = "",
-                   since: str = "", until: str = "", page_no: int = 1) -> HTMLResponse:
+                   since: str = "", until: str = "", page_no: PageNo = 1) -> HTMLResponse:
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
                                      _date(until, end=True), page_no)
         return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
@@ -182,7 +281,7 @@ def create_app(settings: Settings) -> FastAPI:
         for upload in form.getlist("files"):
             if isinstance(upload, UploadFile) and upload.filename:
                 data = await upload.read(settings.max_note_bytes + 1)
-                texts.append((upload.filename, _decode_upload(data, settings)))
+                texts.append((upload.filename, _decode_upload(data, settings, upload.size)))
         if not texts:
             raise service.ReviewError("Paste a note or choose a file.")
         notes = [service.submit_note(db, user, text, label, str(form.get("setting") or
@@ -196,7 +295,7 @@ def create_app(settings: Settings) -> FastAPI:
         return RedirectResponse(target, status_code=303)
 
     @app.get("/notes/{note_id}", response_class=HTMLResponse, include_in_schema=False)
-    def note_page(request: Request, db: Db, user: Coder, note_id: int) -> HTMLResponse:
+    def note_page(request: Request, db: Db, user: Coder, note_id: Id) -> HTMLResponse:
         note = service.get_note(db, note_id)
         lines = service.current_lines(db, note)
         queries = service.current_queries(db, note)
@@ -207,43 +306,43 @@ def create_app(settings: Settings) -> FastAPI:
                     warnings=(note.result or {}).get("warnings", []))
 
     @app.post("/notes/{note_id}/lines/{line_id}", include_in_schema=False)
-    async def decide_page(request: Request, db: Db, user: Coder, note_id: int,
-                          line_id: int) -> Response:
+    async def decide_page(request: Request, db: Db, user: Coder, note_id: Id,
+                          line_id: Id) -> Response:
         form = await request.form()
         units = str(form.get("units") or "").strip()
         service.decide_line(db, user, line_id, str(form.get("action") or ""),
                             str(form.get("reason") or ""), _opt(form.get("code")),
-                            int(units) if units.isdigit() else None,
+                            _units(units),
                             _opt(form.get("modifiers")))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
     @app.post("/notes/{note_id}/lines", include_in_schema=False)
-    async def add_line_page(request: Request, db: Db, user: Coder, note_id: int) -> Response:
+    async def add_line_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
         form = await request.form()
         units = str(form.get("units") or "").strip()
         service.add_line(db, user, note_id, str(form.get("system") or ""),
-                         str(form.get("code") or ""), int(units) if units.isdigit() else None,
+                         str(form.get("code") or ""), _units(units),
                          str(form.get("modifiers") or ""), str(form.get("reason") or ""))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
     @app.post("/notes/{note_id}/retry", include_in_schema=False)
-    def retry_page(db: Db, user: Coder, note_id: int) -> Response:
+    def retry_page(db: Db, user: Coder, note_id: Id) -> Response:
         note = service.requeue_failed(db, user, note_id)
         db.commit()
         enqueue(note)
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
     @app.post("/api/notes/{note_id}/retry", tags=["coder"])
-    def api_retry(db: Db, user: Coder, note_id: int) -> dict:
+    def api_retry(db: Db, user: Coder, note_id: Id) -> dict:
         note = service.requeue_failed(db, user, note_id)
         db.commit()
         enqueue(note)
         return _note_summary(note)
 
     @app.post("/notes/{note_id}/finalise", include_in_schema=False)
-    def finalise_page(db: Db, user: Coder, note_id: int) -> Response:
+    def finalise_page(db: Db, user: Coder, note_id: Id) -> Response:
         service.finalise(db, user, note_id)
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
@@ -267,14 +366,14 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, "cdi.html", items=items)
 
     @app.post("/cdi/queries/{query_id}/send", include_in_schema=False)
-    async def send_page(request: Request, db: Db, user: Cdi, query_id: int) -> Response:
+    async def send_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
         form = await request.form()
         service.send_query(db, user, query_id, str(form.get("question") or ""))
         db.commit()
         return RedirectResponse("/cdi", status_code=303)
 
     @app.post("/cdi/queries/{query_id}/answer", include_in_schema=False)
-    async def answer_page(request: Request, db: Db, user: Cdi, query_id: int) -> Response:
+    async def answer_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
         form = await request.form()
         answer = str(form.get("answer_text") or "").strip() or str(form.get("answer") or "")
         note = service.answer_query(db, user, query_id, answer)
@@ -285,8 +384,9 @@ def create_app(settings: Settings) -> FastAPI:
     # --- JSON API ----------------------------------------------------------------------------
 
     @app.get("/api/notes", tags=["coder"])
-    def api_queue(db: Db, user: Coder, status: str | None = None, coder: int | None = None,
-                  page_no: int = 1, per_page: int = 25) -> dict:
+    def api_queue(db: Db, user: Coder, status: str | None = None,
+                  coder: Annotated[int | None, Query(ge=1, le=service.MAX_INTEGER)] = None,
+                  page_no: PageNo = 1, per_page: PageNo = 25) -> dict:
         listing = service.list_queue(db, status, coder, page=page_no,
                                      per_page=min(max(per_page, 1), 100))
         return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
@@ -301,7 +401,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _note_summary(note)
 
     @app.get("/api/notes/{note_id}", tags=["coder"])
-    def api_note(db: Db, user: Coder, note_id: int) -> dict:
+    def api_note(db: Db, user: Coder, note_id: Id) -> dict:
         note = service.get_note(db, note_id)
         return {**_note_summary(note), "text": note.text,
                 "lines": [_line_json(x) for x in service.current_lines(db, note)],
@@ -309,27 +409,27 @@ def create_app(settings: Settings) -> FastAPI:
                 "warnings": (note.result or {}).get("warnings", [])}
 
     @app.post("/api/lines/{line_id}", tags=["coder"])
-    def api_decide(db: Db, user: Coder, line_id: int, body: DecisionIn) -> dict:
+    def api_decide(db: Db, user: Coder, line_id: Id, body: DecisionIn) -> dict:
         line = service.decide_line(db, user, line_id, body.action, body.reason, body.code,
                                    body.units, body.modifiers)
         db.commit()
         return _line_json(line)
 
     @app.post("/api/notes/{note_id}/lines", status_code=201, tags=["coder"])
-    def api_add_line(db: Db, user: Coder, note_id: int, body: LineIn) -> dict:
+    def api_add_line(db: Db, user: Coder, note_id: Id, body: LineIn) -> dict:
         line = service.add_line(db, user, note_id, body.system, body.code, body.units,
                                 body.modifiers, body.reason)
         db.commit()
         return _line_json(line)
 
     @app.post("/api/notes/{note_id}/finalise", tags=["coder"])
-    def api_finalise(db: Db, user: Coder, note_id: int) -> dict:
+    def api_finalise(db: Db, user: Coder, note_id: Id) -> dict:
         note = service.finalise(db, user, note_id)
         db.commit()
         return _note_summary(note)
 
     @app.get("/api/notes/{note_id}/audit", tags=["coder"])
-    def api_audit(db: Db, user: Coder, note_id: int) -> list[dict]:
+    def api_audit(db: Db, user: Coder, note_id: Id) -> list[dict]:
         service.get_note(db, note_id)
         return [{"at": e.at.isoformat(), "user": e.user.username if e.user else "worker",
                  "action": e.action, "target": e.target, "before": e.before, "after": e.after}
@@ -340,13 +440,13 @@ def create_app(settings: Settings) -> FastAPI:
         return [_query_json(q) for q in service.inbox(db)]
 
     @app.post("/api/queries/{query_id}/send", tags=["cdi"])
-    def api_send(db: Db, user: Cdi, query_id: int, body: QuestionIn) -> dict:
+    def api_send(db: Db, user: Cdi, query_id: Id, body: QuestionIn) -> dict:
         query = service.send_query(db, user, query_id, body.question)
         db.commit()
         return _query_json(query)
 
     @app.post("/api/queries/{query_id}/answer", tags=["cdi"])
-    def api_answer(db: Db, user: Cdi, query_id: int, body: AnswerIn) -> dict:
+    def api_answer(db: Db, user: Cdi, query_id: Id, body: AnswerIn) -> dict:
         note = service.answer_query(db, user, query_id, body.answer)
         db.commit()
         enqueue(note)
@@ -397,7 +497,17 @@ def _opt(value) -> str | None:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    """A form's whole number, or None (empty, not a number, or too large to store)."""
+    value = value.strip()
+    if not value.isdecimal() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= service.MAX_INTEGER else None
+
+
+def _units(value: str) -> int | None:
+    """Units typed in a form: a whole number (checked for range by the service), or None."""
+    return int(value) if value.isdecimal() and len(value) <= 40 else None
 
 
 def _date(value: str, end: bool = False) -> dt.datetime | None:
@@ -409,14 +519,17 @@ def _date(value: str, end: bool = False) -> dt.datetime | None:
     return moment + dt.timedelta(days=1) if end else moment
 
 
-def _decode_upload(data: bytes, settings: Settings) -> str:
+def _decode_upload(data: bytes, settings: Settings, size: int | None) -> str:
     from notecoder.notes import decode_note
 
-    return decode_note(data, settings.max_note_bytes)
+    return decode_note(data, settings.max_note_bytes, size)
 
 
 def app_from_environment() -> FastAPI:
     """The app for the settings in the environment (uvicorn factory for several workers)."""
     from notecoder.config import get_settings
+    from notecoder.log_privacy import configure_logging
 
-    return create_app(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_level)  # a web worker process of `serve --processes N`
+    return create_app(settings)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -35,6 +36,8 @@ from sqlalchemy.orm import (
     relationship,
     sessionmaker,
 )
+
+from notecoder.private_files import private_sqlite_file, sqlite_path
 
 
 def utcnow() -> dt.datetime:
@@ -104,17 +107,30 @@ class User(Base):
 
 
 class LoginSession(Base):
-    """A server-side session: the cookie holds only the random id."""
+    """A server-side session. The cookie holds a random token; the row only its SHA-256
+    (`id`), so a copy of the table cannot be used as a cookie."""
 
     __tablename__ = "sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) in hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # the absolute lifetime
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # for the idle timeout
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account or one client address (`key`), for backoff."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime]
+    locked_until: Mapped[dt.datetime | None]
 
 
 class Note(Base):
@@ -224,8 +240,10 @@ def audit(db: Session, user_id: int | None, action: str, *, note_id: int | None 
 
 
 def _prepare(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    """Create a missing SQLite file private (0600, its directory 0700) before SQLite does."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        private_sqlite_file(path)
     return url
 
 
@@ -235,8 +253,11 @@ def engine_for(url: str) -> Engine:
     url = _prepare(url)
     if url.startswith("sqlite"):
         # Enough pooled connections for a busy web process (readers never block in WAL mode).
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=20, max_overflow=40)
+        # A `?timeout=` in the URL sets the busy timeout (tests use a short one).
+        connect_args = {"check_same_thread": False}
+        if "timeout" not in make_url(url).query:
+            connect_args["timeout"] = 30
+        engine = create_engine(url, connect_args=connect_args, pool_size=20, max_overflow=40)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record) -> None:

@@ -36,8 +36,10 @@ def jobs_database_url(settings: Settings) -> str:
     url = settings.database_url
     if url and not url.startswith("sqlite"):
         return url.replace("postgresql+psycopg://", "postgresql://")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{settings.data_dir / 'jobs.sqlite'}"
+    from notecoder.private_files import private_sqlite_file
+
+    path = private_sqlite_file(settings.data_dir / "jobs.sqlite")  # 0600 before DBOS opens it
+    return f"sqlite:///{path}"
 
 
 def prepare(settings: Settings) -> None:

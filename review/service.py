@@ -33,6 +33,8 @@ from review.db import (
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("CPT", "HCPCS", "ICD-10-CM")
+MAX_INTEGER = 2**31 - 1  # the largest id or unit count an INTEGER column holds everywhere
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FINAL_LINE = (LineStatus.ACCEPTED, LineStatus.EDITED, LineStatus.ADDED)
 
 
@@ -63,7 +65,14 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
     from engine import load_profile
     from notecoder.notes import decode_note
 
-    text = decode_note(text.encode("utf-8"), max_bytes)  # same limits as the CLI
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        from notecoder.errors import NotText
+
+        raise NotText("The note is not valid Unicode (it holds a lone surrogate); "
+                      "nothing was saved.") from None
+    text = decode_note(data, max_bytes)  # same limits as the CLI
     load_profile(profile)
     if setting not in ("facility", "professional"):
         raise ReviewError(f"Unknown claim setting '{setting}'.")
@@ -222,6 +231,8 @@ def _check_code(system: str, code: str, units: int | None) -> None:
             raise ReviewError(f"'{code}' is not a billable ICD-10-CM code (FY2026).")
     if units is not None and units < 1:
         raise ReviewError("Units must be 1 or more.")
+    if units is not None and units > MAX_INTEGER:
+        raise ReviewError(f"Units must be at most {MAX_INTEGER:,}.")
 
 
 def decide_line(db: Session, user: User, line_id: int, action: str, reason: str = "",
@@ -315,8 +326,16 @@ def export_claims(db: Session, fmt: str) -> str:
               "modifiers", "status", "rule"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue()
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @, a tab
+    or a carriage return gets a leading apostrophe (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 # --- CDI ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,3 +107,72 @@ def count_users(db_url: str) -> int:
     """How many accounts (active or not) the database at `db_url` holds."""
     with session_factory(db_url)() as db:
         return db.scalar(select(func.count()).select_from(User)) or 0
+
+
+class UnknownUser(NotecoderError):
+    """No account has the given username."""
+
+
+def _named(db: Session, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UnknownUser(f"No user named '{username}'.")
+    return user
+
+
+def _end_sessions(db: Session, user_id: int) -> int:
+    from review.db import LoginSession
+
+    return db.execute(delete(LoginSession).where(LoginSession.user_id == user_id)).rowcount
+
+
+def _clear_throttle(db: Session, username: str) -> None:
+    from review.login_throttle import account_key, clear
+
+    clear(db, account_key(username))
+
+
+def set_active(db_url: str, username: str, active: bool, *,
+               actor_id: int | None = None) -> int:
+    """Enable or disable an account; disabling ends its sessions, enabling clears its
+    failed-login backoff. Audited ("user.disable" / "user.enable"). How many sessions
+    ended."""
+    with session_factory(db_url)() as db:
+        user = _named(db, username)
+        before = user.active
+        user.active = active
+        ended = 0 if active else _end_sessions(db, user.id)
+        if active:
+            _clear_throttle(db, username)
+        audit(db, actor_id, "user.enable" if active else "user.disable",
+              target=f"user {user.id}", before={"active": before},
+              after={"active": active, "sessions_ended": ended})
+        db.commit()
+        return ended
+
+
+def reset_password(db_url: str, username: str, password: str, *,
+                   actor_id: int | None = None) -> int:
+    """Set a new password (12+ characters), end every session of the account and clear its
+    failed-login backoff. Audited as "user.reset_password" (no secret in it). How many
+    sessions ended."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidUser(f"The password must be at least {MIN_PASSWORD_CHARS} characters "
+                          "long.")
+    with session_factory(db_url)() as db:
+        user = _named(db, username)
+        user.password_hash = hash_password(password)
+        ended = _end_sessions(db, user.id)
+        _clear_throttle(db, username)
+        audit(db, actor_id, "user.reset_password", target=f"user {user.id}",
+              after={"sessions_ended": ended})
+        db.commit()
+        return ended
+
+
+def list_users(db_url: str) -> list[dict]:
+    """Every account: id, username, role, active, created (no hashes)."""
+    with session_factory(db_url)() as db:
+        return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active,
+                 "created_at": u.created_at}
+                for u in db.scalars(select(User).order_by(User.id))]

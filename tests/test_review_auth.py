@@ -33,6 +33,7 @@ from review.auth import (
     clear_login_csrf_cookie,
     clear_session_cookie,
     csrf_protect,
+    hash_token,
     login,
     login_required_handler,
     logout,
@@ -98,14 +99,14 @@ def add_login_routes(app: FastAPI, get_db) -> None:
         if session is None:
             return PlainTextResponse("Wrong username or password.", status_code=401)
         answer = RedirectResponse(safe_next(next), status_code=303)
-        set_session_cookie(answer, session, secure=False)
+        set_session_cookie(answer, session.token, secure=False)
         clear_login_csrf_cookie(answer, secure=False)
         return answer
 
     @app.post("/logout")
-    def logout_post(session: Annotated[LoginSession, Depends(logged_in)],
+    def logout_post(request: Request, session: Annotated[LoginSession, Depends(logged_in)],
                     db: Annotated[Session, Depends(get_db)]) -> JSONResponse:
-        logout(db, session.id)
+        logout(db, request.cookies[SESSION_COOKIE])
         answer = JSONResponse({"logged_out": True})
         clear_session_cookie(answer, secure=False)
         return answer
@@ -176,12 +177,15 @@ def post_login(client: TestClient, username: str, password: str = PASSWORD):
 
 
 def log_in(client: TestClient, db_url: str, username: str) -> LoginSession:
-    """Log `username` in; the session row (its id is the cookie, its csrf_token the token)."""
+    """Log `username` in; the session row (its id the hash of the cookie, `token` set here to
+    the cookie, its csrf_token the CSRF token)."""
     answer = post_login(client, username)
     assert answer.status_code == 303, answer.text
+    token = client.cookies[SESSION_COOKIE]
     with db_session(db_url) as db:
-        session = db.get(LoginSession, client.cookies[SESSION_COOKIE])
+        session = db.get(LoginSession, hash_token(token))
     assert session is not None
+    session.token = token
     return session
 
 
@@ -303,8 +307,7 @@ def test_login_sets_http_only_lax_session_cookie_and_redirects(client):
 
 def test_session_cookie_is_secure_when_asked():
     answer = JSONResponse({})
-    session = LoginSession(id="abc", user_id=1, csrf_token="t")
-    set_session_cookie(answer, session, secure=True)
+    set_session_cookie(answer, "abc", secure=True)
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=abc;") and "Secure" in cookie
 
@@ -313,8 +316,8 @@ def test_session_lasts_twelve_hours_with_random_ids(client, db_url):
     session = log_in(client, db_url, "carol")
     lifetime = session.expires_at - session.created_at
     assert lifetime == dt.timedelta(hours=12)
-    assert len(session.id) >= 43 and len(session.csrf_token) >= 43
-    assert session.id != session.csrf_token
+    assert len(session.token) >= 43 and len(session.csrf_token) >= 43
+    assert session.token != session.csrf_token
 
 
 def test_login_with_wrong_password_fails_and_sets_no_session_cookie(client, db_url):
@@ -344,7 +347,7 @@ def test_logout_invalidates_the_session(client, db_url):
     answer = client.post("/logout", headers={CSRF_HEADER: session.csrf_token})
     assert answer.status_code == 200
     assert SESSION_COOKIE not in client.cookies
-    client.cookies.set(SESSION_COOKIE, session.id)  # replay the old cookie
+    client.cookies.set(SESSION_COOKIE, session.token)  # replay the old cookie
     assert client.get("/coder-only").status_code == 401
     with db_session(db_url) as db:
         assert db.get(LoginSession, session.id) is None
@@ -515,7 +518,8 @@ def test_audit_trail_records_user_add_and_login_without_secrets(client, db_url, 
     added = next(e for e in events if e.after and e.after.get("username") == "carol")
     assert added.after == {"username": "carol", "role": "coder"}
     dumped = json.dumps([[e.target, e.before, e.after] for e in events])
-    for secret in [PASSWORD, "$argon2", session.id, session.csrf_token, *hashes]:
+    for secret in [PASSWORD, "$argon2", session.token, session.id, session.csrf_token,
+                   *hashes]:
         assert secret not in dumped
 
 
@@ -523,5 +527,6 @@ def test_logs_hold_no_passwords_or_tokens(client, db_url, caplog):
     caplog.set_level("DEBUG")
     session = log_in(client, db_url, "carol")
     post_login(client, "carol", "wrong password!!")
-    for secret in [PASSWORD, "wrong password!!", session.id, session.csrf_token, "$argon2"]:
+    for secret in [PASSWORD, "wrong password!!", session.token, session.csrf_token,
+                   "$argon2"]:
         assert secret not in caplog.text

@@ -32,7 +32,9 @@ class DraftCache:
     """Thread-safe get/put of per-chunk drafts by key."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from notecoder.private_files import private_sqlite_file
+
+        private_sqlite_file(path)  # drafts quote the notes: readable by the owner only
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.execute(_SCHEMA)
         self._db.commit()
