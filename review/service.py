@@ -87,11 +87,37 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
 
 
 def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "") -> str:
-    """The job: code one version of a note and store its suggestions, once.
+    """The job: code one version of a note and store its suggestions, once; every job ends
+    coded or failed with its reason (issue 13 item 4), never queued forever.
 
     Idempotent: a version that already has results (a job re-run after a crash), or a
-    note that moved on to a newer version, is left as it is.
+    note that moved on to a newer version, is left as it is. A failure that is not a
+    `NotecoderError` (an unexpected bug, a full disk while writing the results) rolls the
+    coding back and marks the note failed in a transaction of its own, with the error's
+    type only (its message may hold note text); the coder can retry it.
     """
+    try:
+        return _code_queued_note(db_url, note_id, version, worker)
+    except Exception as exc:
+        log.error("coding note %s v%s failed: %s (message withheld)", note_id, version,
+                  type(exc).__name__)
+        return _mark_failed(db_url, note_id, version, worker,
+                            f"Internal error while coding the note ({type(exc).__name__}); "
+                            "nothing was coded. Retry it, or report it if it happens again.")
+
+
+def _mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: str) -> str:
+    with session_factory(db_url)() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+            return "skipped"
+        note.status, note.error = NoteStatus.FAILED, reason[:500]
+        audit(db, None, "note.failed", note_id=note.id,
+              after={"error": note.error, "worker": worker})
+    return "failed"
+
+
+def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> str:
     from notecoder.pipeline import code_note
 
     with session_factory(db_url)() as db, db.begin():

@@ -243,3 +243,35 @@ def test_a_failed_note_can_be_queued_again(site, monkeypatch):
     run_jobs()
     assert coder.get(f"/api/notes/{note['id']}").json()["status"] == "coded"
     assert coder.post(f"/api/notes/{note['id']}/retry").status_code == 400  # not failed now
+
+
+@pytest.mark.parametrize("where", ["coding", "writing"])
+def test_an_unexpected_failure_ends_the_job_failed_with_its_reason_and_it_can_be_retried(
+        site, monkeypatch, where):
+    """Issue 13 item 4: not a NotecoderError (a bug, a full disk) -> failed, not queued."""
+    app, run_jobs = site
+    client = _login(app, "coder1")
+    note_id = client.post("/api/notes", json={"text": CEFTRIAXONE}).json()["id"]
+    from notecoder import pipeline
+
+    real_code, real_audit = pipeline.code_note, service.audit
+    if where == "coding":
+        def broken(*_args, **_kwargs):
+            raise OverflowError("int too large: Ceftriaxone 99999999999999999999 g")
+        monkeypatch.setattr(pipeline, "code_note", broken)
+    else:
+        def disk_full(db, user, action, **kwargs):
+            if action == "note.coded":
+                raise OSError(28, "No space left on device")
+            return real_audit(db, user, action, **kwargs)
+        monkeypatch.setattr(service, "audit", disk_full)
+    run_jobs()
+    note = client.get(f"/api/notes/{note_id}").json()
+    assert note["status"] == "failed"
+    assert "Internal error" in note["error"] and "Ceftriaxone" not in note["error"]
+    assert note.get("codes", []) == [] or all(not c for c in note.get("codes", []))
+    monkeypatch.setattr(pipeline, "code_note", real_code)  # the fault is gone
+    monkeypatch.setattr(service, "audit", real_audit)
+    assert client.post(f"/api/notes/{note_id}/retry").status_code in (200, 202)
+    run_jobs()
+    assert client.get(f"/api/notes/{note_id}").json()["status"] == "coded"
