@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from engine.episodes import Episode
 from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set
 from engine.outcome import Outcome
@@ -43,6 +45,20 @@ QUERIED_AXES = ("laterality", "stage", "type")
 _LATERALITY_OPTIONS = ["Left", "Right", "Bilateral"]
 
 
+@lru_cache(maxsize=4096)
+def _choices(mention_json: str, year: str) -> tuple:
+    from engine.dx_codes import choose_codes  # imports the reader's vocabulary: not at start
+    from notecoder.schema import DiagnosisMention
+
+    return tuple(choose_codes(DiagnosisMention.model_validate_json(mention_json), year))
+
+
+def choices_for(mention, year: str = DEFAULT_YEAR) -> list:
+    """`engine.dx_codes.choose_codes`, remembered per phrase reading (the reader asks it
+    whether a piece names a codable condition, the engine asks again to code it)."""
+    return list(_choices(mention.model_copy(update={"span": None}).model_dump_json(), year))
+
+
 def r_dx_03_codes_from_code_set(dx: Diagnosis, year: str = DEFAULT_YEAR) -> Outcome:
     """R-DX-03/04/05 from the whole ICD-10-CM code set: the most specific billable code the
     phrase's words and axes support (`engine.dx_codes.choose_codes`: combination codes,
@@ -51,9 +67,7 @@ def r_dx_03_codes_from_code_set(dx: Diagnosis, year: str = DEFAULT_YEAR) -> Outc
     An axis a more specific code needs and the phrase does not give is asked in a CDI query
     (R-CDI-06, generalised from laterality to any axis); the axis is never guessed.
     Sources: ICD-G I.B (specificity), I.B.9, I.A.12.a, I.C.1.d, I.C.21.c.4; RULES.md R-DX-03."""
-    from engine.dx_codes import choose_codes  # imports the reader's vocabulary: not at start
-
-    choices = choose_codes(dx.mention, year)
+    choices = choices_for(dx.mention, year)
     if dx.assertion == Assertion.HISTORICAL:
         choices = [c for c in choices if c.code.startswith(_HISTORY_CODES)]
         if not choices:

@@ -158,7 +158,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     the same sentence. Assertion comes from ConText over the phrase (its own cues
     included: "No fever", "h/o breast cancer", "r/o PE") and from past-history sections.
     One fact per phrase wording and assertion; the engine chooses the codes."""
-    from engine.dx_codes import choose_codes
+    from engine.dx_rules import choices_for as choose_codes
     from extractor.context import assert_spans
     from extractor.dx_statements import diagnosis_pieces
     from extractor.dx_terms import read_phrase
