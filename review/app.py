@@ -83,6 +83,7 @@ class DecisionIn(Body):
     code: str | None = None
     units: int | None = None
     modifiers: list[str] | None = None
+    revision: int | None = None  # the claim revision the client saw; stale -> 409
 
 
 class LineIn(Body):
@@ -91,6 +92,11 @@ class LineIn(Body):
     units: int | None = None
     modifiers: list[str] = Field(default_factory=list)
     reason: str
+    revision: int | None = None
+
+
+class FinaliseIn(Body):
+    revision: int | None = None
 
 
 class UserIn(Body):
@@ -162,7 +168,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(NotecoderError)
     async def _user_error(request: Request, exc: NotecoderError) -> Response:
-        status = 404 if isinstance(exc, service.NotFound) else 400
+        status = 404 if isinstance(exc, service.NotFound) else (
+            409 if isinstance(exc, service.StaleClaim) else 400)
         return sentence(request, str(exc), status)
 
     @app.exception_handler(RequestValidationError)
@@ -313,7 +320,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.decide_line(db, user, line_id, str(form.get("action") or ""),
                             str(form.get("reason") or ""), _opt(form.get("code")),
                             _units(units),
-                            _opt(form.get("modifiers")))
+                            _opt(form.get("modifiers")), _revision(form.get("revision")))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
@@ -323,7 +330,8 @@ def create_app(settings: Settings) -> FastAPI:
         units = str(form.get("units") or "").strip()
         service.add_line(db, user, note_id, str(form.get("system") or ""),
                          str(form.get("code") or ""), _units(units),
-                         str(form.get("modifiers") or ""), str(form.get("reason") or ""))
+                         str(form.get("modifiers") or ""), str(form.get("reason") or ""),
+                         _revision(form.get("revision")))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
@@ -342,8 +350,9 @@ def create_app(settings: Settings) -> FastAPI:
         return _note_summary(note)
 
     @app.post("/notes/{note_id}/finalise", include_in_schema=False)
-    def finalise_page(db: Db, user: Coder, note_id: Id) -> Response:
-        service.finalise(db, user, note_id)
+    async def finalise_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
+        form = await request.form()
+        service.finalise(db, user, note_id, _revision(form.get("revision")))
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
@@ -411,20 +420,21 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/lines/{line_id}", tags=["coder"])
     def api_decide(db: Db, user: Coder, line_id: Id, body: DecisionIn) -> dict:
         line = service.decide_line(db, user, line_id, body.action, body.reason, body.code,
-                                   body.units, body.modifiers)
+                                   body.units, body.modifiers, body.revision)
         db.commit()
         return _line_json(line)
 
     @app.post("/api/notes/{note_id}/lines", status_code=201, tags=["coder"])
     def api_add_line(db: Db, user: Coder, note_id: Id, body: LineIn) -> dict:
         line = service.add_line(db, user, note_id, body.system, body.code, body.units,
-                                body.modifiers, body.reason)
+                                body.modifiers, body.reason, body.revision)
         db.commit()
         return _line_json(line)
 
     @app.post("/api/notes/{note_id}/finalise", tags=["coder"])
-    def api_finalise(db: Db, user: Coder, note_id: Id) -> dict:
-        note = service.finalise(db, user, note_id)
+    def api_finalise(db: Db, user: Coder, note_id: Id,
+                     body: FinaliseIn | None = None) -> dict:
+        note = service.finalise(db, user, note_id, body.revision if body else None)
         db.commit()
         return _note_summary(note)
 
@@ -476,7 +486,7 @@ def _note_summary(note) -> dict:
     return {"id": note.id, "label": note.label, "status": note.status, "version": note.version,
             "setting": note.setting, "profile": note.profile,
             "submitted_at": note.submitted_at.isoformat() if note.submitted_at else None,
-            "error": note.error}
+            "error": note.error, "revision": note.revision}
 
 
 def _line_json(line) -> dict:
@@ -508,6 +518,12 @@ def _int(value: str) -> int | None:
 def _units(value: str) -> int | None:
     """Units typed in a form: a whole number (checked for range by the service), or None."""
     return int(value) if value.isdecimal() and len(value) <= 40 else None
+
+
+def _revision(value: object) -> int | None:
+    """The claim revision a page's form carries (a hidden field), or None when absent."""
+    text = str(value or "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 12 else None
 
 
 def _date(value: str, end: bool = False) -> dt.datetime | None:

@@ -146,6 +146,9 @@ class Note(Base):
     profile: Mapped[str] = mapped_column(String(64))
     extractor: Mapped[str] = mapped_column(String(16), default="rules")
     version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every coder decision on the claim; a decision made on an older revision
+    # (a stale page) is refused (service.claim_change).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     coded_at: Mapped[dt.datetime | None]

@@ -12,12 +12,13 @@ import json
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
 from notecoder.schema import Setting
 from review.db import (
+    AuditEvent,
     CodeLineRow,
     LineStatus,
     Note,
@@ -40,6 +41,10 @@ FINAL_LINE = (LineStatus.ACCEPTED, LineStatus.EDITED, LineStatus.ADDED)
 
 class ReviewError(NotecoderError):
     """An action that the note's state does not allow (one sentence for the user)."""
+
+
+class StaleClaim(ReviewError):
+    """The claim changed since the decision's page was loaded, or it was finalised."""
 
 
 class NotFound(ReviewError):
@@ -226,6 +231,36 @@ def _editable(note: Note) -> None:
         raise ReviewError(f"Note {note.id} is {note.status}; only a coded note can be reviewed.")
 
 
+def claim_change(db: Session, note: Note, revision: int | None) -> None:
+    """Take the next revision of a note's claim, or refuse (issue 13 item 6).
+
+    One conditional UPDATE on the note row: it succeeds only while the note is still coded
+    (not finalised meanwhile) and, when the caller names the revision its page showed, only
+    if nobody changed the claim since. The database applies it atomically (a row lock in
+    PostgreSQL, the write lock in SQLite), so an edit racing a finalise, or two coders on
+    one stale page, can never both land."""
+    condition = [Note.id == note.id, Note.status == NoteStatus.CODED]
+    if revision is not None:
+        condition.append(Note.revision == revision)
+    done = db.execute(update(Note).where(*condition).values(revision=Note.revision + 1)
+                      .execution_options(synchronize_session=False))
+    if done.rowcount == 1:
+        db.refresh(note, ["revision"])
+        return
+    db.refresh(note)
+    if note.status != NoteStatus.CODED:
+        raise StaleClaim(f"Note {note.id} is {note.status}; nothing was changed.")
+    last = db.scalar(select(AuditEvent).where(AuditEvent.note_id == note.id)
+                     .order_by(AuditEvent.id.desc()).limit(1))
+    who = ""
+    if last is not None:
+        name = db.scalar(select(User.username).where(User.id == last.user_id))
+        who = f" (last change: {last.action} by {name or 'the system'} at " \
+              f"{last.at:%Y-%m-%d %H:%M:%S} UTC)"
+    raise StaleClaim(f"The claim of note {note.id} changed since this page was loaded{who}; "
+                     "nothing was changed. Reload the note and decide again.")
+
+
 def _line(db: Session, line_id: int) -> CodeLineRow:
     line = db.get(CodeLineRow, line_id)
     if line is None:
@@ -263,8 +298,10 @@ def _check_code(system: str, code: str, units: int | None) -> None:
 
 def decide_line(db: Session, user: User, line_id: int, action: str, reason: str = "",
                 code: str | None = None, units: int | None = None,
-                modifiers: list[str] | str | None = None) -> CodeLineRow:
-    """Accept, reject (with a reason) or edit (code, units, modifiers) one suggested line."""
+                modifiers: list[str] | str | None = None,
+                revision: int | None = None) -> CodeLineRow:
+    """Accept, reject (with a reason) or edit (code, units, modifiers) one suggested line;
+    `revision` is the claim revision the coder's page showed (stale: StaleClaim)."""
     line = _line(db, line_id)
     before = _line_view(line)
     if action == "accept":
@@ -282,6 +319,7 @@ def decide_line(db: Session, user: User, line_id: int, action: str, reason: str 
         line.status = LineStatus.EDITED
     else:
         raise ReviewError(f"Unknown action '{action}'.")
+    claim_change(db, line.note, revision)
     line.reason = reason.strip()[:500] or None
     line.decided_by, line.decided_at = user.id, utcnow()
     audit(db, user.id, f"line.{action}", note_id=line.note_id, target=f"line {line.id}",
@@ -290,7 +328,8 @@ def decide_line(db: Session, user: User, line_id: int, action: str, reason: str 
 
 
 def add_line(db: Session, user: User, note_id: int, system: str, code: str,
-             units: int | None, modifiers: list[str] | str | None, reason: str) -> CodeLineRow:
+             units: int | None, modifiers: list[str] | str | None, reason: str,
+             revision: int | None = None) -> CodeLineRow:
     """A code the coder adds by hand (no engine rule; the reason is required)."""
     note = get_note(db, note_id)
     _editable(note)
@@ -298,6 +337,7 @@ def add_line(db: Session, user: User, note_id: int, system: str, code: str,
     _check_code(system, code, units)
     if not reason.strip():
         raise ReviewError("A code added by hand needs a reason.")
+    claim_change(db, note, revision)
     position = (db.scalar(select(func.max(CodeLineRow.position)).where(
         CodeLineRow.note_id == note.id, CodeLineRow.version == note.version)) or 0) + 1
     line = CodeLineRow(note_id=note.id, version=note.version, position=position, system=system,
@@ -312,10 +352,11 @@ def add_line(db: Session, user: User, note_id: int, system: str, code: str,
     return line
 
 
-def finalise(db: Session, user: User, note_id: int) -> Note:
+def finalise(db: Session, user: User, note_id: int, revision: int | None = None) -> Note:
     """Close the claim: every suggested line must have been accepted, edited or rejected."""
     note = get_note(db, note_id)
     _editable(note)
+    claim_change(db, note, revision)  # first: a decision racing this finalise is refused
     open_lines = [x for x in current_lines(db, note) if x.status == LineStatus.SUGGESTED]
     if open_lines:
         raise ReviewError(f"{len(open_lines)} code line(s) still need a decision.")

@@ -275,3 +275,48 @@ def test_an_unexpected_failure_ends_the_job_failed_with_its_reason_and_it_can_be
     assert client.post(f"/api/notes/{note_id}/retry").status_code in (200, 202)
     run_jobs()
     assert client.get(f"/api/notes/{note_id}").json()["status"] == "coded"
+
+
+def _coded(app, run_jobs, client) -> dict:
+    note_id = client.post("/api/notes", json={"text": CEFTRIAXONE}).json()["id"]
+    run_jobs()
+    return client.get(f"/api/notes/{note_id}").json()
+
+
+def test_a_stale_page_cannot_overwrite_another_coders_decision(site):
+    """Issue 13 item 6: two coders load one note; the second decision made on the old
+    revision is refused with 409 and names the change that beat it."""
+    app, run_jobs = site
+    first, second = _login(app, "coder1"), _login(app, "admin1")
+    note = _coded(app, run_jobs, first)
+    line_id, seen = note["lines"][0]["id"], note["revision"]
+    ok = first.post(f"/api/lines/{line_id}", json={"action": "accept", "revision": seen})
+    assert ok.status_code == 200
+    stale = second.post(f"/api/lines/{line_id}", json={
+        "action": "reject", "reason": "not documented", "revision": seen})
+    assert stale.status_code == 409
+    assert "line.accept by coder1" in stale.json()["detail"]
+    lines = first.get(f"/api/notes/{note['id']}").json()["lines"]
+    assert lines[0]["status"] == "accepted"  # the first coder's decision stands
+
+
+def test_no_line_changes_after_finalise_even_from_a_page_loaded_before(site):
+    app, run_jobs = site
+    client = _login(app, "coder1")
+    note = _coded(app, run_jobs, client)
+    for line in note["lines"]:
+        client.post(f"/api/lines/{line['id']}", json={"action": "accept"})
+    assert client.post(f"/api/notes/{note['id']}/finalise").status_code == 200
+    late = client.post(f"/api/lines/{note['lines'][0]['id']}", json={
+        "action": "edit", "units": 9})
+    assert late.status_code in (400, 409)
+    exported = client.get(f"/api/notes/{note['id']}").json()["lines"][0]
+    assert exported["units"] == note["lines"][0]["units"]
+
+
+def test_the_note_page_sends_the_claim_revision_with_every_decision(site):
+    app, run_jobs = site
+    client = _login(app, "coder1")
+    note = _coded(app, run_jobs, client)
+    page = client.get(f"/notes/{note['id']}", headers={"Accept": "text/html"}).text
+    assert page.count(f'name="revision" value="{note["revision"]}"') >= 3
