@@ -45,21 +45,30 @@ QUERIED_AXES = ("laterality", "stage", "type")
 _LATERALITY_OPTIONS = ["Left", "Right", "Bilateral"]
 
 
+# Which ICD-10-CM code set codes a claim: (year, folder of generated tables or None for the
+# packaged FY2026 one); a setting (NOTECODER_ICD10CM_CODE_SET, NOTECODER_ICD10CM_TABLES_DIR).
+CodeSetRef = tuple[str, str | None]
+DEFAULT_CODE_SET: CodeSetRef = (DEFAULT_YEAR, None)
+
+
 @lru_cache(maxsize=4096)
-def _choices(mention_json: str, year: str) -> tuple:
+def _choices(mention_json: str, year: str, folder: str | None) -> tuple:
     from engine.dx_codes import choose_codes  # imports the reader's vocabulary: not at start
     from notecoder.schema import DiagnosisMention
 
-    return tuple(choose_codes(DiagnosisMention.model_validate_json(mention_json), year))
+    return tuple(choose_codes(DiagnosisMention.model_validate_json(mention_json), year,
+                              folder))
 
 
-def choices_for(mention, year: str = DEFAULT_YEAR) -> list:
+def choices_for(mention, code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list:
     """`engine.dx_codes.choose_codes`, remembered per phrase reading (the reader asks it
     whether a piece names a codable condition, the engine asks again to code it)."""
-    return list(_choices(mention.model_copy(update={"span": None}).model_dump_json(), year))
+    key = mention.model_copy(update={"span": None}).model_dump_json()
+    return list(_choices(key, *code_set_ref))
 
 
-def r_dx_03_codes_from_code_set(dx: Diagnosis, year: str = DEFAULT_YEAR) -> Outcome:
+def r_dx_03_codes_from_code_set(dx: Diagnosis,
+                                code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> Outcome:
     """R-DX-03/04/05 from the whole ICD-10-CM code set: the most specific billable code the
     phrase's words and axes support (`engine.dx_codes.choose_codes`: combination codes,
     code-first/use-additional pairs, organism codes, Excludes1, 7th characters, sepsis only
@@ -67,7 +76,7 @@ def r_dx_03_codes_from_code_set(dx: Diagnosis, year: str = DEFAULT_YEAR) -> Outc
     An axis a more specific code needs and the phrase does not give is asked in a CDI query
     (R-CDI-06, generalised from laterality to any axis); the axis is never guessed.
     Sources: ICD-G I.B (specificity), I.B.9, I.A.12.a, I.C.1.d, I.C.21.c.4; RULES.md R-DX-03."""
-    choices = choices_for(dx.mention, year)
+    choices = choices_for(dx.mention, code_set_ref)
     if dx.assertion == Assertion.HISTORICAL:
         choices = [c for c in choices if c.code.startswith(_HISTORY_CODES)]
         if not choices:
@@ -115,10 +124,11 @@ def r_dx_06_integral_symptoms(lines: list[CodeLine], narrative: set[str]) -> lis
     return [c for c in lines if not (c.code.startswith("R") and c.code in narrative)]
 
 
-def r_dx_06_excludes1_note(lines: list[CodeLine], year: str = DEFAULT_YEAR) -> list[CodeLine]:
+def r_dx_06_excludes1_note(lines: list[CodeLine],
+                           code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
     """ICD-G I.A.12.a: two codes of the claim in an Excludes1 pair are never both reported;
     the one listed first stays (the other diagnosis wording is the coder's to review)."""
-    cs = code_set(year)
+    cs = code_set(*code_set_ref)
     kept: list[CodeLine] = []
     for line in lines:
         if line.system == "ICD-10-CM" and any(
@@ -226,7 +236,8 @@ def r_dx_07_long_term_biologic(facts: Extraction, coded: list[CodeLine]) -> Outc
 
 
 def code_diagnoses(
-    facts: Extraction, reason_dx_id: str | None, initial: Episode | None = None
+    facts: Extraction, reason_dx_id: str | None, initial: Episode | None = None,
+    code_set_ref: CodeSetRef = DEFAULT_CODE_SET,
 ) -> Outcome:
     """ICD-10-CM codes for the encounter, first-listed first, without duplicates."""
     out = Outcome()
@@ -245,7 +256,8 @@ def code_diagnoses(
         if skip is not None:
             out += skip
             continue
-        coded = r_dx_03_codes_from_code_set(dx) if dx.mention is not None else r_dx_06_codes_for(dx)
+        coded = (r_dx_03_codes_from_code_set(dx, code_set_ref) if dx.mention is not None
+                 else r_dx_06_codes_for(dx))
         out.warnings += coded.warnings
         out.queries += coded.queries
         if dx.mention is not None and not dx.statement:
@@ -258,6 +270,6 @@ def code_diagnoses(
             if dx.id == reason_dx_id:
                 reason.append(line.code)
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
-    out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason))
+    out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
     encounter = r_dx_05_chemotherapy_encounter(initial)
     return encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)

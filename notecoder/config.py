@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOTECODER_")
 
     max_note_bytes: int = Field(default=1_000_000, ge=1)
+    # ICD-10-CM code set a claim is coded and checked against (issue 12): the packaged
+    # FY2026 tables, or tables generated for another fiscal year into a folder
+    # (python -m notecoder.refdata.build_icd_index --out DIR, files named icd10cm_fyYYYY_*).
+    icd10cm_code_set: str = Field(default="fy2026", pattern=r"^fy\d{4}$")
+    icd10cm_tables_dir: Path | None = None
     # Seconds the offline reader may spend on one note before the note fails with a reason.
     note_time_budget_seconds: float = Field(default=120.0, gt=0)
     setting: Setting = Setting.FACILITY

@@ -132,7 +132,17 @@ def code_extraction(
     facts: Extraction, setting: Setting, profile: str, warnings: list[str] | None = None
 ) -> CodingResult:
     """Run the engine on facts and wrap the result in the output contract."""
-    outcome = code_facts(facts, setting, load_profile(profile))
+    from engine.icd10cm import UnknownCodeSet
+    from notecoder.config import get_settings
+
+    settings = get_settings()
+    folder = str(settings.icd10cm_tables_dir) if settings.icd10cm_tables_dir else None
+    try:
+        outcome = code_facts(facts, setting, load_profile(profile),
+                             (settings.icd10cm_code_set, folder))
+    except UnknownCodeSet as exc:
+        raise NotecoderError(f"{exc} (settings NOTECODER_ICD10CM_CODE_SET, "
+                             "NOTECODER_ICD10CM_TABLES_DIR)") from None
     return CodingResult(
         setting=setting,
         codes=outcome.codes,
