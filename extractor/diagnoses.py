@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
@@ -167,6 +168,8 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     phrases: list[tuple[int, int, object, str]] = []  # (start, end, mention, main term)
     pieces = diagnosis_pieces(text, sections)
     for piece in pieces:
+        if not _may_name_a_condition(text[piece.start:piece.end]):
+            continue  # "0905 PIV R hand #22": no word the index or its synonyms know
         mention = read_phrase(text[piece.start:piece.end])
         # Only a phrase some code fully accounts for is a diagnosis; a piece that is not
         # ("right upper lobe", "failed outpatient therapy") may complete the phrase before it.
@@ -226,3 +229,38 @@ def _same_sentence(text: str, end: int, start: int) -> bool:
     """True when only a comma or semicolon (and blanks) separate two pieces."""
     between = text[end:start]
     return "\n" not in between and "." not in between and len(between.strip(" ,;")) == 0
+
+
+_WORD = re.compile(r"[a-z][a-z'/.-]*[a-z]|[a-z]")
+_LETTERS = re.compile(r"[a-z]+")
+
+
+@cache
+def _condition_words() -> frozenset[str]:
+    """Words that can make a piece a diagnosis phrase: the index's main terms (alphabetic)
+    and every word and abbreviation of the synonym file."""
+    from engine.icd10cm_terms import term_index
+    from extractor.dx_words import synonym_words, synonyms
+
+    syn = synonyms()
+    keys = {k for k in term_index().keys() if k.isalpha()}  # noqa: SIM118 (not a dict)
+    for table in (syn.word, syn.abbr, syn.also):
+        keys.update(k.lower() for k in table)
+    return frozenset(keys | {w for w in synonym_words() if w.isalpha()})
+
+
+def _may_name_a_condition(piece: str) -> bool:
+    """Cheap test before reading a piece: a word the index or synonyms know, or a long word
+    that is not common English (a possible misspelling the reader corrects)."""
+    from extractor.lexicon import fuzzy_guard_words
+
+    lower = piece.lower()
+    known = _condition_words()
+    words = _WORD.findall(lower)
+    if any(w in known or w.rstrip("s") in known for w in words):
+        return True
+    letters = _LETTERS.findall(lower)
+    if any(w in known or w.rstrip("s") in known for w in letters):
+        return True
+    common = fuzzy_guard_words()
+    return any(len(w) >= 6 and w not in common for w in letters)
