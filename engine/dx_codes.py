@@ -100,12 +100,13 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         for ei, gi in mt.by_word.get(w, ()):
             sat[ei] = sat.get(ei, 0) | (1 << gi)
     full = [ei for ei, mask in sat.items() if mask == (1 << len(mt.entries[ei].required)) - 1]
+    implied = _site_implied(mt, sat, stated)
     best: tuple | None = None
-    for ei in full + mt.no_required:
+    for ei in full + mt.no_required + implied:
         e = mt.entries[ei]
         if e.billable not in (1, 7) or (within is not None and not within(e.code)):
             continue
-        if any(g & core for g in e.negative):
+        if _states_negative(e, core, mt.key):
             continue  # "without X" but X is stated
         words = _entry_words(e, mt.key)
         direct = words & core
@@ -125,6 +126,36 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         mt.vocabulary - _entry_words(e, mt.key))
     match.missing_axes = _missing_axes(mt, e, sat, stated)
     return match
+
+
+def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
+    """ICD-G I.B.13 (Index: "Diverticulitis K57.92", "Otitis externa H60.9-"): a main term
+    whose every title names an organ is coded without it when the phrase names no site; the
+    organ the unspecified titles name is implied. Only organ words (`dx_axes.json` site)
+    may be implied, and only when the phrase states no site word the term uses."""
+    sites = _site_words()
+    if stated & sites & mt.vocabulary:
+        return []
+    out = []
+    for ei, e in enumerate(mt.entries):
+        mask = sat.get(ei, 0)
+        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
+        if len(unmet) == 1 and unmet[0] <= sites and len(unmet[0]) == 1:
+            out.append(ei)
+    return out
+
+
+def _site_words() -> frozenset[str]:
+    return frozenset(axes_vocabulary()["site"])
+
+
+def _states_negative(e: TermEntry, core: frozenset[str], key: str) -> bool:
+    """True when the phrase states a "without X" word of the entry that the entry does not
+    also name positively ("without rupture of ear drum, right ear": "ear" is the site)."""
+    positive = set(e.optional) | {key}
+    for g in e.required:
+        positive |= g
+    return any((g - positive) & core for g in e.negative)
 
 
 def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
