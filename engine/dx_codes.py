@@ -48,10 +48,19 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "uncontrolled", "controlled", "stable", "known", "new", "active",
                            "current", "mild", "moderate", "severe", "worsening", "improving",
                            "resolved", "treated", "lung", "cancer", "initial", "encounter",
-                           "subsequent", "sequela", "closed", "routine", "healing"})
+                           "subsequent", "sequela", "closed", "routine", "healing",
+                           # Course and workup words that never change the code.
+                           "unclear", "source", "documented", "first", "episode", "x1", "x2",
+                           "x3", "day", "week", "month", "year", "repleting", "replacing",
+                           "po", "iv", "generalized", "taken", "prescribed", "completed",
+                           "treatment", "deep", "bilateral"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
+# Axes a title leaves open with "unspecified" that are not sites ("unspecified type of
+# pneumonia"): between otherwise equal titles, the one leaving the axis open is the default.
+OPEN_AXES = frozenset({"type", "severity", "stage", "trimester", "organism", "degree",
+                       "episode", "phase", "level"})
 
 
 @dataclass
@@ -101,9 +110,13 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
             sat[ei] = sat.get(ei, 0) | (1 << gi)
     full = [ei for ei, mask in sat.items() if mask == (1 << len(mt.entries[ei].required)) - 1]
     implied = _site_implied(mt, sat, stated)
+    other = _other_needed(mt, sat)
     best: tuple | None = None
-    for ei in full + mt.no_required + implied:
+    plain_best = 0  # most stated words a title accounts for without an assumed "other"
+    plain_category = ""
+    for ei in full + mt.no_required + implied + other:
         e = mt.entries[ei]
+        is_other = ei in other and ei not in full
         if e.billable not in (1, 7) or (within is not None and not within(e.code)):
             continue
         if _states_negative(e, core, mt.key):
@@ -113,10 +126,17 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         explained = direct | {s for w in words & soft for s in soft_from[w].split()}
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
-        score = (len(direct) + neg_stated, len(explained), -defaults, -len(words),
-                 e.source == "t", e.code)
-        if best is None or score[:5] > best[0][:5] or (score[:5] == best[0][:5]
-                                                        and score[5] < best[0][5]):
+        if is_other and (len(direct) + neg_stated <= plain_best
+                         or e.code[:3] != plain_category):
+            continue
+        if not is_other and len(direct) + neg_stated > plain_best:
+            plain_best, plain_category = len(direct) + neg_stated, e.code[:3]
+        open_axes = len(e.optional & OPEN_AXES)  # "unspecified type": the unspecified code
+        site_soft = sum(1 for w in words & soft if set(soft_from[w].split()) & _site_words())
+        score = (len(direct) + neg_stated, len(explained), site_soft, -defaults,
+                 open_axes, -len(words), e.source == "t", e.code)
+        if best is None or score[:7] > best[0][:7] or (score[:7] == best[0][:7]
+                                                        and score[7] < best[0][7]):
             best = (score, e, frozenset(explained), defaults)
     if best is None:
         return None
@@ -130,19 +150,54 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
 
 def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
     """ICD-G I.B.13 (Index: "Diverticulitis K57.92", "Otitis externa H60.9-"): a main term
-    whose every title names an organ is coded without it when the phrase names no site; the
-    organ the unspecified titles name is implied. Only organ words (`dx_axes.json` site)
-    may be implied, and only when the phrase states no site word the term uses."""
-    sites = _site_words()
-    if stated & sites & mt.vocabulary:
+    whose titles mostly name one organ is coded without it when the phrase names no site;
+    the organ is implied. Only organ words (`dx_axes.json` site) that most of the term's
+    titles require may be implied, and only when the phrase states no site word the term
+    uses."""
+    if stated & _site_words() & mt.vocabulary:
         return []
     out = []
-    for ei, e in enumerate(mt.entries):
-        mask = sat.get(ei, 0)
-        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
-        if len(unmet) == 1 and unmet[0] <= sites and len(unmet[0]) == 1:
+    for ei, gi in _organ_groups(mt):
+        need = (1 << len(mt.entries[ei].required)) - 1
+        if sat.get(ei, 0) | (1 << gi) == need:
             out.append(ei)
     return out
+
+
+_ORGAN_GROUPS: dict[int, list[tuple[int, int]]] = {}
+
+
+def _organ_groups(mt: MainTerm) -> list[tuple[int, int]]:
+    """(entry, group) pairs whose group is one organ word most of the term's titles need."""
+    got = _ORGAN_GROUPS.get(id(mt))
+    if got is None:
+        sites = _site_words()
+        complete = [e for e in mt.entries if e.billable in (1, 7)]
+        share: dict[str, int] = {}
+        for e in complete:
+            for w in {w for g in e.required for w in g} & sites:
+                share[w] = share.get(w, 0) + 1
+        organs = {w for w, n in share.items() if 3 * n > len(complete)}
+        got = [(ei, gi) for ei, e in enumerate(mt.entries) for gi, g in enumerate(e.required)
+               if len(g) == 1 and g <= organs]
+        _ORGAN_GROUPS[id(mt)] = got
+    return got
+
+
+def _other_needed(mt: MainTerm, sat: dict[int, int]) -> list[int]:
+    """ICD-G I.A.9.a ("Other" codes: specified, but no specific code): a title whose only
+    unstated word is "other" ("Other pulmonary embolism with acute cor pulmonale") is a
+    candidate; `r_most_specific_entry` takes it only when it accounts for more stated words
+    than every title that needs no "other" (the unspecified code cannot hold them) and is
+    in the same category as the best of those (I26.09 over I26.99, never E13 for E11)."""
+    out = []
+    for ei, mask in sat.items():
+        e = mt.entries[ei]
+        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
+        if len(unmet) == 1 and unmet[0] == frozenset({"other"}):
+            out.append(ei)
+    # Titles are scored in list order: every plain candidate must come first.
+    return sorted(out)
 
 
 def _site_words() -> frozenset[str]:

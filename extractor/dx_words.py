@@ -188,6 +188,7 @@ AXIS_NOUNS = _wordset(
     "intestine colon level chamber")
 
 
+BOUND_PREFIXES = _wordset("hypo hyper non pre post sub anti de co re peri intra extra")
 AXIS_WORDS = _wordset("acute chronic subacute left right bilateral type1 type2 systolic "
                        "diastolic combined mild moderate severe")
 
@@ -218,7 +219,6 @@ def title_terms(title: str) -> list[TitleTerms]:
     negative: list[list[str]] = []
     head: list[str] = []
     head_and: int | None = None  # index in `head` of the word after "and"
-    head_or = False  # the head joins its nouns with "or" ("Corkhandler's disease or lung")
     in_head = True
     mode = "pos"
     depth = 0
@@ -242,7 +242,7 @@ def title_terms(title: str) -> list[TitleTerms]:
             in_head = False
         if in_head:
             if w == "and" or w == "or":
-                head_and, head_or = len(head), w == "or"
+                head_and = len(head)
                 continue
             if w == "other" and head_and == len(head) and head:
                 # "Rash and other nonspecific skin eruption": the code is for A (and others).
@@ -259,6 +259,7 @@ def title_terms(title: str) -> list[TitleTerms]:
             continue
         if w in _HEAD_END or w == ",":
             alt_next = optional_next = optional_rest = False
+            prev_axis_noun = None
             if w == ",":
                 mode, after_with = "pos", False
             elif w == "with":
@@ -275,7 +276,7 @@ def title_terms(title: str) -> list[TitleTerms]:
                 # "intestine, part unspecified": the axis noun before "unspecified" is open.
                 optional.append(required.pop()[0])
             else:
-                optional_next = not after_with
+                optional_next = True
             prev_axis_noun = None
             continue
         prev_axis_noun = w if w in AXIS_NOUNS and mode == "pos" and not alt_next else None
@@ -301,11 +302,11 @@ def title_terms(title: str) -> list[TitleTerms]:
     keys: list[tuple[str, list[str]]] = []
     if head_and is not None and head_and == len(head) - 1 and head_and >= 1:
         a, b = head[head_and - 1], head[-1]
-        # Modifiers before "A and B" are A's own ("hypo-osmolality and hyponatremia"), but
-        # axis words apply to both ("acute embolism and thrombosis"), and before "A or B"
-        # every modifier does ("corkhandler's disease or lung": never plain "disease").
+        # Modifiers before "A and B" / "A or B" apply to both ("acute embolism and
+        # thrombosis", "corkhandler's disease or lung": never plain "disease"), except a
+        # prefix split from A's own word ("hypo-osmolality and hyponatremia").
         own = list(head[: head_and - 1])
-        shared = own if head_or else [m for m in own if m in AXIS_WORDS]
+        shared = [m for m in own if m not in BOUND_PREFIXES]
         optional = [*optional, a, b]
         keys = [(a, own), (b, shared)]
     else:
