@@ -31,7 +31,10 @@ Every returned code is checked billable in the code set before it leaves.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
@@ -39,6 +42,7 @@ from extractor.dx_terms import axes_vocabulary, axis_of_word
 from extractor.dx_words import title_terms
 from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
 
+HISTORY_FILE = "dx_history_codes.json"
 ENCOUNTER_CHARACTER = {"initial": "initial encounter", "subsequent": "subsequent encounter",
                        "sequela": "sequela"}
 # Words that never make a title wrong when the phrase states them and the title does not.
@@ -127,7 +131,7 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
         if is_other and (len(direct) + neg_stated <= plain_best
-                         or e.code[:3] != plain_category):
+                         or e.code[:2] != plain_category[:2]):
             continue
         if not is_other and len(direct) + neg_stated > plain_best:
             plain_best, plain_category = len(direct) + neg_stated, e.code[:3]
@@ -412,14 +416,40 @@ def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMa
     """ICD-G I.B.4-5: signs and symptoms (R00-R99) routinely part of a definitive diagnosis
     are not coded beside it ("gastroenteritis with nausea and vomiting" -> K52.9 only),
     unless a chosen code's note asks for them (D70.1 + R50.81)."""
-    definitive = [m for m in kept if not m.code.startswith("R")]
+    definitive = [m for m in kept if not _is_symptom(m.code)]
     if not definitive:
         return kept
     out = []
     for m in kept:
-        if m.code.startswith("R") and not any(_referenced(cs, d.code, m.code)
-                                              for d in definitive):
+        if _is_symptom(m.code) and not any(_referenced(cs, d.code, m.code)
+                                           for d in definitive):
             continue
+        out.append(m)
+    return out
+
+
+# Symptom codes outside chapter 18 (Index: Myalgia M79.1-, Pain, limb M79.6-, Pain, joint
+# M25.5-): treated like R00-R99 beside a definitive diagnosis.
+SYMPTOM_PREFIXES = ("R", "M79.1", "M79.6", "M25.5")
+
+
+def _is_symptom(code: str) -> bool:
+    return code.startswith(SYMPTOM_PREFIXES)
+
+
+def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.2.c.1 (Index: Anemia, in neoplastic disease D63.0): anemia "in" a chronic
+    disease that is a coded neoplasm (C00-D49) is D63.0, listed after the neoplasm (D63.0
+    "code first neoplasm"), not D63.8."""
+    neoplasm = next((m for m in kept if m.code[0] == "C" or "D00" <= m.code[:3] <= "D49"),
+                    None)
+    if neoplasm is None:
+        return kept
+    out = []
+    for m in kept:
+        if m.code == "D63.8":
+            m = TermMatch(m.key, TermEntry("D63.0", 1, (), frozenset(), (), "t"), m.explained,
+                          0, rule=f"I.C.2.c.1 anemia in neoplastic disease ({neoplasm.code})")
         out.append(m)
     return out
 
@@ -447,6 +477,36 @@ def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatc
     if mention.history:
         return [m for m in kept if "Z85" <= m.code[:3] <= "Z87"]
     return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
+
+
+@cache
+def history_codes() -> dict[str, str]:
+    """Condition code prefix -> personal-history code (`engine/tables/dx_history_codes.json`)."""
+    path = resources.files("engine") / "tables" / HISTORY_FILE
+    return {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
+            if not k.startswith("_")}
+
+
+def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str]
+                   ) -> list[TermMatch]:
+    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2): a "history of" phrase
+    whose condition has no personal-history title in the index is coded by the history
+    code of the condition's category (`dx_history_codes.json`: pneumonia -> Z87.01, DVT ->
+    Z86.718, MI -> I25.2). Every current code must have one, else nothing is coded."""
+    kept, _ = r_combination_code(r_understood(mention, current, known))
+    table = history_codes()
+    out: list[TermMatch] = []
+    for m in kept:
+        plain = m.code.replace(".", "")
+        hits = [k for k in table if plain.startswith(k.replace(".", ""))]
+        if not hits:
+            return []
+        code = table[max(hits, key=len)]
+        if not any(o.code == code for o in out):
+            out.append(TermMatch(m.key, TermEntry(code, 1, (), frozenset(), (), "t"),
+                                 m.explained | {"history", "personal"}, 0,
+                                 rule=f"I.C.21.c.4 history of {m.code}"))
+    return out
 
 
 def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
@@ -491,13 +551,17 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
             matches.append(m)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
+    current = matches
     matches = r_history(mention, matches)
+    if mention.history and not mention.family and not matches:
+        matches = r_history_code(mention, current, index.words())
     matches = r_understood(mention, matches, index.words())
     kept, aside = r_combination_code(matches)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_excludes1(cs, kept)
+    kept = r_anemia_in_neoplastic_disease(kept)
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
     kept = _code_first_order(cs, kept)
