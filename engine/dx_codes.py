@@ -130,11 +130,11 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         explained = direct | {s for w in words & soft for s in soft_from[w].split()}
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
-        if is_other and (len(direct) + neg_stated <= plain_best
+        if is_other and (len(explained) + neg_stated <= plain_best
                          or e.code[:2] != plain_category[:2]):
             continue
-        if not is_other and len(direct) + neg_stated > plain_best:
-            plain_best, plain_category = len(direct) + neg_stated, e.code[:3]
+        if not is_other and len(explained) + neg_stated > plain_best:
+            plain_best, plain_category = len(explained) + neg_stated, e.code[:3]
         open_axes = len(e.optional & OPEN_AXES)  # "unspecified type": the unspecified code
         site_soft = sum(1 for w in words & soft if set(soft_from[w].split()) & _site_words())
         score = (len(direct) + neg_stated, len(explained), site_soft, -defaults,
