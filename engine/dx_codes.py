@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
@@ -57,7 +57,7 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "unclear", "source", "documented", "first", "episode", "x1", "x2",
                            "x3", "day", "week", "month", "year", "repleting", "replacing",
                            "po", "iv", "generalized", "taken", "prescribed", "completed",
-                           "treatment", "deep", "bilateral"})
+                           "treatment", "deep"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -75,7 +75,9 @@ class TermMatch:
     entry: TermEntry
     explained: frozenset[str]  # stated words (core) the title accounts for
     defaults: int  # "without X" groups assumed, not stated
-    missing_axes: list[str] = field(default_factory=list)
+    # What the missing axes are computed from (only for the codes that are output).
+    _axes_from: tuple | None = field(default=None, repr=False)
+    _missing: list[str] | None = field(default=None, repr=False)
     rule: str = "I.B.2 most specific code"
     # Stated words other titles of the term use but this one does not.
     doubtful: frozenset[str] = frozenset()
@@ -83,6 +85,13 @@ class TermMatch:
     @property
     def code(self) -> str:
         return self.entry.code
+
+    @property
+    def missing_axes(self) -> list[str]:
+        """Axes a more specific sibling needs and the phrase lacks (R-CDI-06 generalised)."""
+        if self._missing is None:
+            self._missing = _missing_axes(*self._axes_from) if self._axes_from else []
+        return self._missing
 
 
 def _entry_words(e: TermEntry, key: str) -> frozenset[str]:
@@ -108,13 +117,7 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     core, soft, soft_from = _stated(mention)
     stated = core | soft
     negated = frozenset(mention.negated_words)
-    sat: dict[int, int] = {}
-    for w in stated:
-        for ei, gi in mt.by_word.get(w, ()):
-            sat[ei] = sat.get(ei, 0) | (1 << gi)
-    full = [ei for ei, mask in sat.items() if mask == (1 << len(mt.entries[ei].required)) - 1]
-    implied = _site_implied(mt, sat, stated)
-    other = _other_needed(mt, sat)
+    sat, full, implied, other = _candidates(mt, stated)
     best: tuple | None = None
     plain_best = 0  # most stated words a title accounts for without an assumed "other"
     plain_category = ""
@@ -148,8 +151,23 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     match = TermMatch(mt.key, e, explained, defaults)
     match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)) & (
         mt.vocabulary - _entry_words(e, mt.key))
-    match.missing_axes = _missing_axes(mt, e, sat, stated)
+    match._axes_from = (mt, e, sat, stated)
     return match
+
+
+@lru_cache(maxsize=1024)
+def _candidates(mt: MainTerm, stated: frozenset[str]):
+    """(word groups each entry has stated, fully stated entries, organ-implied entries,
+    "other" entries) of a main term for a set of stated words; cached, since a phrase's
+    terms are searched again for code-first notes and missing encounters."""
+    sat: dict[int, int] = {}
+    by_word = mt.by_word
+    for w in stated:
+        for ei, gi in by_word.get(w, ()):
+            sat[ei] = sat.get(ei, 0) | (1 << gi)
+    need = mt.need
+    full = [ei for ei, mask in sat.items() if mask == need[ei]]
+    return sat, full, _site_implied(mt, sat, stated), _other_needed(mt, sat)
 
 
 def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
@@ -162,8 +180,7 @@ def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> 
         return []
     out = []
     for ei, gi in _organ_groups(mt):
-        need = (1 << len(mt.entries[ei].required)) - 1
-        if sat.get(ei, 0) | (1 << gi) == need:
+        if sat.get(ei, 0) | (1 << gi) == mt.need[ei]:
             out.append(ei)
     return out
 
@@ -193,15 +210,11 @@ def _other_needed(mt: MainTerm, sat: dict[int, int]) -> list[int]:
     unstated word is "other" ("Other pulmonary embolism with acute cor pulmonale") is a
     candidate; `r_most_specific_entry` takes it only when it accounts for more stated words
     than every title that needs no "other" (the unspecified code cannot hold them) and is
-    in the same category as the best of those (I26.09 over I26.99, never E13 for E11)."""
-    out = []
-    for ei, mask in sat.items():
-        e = mt.entries[ei]
-        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
-        if len(unmet) == 1 and unmet[0] == frozenset({"other"}):
-            out.append(ei)
-    # Titles are scored in list order: every plain candidate must come first.
-    return sorted(out)
+    in the same block as the best of those (I26.09 over I26.99, Z85.038 over Z85.9)."""
+    need = mt.need
+    return sorted(ei for ei, gi in mt.other_group.items()
+                  if (mask := sat.get(ei)) is not None and mask | (1 << gi) == need[ei]
+                  and not mask & (1 << gi))
 
 
 def _site_words() -> frozenset[str]:
@@ -223,13 +236,15 @@ def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
     axis = axis_of_word()
     chosen_words = _entry_words(chosen, mt.key) & stated
     missing: set[str] = set()
+    need = mt.need
     for ei, mask in sat.items():
+        open_bits = need[ei] & ~mask
+        if not open_bits or open_bits.bit_count() > 2:
+            continue
         e = mt.entries[ei]
         if e.code == chosen.code or e.billable not in (1, 7):
             continue
-        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
-        if not unmet or len(unmet) > 2:
-            continue
+        unmet = [g for gi, g in enumerate(e.required) if open_bits & (1 << gi)]
         axes = {axis.get(w) for g in unmet for w in g}
         if None in axes or "sex" in axes or len(axes) != 1:
             continue
@@ -315,13 +330,19 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                 for r in code_refs(note):
                     if r.first != r.last or not cs.is_billable(r.first):
                         continue
-                    terms = title_terms(cs.description(r.first))
-                    if terms and terms[0].key in stated and terms[0].key not in k.explained \
+                    key = _title_key(cs.description(r.first))
+                    if key and key in stated and key not in k.explained \
                             and not any(o.code == r.first for o in out):
                         out.insert(out.index(k) + 1, _bare_code_match(
-                            cs, r.first, f"I.A.13 use additional code ({k.code})",
-                            {terms[0].key}))
+                            cs, r.first, f"I.A.13 use additional code ({k.code})", {key}))
     return out
+
+
+@lru_cache(maxsize=8192)
+def _title_key(title: str) -> str:
+    """The main term of a tabular title ("" when it has none)."""
+    terms = title_terms(title)
+    return terms[0].key if terms else ""
 
 
 def _bare_code_match(cs: CodeSet, code: str, rule: str, words=()) -> TermMatch:

@@ -222,7 +222,6 @@ def title_terms(title: str) -> list[TitleTerms]:
     in_head = True
     mode = "pos"
     depth = 0
-    after_with = False
     optional_rest = False  # after "A and other ...", every word is nonessential
     alt_next = False
     optional_next = False
@@ -260,10 +259,8 @@ def title_terms(title: str) -> list[TitleTerms]:
         if w in _HEAD_END or w == ",":
             alt_next = optional_next = optional_rest = False
             prev_axis_noun = None
-            if w == ",":
-                mode, after_with = "pos", False
-            elif w == "with":
-                mode, after_with = "pos", True
+            if w in (",", "with"):
+                mode = "pos"
             elif w in ("without", "not", "no"):
                 mode = "neg"
                 negative.append([])
