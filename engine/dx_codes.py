@@ -31,7 +31,10 @@ Every returned code is checked billable in the code set before it leaves.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources
 
 from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
@@ -39,6 +42,7 @@ from extractor.dx_terms import axes_vocabulary, axis_of_word
 from extractor.dx_words import title_terms
 from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
 
+HISTORY_FILE = "dx_history_codes.json"
 ENCOUNTER_CHARACTER = {"initial": "initial encounter", "subsequent": "subsequent encounter",
                        "sequela": "sequela"}
 # Words that never make a title wrong when the phrase states them and the title does not.
@@ -48,10 +52,19 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "uncontrolled", "controlled", "stable", "known", "new", "active",
                            "current", "mild", "moderate", "severe", "worsening", "improving",
                            "resolved", "treated", "lung", "cancer", "initial", "encounter",
-                           "subsequent", "sequela", "closed", "routine", "healing"})
+                           "subsequent", "sequela", "closed", "routine", "healing",
+                           # Course and workup words that never change the code.
+                           "unclear", "source", "documented", "first", "episode", "x1", "x2",
+                           "x3", "day", "week", "month", "year", "repleting", "replacing",
+                           "po", "iv", "generalized", "taken", "prescribed", "completed",
+                           "treatment", "deep"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
+# Axes a title leaves open with "unspecified" that are not sites ("unspecified type of
+# pneumonia"): between otherwise equal titles, the one leaving the axis open is the default.
+OPEN_AXES = frozenset({"type", "severity", "stage", "trimester", "organism", "degree",
+                       "episode", "phase", "level"})
 
 
 @dataclass
@@ -62,7 +75,9 @@ class TermMatch:
     entry: TermEntry
     explained: frozenset[str]  # stated words (core) the title accounts for
     defaults: int  # "without X" groups assumed, not stated
-    missing_axes: list[str] = field(default_factory=list)
+    # What the missing axes are computed from (only for the codes that are output).
+    _axes_from: tuple | None = field(default=None, repr=False)
+    _missing: list[str] | None = field(default=None, repr=False)
     rule: str = "I.B.2 most specific code"
     # Stated words other titles of the term use but this one does not.
     doubtful: frozenset[str] = frozenset()
@@ -70,6 +85,13 @@ class TermMatch:
     @property
     def code(self) -> str:
         return self.entry.code
+
+    @property
+    def missing_axes(self) -> list[str]:
+        """Axes a more specific sibling needs and the phrase lacks (R-CDI-06 generalised)."""
+        if self._missing is None:
+            self._missing = _missing_axes(*self._axes_from) if self._axes_from else []
+        return self._missing
 
 
 def _entry_words(e: TermEntry, key: str) -> frozenset[str]:
@@ -95,27 +117,33 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     core, soft, soft_from = _stated(mention)
     stated = core | soft
     negated = frozenset(mention.negated_words)
-    sat: dict[int, int] = {}
-    for w in stated:
-        for ei, gi in mt.by_word.get(w, ()):
-            sat[ei] = sat.get(ei, 0) | (1 << gi)
-    full = [ei for ei, mask in sat.items() if mask == (1 << len(mt.entries[ei].required)) - 1]
+    sat, full, implied, other = _candidates(mt, stated)
     best: tuple | None = None
-    for ei in full + mt.no_required:
+    plain_best = 0  # most stated words a title accounts for without an assumed "other"
+    plain_category = ""
+    for ei in full + mt.no_required + implied + other:
         e = mt.entries[ei]
+        is_other = ei in other and ei not in full
         if e.billable not in (1, 7) or (within is not None and not within(e.code)):
             continue
-        if any(g & core for g in e.negative):
+        if _states_negative(e, core, mt.key):
             continue  # "without X" but X is stated
         words = _entry_words(e, mt.key)
         direct = words & core
         explained = direct | {s for w in words & soft for s in soft_from[w].split()}
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
-        score = (len(direct) + neg_stated, len(explained), -defaults, -len(words),
-                 e.source == "t", e.code)
-        if best is None or score[:5] > best[0][:5] or (score[:5] == best[0][:5]
-                                                        and score[5] < best[0][5]):
+        if is_other and (len(explained) + neg_stated <= plain_best
+                         or e.code[:2] != plain_category[:2]):
+            continue
+        if not is_other and len(explained) + neg_stated > plain_best:
+            plain_best, plain_category = len(explained) + neg_stated, e.code[:3]
+        open_axes = len(e.optional & OPEN_AXES)  # "unspecified type": the unspecified code
+        site_soft = sum(1 for w in words & soft if set(soft_from[w].split()) & _site_words())
+        score = (len(direct) + neg_stated, len(explained), site_soft, -defaults,
+                 open_axes, -len(words), e.source == "t", e.code)
+        if best is None or score[:7] > best[0][:7] or (score[:7] == best[0][:7]
+                                                        and score[7] < best[0][7]):
             best = (score, e, frozenset(explained), defaults)
     if best is None:
         return None
@@ -123,8 +151,83 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     match = TermMatch(mt.key, e, explained, defaults)
     match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)) & (
         mt.vocabulary - _entry_words(e, mt.key))
-    match.missing_axes = _missing_axes(mt, e, sat, stated)
+    match._axes_from = (mt, e, sat, stated)
     return match
+
+
+@lru_cache(maxsize=1024)
+def _candidates(mt: MainTerm, stated: frozenset[str]):
+    """(word groups each entry has stated, fully stated entries, organ-implied entries,
+    "other" entries) of a main term for a set of stated words; cached, since a phrase's
+    terms are searched again for code-first notes and missing encounters."""
+    sat: dict[int, int] = {}
+    by_word = mt.by_word
+    for w in stated:
+        for ei, gi in by_word.get(w, ()):
+            sat[ei] = sat.get(ei, 0) | (1 << gi)
+    need = mt.need
+    full = [ei for ei, mask in sat.items() if mask == need[ei]]
+    return sat, full, _site_implied(mt, sat, stated), _other_needed(mt, sat)
+
+
+def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
+    """ICD-G I.B.13 (Index: "Diverticulitis K57.92", "Otitis externa H60.9-"): a main term
+    whose titles mostly name one organ is coded without it when the phrase names no site;
+    the organ is implied. Only organ words (`dx_axes.json` site) that most of the term's
+    titles require may be implied, and only when the phrase states no site word the term
+    uses."""
+    if stated & _site_words() & mt.vocabulary:
+        return []
+    out = []
+    for ei, gi in _organ_groups(mt):
+        if sat.get(ei, 0) | (1 << gi) == mt.need[ei]:
+            out.append(ei)
+    return out
+
+
+_ORGAN_GROUPS: dict[int, list[tuple[int, int]]] = {}
+
+
+def _organ_groups(mt: MainTerm) -> list[tuple[int, int]]:
+    """(entry, group) pairs whose group is one organ word most of the term's titles need."""
+    got = _ORGAN_GROUPS.get(id(mt))
+    if got is None:
+        sites = _site_words()
+        complete = [e for e in mt.entries if e.billable in (1, 7)]
+        share: dict[str, int] = {}
+        for e in complete:
+            for w in {w for g in e.required for w in g} & sites:
+                share[w] = share.get(w, 0) + 1
+        organs = {w for w, n in share.items() if 3 * n > len(complete)}
+        got = [(ei, gi) for ei, e in enumerate(mt.entries) for gi, g in enumerate(e.required)
+               if len(g) == 1 and g <= organs]
+        _ORGAN_GROUPS[id(mt)] = got
+    return got
+
+
+def _other_needed(mt: MainTerm, sat: dict[int, int]) -> list[int]:
+    """ICD-G I.A.9.a ("Other" codes: specified, but no specific code): a title whose only
+    unstated word is "other" ("Other pulmonary embolism with acute cor pulmonale") is a
+    candidate; `r_most_specific_entry` takes it only when it accounts for more stated words
+    than every title that needs no "other" (the unspecified code cannot hold them) and is
+    in the same block as the best of those (I26.09 over I26.99, Z85.038 over Z85.9)."""
+    need = mt.need
+    return sorted(ei for ei, gi in mt.other_group.items()
+                  if (mask := sat.get(ei)) is not None and mask | (1 << gi) == need[ei]
+                  and not mask & (1 << gi))
+
+
+def _site_words() -> frozenset[str]:
+    return frozenset(axes_vocabulary()["site"])
+
+
+def _states_negative(e: TermEntry, core: frozenset[str], key: str) -> bool:
+    """True when the phrase states a "without X" word of the entry that the entry does not
+    also name positively ("without rupture of ear drum, right ear": "ear" is the site)."""
+    positive = set(e.optional) | {key}
+    for g in e.required:
+        positive |= g
+    return any((g - positive) & core for g in e.negative)
 
 
 def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
@@ -133,13 +236,15 @@ def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
     axis = axis_of_word()
     chosen_words = _entry_words(chosen, mt.key) & stated
     missing: set[str] = set()
+    need = mt.need
     for ei, mask in sat.items():
+        open_bits = need[ei] & ~mask
+        if not open_bits or open_bits.bit_count() > 2:
+            continue
         e = mt.entries[ei]
         if e.code == chosen.code or e.billable not in (1, 7):
             continue
-        unmet = [g for gi, g in enumerate(e.required) if not mask & (1 << gi)]
-        if not unmet or len(unmet) > 2:
-            continue
+        unmet = [g for gi, g in enumerate(e.required) if open_bits & (1 << gi)]
         axes = {axis.get(w) for g in unmet for w in g}
         if None in axes or "sex" in axes or len(axes) != 1:
             continue
@@ -225,13 +330,19 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                 for r in code_refs(note):
                     if r.first != r.last or not cs.is_billable(r.first):
                         continue
-                    terms = title_terms(cs.description(r.first))
-                    if terms and terms[0].key in stated and terms[0].key not in k.explained \
+                    key = _title_key(cs.description(r.first))
+                    if key and key in stated and key not in k.explained \
                             and not any(o.code == r.first for o in out):
                         out.insert(out.index(k) + 1, _bare_code_match(
-                            cs, r.first, f"I.A.13 use additional code ({k.code})",
-                            {terms[0].key}))
+                            cs, r.first, f"I.A.13 use additional code ({k.code})", {key}))
     return out
+
+
+@lru_cache(maxsize=8192)
+def _title_key(title: str) -> str:
+    """The main term of a tabular title ("" when it has none)."""
+    terms = title_terms(title)
+    return terms[0].key if terms else ""
 
 
 def _bare_code_match(cs: CodeSet, code: str, rule: str, words=()) -> TermMatch:
@@ -326,14 +437,40 @@ def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMa
     """ICD-G I.B.4-5: signs and symptoms (R00-R99) routinely part of a definitive diagnosis
     are not coded beside it ("gastroenteritis with nausea and vomiting" -> K52.9 only),
     unless a chosen code's note asks for them (D70.1 + R50.81)."""
-    definitive = [m for m in kept if not m.code.startswith("R")]
+    definitive = [m for m in kept if not _is_symptom(m.code)]
     if not definitive:
         return kept
     out = []
     for m in kept:
-        if m.code.startswith("R") and not any(_referenced(cs, d.code, m.code)
-                                              for d in definitive):
+        if _is_symptom(m.code) and not any(_referenced(cs, d.code, m.code)
+                                           for d in definitive):
             continue
+        out.append(m)
+    return out
+
+
+# Symptom codes outside chapter 18 (Index: Myalgia M79.1-, Pain, limb M79.6-, Pain, joint
+# M25.5-): treated like R00-R99 beside a definitive diagnosis.
+SYMPTOM_PREFIXES = ("R", "M79.1", "M79.6", "M25.5")
+
+
+def _is_symptom(code: str) -> bool:
+    return code.startswith(SYMPTOM_PREFIXES)
+
+
+def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.2.c.1 (Index: Anemia, in neoplastic disease D63.0): anemia "in" a chronic
+    disease that is a coded neoplasm (C00-D49) is D63.0, listed after the neoplasm (D63.0
+    "code first neoplasm"), not D63.8."""
+    neoplasm = next((m for m in kept if m.code[0] == "C" or "D00" <= m.code[:3] <= "D49"),
+                    None)
+    if neoplasm is None:
+        return kept
+    out = []
+    for m in kept:
+        if m.code == "D63.8":
+            m = TermMatch(m.key, TermEntry("D63.0", 1, (), frozenset(), (), "t"), m.explained,
+                          0, rule=f"I.C.2.c.1 anemia in neoplastic disease ({neoplasm.code})")
         out.append(m)
     return out
 
@@ -361,6 +498,36 @@ def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatc
     if mention.history:
         return [m for m in kept if "Z85" <= m.code[:3] <= "Z87"]
     return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
+
+
+@cache
+def history_codes() -> dict[str, str]:
+    """Condition code prefix -> personal-history code (`engine/tables/dx_history_codes.json`)."""
+    path = resources.files("engine") / "tables" / HISTORY_FILE
+    return {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
+            if not k.startswith("_")}
+
+
+def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str]
+                   ) -> list[TermMatch]:
+    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2): a "history of" phrase
+    whose condition has no personal-history title in the index is coded by the history
+    code of the condition's category (`dx_history_codes.json`: pneumonia -> Z87.01, DVT ->
+    Z86.718, MI -> I25.2). Every current code must have one, else nothing is coded."""
+    kept, _ = r_combination_code(r_understood(mention, current, known))
+    table = history_codes()
+    out: list[TermMatch] = []
+    for m in kept:
+        plain = m.code.replace(".", "")
+        hits = [k for k in table if plain.startswith(k.replace(".", ""))]
+        if not hits:
+            return []
+        code = table[max(hits, key=len)]
+        if not any(o.code == code for o in out):
+            out.append(TermMatch(m.key, TermEntry(code, 1, (), frozenset(), (), "t"),
+                                 m.explained | {"history", "personal"}, 0,
+                                 rule=f"I.C.21.c.4 history of {m.code}"))
+    return out
 
 
 def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
@@ -405,13 +572,17 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
             matches.append(m)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
+    current = matches
     matches = r_history(mention, matches)
+    if mention.history and not mention.family and not matches:
+        matches = r_history_code(mention, current, index.words())
     matches = r_understood(mention, matches, index.words())
     kept, aside = r_combination_code(matches)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_excludes1(cs, kept)
+    kept = r_anemia_in_neoplastic_disease(kept)
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
     kept = _code_first_order(cs, kept)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -49,11 +49,16 @@ class CodeRange:
 
 def code_refs(note: str) -> list[CodeRange]:
     """Code references in a tabular note, in order."""
+    return list(_code_refs(note))
+
+
+@lru_cache(maxsize=16384)
+def _code_refs(note: str) -> tuple[CodeRange, ...]:
     out = []
     for m in _REF.finditer(note):
         first, last = m.group(1), m.group(2) or m.group(1)
         out.append(CodeRange(first.rstrip("."), last.rstrip(".")))
-    return out
+    return tuple(out)
 
 
 class CodeSet:
@@ -70,6 +75,8 @@ class CodeSet:
                 self._raw[line[: line.index("\t")]] = line
         self._rows: dict[str, list[str]] = {}
         self._children: dict[str, list[str]] | None = None
+        # Tabular notes per (code, column, inherited), parsed once per process.
+        self._notes: dict[tuple[str, str, bool], list[str]] = {}
 
     # -- rows ---------------------------------------------------------------------------
     def _row(self, code: str) -> list[str] | None:
@@ -152,6 +159,13 @@ class CodeSet:
         return out
 
     def _note(self, code: str, column: str, inherit: bool) -> list[str]:
+        key = (code, column, inherit)
+        got = self._notes.get(key)
+        if got is None:
+            got = self._notes[key] = self._read_note(code, column, inherit)
+        return list(got)
+
+    def _read_note(self, code: str, column: str, inherit: bool) -> list[str]:
         out: list[str] = []
         c = code
         split = self._split7(code)

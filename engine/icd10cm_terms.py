@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -42,7 +42,7 @@ class TermEntry:
         return frozenset(out)
 
 
-@dataclass
+@dataclass(eq=False)
 class MainTerm:
     """The entries of one main term with their word -> entry lists."""
 
@@ -51,6 +51,9 @@ class MainTerm:
     by_word: dict[str, list[tuple[int, int]]]  # word -> (entry index, required group index)
     no_required: list[int]  # entries that need no word beyond the main term
     vocabulary: frozenset[str]  # every word any entry of the term uses
+    need: list[int] = field(default_factory=list)  # per entry: the mask of all its groups
+    # Per entry with a one-word required group "other": that group's index.
+    other_group: dict[int, int] = field(default_factory=dict)
 
 
 def _main_term(key: str, raw: str) -> MainTerm:
@@ -68,7 +71,14 @@ def _main_term(key: str, raw: str) -> MainTerm:
             for w in group:
                 by_word.setdefault(w, []).append((i, gi))
         vocab |= e.words
-    return MainTerm(key, entries, by_word, no_required, frozenset(vocab))
+    need = [(1 << len(e.required)) - 1 for e in entries]
+    other = {i: gi for i, e in enumerate(entries) for gi, g in enumerate(e.required)
+             if g == _OTHER}
+    return MainTerm(key, entries, by_word, no_required, frozenset(vocab), need, other)
+
+
+_OTHER = frozenset({"other"})
+WORDS_KEY = "#words"  # the line of the file that lists every word of the index
 
 
 class TermIndex:
@@ -87,18 +97,18 @@ class TermIndex:
         self._words: frozenset[str] | None = None
 
     def __contains__(self, key: str) -> bool:
-        return key in self._raw
+        return key in self._raw and key != WORDS_KEY
 
     def keys(self) -> frozenset[str]:
         """Every main term."""
-        return frozenset(self._raw)
+        return frozenset(self._raw) - {WORDS_KEY}
 
     def term(self, key: str) -> MainTerm | None:
         """The main term's entries, or None when the index has no such term."""
         mt = self._parsed.get(key)
         if mt is None:
             raw = self._raw.get(key)
-            if raw is None:
+            if raw is None or key == WORDS_KEY:
                 return None
             mt = self._parsed[key] = _main_term(key, raw)
         return mt
@@ -107,8 +117,10 @@ class TermIndex:
         """Every word of the index (main terms and modifiers), for spelling correction.
 
         Read from the raw lines without building entries (one pass, on first use)."""
+        if self._words is None and WORDS_KEY in self._raw:
+            self._words = frozenset(self._raw[WORDS_KEY].split())
         if self._words is None:
-            out: set[str] = set(self._raw)
+            out: set[str] = set(self._raw) - {WORDS_KEY}
             for raw in self._raw.values():
                 out.update(w for w in raw.replace('"', " ").replace("[", " ")
                            .replace("]", " ").replace(",", " ").split()

@@ -34,7 +34,14 @@ UNCERTAIN = re.compile(r"^\s*(?:possible|possibly|probable|probably|likely|suspe
 NEGATED = re.compile(r"^\s*(?:no|denies|denied|negative for|without|not|absence of|free of)\b",
                      re.I)
 HISTORY = re.compile(r"\b(?:h/o|hx of|history of|past history of|status post|s/p)\b", re.I)
-RESOLVED = re.compile(r",?\s*\b(?:resolved|in remission|remote)\b\.?\s*$", re.I)
+# "in remission" is not history: remission is an axis of leukemia, lymphoma and myeloma
+# codes (C90.01, C91.11, C83.3A; ICD-G I.C.2).
+RESOLVED = re.compile(r",?\s*\b(?:resolved|remote|healed|no longer present)\b\.?\s*$", re.I)
+# A condition named and then negated: "PE ruled out", "flu swab negative" (not coded).
+NEGATED_AFTER = re.compile(r"\b(?:ruled out|r/o'd|excluded|negative|not present|absent|"
+                           r"not found|not seen)\s*\.?\s*$", re.I)
+# "A vs B" / "A versus B": neither is established (ICD-G IV.H), like "possible".
+DIFFERENTIAL = re.compile(r"\s(?:vs\.?|versus)\s", re.I)
 # Clause breaks: ",", ";", and "with" when an uncertain clause precedes it.
 CLAUSE = re.compile(r"\s*[;,]\s*")
 
@@ -50,10 +57,14 @@ def clauses(phrase: str) -> list[tuple[str, str]]:
             # "probable pneumonia with cough": the symptom after "with" is stated.
             pieces = re.split(r"\s+\bwith\b\s+", part, maxsplit=1)
         for i, piece in enumerate(pieces):
-            if i == 0 and UNCERTAIN.match(piece):
+            if i == 0 and (UNCERTAIN.match(piece) or DIFFERENTIAL.search(piece)):
                 out.append(("uncertain", piece))
-            elif i == 0 and NEGATED.match(piece):
+            elif i == 0 and (NEGATED.match(piece) or NEGATED_AFTER.search(piece)):
                 out.append(("negated", piece))
+            elif RESOLVED.fullmatch(piece) or RESOLVED.sub("", piece).strip() == "":
+                # "Pneumonia, resolved": the clause before is past history.
+                if out and out[-1][0] == "affirmed":
+                    out[-1] = ("historical", "history of " + out[-1][1])
             elif RESOLVED.search(piece) and not HISTORY.search(piece):
                 out.append(("historical", "history of " + RESOLVED.sub("", piece)))
             elif out and out[-1][0] == "affirmed" and i == 0:

@@ -60,14 +60,21 @@ def _organisms() -> list[tuple[str, tuple[str, ...]]]:
 
 
 class _Speller:
-    """Bounded-edit-distance correction to the index's words (built on first need)."""
+    """Bounded-edit-distance correction to the index's words; the candidate lists of a
+    first letter are built the first time a word with that letter needs correcting."""
 
     def __init__(self, words: frozenset[str]) -> None:
         self.words = words
         self.buckets: dict[tuple[str, int], list[str]] = {}
-        for w in words:
-            if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha():
-                self.buckets.setdefault((w[0], len(w)), []).append(w)
+        self._letters: set[str] = set()
+
+    def _bucket(self, letter: str, n: int) -> list[str]:
+        if letter not in self._letters:
+            self._letters.add(letter)
+            for w in self.words:
+                if w[0] == letter and len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha():
+                    self.buckets.setdefault((letter, len(w)), []).append(w)
+        return self.buckets.get((letter, n), [])
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one speller per index, kept for the process
     def correct(self, word: str) -> str:
@@ -78,7 +85,7 @@ class _Speller:
         bound = 1 if len(word) <= 8 else 2
         best, best_d, tie = word, bound + 1, False
         for n in range(len(word) - bound, len(word) + bound + 1):
-            for cand in self.buckets.get((word[0], n), ()):
+            for cand in self._bucket(word[0], n):
                 d = OSA.distance(word, cand, score_cutoff=bound)
                 if d < best_d:
                     best, best_d, tie = cand, d, False

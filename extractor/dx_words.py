@@ -188,6 +188,7 @@ AXIS_NOUNS = _wordset(
     "intestine colon level chamber")
 
 
+BOUND_PREFIXES = _wordset("hypo hyper non pre post sub anti de co re peri intra extra")
 AXIS_WORDS = _wordset("acute chronic subacute left right bilateral type1 type2 systolic "
                        "diastolic combined mild moderate severe")
 
@@ -221,10 +222,10 @@ def title_terms(title: str) -> list[TitleTerms]:
     in_head = True
     mode = "pos"
     depth = 0
-    after_with = False
     optional_rest = False  # after "A and other ...", every word is nonessential
     alt_next = False
     optional_next = False
+    prev_axis_noun: str | None = None
     for w in words:
         if w == "(":
             depth += 1
@@ -257,10 +258,9 @@ def title_terms(title: str) -> list[TitleTerms]:
             continue
         if w in _HEAD_END or w == ",":
             alt_next = optional_next = optional_rest = False
-            if w == ",":
-                mode, after_with = "pos", False
-            elif w == "with":
-                mode, after_with = "pos", True
+            prev_axis_noun = None
+            if w in (",", "with"):
+                mode = "pos"
             elif w in ("without", "not", "no"):
                 mode = "neg"
                 negative.append([])
@@ -269,8 +269,14 @@ def title_terms(title: str) -> list[TitleTerms]:
             alt_next = bool(required) and mode == "pos"
             continue
         if w == "unspecified":
-            optional_next = not after_with
+            if prev_axis_noun and required and required[-1] == [prev_axis_noun]:
+                # "intestine, part unspecified": the axis noun before "unspecified" is open.
+                optional.append(required.pop()[0])
+            else:
+                optional_next = True
+            prev_axis_noun = None
             continue
+        prev_axis_noun = w if w in AXIS_NOUNS and mode == "pos" and not alt_next else None
         if w in STOPWORDS:
             continue
         if mode == "neg":
@@ -293,11 +299,13 @@ def title_terms(title: str) -> list[TitleTerms]:
     keys: list[tuple[str, list[str]]] = []
     if head_and is not None and head_and == len(head) - 1 and head_and >= 1:
         a, b = head[head_and - 1], head[-1]
-        # Axis words before "A and B" apply to both ("acute embolism and thrombosis");
-        # other modifiers of A are A's own ("hypo-osmolality and hyponatremia").
-        mods = [m for m in head[: head_and - 1] if m in AXIS_WORDS]
-        optional = [*optional, a, b, *(m for m in head[: head_and - 1] if m not in AXIS_WORDS)]
-        keys = [(a, mods), (b, mods)]
+        # Modifiers before "A and B" / "A or B" apply to both ("acute embolism and
+        # thrombosis", "corkhandler's disease or lung": never plain "disease"), except a
+        # prefix split from A's own word ("hypo-osmolality and hyponatremia").
+        own = list(head[: head_and - 1])
+        shared = [m for m in own if m not in BOUND_PREFIXES]
+        optional = [*optional, a, b]
+        keys = [(a, own), (b, shared)]
     else:
         keys = [(head[-1], head[:-1])]
     out = []
@@ -331,10 +339,25 @@ class PhraseWords:
     negated: frozenset[str]
 
 
+# A list number or line label before the diagnosis ("#1", "3.", "2)", "Dx:", "Impression:").
+_LIST_PREFIX = re.compile(r"^\s*(?:(?:#\s*\d+|\d+\s*[.)])\s*|(?:dx|diagnosis|diagnoses|"
+                          r"impression|assessment|a/p|problem)\s*(?:#?\d+)?\s*[:\-]\s*)+")
+# Shorthand of note writing, read before the curated abbreviations.
+_NOTE_SHORTHAND = [
+    (re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])"), " without "),
+    (re.compile(r"(?<![a-z0-9])w/(?![a-z0-9])"), " with "),
+    (re.compile(r"(?<![a-z0-9])2/2(?![a-z0-9])"), " due to "),
+    (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
+    (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
+     " history of "),
+]
+
+
 def expand_abbreviations(text: str) -> str:
     """Note language -> tabular wording (`abbr` rows), one pass, longest first."""
-    s = " " + text.lower() + " "
-    s = s.replace("h/o ", " history of ").replace("hx of ", " history of ")
+    s = " " + _LIST_PREFIX.sub(" ", text.lower()) + " "
+    for pattern, repl in _NOTE_SHORTHAND:
+        s = pattern.sub(repl, s)
     syn = synonyms()
     if syn.abbr_re is not None:
         s = syn.abbr_re.sub(lambda m: " " + syn.abbr[m.group(1)] + " ", s)

@@ -119,3 +119,68 @@ def test_outcome_classes():
     assert outcome(["L03.116"], ["L03.115"]) == "wrong"
     assert outcome(["L03.116"], ["J18.9"]) == "wrong"
     assert outcome(["L03.116"], []) == "none"
+
+
+def test_unrelated_term_without_required_words_is_not_coded():
+    assert "J67.3" not in codes("Graves disease")
+    assert "J67.3" not in codes("Anemia of chronic disease")
+
+
+def test_i_b_13_organ_implied_by_main_term():
+    assert codes("Diverticulitis") == ["K57.92"]
+    assert codes("Otitis externa, right") == ["H60.91"]
+
+
+def test_i_a_9_a_other_code_only_when_it_holds_more():
+    assert codes("Bilateral PE with acute cor pulmonale") == ["I26.09"]
+    assert codes("PE") == ["I26.99"]
+    assert codes("DKA") == ["E11.10"]  # never E13 "other specified diabetes"
+
+
+def test_i_c_4_a_2_diabetes_type_unstated_is_type_2():
+    assert codes("diabetes mellitus with ketoacidosis") == ["E11.10"]
+
+
+def test_negative_group_void_only_on_words_the_title_lacks():
+    assert codes("Acute suppurative otitis media R ear") == ["H66.001"]
+
+
+def test_influenza_identified_virus_and_placeholder_seventh():
+    assert codes("Influenza A") == ["J10.1"]
+    assert codes("Flu") == ["J11.1"]
+    assert codes("Concussion without LOC, initial encounter") == ["S06.0X0A"]
+
+
+def test_exposure_is_not_the_disease():
+    assert codes("Exposure to COVID-19") == ["Z20.822"]
+
+
+def test_i_b_5_symptom_codes_outside_chapter_18():
+    assert code_phrase("Flu with fever and myalgias") == ["J11.1"]
+
+
+def test_i_c_2_c_1_anemia_in_neoplastic_disease():
+    assert codes("Anemia of chronic disease in CLL") == ["C91.10", "D63.0"]
+
+
+@pytest.mark.parametrize("phrase, code", [("h/o MI", "I25.2"), ("Hx of DVT", "Z86.718"),
+                                          ("Hx CVA without residual deficits", "Z86.73"),
+                                          ("Former smoker", "Z87.891"),
+                                          ("History of C. diff", "Z86.19")])
+def test_i_c_21_c_4_history_code_by_category(phrase, code):
+    assert codes(phrase) == [code]
+
+
+def test_history_code_needs_every_condition_mapped():
+    assert codes("history of hypokalemia") == []
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Pneumonia, resolved", ["Z87.01"]),
+    ("Chest pain; MI ruled out", ["R07.9"]),
+    ("Flu swab negative", []),
+    ("Pneumonia vs bronchitis", []),
+    ("CLL in remission", ["C91.11"]),
+])
+def test_phrase_assertion(phrase, expected):
+    assert code_phrase(phrase) == expected

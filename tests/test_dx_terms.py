@@ -67,3 +67,32 @@ def test_title_site_list_is_one_group():
 def test_title_without_is_negative():
     (t,) = title_terms("Migraine without aura, not intractable, without status migrainosus")
     assert ["aura"] in t.negative and ["intractable"] in t.negative
+
+
+@pytest.mark.parametrize("phrase", ["#1 HTN", "3. HTN", "2) HTN", "Dx: HTN"])
+def test_list_number_and_label_are_not_words(phrase):
+    assert read_phrase(phrase).words == ["hypertension"]
+
+
+def test_note_shorthand_with_and_history():
+    assert "with" not in read_phrase("COPD w/ exacerbation").words
+    assert read_phrase("Hx CVA").history
+    assert read_phrase("Former smoker").history
+
+
+def test_title_or_head_shares_its_modifier():
+    keys = {t.key: t.required for t in title_terms("Corkhandler's disease or lung")}
+    assert keys["disease"] == [["corkhandler"]] and keys["lung"] == [["corkhandler"]]
+
+
+def test_title_axis_noun_before_unspecified_is_open():
+    (t,) = title_terms("Diverticulitis of intestine, part unspecified, without perforation")
+    assert t.required == [["intestine"]] and "part" in t.optional
+
+
+def test_spelling_vocabulary_is_shipped_in_the_index():
+    from engine.icd10cm_terms import WORDS_KEY, term_index
+
+    index = term_index()
+    assert WORDS_KEY in index._raw and "pneumonia" in index.words()
+    assert WORDS_KEY not in index.keys() and WORDS_KEY not in index  # noqa: SIM118

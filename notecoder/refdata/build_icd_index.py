@@ -11,7 +11,8 @@ and `test` extras; the runtime never imports it) and writes
   7th-character definitions and the 7th characters that exist under it;
 - `icd10cm_fy2026_terms.tsv.gz`: the term index, one line per main term (the head noun of
   a title) holding every title and inclusion term under it as required / optional /
-  negative word groups (`extractor.dx_words.title_terms`).
+  negative word groups (`extractor.dx_words.title_terms`), after a `#words` line listing
+  every word of the index (the reader's spelling vocabulary, so nothing is scanned at start).
 
 How the index is derived is written up in `engine/tables/README.md`.
 """
@@ -24,6 +25,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from engine.icd10cm_terms import WORDS_KEY, TermIndex
 from extractor.dx_words import title_terms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +98,11 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                     continue
                 seen.add(sig)
                 by_key[terms.key].append(entry)
-    return [f"{key}\t{json.dumps(entries, separators=(',', ':'))}"
-            for key, entries in sorted(by_key.items())]
+    lines = [f"{key}\t{json.dumps(entries, separators=(',', ':'))}"
+             for key, entries in sorted(by_key.items())]
+    # Every word of the index on one line, so the reader's speller needs no scan at start.
+    words = TermIndex("#\n" + "\n".join(lines)).words()
+    return [f"{WORDS_KEY}\t{' '.join(sorted(words))}", *lines]
 
 
 def _header(kind: str) -> str:
