@@ -19,6 +19,18 @@ def decode_note(data: bytes, max_bytes: int, size: int | None = None) -> str:
     """
     if len(data) > max_bytes:
         raise NoteTooLarge(too_large_message(max(size or 0, len(data)), max_bytes))
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # A UTF-16 file with its byte-order mark (Windows "Unicode" text): read it.
+        try:
+            decoded = data.decode("utf-16")
+        except UnicodeDecodeError:
+            decoded = ""
+        letters = [ch for ch in decoded if not ch.isspace()]
+        latin = sum(1 for ch in letters if ord(ch) < 0x250)
+        if not letters or latin < 0.7 * len(letters):  # random bytes after a lookalike mark
+            raise NotText("The note starts like UTF-16 text but is not readable UTF-16; "
+                          "convert it to UTF-8 and try again.")
+        data = decoded.encode("utf-8")
     if b"\x00" in data:
         raise NotText("The note contains binary data (NUL bytes), not text.")
     try:

@@ -92,7 +92,7 @@ def test_batch_writes_json_lines_and_reports_a_bad_note(capsys, tmp_path):
     lines = [json.loads(x) for x in out.splitlines()]
     assert [Path(x["source"]).name for x in lines] == ["a.txt", "b.txt", "c.txt", "d.txt"]
     assert "codes" in lines[0] and "codes" in lines[3]
-    assert "UTF-8" in lines[1]["error"] and "empty" in lines[2]["error"]
+    assert "UTF-8" in lines[1]["error"] and "empty" in lines[2]["error"]  # b: not UTF-16 either
     assert code == 1 and "2 of 4" in err
 
 
@@ -160,3 +160,10 @@ def test_console_script_runs_end_to_end():
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["codes"][0]["code"] == "J18.9"
+
+
+def test_a_utf16_note_with_its_byte_order_mark_is_read(capsys, tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_bytes("Ceftriaxone 1 g IM at 10:00.".encode("utf-16"))
+    assert main(["code", str(path), "--json"]) == 0
+    assert "J0696" in capsys.readouterr().out
