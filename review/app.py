@@ -224,6 +224,12 @@ def create_app(settings: Settings) -> FastAPI:
         auth.set_login_csrf_cookie(response, token, secure)
         return response
 
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        """A bare answer with no database and no session: load balancers, and the load
+        benchmark's yardstick for what the server itself costs."""
+        return {"status": "ok"}
+
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
         return login_page(request, next)

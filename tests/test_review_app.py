@@ -26,7 +26,8 @@ PASSWORD = "a long enough password"
 CEFTRIAXONE = (Path(__file__).resolve().parent.parent / "datasets" / "examples" /
                "g1_ceftriaxone.txt").read_text(encoding="utf-8")
 NO_WEIGHT = "Infusion center. Crohn's disease.\nInfliximab 5 mg/kg IV 0900-1100.\n"
-PUBLIC = {"/login", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/static"}
+PUBLIC = {"/login", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
+          "/static"}
 
 
 @pytest.fixture
@@ -320,3 +321,10 @@ def test_the_note_page_sends_the_claim_revision_with_every_decision(site):
     note = _coded(app, run_jobs, client)
     page = client.get(f"/notes/{note['id']}", headers={"Accept": "text/html"}).text
     assert page.count(f'name="revision" value="{note["revision"]}"') >= 3
+
+
+def test_healthz_answers_without_a_session_or_the_database(site):
+    app, _ = site
+    answer = TestClient(app).get("/healthz")
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    assert answer.headers["X-Frame-Options"] == "DENY"
