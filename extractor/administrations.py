@@ -75,8 +75,8 @@ class NotToday:
     reconciled medications, allergies, history, prior and copied-forward visits, plans and
     orders, held/refused/not given, discharge prescriptions."""
 
-    def __init__(self, text: str) -> None:
-        self.spans = not_given_spans(text)
+    def __init__(self, text: str, sections: list | None = None) -> None:
+        self.spans = not_given_spans(text, sections)
         self._starts = [s.start for s in self.spans]
 
     def __contains__(self, offset: int) -> bool:

@@ -21,8 +21,9 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
     """Facts with evidence spans from one note, and extraction warnings."""
     doc = parse(text)
     check_budget()
-    diagnoses, dx_at = _diagnoses(doc, historical_spans(text))
-    not_today = NotToday(text)  # read once: administrations and access services use it
+    sections = find_sections(text)  # read once: diagnoses, past history, not-today text
+    diagnoses, dx_at = _diagnoses(doc, sections, historical_spans(text, sections))
+    not_today = NotToday(text, sections)  # administrations and access services use it
     drafts, unrecognised = draft_administrations(doc, not_today)
     check_budget()
     long_term = _long_term_generics(doc)
@@ -111,13 +112,12 @@ def _long_term_generics(doc) -> frozenset[str]:
     return frozenset(found)
 
 
-def _diagnoses(doc, historical) -> tuple[list, dict[int, str]]:
+def _diagnoses(doc, sections, historical) -> tuple[list, dict[int, str]]:
     """Diagnosis facts: phrases read against the whole ICD-10-CM index, plus the concept
     lexicon's mentions outside those phrases (a symptom or sign in the narrative, e.g. the
     dehydration a hydration needs, coded with the lexicon's map; R-DX-06 drops such
     symptoms beside a definitive diagnosis). Ids renumbered D1.. in that order."""
-    text = doc.text
-    read, read_at = read_diagnosis_pieces(doc, find_sections(text), historical)
+    read, read_at = read_diagnosis_pieces(doc, sections, historical)
     covered = sorted((s.start, s.end) for d in read for s in d.evidence)
     lexicon, lexicon_at = extract_diagnoses(doc, historical)
 

@@ -589,14 +589,14 @@ def _section_lines(text: str, section: Section) -> Iterator[tuple[int, int]]:
         pos = end + 1
 
 
-def not_given_spans(text: str) -> list[Span]:
+def not_given_spans(text: str, sections: list[Section] | None = None) -> list[Span]:
     """Merged, sorted character ranges that are not a record of what was given today:
     non-today sections (less the clauses of a plan that record a dose given now),
     copied-forward, prior-visit, plan/order, discharge and held/refused/not-given cues,
     copied-forward banner blocks, and sentences dated another day (extractor.service_date)."""
     rules = _rules()
     ranges: list[tuple[int, int]] = []
-    for section in find_sections(text):
+    for section in find_sections(text) if sections is None else sections:
         if section.records_today:
             continue
         whole = [(section.start, section.end)]
@@ -635,7 +635,8 @@ def _carved_kinds() -> frozenset[str]:
     return frozenset(k.kind for k in _rules().header_kinds.values() if k.today_carve_out)
 
 
-def historical_spans(text: str) -> list[Span]:
+def historical_spans(text: str, sections: list[Section] | None = None) -> list[Span]:
     """Past medical / surgical history sections: diagnoses there are historical unless
     the note documents them as current elsewhere."""
-    return _merged([(s.start, s.end) for s in find_sections(text) if s.kind == "past_history"])
+    found = find_sections(text) if sections is None else sections
+    return _merged([(s.start, s.end) for s in found if s.kind == "past_history"])
