@@ -35,7 +35,8 @@ OTHER = "Other (please specify)"
 UNDETERMINED = "Clinically undetermined"
 
 
-def _query(rule: str, question: str, options: list[str], evidence) -> Query:
+def cdi_query(rule: str, question: str, options: list[str], evidence) -> Query:
+    """A query with the standard closing options (other, clinically undetermined)."""
     return Query(rule=rule, question=question, options=[*options, OTHER, UNDETERMINED],
                  evidence=list(evidence))
 
@@ -51,7 +52,7 @@ def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
             "start and end times of this administration."
         )
         spans = admin.span_of("drug", "start", "stop") or admin.evidence
-        return Outcome(queries=[_query("R-CDI-01", question, ["Start ____ End ____"], spans)])
+        return Outcome(queries=[cdi_query("R-CDI-01", question, ["Start ____ End ____"], spans)])
     if admin.start is None or admin.stop is not None or admin.duration_minutes is not None:
         return Outcome()
     if admin.method in (Method.PUSH, Method.INJECTION) or admin.purpose == Purpose.VEHICLE:
@@ -62,7 +63,7 @@ def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
         "time. Please document when this administration ended."
     )
     spans = admin.span_of("drug", "start") or admin.evidence
-    return Outcome(queries=[_query("R-CDI-01", question, ["End time: ____"], spans)])
+    return Outcome(queries=[cdi_query("R-CDI-01", question, ["End time: ____"], spans)])
 
 
 def r_cdi_02_weight(facts: Extraction) -> Outcome:
@@ -80,7 +81,7 @@ def r_cdi_02_weight(facts: Extraction) -> Outcome:
         )
         spans = admin.span_of("dose_per_kg", "drug") or admin.evidence
         options = ["Patient weight: ____ kg", "Total dose given: ____"]
-        out += Outcome(queries=[_query("R-CDI-02", question, options, spans)])
+        out += Outcome(queries=[cdi_query("R-CDI-02", question, options, spans)])
     return out
 
 
@@ -98,7 +99,7 @@ def r_cdi_04_sepsis_indicators(facts: Extraction) -> Outcome:
             "condition being treated."
         )
         options = ["Bacteremia without sepsis", "Sepsis"]
-        out += Outcome(queries=[_query("R-CDI-04", question, options, dx.evidence)])
+        out += Outcome(queries=[cdi_query("R-CDI-04", question, options, dx.evidence)])
         break
     return out
 
@@ -127,7 +128,7 @@ def r_cdi_03_organism_not_in_diagnosis(facts: Extraction) -> Outcome:
             options = [f"{_name(dx)} due to {culture.organism}",
                        f"{_name(dx)}, organism not identified"]
             spans = [*dx.evidence[:1], *culture.evidence[:1]]
-            out += Outcome(queries=[_query("R-CDI-03", question, options, spans)])
+            out += Outcome(queries=[cdi_query("R-CDI-03", question, options, spans)])
     return out
 
 
@@ -148,7 +149,7 @@ def r_cdi_05_uncertain_diagnosis_treated(facts: Extraction) -> Outcome:
         )
         options = [f"{_name(dx)}, confirmed", f"{_name(dx)}, ruled out"]
         spans = [*dx.evidence[:1], *admin.span_of("drug")]
-        out += Outcome(queries=[_query("R-CDI-05", question, options, spans)])
+        out += Outcome(queries=[cdi_query("R-CDI-05", question, options, spans)])
     return out
 
 
@@ -164,7 +165,7 @@ def r_cdi_06_laterality(facts: Extraction) -> Outcome:
             continue
         question = f"{_name(dx)} is documented. Please document the site and side affected."
         options = ["Left: site ____", "Right: site ____", "Bilateral: site ____"]
-        out += Outcome(queries=[_query("R-CDI-06", question, options, dx.evidence[:1])])
+        out += Outcome(queries=[cdi_query("R-CDI-06", question, options, dx.evidence[:1])])
     return out
 
 
@@ -178,7 +179,7 @@ def r_cdi_07_indication(facts: Extraction) -> Outcome:
             continue
         name = admin.name
         question = f"{name} was administered. Please document the condition being treated."
-        out += Outcome(queries=[_query("R-CDI-07", question, ["Condition: ____"],
+        out += Outcome(queries=[cdi_query("R-CDI-07", question, ["Condition: ____"],
                                        admin.span_of("drug") or admin.evidence)])
     return out
 
@@ -193,7 +194,7 @@ def r_cdi_08_infusion_or_push(admin: DrugAdministration) -> Outcome:
     question = (f"{name} is documented as given intravenously. Please document how it was "
                 "given and, for an infusion, the start and end times.")
     options = ["IV push", "IV infusion, start ____ end ____"]
-    return Outcome(queries=[_query("R-CDI-08", question, options,
+    return Outcome(queries=[cdi_query("R-CDI-08", question, options,
                                    admin.span_of("drug", "route") or admin.evidence)])
 
 
@@ -213,7 +214,7 @@ def r_cdi_09_waste_not_documented(admin: DrugAdministration) -> Outcome:
     question = (f"{name} {admin.dose.value:g} {admin.dose.unit} was given from single-dose "
                 "vial(s) holding more. Please document the amount discarded, if any.")
     options = ["Amount discarded: ____", "None discarded (remainder used as documented)"]
-    return Outcome(queries=[_query("R-CDI-09", question, options,
+    return Outcome(queries=[cdi_query("R-CDI-09", question, options,
                                    admin.span_of("drug", "vial_size") or admin.evidence)])
 
 

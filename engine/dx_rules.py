@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from engine.cdi_rules import cdi_query
 from engine.episodes import Episode
 from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set
 from engine.outcome import Outcome
 from engine.tables import diagnosis_concepts, drug_code_rows, icd10cm_code_set
-from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction, Query
+from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction
 
 
 def r_dx_01_current_condition(dx: Diagnosis) -> Outcome | None:
@@ -107,10 +108,7 @@ def _axis_query(dx: Diagnosis, description: str, axes: list[str]) -> Outcome:
                 f"{named}. Please document the {named}, if known.")
     options = (list(_LATERALITY_OPTIONS) if axes == ["laterality"]
                else [f"{named.capitalize()} documented: ____", "Not applicable to this patient"])
-    query = Query(rule="R-CDI-06", question=question,
-                  options=[*options, "Other (please specify)", "Unable to determine"],
-                  evidence=list(dx.evidence[:1]))
-    return Outcome(queries=[query])
+    return Outcome(queries=[cdi_query("R-CDI-06", question, options, dx.evidence[:1])])
 
 
 def r_dx_06_integral_symptoms(lines: list[CodeLine], narrative: set[str]) -> list[CodeLine]:
