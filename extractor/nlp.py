@@ -29,13 +29,6 @@ from extractor.lexicon import (
 )
 
 _THREAD = threading.local()
-_BUILD_LOCK = threading.Lock()
-_SHARED_TAKEN = False  # build_nlp()'s cached pipeline belongs to the first thread to parse
-
-
-def _take_shared() -> None:
-    global _SHARED_TAKEN
-    _SHARED_TAKEN = True
 _CASE_SENSITIVE_MAX = 3  # short abbreviations (NS, CAP, UTI) match only as written
 
 
@@ -251,13 +244,11 @@ def sentence_of(span: Span) -> Span:
 def _thread_pipeline() -> Language:
     """This thread's pipeline: spaCy does not document one pipeline as safe to call from
     several threads, and a process-wide lock let one long note hold up every other one.
-    The first thread uses `build_nlp()`'s; each other thread builds its own once."""
+    The main thread uses `build_nlp()`'s; each other thread builds its own once."""
     nlp = getattr(_THREAD, "nlp", None)
     if nlp is None:
-        with _BUILD_LOCK:
-            nlp = build_nlp() if not _SHARED_TAKEN else build_nlp.__wrapped__()
-            _take_shared()
-        _THREAD.nlp = nlp
+        main = threading.current_thread() is threading.main_thread()
+        nlp = _THREAD.nlp = build_nlp() if main else build_nlp.__wrapped__()
     return nlp
 
 
