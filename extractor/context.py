@@ -224,9 +224,10 @@ def sentence_cues(doc: Doc, finder: CueFinder) -> dict[int, list[Cue]]:
     return by_sentence
 
 
-def apply_context(doc: Doc, targets: list[Span], finder: CueFinder,
+def apply_context(doc: Doc, targets: list[Span], by_sentence: dict[int, list[Cue]],
                   inner_cues: bool = False) -> None:
-    """Set the assertion attributes of each target from the cues of its sentence.
+    """Set the assertion attributes of each target from the cues of its sentence
+    (`sentence_cues`).
 
     A cue inside a target modifies it only with `inner_cues` (a diagnosis phrase such as
     "No acute chest syndrome" or "h/o breast cancer" holds its own cue); a lexicon entity
@@ -234,7 +235,6 @@ def apply_context(doc: Doc, targets: list[Span], finder: CueFinder,
     if not targets:
         return
     bounds = sentence_bounds(doc)
-    by_sentence = sentence_cues(doc, finder)
     for target in targets:
         for cue in by_sentence.get(bounds[target.start][0], ()):
             if cue.rule.direction in _TERMINATING or cue.rule.direction == "PSEUDO":
@@ -260,7 +260,7 @@ def assert_spans(doc: Doc, spans: list[Span]) -> None:
     cues = doc.user_data.get("notecoder_context_cues")
     if cues is None:
         raise ValueError("assert_spans needs a Doc parsed by extractor.nlp.parse")
-    apply_context(doc, spans, CueFinder([]), inner_cues=True)
+    apply_context(doc, spans, cues, inner_cues=True)
 
 
 class ConTextAssertions:
@@ -270,8 +270,8 @@ class ConTextAssertions:
         self.finder = _finder(nlp)
 
     def __call__(self, doc: Doc) -> Doc:
-        sentence_cues(doc, self.finder)  # kept for diagnosis phrases read later
-        apply_context(doc, list(doc.ents), self.finder)
+        cues = sentence_cues(doc, self.finder)  # kept for diagnosis phrases read later
+        apply_context(doc, list(doc.ents), cues)
         return doc
 
 
