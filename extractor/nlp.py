@@ -1,8 +1,8 @@
 """The spaCy pipeline: blank English, sentences, lexicon matches, ConText assertions.
 
 No model download: `spacy.blank("en")` tokeniser, a sentencizer that also breaks
-at line ends, PhraseMatchers for diagnosis and organism phrases and for the thousands of
-drug names (the latter also reads misspelled drug names followed by a dose), and the
+at line ends, token-sequence lookups of diagnosis and organism phrases and of the thousands
+of drug names (the latter also reads misspelled drug names followed by a dose), and the
 ConText algorithm (`extractor.context`: medspaCy's default rules plus
 `lexicons/context_rules.json`).
 """
@@ -14,10 +14,10 @@ import threading
 from functools import cache
 
 import spacy
-from spacy.attrs import SENT_START
+from spacy.attrs import LOWER, ORTH, SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -85,25 +85,47 @@ if not Span.has_extension("lexicon_key"):
     Span.set_extension("lexicon_key", default=None)
 
 
-def _phrase_matchers(nlp: Language, entries: list[tuple[str, str]]) -> tuple[PhraseMatcher,
-                                                                              PhraseMatcher]:
-    """(case-insensitive, as-written) PhraseMatchers over (key, phrase) pairs: phrases of
-    three characters or fewer (NS, CAP, UTI) match only as written."""
-    lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-    exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-    long_names = [(k, n) for k, n in entries if len(n) > _CASE_SENSITIVE_MAX]
-    short_names = [(k, n) for k, n in entries if len(n) <= _CASE_SENSITIVE_MAX]
-    for matcher, names in ((lower, long_names), (exact, short_names)):
-        # A name of letters only is one token as the tokenizer would make it; building its
-        # Doc directly keeps start-up short (most of the 4,900 drug names are single words).
-        simple = [(k, n) for k, n in names if n.isalpha()]
-        other = [(k, n) for k, n in names if not n.isalpha()]
-        for key, name in simple:
-            matcher.add(key, [Doc(nlp.vocab, words=[name], spaces=[False])])
-        for key, doc in zip((k for k, _ in other),
-                            nlp.tokenizer.pipe(n for _, n in other), strict=True):
-            matcher.add(key, [doc])
-    return lower, exact
+class NameLookup:
+    """Token-sequence lookup of lexicon names: (key, name) pairs matched case-insensitively
+    above three characters and only as written up to three (NS, CAP, UTI).
+
+    Names are held as tuples of token hashes, matched against the note's LOWER and ORTH
+    arrays; unlike a PhraseMatcher it needs no Doc or lexeme per name, which kept
+    thousands of drug names out of start-up time."""
+
+    def __init__(self, nlp: Language, entries: list[tuple[str, str]]):
+        # first token hash -> [(every token hash, key, match on ORTH)]
+        self.first: dict[int, list[tuple[tuple[int, ...], str, bool]]] = {}
+        simple = [(k, n) for k, n in entries if n.isalpha()]
+        other = [(k, n) for k, n in entries if not n.isalpha()]
+        # A name of letters only is one token as the tokenizer would make it; the rest are
+        # tokenized as a note would be.
+        words = [[n] for _, n in simple]
+        words += [[t.text for t in doc] for doc in nlp.tokenizer.pipe(n for _, n in other)]
+        seen: set[tuple[tuple[int, ...], str, bool]] = set()
+        for (key, name), tokens in zip(simple + other, words, strict=True):
+            as_written = len(name) <= _CASE_SENSITIVE_MAX
+            hashes = tuple(hash_string(t if as_written else t.lower()) for t in tokens)
+            item = (hashes, key, as_written)
+            if hashes and item not in seen:
+                seen.add(item)
+                self.first.setdefault(hashes[0], []).append(item)
+
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """(key, start token, end token) of every name in `doc`, overlapping ones included."""
+        if not len(doc):
+            return []
+        lower, orth = (col.tolist() for col in doc.to_array([LOWER, ORTH]).T)
+        found = []
+        first = self.first
+        for i, (low, exact) in enumerate(zip(lower, orth, strict=True)):
+            for column, head, by_orth in ((lower, low, False), (orth, exact, True)):
+                for hashes, key, as_written in first.get(head, ()):
+                    end = i + len(hashes)
+                    if (as_written == by_orth and end <= len(column)
+                            and tuple(column[i:end]) == hashes):
+                        found.append((key, i, end))
+        return found
 
 
 class ProblemMatcher:
@@ -111,18 +133,15 @@ class ProblemMatcher:
     each with its lexicon key."""
 
     def __init__(self, nlp: Language):
-        entries = [(key, _originals().get(key, key)) for key in phrase_index()]
-        self.matchers = _phrase_matchers(nlp, entries)
+        self.names = NameLookup(nlp, [(key, _originals().get(key, key))
+                                      for key in phrase_index()])
 
     def __call__(self, doc: Doc) -> Doc:
-        strings = doc.vocab.strings
         spans = []
-        for matcher in self.matchers:
-            for match_id, start, end in matcher(doc):
-                key = strings[match_id]
-                span = Span(doc, start, end, label=phrase_index()[key][0])
-                span._.lexicon_key = key
-                spans.append(span)
+        for key, start, end in self.names(doc):
+            span = Span(doc, start, end, label=phrase_index()[key][0])
+            span._.lexicon_key = key
+            spans.append(span)
         doc.ents = filter_spans(spans + list(doc.ents))
         return doc
 
@@ -149,8 +168,7 @@ class DrugNameMatcher:
     """
 
     def __init__(self, nlp: Language):
-        self.lower, self.exact = _phrase_matchers(
-            nlp, [(key, entry.name) for key, entry in drug_names().items()])
+        self.names = NameLookup(nlp, [(key, entry.name) for key, entry in drug_names().items()])
         self.guard = fuzzy_guard_words()
         self.by_letter: dict[str, list[str]] = {}
         for key in drug_names():
@@ -160,11 +178,8 @@ class DrugNameMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
-        strings = doc.vocab.strings
-        for matcher in (self.lower, self.exact):
-            for match_id, start, end in matcher(doc):
-                span = Span(doc, start, end, label="DRUG")
-                spans.append((span, strings[match_id], None))
+        for key, start, end in self.names(doc):
+            spans.append((Span(doc, start, end, label="DRUG"), key, None))
         taken = {i for span, _, _ in spans for i in range(span.start, span.end)}
         text = doc.text  # built anew on every access
         for token in doc:

@@ -52,6 +52,23 @@ class _Cue:
     pause_exception: bool
 
 
+class _PatternsByWord:
+    """Lower-cased first word -> the regex of the cue phrases it starts, compiled the first
+    time a note holds the word (compiling all of them took most of the reader's start-up)."""
+
+    def __init__(self, sources: dict[str, str], flags: re.RegexFlag) -> None:
+        self._sources = sources
+        self._flags = flags
+        self._compiled: dict[str, re.Pattern[str]] = {}
+
+    def get(self, word: str) -> re.Pattern[str] | None:
+        """The word's regex, or None when no cue phrase starts with it."""
+        found = self._compiled.get(word)
+        if found is None and word in self._sources:
+            found = self._compiled[word] = re.compile(self._sources[word], self._flags)
+        return found
+
+
 @dataclass(frozen=True)
 class _Rules:
     header_at_line_start: re.Pattern[str]
@@ -59,7 +76,7 @@ class _Rules:
     header_by_pattern: re.Pattern[str] | None  # the headers written as regexes, alone
     header_mid_line: re.Pattern[str]
     header_kinds: dict[str, _HeaderKind]  # regex group name -> kind
-    cue_by_first_word: dict[str, re.Pattern[str]]  # lower-cased first word -> its phrases
+    cue_by_first_word: _PatternsByWord  # lower-cased first word -> its phrases
     cue_patterns: re.Pattern[str] | None  # the cues written as regexes
     cues: dict[str, _Cue]  # regex group name -> cue
     pause_after_hold: re.Pattern[str]
@@ -154,7 +171,8 @@ def _rules() -> _Rules:
             pattern_alts.append(f"(?P<{group}>{'|'.join(entry['patterns'])})")
     flags = re.IGNORECASE
     # One small regex per first word: a big alternation would be tried at every character.
-    by_first_word = {word: re.compile(_grouped(found), flags) for word, found in by_word.items()}
+    by_first_word = _PatternsByWord({word: _grouped(found) for word, found in by_word.items()},
+                                    flags)
     return _Rules(
         header_at_line_start=re.compile(f"(?P<lead>{_LEAD})(?:{'|'.join(start_alts)}){_TAIL}{_SEP}",
                                         flags),

@@ -81,3 +81,18 @@ def test_administration_read_from_a_misspelling_warns_the_coder():
     facts, warnings = extract("10:00 Ceftriaxone 1 g IV given.\n10:20 Toradal 30mg IM given.\n")
     assert [a.generic for a in facts.administrations] == ["ceftriaxone", "ketorolac"]
     assert "A2: 'Toradal' read as ketorolac (spelling); confirm the drug." in warnings
+
+
+def test_name_lookup_matches_token_sequences_by_case_rule():
+    """Names above three characters match in any case, shorter ones only as written
+    (lower-case short names included), multi-word and hyphenated names token by token."""
+    import spacy
+
+    from extractor.nlp import NameLookup
+
+    nlp = spacy.blank("en")
+    lookup = NameLookup(nlp, [("short", "abc"), ("saline", "NS"), ("ctx", "ceftriaxone"),
+                              ("two", "normal saline"), ("pip", "Piperacillin-Tazobactam")])
+    doc = nlp("abc ABC NS ns Ceftriaxone NORMAL saline piperacillin-tazobactam normal")
+    assert sorted(lookup(doc), key=lambda m: m[1]) == [
+        ("short", 0, 1), ("saline", 2, 3), ("ctx", 4, 5), ("two", 5, 7), ("pip", 7, 10)]
