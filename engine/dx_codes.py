@@ -32,11 +32,13 @@ Every returned code is checked billable in the code set before it leaves.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
 from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
+from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
 from extractor.dx_words import title_terms
@@ -57,7 +59,10 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "unclear", "source", "documented", "first", "episode", "x1", "x2",
                            "x3", "day", "week", "month", "year", "repleting", "replacing",
                            "po", "iv", "generalized", "taken", "prescribed", "completed",
-                           "treatment", "deep"})
+                           "treatment", "deep",
+                           # The biting animal is an external cause (W54-W55), not part of
+                           # the injury code (Index: Bite - see Wound, open).
+                           "dog", "cat", "animal"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -378,8 +383,8 @@ def _organism_stated(mention: DiagnosisMention) -> set[str]:
     return next((set(w) for n, w in _organism_words() if n == organism), set())
 
 
-def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: frozenset[str]
-                 ) -> list[TermMatch]:
+def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: frozenset[str],
+                 also_accounted: frozenset[str] = frozenset()) -> list[TermMatch]:
     """ICD-G I.B.1 (find the term, then verify it in the tabular): a title is kept only when
     every stated word its main term could have used is accounted for, by it or by a larger
     match; and the phrase is coded only when no stated word the index knows is left over.
@@ -388,7 +393,7 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     axis = axis_of_word()
     ordered = sorted((m for m in matches if m.key not in axis),
                      key=lambda m: (-len(m.explained), m.defaults, m.code))
-    accounted: set[str] = set()
+    accounted: set[str] = set(also_accounted)
     out = []
     for m in ordered:
         if m.doubtful - accounted:
@@ -423,6 +428,167 @@ def r_adverse_effect_drug(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]
                         out.insert(out.index(m) + 1, _bare_code_match(
                             cs, full, f"I.C.19.e.5.a adverse effect ({m.code})"))
     return out
+
+
+_POISONING = re.compile(r"\b(?:overdos\w*|od|poisoning|poisoned|ingestion|ingested|"
+                        r"intoxication)\b")
+_UNDERDOSING = re.compile(r"\b(?:underdos\w*|subtherapeutic|missed doses?|ran out of|"
+                          r"not taking)\b")
+_SELF_HARM = re.compile(r"\b(?:intentional(?:ly)?|self[- ]?harm|suicid\w*)\b")
+_ASSAULT = re.compile(r"\bassault\w*")
+_UNDETERMINED = re.compile(r"\b(?:undetermined|cannot be determined)\b")
+# An adverse-effect cue before the substance ("due to X", "reaction to X") or right after
+# it ("X-induced", "X related").
+_CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|secondary to|"
+                           r"caused by|reaction to|anaphylaxis to|from)\b")
+_CAUSE_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|side effects?)\b")
+# Manifestations the Index codes apart when a drug properly taken caused them.
+_DRUG_MANIFESTATION = {"T78.2": "T88.6", "T78.40": "T88.7"}
+
+
+@dataclass(frozen=True)
+class DrugCause:
+    """A Table of Drugs substance the phrase names as poisoning or as cause of its condition."""
+
+    substance: Substance
+    column: str  # "accidental", "self_harm", "assault", "undetermined", "adverse_effect"
+    words: frozenset[str]  # the phrase words naming the substance
+
+
+def drug_cause(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
+               folder: str | None = None) -> DrugCause | None:
+    """ICD-G I.C.19.e.5: the substance of a poisoning ("overdose", "poisoning", "ingestion":
+    intent as stated, accidental when unstated, I.C.19.e.5.b; undetermined only when the
+    record says so) or of an adverse effect ("due to", "induced", "reaction to", "taken as
+    prescribed", I.C.19.e.5.a); None when the phrase names no substance of the Table or
+    does not say it caused anything ("pneumonia, on warfarin")."""
+    table = drug_table(year, folder)
+    found = table.find(mention.words)
+    if found is None:
+        found = table.find(_generic_names(mention.words))
+    if found is None:
+        return None
+    sub, start, end = found
+    words = frozenset(mention.words[start:end])
+    if words & _organism_stated(mention):
+        return None  # "MRSA": methicillin names the organism, not a drug given
+    text = mention.text.lower()
+    if _UNDERDOSING.search(text):
+        column = "underdosing"
+    elif _POISONING.search(text):
+        column = ("self_harm" if _SELF_HARM.search(text) else "assault"
+                  if _ASSAULT.search(text) else "undetermined"
+                  if _UNDETERMINED.search(text) else "accidental")
+    elif _caused_by(text, mention.words[start], mention.words[end - 1]):
+        column = "adverse_effect"
+    else:
+        return None
+    if not sub.codes.get(column):
+        return None
+    return DrugCause(sub, column, words)
+
+
+def r_underdosing_intent(cs: CodeSet, mention: DiagnosisMention) -> list[TermMatch]:
+    """ICD-G I.C.19.e.5.c: noncompliance codes give the intent of an underdosing: Z91.120 /
+    Z91.128 intentional (due to financial hardship / other), Z91.138 unintentional; none
+    when the phrase does not say."""
+    text = mention.text.lower()
+    if re.search(r"\bunintentional\w*|\baccidental\w*", text):
+        code = "Z91.138"
+    elif re.search(r"\bintentional\w*", text):
+        code = "Z91.120" if re.search(r"\bfinancial|\bafford|\bcost\b", text) else "Z91.128"
+    else:
+        return []
+    rule = "I.C.19.e.5.c underdosing intent"
+    return [_bare_code_match(cs, code, rule)] if cs.is_billable(code) else []
+
+
+def _is_drug_code(code: str) -> bool:
+    """T36-T65: poisoning, adverse effect and underdosing by substance."""
+    return "T36" <= code[:3] <= "T65"
+
+
+def _caused_by(text: str, first: str, last: str) -> bool:
+    """True when the text names the substance (its first and last words, or a brand
+    name read as it) as a cause: a cue before it or right after it."""
+    begin = _word_at(text, first)
+    finish = _word_at(text, last, begin[0] if begin else 0)
+    if begin is None or finish is None:
+        return False
+    return (_CAUSE_BEFORE.search(text, 0, begin[0]) is not None
+            or _CAUSE_AFTER.match(text, finish[1]) is not None)
+
+
+def _word_at(text: str, word: str, after: int = 0) -> tuple[int, int] | None:
+    """(start, end) of the first text word at or after `after` that reads as `word`."""
+    from extractor.dx_words import phrase_words
+
+    for m in re.finditer(r"[a-z0-9]+", text[after:]):
+        if word in phrase_words(m.group(0)).core or _generic_names([m.group(0)]) == [word]:
+            return after + m.start(), after + m.end()
+    return None
+
+
+def _generic_names(words: list[str]) -> list[str]:
+    """Brand names read as their generic (Tylenol -> acetaminophen), one word for one."""
+    from extractor.lexicon import drug_names
+
+    names = drug_names()
+    out = []
+    for w in words:
+        entry = names.get(w)
+        out.append(entry.generic if entry is not None and " " not in entry.generic else w)
+    return out
+
+
+def r_drug_table_code(cs: CodeSet, mention: DiagnosisMention, cause: DrugCause | None,
+                      kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.19.e.5 with the Table of Drugs and Chemicals: a poisoning code is listed
+    first and replaces any less specific poisoning title (I.C.19.e.5.b); an adverse effect
+    code follows the condition it caused, never alone (I.C.19.e.5.a), and anaphylaxis or
+    an allergic reaction to a drug properly given is T88.6 / T88.7 (Index: Anaphylaxis,
+    due to drug; Allergy, drug, correct substance properly administered). 7th character:
+    the stated encounter, else A (I.C.19.a: active treatment)."""
+    if cause is None:
+        return kept
+    char = {"initial": "A", "subsequent": "D", "sequela": "S"}.get(
+        mention.axes.encounter or "initial", "A")
+    code = cs.with_seventh(cause.substance.codes[cause.column], char)
+    if code is None or not cs.is_billable(code):
+        return kept
+    rule = f"I.C.19.e.5 Table of Drugs ({' '.join(cause.substance.words)}, {cause.column})"
+    drug = _bare_code_match(cs, code, rule, cause.words)
+    others = [m for m in kept if not _is_drug_code(m.code)]
+    if cause.column == "underdosing":
+        # I.C.19.e.5.c: the condition first, the underdosing code, then the intent (Z91.12-
+        # intentional, Z91.13- unintentional) where the phrase states it.
+        intent = r_underdosing_intent(cs, mention)
+        return [*others, drug, *intent] if others else kept
+    if cause.column != "adverse_effect":
+        return [drug, *others]
+    out = []
+    for m in others:
+        stem = next((k for k in _DRUG_MANIFESTATION if m.code.startswith(k)), None)
+        if stem is not None:
+            full = cs.with_seventh(_DRUG_MANIFESTATION[stem], char)
+            if full and cs.is_billable(full):
+                m = _bare_code_match(cs, full, f"I.C.19.e.5.a drug manifestation ({m.code})",
+                                     m.explained)
+        out.append(m)
+    return [*out, drug] if out else kept
+
+
+def _cue_words(mention: DiagnosisMention) -> frozenset[str]:
+    """Phrase words that state intent or cause, never a condition of their own."""
+    return frozenset(mention.words) & _CAUSE_WORDS
+
+
+_CAUSE_WORDS = frozenset({"underdosing", "subtherapeutic", "financial", "hardship", "ran",
+                          "out", "missed", "dose", "taking",
+                          "overdose", "od", "poisoning", "ingestion", "intoxication",
+                          "accidental", "unintentional", "intentional", "self", "harm",
+                          "suicide", "attempt", "assault", "undetermined", "adverse",
+                          "effect", "reaction", "induced", "taken", "prescribed"})
 
 
 def r_sepsis_stated(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
@@ -562,8 +728,17 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     """The codes for one mention, most specific the phrase supports, each checked billable."""
     cs = code_set(year, folder)
     index: TermIndex = term_index(year, folder)
+    cause = drug_cause(mention, year, folder)
+    if cause is not None and cause.column == "adverse_effect":
+        # A condition a drug caused: the "drug-induced" title where the term has one
+        # (E16.0 "Drug-induced hypoglycemia without coma", not E16.2).
+        by = " ".join(w for w in mention.words if w in cause.words)
+        mention = mention.model_copy(update={"soft_words": {
+            **mention.soft_words, "drug": by, "induced": by}})
     matches = []
     for key in mention.main_terms:
+        if cause is not None and key in ("effect", "adverse"):
+            continue  # "(adverse effect, taken as prescribed)" says why, it is no condition
         mt = index.term(key)
         if mt is None:
             continue
@@ -576,7 +751,10 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     matches = r_history(mention, matches)
     if mention.history and not mention.family and not matches:
         matches = r_history_code(mention, current, index.words())
-    matches = r_understood(mention, matches, index.words())
+    cause_words = cause.words | _cue_words(mention) if cause else frozenset()
+    matches = r_understood(mention, matches, index.words(), cause_words)
+    if cause is not None:  # the Table gives the drug's code; titles found by words do not
+        matches = [m for m in matches if not _is_drug_code(m.code)]
     kept, aside = r_combination_code(matches)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
@@ -586,6 +764,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
     kept = _code_first_order(cs, kept)
+    kept = r_drug_table_code(cs, mention, cause, kept)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
         code = m.code

@@ -142,14 +142,22 @@ def _axes(pw: PhraseWords) -> DiagnosisAxes:
     )
 
 
+_ENCOUNTER_WORDS = frozenset({"encounter", "routine", "healing", "delayed", "nonunion",
+                              "malunion"})
+
+
 def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
                 ) -> DiagnosisMention:
     """A diagnosis phrase -> its main terms, words and axes (no code is chosen here)."""
     index: TermIndex = term_index(year, folder)
     speller = _speller(year, folder)
     pw = phrase_words(text, known=speller.correct)
-    main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft]) if w in index]
     axes = _axes(pw)
+    # "initial encounter", "subsequent encounter ... routine healing" state the 7th
+    # character (I.C.19.a), never an "Encounter for ..." Z code.
+    encounter_words = _ENCOUNTER_WORDS if axes.encounter is not None else frozenset()
+    main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft])
+                  if w in index and w not in encounter_words]
     words = set(pw.core)
     return DiagnosisMention(
         text=text, main_terms=main_terms, words=list(pw.core), soft_words=pw.soft,

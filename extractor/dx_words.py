@@ -28,7 +28,7 @@ def _wordset(text: str) -> frozenset[str]:
 # as structure before this list applies.
 STOPWORDS = _wordset(
     "a an the of in on at to by for from as is are be due than into also code "
-    "classified elsewhere nos nec specified"
+    "classified elsewhere nos nec specified side"
 )
 # Words kept whole although they end in "s" (not plurals).
 NOT_PLURAL = _wordset(
@@ -185,7 +185,7 @@ AXIS_NOUNS = _wordset(
     "part site side trimester organism ear eye joint lobe bronchus lung kidney ureter type "
     "severity region location bone vessel vein artery limb leg arm foot hand finger toe knee "
     "hip shoulder elbow wrist ankle thigh quadrant degree stage episode encounter phase "
-    "intestine colon level chamber")
+    "intestine colon level chamber ligament muscle tendon nerve")
 
 
 BOUND_PREFIXES = _wordset("hypo hyper non pre post sub anti de co re peri intra extra")
@@ -215,6 +215,10 @@ def title_terms(title: str) -> list[TitleTerms]:
     if not words:
         return []
     required: list[list[str]] = []
+    if words[:2] == ["drug", "induced"] and len(words) > 2 and words[2] not in _HEAD_END:
+        # "Drug-induced hypoglycemia without coma": the condition is the main term, the
+        # cause words are required of it (not a main term "drug").
+        required, words = [["drug"], ["induced"]], words[2:]
     optional: list[str] = []
     negative: list[list[str]] = []
     head: list[str] = []
@@ -255,6 +259,12 @@ def title_terms(title: str) -> list[TitleTerms]:
         if optional_rest and w not in ("(", ")", ",") and w not in _HEAD_END:
             if w not in STOPWORDS and w not in ("and", "or", "unspecified"):
                 optional.append(w)
+            continue
+        if w == "of" and mode == "neg" and negative[-1] == ["foreign", "body"]:
+            # "Laceration without foreign body of scalp": the site after "of" is the
+            # wound's, not part of what is absent.
+            mode = "pos"
+            prev_axis_noun = None
             continue
         if w in _HEAD_END or w == ",":
             alt_next = optional_next = optional_rest = False

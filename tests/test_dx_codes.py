@@ -184,3 +184,18 @@ def test_history_code_needs_every_condition_mapped():
 ])
 def test_phrase_assertion(phrase, expected):
     assert code_phrase(phrase) == expected
+
+
+@pytest.mark.parametrize("phrase, code", [
+    ("R ankle sprain, initial", "S93.401A"),  # "unspecified ligament": the axis left open
+    ("Scalp laceration, initial", "S01.01XA"),  # "without foreign body of scalp"
+    ("Closed fracture of right distal radius, initial", "S52.501A"),  # distal = lower end
+    ("L distal radius fx, subsequent encounter, routine healing", "S52.502D"),
+    ("Lumbar strain, initial encounter", "S39.012A"),
+    ("Dog bite left forearm, initial", "S51.852A"),  # Index: Bite - see Wound, open
+    ("Displaced fx L 5th metatarsal, initial", "S92.352A"),
+    ("Fracture of one rib, left, initial", "S22.32XA"),
+    ("2nd degree burn R hand, initial", "T23.201A"),
+])
+def test_i_c_19_a_injuries_by_site_side_and_encounter(phrase, code):
+    assert codes(phrase) == [code]
