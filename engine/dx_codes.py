@@ -440,7 +440,7 @@ _UNDETERMINED = re.compile(r"\b(?:undetermined|cannot be determined)\b")
 # An adverse-effect cue before the substance ("due to X", "reaction to X") or right after
 # it ("X-induced", "X related").
 _CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|secondary to|"
-                           r"caused by|reaction to|anaphylaxis to|from)\b")
+                           r"caused by|reaction to|anaphylaxis to|from|after)\b")
 _CAUSE_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|side effects?)\b")
 # Manifestations the Index codes apart when a drug properly taken caused them.
 _DRUG_MANIFESTATION = {"T78.2": "T88.6", "T78.40": "T88.7"}
@@ -584,7 +584,7 @@ def _cue_words(mention: DiagnosisMention) -> frozenset[str]:
 
 
 _CAUSE_WORDS = frozenset({"underdosing", "subtherapeutic", "financial", "hardship", "ran",
-                          "out", "missed", "dose", "taking",
+                          "out", "missed", "dose", "taking", "after",
                           "overdose", "od", "poisoning", "ingestion", "intoxication",
                           "accidental", "unintentional", "intentional", "self", "harm",
                           "suicide", "attempt", "assault", "undetermined", "adverse",

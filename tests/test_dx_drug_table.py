@@ -55,6 +55,8 @@ def test_i_c_19_e_5_b_poisoning_by_intent(phrase, expected):
     ("Steroid-induced hyperglycemia", ["R73.9", "T38.0X5A"]),
     ("Hypoglycemia due to insulin", ["E16.0", "T38.3X5A"]),  # the drug-induced title
     ("Anaphylaxis to penicillin", ["T88.6XXA", "T36.0X5A"]),
+    ("Oral mucositis due to chemo", ["K12.31", "T45.1X5A"]),  # not K12.32 "other drugs"
+    ("Febrile neutropenia after chemo", ["D70.1", "R50.81", "T45.1X5A"]),
 ])
 def test_i_c_19_e_5_a_adverse_effect_follows_the_condition(phrase, expected):
     assert codes(phrase) == expected
