@@ -723,9 +723,49 @@ def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     return out
 
 
+_METS = r"(?:mets|metastas[ie]s|metastatic disease)"
+_SPREAD = [  # (pattern, whether the primary site is named first)
+    re.compile(rf"^(?P<p>.+?)[\s,]+(?:with|w/|w)\s+(?P<s>.+?)\s+{_METS}\s*$"),
+    re.compile(rf"^(?P<p>.+?)\s+{_METS}\s+(?:to|in)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
+    re.compile(r"^metastatic\s+(?P<p>.+?)\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
+    re.compile(rf"^(?P<s>.+?)\s+{_METS}\s+(?:from|of|2/2)\s+(?:an?\s+|the\s+)?(?P<p>.+?)\s*$"),
+]
+_UNKNOWN_PRIMARY = re.compile(r"^(?:unknown|unspecified|occult)(?:\s+primary)?(?:\s+site)?$")
+
+
+def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] | None:
+    """ICD-G I.C.2 (primary and secondary malignant neoplasms are coded apart; I.C.2.d: an
+    unknown primary is C80.1): "colon cancer with liver metastases", "metastatic breast cancer
+    to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases)."""
+    text = " ".join(mention.text.lower().split()).strip(" .;")
+    for pattern in _SPREAD:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        primary = m.group("p")
+        if _UNKNOWN_PRIMARY.match(primary):
+            primary = "malignant neoplasm, unspecified"
+        sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
+        return primary, [f"secondary malignant neoplasm of {site}" for site in sites]
+    return None
+
+
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
+    spread = r_primary_and_secondary(mention)
+    if spread is not None:
+        from extractor.dx_terms import read_phrase
+
+        primary, secondary = spread
+        out: list[DiagnosisCodeChoice] = []
+        for phrase in (primary, *secondary):
+            for choice in choose_codes(read_phrase(phrase, year, folder), year, folder):
+                if all(c.code != choice.code for c in out):
+                    out.append(choice.model_copy(update={
+                        "rule": f"{choice.rule}; I.C.2 primary and secondary sites apart"}))
+        if any(c.code.startswith(("C77", "C78", "C79")) for c in out):
+            return out
     cs = code_set(year, folder)
     index: TermIndex = term_index(year, folder)
     cause = drug_cause(mention, year, folder)

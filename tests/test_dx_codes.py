@@ -199,3 +199,14 @@ def test_phrase_assertion(phrase, expected):
 ])
 def test_i_c_19_a_injuries_by_site_side_and_encounter(phrase, code):
     assert codes(phrase) == [code]
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Colon cancer with liver metastases", ["C18.9", "C78.7"]),
+    ("Metastatic breast cancer to bone", ["C50.919", "C79.51"]),
+    ("Small cell lung ca, R lung, w/ brain mets", ["C34.91", "C79.31"]),
+    ("Bone mets from unknown primary", ["C80.1", "C79.51"]),
+    ("L breast ca with axillary lymph node mets", ["C50.912", "C77.3"]),
+])
+def test_i_c_2_primary_and_secondary_sites_coded_apart(phrase, expected):
+    assert codes(phrase) == expected
