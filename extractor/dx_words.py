@@ -357,6 +357,9 @@ _NOTE_SHORTHAND = [
     (re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])"), " without "),
     (re.compile(r"(?<![a-z0-9])w/(?![a-z0-9])"), " with "),
     (re.compile(r"(?<![a-z0-9])2/2(?![a-z0-9])"), " due to "),
+    # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
+    (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
+     " calcium "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
     (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
      " history of "),

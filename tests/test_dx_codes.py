@@ -210,3 +210,15 @@ def test_i_c_19_a_injuries_by_site_side_and_encounter(phrase, code):
 ])
 def test_i_c_2_primary_and_secondary_sites_coded_apart(phrase, expected):
     assert codes(phrase) == expected
+
+
+def test_ca_with_a_value_is_calcium_never_cancer():
+    """"Ca 9.2, no hypercalcemia" (a lab line) was coded C80.1 on wild-dev notes."""
+    assert codes("Ca 9.2") == [] and codes("Ca++ 8.1") == []
+    assert codes("breast ca") == ["C50.919"]
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    result = code_note("Multiple myeloma. Cr 1.0. Ca 9.2, no hypercalcemia.",
+                       Setting.FACILITY, "official")
+    assert "C80.1" not in [c.code for c in result.codes]
