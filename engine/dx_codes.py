@@ -750,6 +750,39 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
     return None
 
 
+def _trimester(weeks: int) -> str:
+    """ICD-G I.C.15.a.3: first trimester before 14 weeks 0 days, second 14 weeks 0 days to
+    before 28 weeks 0 days, third from 28 weeks 0 days."""
+    return "first" if weeks < 14 else "second" if weeks < 28 else "third"
+
+
+def _with_trimester(mention: DiagnosisMention) -> DiagnosisMention:
+    """The stated weeks of gestation read as the trimester the O-code titles name."""
+    weeks = mention.axes.gestation_weeks
+    if weeks is None:
+        return mention
+    # Stated words, so the title naming the trimester outranks "unspecified trimester";
+    # `choose_codes` counts them as accounted for when no title uses them.
+    return mention.model_copy(update={"words": [*mention.words, _trimester(weeks),
+                                                "trimester"]})
+
+
+def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
+                         ) -> list[TermMatch]:
+    """ICD-TAB Z3A (weeks of gestation, code first the pregnancy complication O09-O9A) and
+    ICD-G I.C.15.b.3: a pregnancy code with stated weeks adds Z3A.nn after it (Z3A.01 under
+    8 weeks, Z3A.49 over 42)."""
+    weeks = mention.axes.gestation_weeks
+    if weeks is None or not any(m.code.startswith(("O0", "O1", "O2", "O3", "O4", "O6",
+                                                   "O7", "O8", "O9")) for m in kept):
+        return kept
+    code = "Z3A.01" if weeks < 8 else "Z3A.49" if weeks > 42 else f"Z3A.{weeks:02d}"
+    if not cs.is_billable(code) or any(m.code == code for m in kept):
+        return kept
+    return [*kept, _bare_code_match(cs, code, "ICD-TAB Z3A weeks of gestation",
+                                    (str(weeks), "week"))]
+
+
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
@@ -775,6 +808,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         by = " ".join(w for w in mention.words if w in cause.words)
         mention = mention.model_copy(update={"soft_words": {
             **mention.soft_words, "drug": by, "induced": by}})
+    mention = _with_trimester(mention)
     matches = []
     for key in mention.main_terms:
         if cause is not None and key in ("effect", "adverse"):
@@ -792,6 +826,9 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if mention.history and not mention.family and not matches:
         matches = r_history_code(mention, current, index.words())
     cause_words = cause.words | _cue_words(mention) if cause else frozenset()
+    if mention.axes.gestation_weeks is not None:
+        weeks = mention.axes.gestation_weeks
+        cause_words |= {str(weeks), "week", _trimester(weeks), "trimester"}
     matches = r_understood(mention, matches, index.words(), cause_words)
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
@@ -805,6 +842,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_adverse_effect_drug(cs, kept)
     kept = _code_first_order(cs, kept)
     kept = r_drug_table_code(cs, mention, cause, kept)
+    kept = r_weeks_of_gestation(cs, mention, kept)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
         code = m.code

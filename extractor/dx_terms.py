@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 from engine.icd10cm import DEFAULT_YEAR
 from engine.icd10cm_terms import TermIndex, term_index
@@ -101,6 +102,22 @@ def _speller(year: str, folder: str | None) -> _Speller:
     return _Speller(index.words() | synonym_words())
 
 
+PREGNANCY_WORDS = frozenset({"pregnancy", "pregnant", "gravidarum", "gestational", "gestation",
+                             "trimester", "intrauterine", "abortion", "miscarriage",
+                             "antepartum", "preeclampsia", "eclampsia", "placenta", "labor"})
+
+
+def _gestation_weeks(core: tuple[str, ...] | list[str]) -> int | None:
+    """Weeks of gestation stated next to a pregnancy word ("hyperemesis gravidarum, 10
+    weeks"); a duration in any other phrase ("cough x 2 weeks") is not one."""
+    if not set(core) & PREGNANCY_WORDS:
+        return None
+    for a, b in pairwise(core):
+        if a.isdigit() and b == "week" and int(a) <= 50:
+            return int(a)
+    return None
+
+
 def _axes(pw: PhraseWords) -> DiagnosisAxes:
     vocab = axes_vocabulary()
     words = set(pw.core)
@@ -132,6 +149,7 @@ def _axes(pw: PhraseWords) -> DiagnosisAxes:
     if "personal" in words and "history" in words:
         behaviour = "history"
     site = [w for w in pw.core if w in set(vocab["site"])]
+    weeks = _gestation_weeks(pw.core)
     intractable = True if "intractable" in words else (False if "intractable" in pw.negated
                                                        else None)
     return DiagnosisAxes(
@@ -139,6 +157,7 @@ def _axes(pw: PhraseWords) -> DiagnosisAxes:
         severity=severity or None, complications=[], without=sorted(pw.negated),
         intractable=intractable, organism=organism, encounter=first("encounter"),
         behaviour=behaviour if (behaviour != "primary" or "neoplasm" in allw) else None,
+        gestation_weeks=weeks,
     )
 
 

@@ -185,7 +185,7 @@ AXIS_NOUNS = _wordset(
     "part site side trimester organism ear eye joint lobe bronchus lung kidney ureter type "
     "severity region location bone vessel vein artery limb leg arm foot hand finger toe knee "
     "hip shoulder elbow wrist ankle thigh quadrant degree stage episode encounter phase "
-    "intestine colon level chamber ligament muscle tendon nerve")
+    "intestine colon level chamber ligament muscle tendon nerve control")
 
 
 BOUND_PREFIXES = _wordset("hypo hyper non pre post sub anti de co re peri intra extra")

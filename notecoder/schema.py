@@ -231,6 +231,8 @@ class DiagnosisAxes(BaseModel):
     organism: str | None = None  # canonical name: "MRSA", "E. coli", ...
     encounter: Literal["initial", "subsequent", "sequela"] | None = None
     behaviour: Literal["primary", "secondary", "in_situ", "benign", "history"] | None = None
+    # Completed weeks of gestation a pregnancy phrase states ("IUP at 10 weeks").
+    gestation_weeks: int | None = Field(default=None, ge=0, le=50)
 
 
 class DiagnosisMention(BaseModel):

@@ -222,3 +222,18 @@ def test_ca_with_a_value_is_calcium_never_cancer():
     result = code_note("Multiple myeloma. Cr 1.0. Ca 9.2, no hypercalcemia.",
                        Setting.FACILITY, "official")
     assert "C80.1" not in [c.code for c in result.codes]
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("UTI in pregnancy at 20 weeks", ["O23.42", "Z3A.20"]),  # 14-27 weeks: second
+    ("Preeclampsia, 34 weeks", ["O14.93", "Z3A.34"]),
+    ("Threatened miscarriage, 8 weeks", ["O20.0", "Z3A.08"]),
+    ("Gestational diabetes, diet controlled, 28 weeks", ["O24.410", "Z3A.28"]),
+    ("Gestational diabetes", ["O24.419"]),
+])
+def test_i_c_15_trimester_from_weeks_and_z3a_weeks_of_gestation(phrase, expected):
+    assert codes(phrase) == expected
+
+
+def test_a_duration_in_weeks_is_no_gestation():
+    assert read_phrase("cough x 2 weeks").axes.gestation_weeks is None
