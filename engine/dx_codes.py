@@ -750,6 +750,59 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
     return None
 
 
+_ON_DRUG = re.compile(r"\b(?:on|maintained on|long[- ]term(?: use of)?|chronic)\s+"
+                      r"(?:long[- ]term\s+|daily\s+|chronic\s+)?([a-z][a-z ]*[a-z])")
+
+
+@cache
+def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
+    """Drug name -> its Z79 code: `curated/dx_long_term_drugs.csv` names the class as the
+    Z79 title writes it ("anticoagulants"); the code is read from the code set's own titles
+    ("Long term (current) use of anticoagulants" -> Z79.01), never typed by hand."""
+    import csv
+    import io
+
+    cs = code_set(year, folder)
+    by_class: dict[str, str] = {}
+    stack = ["Z79"]
+    while stack:
+        code = stack.pop()
+        kids = cs.children(code)
+        stack.extend(kids)
+        title = cs.description(code).lower()
+        if cs.is_billable(code) and " use of " in title:
+            by_class[title.split(" use of ", 1)[1]] = code
+    path = resources.files("notecoder") / "refdata" / "curated" / "dx_long_term_drugs.csv"
+    out = {}
+    for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+        code = by_class.get(row["long_term_use_of"].lower())
+        if code is None:
+            raise ValueError(f"no Z79 title 'use of {row['long_term_use_of']}' in {year}")
+        out[row["drug"].lower()] = code
+    return out
+
+
+def r_long_term_drug(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch],
+                     year: str = DEFAULT_YEAR, folder: str | None = None
+                     ) -> tuple[list[TermMatch], frozenset[str]]:
+    """ICD-G I.C.21.c.3 (Z79: a drug taken long term for a chronic condition) and
+    I.C.4.a.3 (diabetes control by insulin / oral drugs): "A-fib on apixaban", "DM2 on
+    insulin" add the drug's Z79 code after the condition; (codes, drug words accounted)."""
+    text = mention.text.lower()
+    table = _long_term_codes(year, folder)
+    for m in _ON_DRUG.finditer(text):
+        words = m.group(1).split()
+        for n in range(min(3, len(words)), 0, -1):
+            name = " ".join(words[:n])
+            code = table.get(name)
+            if code is not None and cs.is_billable(code):
+                if not kept or any(k.code == code for k in kept):
+                    return kept, frozenset(name.split())
+                line = _bare_code_match(cs, code, "I.C.21.c.3 long-term drug therapy")
+                return [*kept, line], frozenset(name.split())
+    return kept, frozenset()
+
+
 def _trimester(weeks: int) -> str:
     """ICD-G I.C.15.a.3: first trimester before 14 weeks 0 days, second 14 weeks 0 days to
     before 28 weeks 0 days, third from 28 weeks 0 days."""
@@ -829,6 +882,8 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if mention.axes.gestation_weeks is not None:
         weeks = mention.axes.gestation_weeks
         cause_words |= {str(weeks), "week", _trimester(weeks), "trimester"}
+    if cause is None:  # the drug a condition is treated with long term is no condition
+        cause_words |= r_long_term_drug(cs, mention, [], year, folder)[1]
     matches = r_understood(mention, matches, index.words(), cause_words)
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
@@ -843,6 +898,8 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = _code_first_order(cs, kept)
     kept = r_drug_table_code(cs, mention, cause, kept)
     kept = r_weeks_of_gestation(cs, mention, kept)
+    if cause is None:
+        kept, _ = r_long_term_drug(cs, mention, kept, year, folder)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
         code = m.code

@@ -237,3 +237,22 @@ def test_i_c_15_trimester_from_weeks_and_z3a_weeks_of_gestation(phrase, expected
 
 def test_a_duration_in_weeks_is_no_gestation():
     assert read_phrase("cough x 2 weeks").axes.gestation_weeks is None
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("A-fib on apixaban", ["I48.91", "Z79.01"]),
+    ("DM2 on insulin", ["E11.9", "Z79.4"]),
+    ("T2DM on metformin", ["E11.9", "Z79.84"]),
+    ("RA on methotrexate", ["M06.9", "Z79.631"]),
+])
+def test_i_c_21_c_3_long_term_drug_after_its_condition(phrase, expected):
+    assert codes(phrase) == expected
+
+
+def test_long_term_classes_resolve_to_z79_titles_of_the_code_set():
+    """Every curated drug's class names a billable Z79 title (the code is read, not typed)."""
+    from engine.dx_codes import _long_term_codes
+
+    table = _long_term_codes("fy2026", None)
+    assert table["warfarin"] == "Z79.01" and table["insulin"] == "Z79.4"
+    assert all(icd10cm.is_billable(c) and c.startswith("Z79") for c in table.values())
