@@ -803,6 +803,47 @@ def r_long_term_drug(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatc
     return kept, frozenset()
 
 
+_BMI = re.compile(r"\bbmi\s*(?:of|is|=|:)?\s*(\d{2}(?:\.\d)?)\b")
+_BMI_RANGE = re.compile(r"\[bmi\] (\d+(?:\.\d)?)(?:-(\d+(?:\.\d)?)| or (less|greater)), adult")
+# Conditions a BMI code may accompany (ICD-G I.B.14, I.C.21.c.3): weight conditions.
+_WEIGHT_CODES = ("E66", "R63.6", "E44", "E43", "R64")
+
+
+@cache
+def _bmi_codes(year: str, folder: str | None) -> list[tuple[float, float, str]]:
+    """(low, high, code) of every adult BMI code, read from the Z68 titles."""
+    cs = code_set(year, folder)
+    out, stack = [], ["Z68"]
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        m = _BMI_RANGE.search(cs.description(code).lower())
+        if m is None or not cs.is_billable(code):
+            continue
+        low = float(m.group(1))
+        high = float(m.group(2)) if m.group(2) else (low if m.group(3) == "less" else 999.0)
+        if m.group(3) == "less":
+            low = 0.0
+        out.append((low, high, code))
+    return sorted(out)
+
+
+def r_body_mass_index(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch],
+                      year: str = DEFAULT_YEAR, folder: str | None = None) -> list[TermMatch]:
+    """ICD-G I.B.14 / I.C.21.c.3: a stated adult BMI adds its Z68 code after a weight
+    condition (obesity, overweight, malnutrition); never alone."""
+    m = _BMI.search(mention.text.lower())
+    if m is None or not any(k.code.startswith(_WEIGHT_CODES) for k in kept):
+        return kept
+    value = float(m.group(1))
+    for low, high, code in _bmi_codes(year, folder):
+        if low <= value <= high + 0.05:
+            if any(k.code == code for k in kept):
+                return kept
+            return [*kept, _bare_code_match(cs, code, "I.B.14 BMI with its condition")]
+    return kept
+
+
 def _trimester(weeks: int) -> str:
     """ICD-G I.C.15.a.3: first trimester before 14 weeks 0 days, second 14 weeks 0 days to
     before 28 weeks 0 days, third from 28 weeks 0 days."""
@@ -884,6 +925,9 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         cause_words |= {str(weeks), "week", _trimester(weeks), "trimester"}
     if cause is None:  # the drug a condition is treated with long term is no condition
         cause_words |= r_long_term_drug(cs, mention, [], year, folder)[1]
+    if _BMI.search(mention.text.lower()):
+        cause_words |= {"bmi", "body", "mass", "index", *(w for w in mention.words
+                                                          if w.replace(".", "").isdigit())}
     matches = r_understood(mention, matches, index.words(), cause_words)
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
@@ -900,6 +944,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_weeks_of_gestation(cs, mention, kept)
     if cause is None:
         kept, _ = r_long_term_drug(cs, mention, kept, year, folder)
+    kept = r_body_mass_index(cs, mention, kept, year, folder)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
         code = m.code

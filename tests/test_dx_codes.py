@@ -256,3 +256,13 @@ def test_long_term_classes_resolve_to_z79_titles_of_the_code_set():
     table = _long_term_codes("fy2026", None)
     assert table["warfarin"] == "Z79.01" and table["insulin"] == "Z79.4"
     assert all(icd10cm.is_billable(c) and c.startswith("Z79") for c in table.values())
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Morbid obesity, BMI 42", ["E66.01", "Z68.41"]),
+    ("Obesity, BMI 31.5", ["E66.9", "Z68.31"]),
+    ("Overweight, BMI 27", ["E66.3", "Z68.27"]),
+    ("Hypertension, BMI 35", ["I10"]),  # no weight condition: no BMI code
+])
+def test_i_b_14_bmi_code_only_with_a_weight_condition(phrase, expected):
+    assert codes(phrase) == expected
