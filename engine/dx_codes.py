@@ -62,7 +62,9 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "treatment", "deep",
                            # The biting animal is an external cause (W54-W55), not part of
                            # the injury code (Index: Bite - see Wound, open).
-                           "dog", "cat", "animal"})
+                           "dog", "cat", "animal",
+                           # "great toe": no cellulitis or ulcer code names the great toe.
+                           "great"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -318,7 +320,8 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                 for key in mention.main_terms:
                     mt = index.term(key)
                     found = r_most_specific_entry(mention, mt, within=r.holds) if mt else None
-                    if found is None or found.doubtful - k.explained or any(
+                    claimed = set().union(*(o.explained for o in out))
+                    if found is None or found.doubtful - claimed or any(
                             o.code == found.code for o in out):
                         continue
                     if not (found.explained - {found.key}) or found.code[:1] == "Z":
@@ -394,12 +397,17 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     ordered = sorted((m for m in matches if m.key not in axis),
                      key=lambda m: (-len(m.explained), m.defaults, m.code))
     accounted: set[str] = set(also_accounted)
-    out = []
-    for m in ordered:
-        if m.doubtful - accounted:
-            continue
-        out.append(m)
-        accounted |= m.explained
+    out: list[TermMatch] = []
+    changed = True
+    while changed:  # "AKI on CKD 3b": a title's doubtful words may be another's condition
+        changed = False
+        for m in ordered:
+            if m in out or m.doubtful - accounted:
+                continue
+            out.append(m)
+            accounted |= m.explained
+            changed = True
+    out.sort(key=ordered.index)
     left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
     left = {w for w in left if w in known and w not in axis_of_word()}
     return out if not left else []
@@ -844,6 +852,29 @@ def r_body_mass_index(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMat
     return kept
 
 
+def r_pregnancy_chapter(mention: DiagnosisMention, kept: list[TermMatch],
+                        index: TermIndex) -> list[TermMatch]:
+    """ICD-G I.C.15.a.1: a condition stated in a pregnancy is coded from chapter 15 first
+    (O99.01- anemia complicating pregnancy, then D50.9 for its type), unless the provider
+    says the pregnancy is incidental (Z33.1 only then)."""
+    words = set(mention.words)
+    if not words & {"pregnancy", "pregnant"}:
+        return kept
+    incidental = "incidental" in words
+    out = [m for m in kept if incidental or m.code != "Z33.1"]
+    if incidental or any(m.code.startswith("O") for m in out):
+        return out
+    others = [m for m in out if not m.code.startswith("Z3A")]
+    for m in others:
+        mt = index.term(m.key) if m.key else None
+        found = r_most_specific_entry(mention, mt, within=lambda c: c.startswith("O")) \
+            if mt else None
+        if found is not None and not found.doubtful - m.explained - {"pregnancy"}:
+            found.rule = "I.C.15.a.1 condition in pregnancy"
+            return [found, *out]
+    return out
+
+
 def _trimester(weeks: int) -> str:
     """ICD-G I.C.15.a.3: first trimester before 14 weeks 0 days, second 14 weeks 0 days to
     before 28 weeks 0 days, third from 28 weeks 0 days."""
@@ -903,6 +934,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         mention = mention.model_copy(update={"soft_words": {
             **mention.soft_words, "drug": by, "induced": by}})
     mention = _with_trimester(mention)
+    pregnant = bool(set(mention.words) & {"pregnancy", "pregnant"})
     matches = []
     for key in mention.main_terms:
         if cause is not None and key in ("effect", "adverse"):
@@ -913,6 +945,12 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         m = r_most_specific_entry(mention, mt)
         if m is not None:
             matches.append(m)
+            if m.code.startswith("O") and pregnant:
+                # I.C.15.a.1: the chapter 15 code and the code of the condition itself
+                # ("anemia complicating pregnancy" + "iron deficiency anemia").
+                own = r_most_specific_entry(mention, mt, within=lambda c: c[:1] != "O")
+                if own is not None:
+                    matches.append(own)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches
@@ -941,6 +979,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_adverse_effect_drug(cs, kept)
     kept = _code_first_order(cs, kept)
     kept = r_drug_table_code(cs, mention, cause, kept)
+    kept = r_pregnancy_chapter(mention, kept, index)
     kept = r_weeks_of_gestation(cs, mention, kept)
     if cause is None:
         kept, _ = r_long_term_drug(cs, mention, kept, year, folder)

@@ -162,15 +162,26 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     from engine.dx_rules import choices_for as choose_codes
     from extractor.context import assert_spans
     from extractor.dx_statements import diagnosis_pieces
-    from extractor.dx_terms import read_phrase
+    from extractor.dx_terms import PREGNANCY_WORDS, note_gestation_weeks, read_phrase
 
     text = doc.text
     phrases: list[tuple[int, int, object, str]] = []  # (start, end, mention, main term)
     pieces = diagnosis_pieces(text, sections)
+    weeks = note_gestation_weeks(text) if re.search(r"(?i)pregnan|gestation|gravid", text) \
+        else None
+
+    def read(piece_text: str):
+        mention = read_phrase(piece_text)
+        if (weeks is not None and mention.axes.gestation_weeks is None
+                and set(mention.words) & PREGNANCY_WORDS):
+            mention = mention.model_copy(update={
+                "axes": mention.axes.model_copy(update={"gestation_weeks": weeks})})
+        return mention
+
     for piece in pieces:
         if not _may_name_a_condition(text[piece.start:piece.end]):
             continue  # "0905 PIV R hand #22": no word the index or its synonyms know
-        mention = read_phrase(text[piece.start:piece.end])
+        mention = read(text[piece.start:piece.end])
         # Only a phrase some code fully accounts for is a diagnosis; a piece that is not
         # ("right upper lobe", "failed outpatient therapy") may complete the phrase before it.
         choices = choose_codes(mention) if mention.main_terms else []
@@ -180,7 +191,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
         if phrases and _same_sentence(text, phrases[-1][1], piece.start) and not \
                 _OWN_ASSERTION.match(text, piece.start, piece.end):
             start = phrases[-1][0]
-            joined = read_phrase(text[start:piece.end])
+            joined = read(text[start:piece.end])
             choices = choose_codes(joined) if joined.main_terms else []
             if choices:
                 phrases[-1] = (start, piece.end, joined, choices[0].term)

@@ -10,6 +10,7 @@ beyond; a transposition counts 1). Axis vocabulary is data: `lexicons/dx_axes.js
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
@@ -115,7 +116,26 @@ def _gestation_weeks(core: tuple[str, ...] | list[str]) -> int | None:
     for a, b in pairwise(core):
         if a.isdigit() and b == "week" and int(a) <= 50:
             return int(a)
+    for w in core:
+        m = _WEEKS_TOKEN.fullmatch(w)
+        if m:
+            return int(m.group(1))
     return None
+
+
+_WEEKS_TOKEN = re.compile(r"(\d{1,2})w(?:\d d?)?(?:\dd)?")
+# "G2P1 at 28w2d", "IUP 10 wks", "EGA 34 weeks": a line that dates a pregnancy.
+_NOTE_WEEKS = re.compile(
+    r"(?i)\b(?:pregnan\w*|g\d+\s*p\d+|iup|ega|gestation(?:al age)?|ga)\b[^\n]{0,40}?"
+    r"\b(\d{1,2})\s*(?:w(?:ee)?ks?|weeks?|w)(?=\b|\d)")
+
+
+def note_gestation_weeks(text: str) -> int | None:
+    """Weeks of gestation the note states once for the pregnancy ("32 y/o G2P1 at 28w2d"),
+    for pregnancy diagnoses that do not repeat them; None when no line or two lines
+    disagree."""
+    found = {int(m.group(1)) for m in _NOTE_WEEKS.finditer(text) if int(m.group(1)) <= 50}
+    return found.pop() if len(found) == 1 else None
 
 
 def _axes(pw: PhraseWords) -> DiagnosisAxes:

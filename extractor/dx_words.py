@@ -28,7 +28,7 @@ def _wordset(text: str) -> frozenset[str]:
 # as structure before this list applies.
 STOPWORDS = _wordset(
     "a an the of in on at to by for from as is are be due than into also code "
-    "classified elsewhere nos nec specified side"
+    "classified elsewhere nos nec specified side region"
 )
 # Words kept whole although they end in "s" (not plurals).
 NOT_PLURAL = _wordset(

@@ -266,3 +266,44 @@ def test_long_term_classes_resolve_to_z79_titles_of_the_code_set():
 ])
 def test_i_b_14_bmi_code_only_with_a_weight_condition(phrase, expected):
     assert codes(phrase) == expected
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Iron deficiency anemia in pregnancy", ["O99.019", "D50.9"]),
+    ("Iron deficiency anemia in pregnancy, 28 weeks", ["O99.013", "D50.9", "Z3A.28"]),
+    ("Pregnancy", []),  # Z33.1 only when the provider says incidental
+    ("Pregnant state, incidental", ["Z33.1"]),
+])
+def test_i_c_15_a_1_condition_in_pregnancy_coded_from_chapter_15_first(phrase, expected):
+    assert codes(phrase) == expected
+
+
+def test_weeks_stated_once_in_the_note_reach_its_pregnancy_diagnoses():
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    result = code_note("32 y/o G2P1 at 28w2d.\nA/P: Iron deficiency anemia in pregnancy.",
+                       Setting.FACILITY, "official")
+    got = [c.code for c in result.codes if c.system == "ICD-10-CM"]
+    assert "O99.013" in got and "Z3A.28" in got
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("AKI on CKD 3b", ["N18.32", "N17.9"]),  # each title's doubtful word is the other's
+    ("T2DM, HTN and CKD stage 3b", ["E11.22", "I12.9", "N18.32"]),
+])
+def test_i_b_1_two_conditions_in_one_phrase_each_coded(phrase, expected):
+    assert codes(phrase) == expected
+
+
+@pytest.mark.parametrize("phrase, code", [
+    ("Fracture of great toe, right, initial", "S92.401A"),  # I.C.19.c.1: displaced
+    ("Nondisplaced fracture of great toe, right, initial", "S92.404A"),
+    ("LBP with left-sided sciatica", "M54.42"),
+    ("Lumbar radiculopathy", "M54.16"),
+    ("Acute blood loss anemia", "D62"),
+    ("B12 deficiency anemia", "D51.9"),
+    ("Cellulitis of R great toe", "L03.031"),
+])
+def test_note_wording_reaches_the_tabular_title(phrase, code):
+    assert codes(phrase) == [code]
