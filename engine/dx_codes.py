@@ -155,6 +155,11 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     if best is None:
         return None
     _, e, explained, defaults = best
+    if (e.code[:1] == "Z" and len(explained) < 2) or e.code[:2] == "Y9":
+        # "observation, VS WNL" (Z39.0), "activity as tolerated" (Y93.9): an encounter,
+        # status or activity code needs more than one stated word, and Y90-Y99 are
+        # external-cause details an injury code would carry, never a note's diagnosis.
+        return None
     match = TermMatch(mt.key, e, explained, defaults)
     match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)) & (
         mt.vocabulary - _entry_words(e, mt.key))
@@ -407,6 +412,19 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
             out.append(m)
             accounted |= m.explained
             changed = True
+        if changed:
+            continue
+        # Two titles each holding the other's doubtful words ("iron deficiency anemia in
+        # pregnancy": O99.019 + D50.9) are accepted together.
+        waiting = [m for m in ordered if m not in out]
+        for a, b in ((a, b) for i, a in enumerate(waiting) for b in waiting[i + 1:]
+                     if (a.code[:1] == "O") != (b.code[:1] == "O")):
+            if not (a.doubtful - accounted - b.explained) and not (
+                    b.doubtful - accounted - a.explained):
+                out += [a, b]
+                accounted |= a.explained | b.explained
+                changed = True
+                break
     out.sort(key=ordered.index)
     left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
     left = {w for w in left if w in known and w not in axis_of_word()}
@@ -862,8 +880,10 @@ def r_pregnancy_chapter(mention: DiagnosisMention, kept: list[TermMatch],
         return kept
     incidental = "incidental" in words
     out = [m for m in kept if incidental or m.code != "Z33.1"]
-    if incidental or any(m.code.startswith("O") for m in out):
+    if incidental:
         return out
+    if any(m.code.startswith("O") for m in out):  # chapter 15 codes are listed first
+        return sorted(out, key=lambda m: not m.code.startswith("O"))
     others = [m for m in out if not m.code.startswith("Z3A")]
     for m in others:
         mt = index.term(m.key) if m.key else None
@@ -945,12 +965,13 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         m = r_most_specific_entry(mention, mt)
         if m is not None:
             matches.append(m)
-            if m.code.startswith("O") and pregnant:
-                # I.C.15.a.1: the chapter 15 code and the code of the condition itself
-                # ("anemia complicating pregnancy" + "iron deficiency anemia").
-                own = r_most_specific_entry(mention, mt, within=lambda c: c[:1] != "O")
-                if own is not None:
-                    matches.append(own)
+        if pregnant:
+            # I.C.15.a.1: the chapter 15 code and the code of the condition itself
+            # ("anemia complicating pregnancy" + "iron deficiency anemia").
+            for within in (lambda c: c[:1] == "O", lambda c: c[:1] != "O"):
+                other = r_most_specific_entry(mention, mt, within=within)
+                if other is not None and all(x.code != other.code for x in matches):
+                    matches.append(other)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches

@@ -654,7 +654,13 @@ def _carved_kinds() -> frozenset[str]:
 
 
 def historical_spans(text: str, sections: list[Section] | None = None) -> list[Span]:
-    """Past medical / surgical history sections: diagnoses there are historical unless
-    the note documents them as current elsewhere."""
+    """Past medical / surgical history and prior-visit sections, and copied-forward blocks
+    ("[Copied forward from 01/12/2026 note: ...]"): diagnoses there are historical unless
+    the note documents them as current elsewhere (ICD-G IV.J: code what is treated at this
+    encounter; a copied prior visit is no record of today)."""
     found = find_sections(text) if sections is None else sections
-    return _merged([(s.start, s.end) for s in found if s.kind == "past_history"])
+    rules = _rules()
+    ranges = [(s.start, s.end) for s in found if s.kind in ("past_history", "prior_visit")]
+    ranges += _bracket_ranges(text, rules)
+    ranges += _banner_ranges(text, rules)
+    return _merged(_trimmed(text, ranges))

@@ -307,3 +307,22 @@ def test_i_b_1_two_conditions_in_one_phrase_each_coded(phrase, expected):
 ])
 def test_note_wording_reaches_the_tabular_title(phrase, code):
     assert codes(phrase) == [code]
+
+
+@pytest.mark.parametrize("phrase", [
+    "BP 118/74 pre",  # the inclusion term "PRES" read as note words (I67.83)
+    "observation, VS WNL",  # Z39.0 from one workflow word
+    "activity as tolerated",  # Y93.9 activity code
+])
+def test_no_code_from_acronym_inclusions_or_one_word_status_titles(phrase):
+    assert codes(phrase) == []
+
+
+def test_copied_forward_symptoms_are_not_todays_diagnoses():
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    note = ("Infusion visit. Dx: Crohn's disease.\n[Copied forward from 01/12/2026 note: "
+            "\"Pt c/o mild nausea at start. Zofran 4 mg IV given 1315.\"]\n")
+    got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
+    assert "R11.0" not in got and "K50.90" in got

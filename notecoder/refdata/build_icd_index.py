@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -46,6 +47,7 @@ CURATED_DRUGS = Path(__file__).resolve().parent / "curated" / "dx_drug_substance
 CODE_COLUMNS = ["code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
                 "use_additional", "seventh_def", "sevenths", "includes"]
 SEP = " | "  # list items inside one cell (no title uses it)
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*[+-]?")
 
 
 def _clean(text: str) -> str:
@@ -98,6 +100,11 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                                     if t]
         seen = set()
         for src, text in sources:
+            if src == "i" and _ACRONYM.fullmatch(text.strip()):
+                # "PRES", "PCP", "PTP", "PIN": an inclusion written as an acronym reads as
+                # note words ("BP 118/74 pre", "PCP: Dr. Lee"); note acronyms are the
+                # curated `abbr` rows (TIA, BPH) instead.
+                continue
             for terms in title_terms(text):
                 entry = [code, int(billable), terms.required, terms.optional, terms.negative,
                          src]
