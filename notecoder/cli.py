@@ -454,6 +454,9 @@ def _run_serve(args) -> int:
         from review.jobs import run_worker
 
         threading.Thread(target=run_worker, args=(settings, None, 2, stop), daemon=True).start()
+    else:
+        print("No coding worker in this process: notes are coded once `notecoder worker` "
+              "runs against the same database (or use `serve --with-worker`).", file=sys.stderr)
     level = settings.log_level.lower()
     log_config = uvicorn_log_config(settings.log_level)
     try:

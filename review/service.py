@@ -156,8 +156,8 @@ def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> s
         if diff is not None and note.finalised_at is not None:
             note.status = NoteStatus.REREVIEW  # was final: the coder looks again
             audit(db, None, "note.rereview", note_id=note.id,
-                  before={"status": NoteStatus.FINAL}, after={"status": note.status,
-                                                              **diff.as_dict()})
+                  before={"finalised_at": note.finalised_at.isoformat()},
+                  after={"status": note.status, **diff.as_dict()})
     return "coded"
 
 

@@ -19,15 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from notecoder.config import Settings
-from review import jobs, service
-from review.app import create_app
-from review.db import Role
-from review.users import add_user
-from tests import db_urls
+from review import service
+from tests import db_urls, test_review_app
 
 database_url = db_urls.database_url  # every test here runs on SQLite and on PostgreSQL
+site = test_review_app.site  # the app (coder1, cdi1, admin1) and its recorded coding jobs
 
-PASSWORD = "a long enough password"
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "datasets" / "examples"
 CEFTRIAXONE = (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8")
@@ -36,33 +33,13 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch, database_url):
-    settings = Settings(data_dir=tmp_path, database_url=database_url)
-    queued: list[tuple[int, int]] = []
-    monkeypatch.setattr(jobs, "enqueue", lambda _s, note_id, version: queued.append(
-        (note_id, version)))
-    app = create_app(settings)
-    url = settings.resolved_database_url()
-    for name, role in (("coder1", Role.CODER), ("cdi1", Role.CDI)):
-        add_user(url, name, role, PASSWORD)
-
-    def run_jobs() -> None:
-        while queued:
-            note_id, version = queued.pop(0)
-            service.code_queued_note(url, note_id, version, worker="test")
-
-    return app, run_jobs, url
+def url(tmp_path, database_url) -> str:
+    """The database URL of the `site` fixture's app (same data directory and URL)."""
+    return Settings(data_dir=tmp_path, database_url=database_url).resolved_database_url()
 
 
 def login(app, username: str) -> TestClient:
-    client = TestClient(app)
-    form = client.get("/login", headers=HTML).text
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
-    assert client.post("/login", data={"username": username, "password": PASSWORD,
-                                       "login_csrf": token, "next": "/"},
-                       follow_redirects=False).status_code == 303
-    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
-    return client
+    return test_review_app._login(app, username)
 
 
 def coded(client: TestClient, run_jobs, text: str = CEFTRIAXONE) -> dict:
@@ -103,7 +80,7 @@ def decide_all(client: TestClient, note: dict) -> None:
 
 
 def test_a_cdi_answer_on_a_final_claim_keeps_the_coders_work_and_asks_for_re_review(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     before = by_code(note)
@@ -144,7 +121,7 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_coders_work_and_asks_for_re_rev
 
 
 def test_an_addendum_re_codes_a_coded_note_as_a_diff(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     lines = by_code(note)
@@ -172,7 +149,7 @@ def test_an_addendum_re_codes_a_coded_note_as_a_diff(site):
 
 
 def test_a_kept_line_the_re_coding_drops_waits_for_a_decision(site, monkeypatch):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     for line in note["lines"]:
@@ -199,7 +176,7 @@ def test_a_kept_line_the_re_coding_drops_waits_for_a_decision(site, monkeypatch)
 
 
 def test_the_addendum_header_is_not_read_as_an_administration_time(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     assert not [q for q in note["queries"] if q["rule"] == "R-CDI-01"]
@@ -215,7 +192,7 @@ def test_the_addendum_header_is_not_read_as_an_administration_time(site):
 
 
 def test_fractional_units_in_the_edit_form_are_refused_not_ignored(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     drug = by_code(note)["J0696"]
@@ -234,7 +211,7 @@ def test_fractional_units_in_the_edit_form_are_refused_not_ignored(site):
     ("ICD-10-CM", "J18", "billable"),
 ])
 def test_malformed_codes_are_refused(site, system, code, message):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     answer = coder.post(f"/api/notes/{note['id']}/lines", json={
@@ -243,7 +220,7 @@ def test_malformed_codes_are_refused(site, system, code, message):
 
 
 def test_an_unknown_cpt_code_needs_a_confirmation_and_is_flagged_in_the_export(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     admin = by_code(note)["96365"]
@@ -268,7 +245,7 @@ def test_an_unknown_cpt_code_needs_a_confirmation_and_is_flagged_in_the_export(s
 
 
 def test_known_codes_pass_without_confirmation(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     for system, code, units in (("CPT", "96374", 1), ("HCPCS", "J1745", 10),
@@ -279,7 +256,7 @@ def test_known_codes_pass_without_confirmation(site):
 
 
 def test_accepting_an_edited_line_keeps_its_edit_and_reason(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs)
     drug = by_code(note)["J0696"]
@@ -291,7 +268,7 @@ def test_accepting_an_edited_line_keeps_its_edit_and_reason(site):
 
 
 def test_finalise_is_blocked_while_a_drug_line_has_unknown_units(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     for line in note["lines"]:
@@ -306,7 +283,7 @@ def test_finalise_is_blocked_while_a_drug_line_has_unknown_units(site):
 
 
 def test_export_json_has_the_cli_contracts_types(site):
-    app, run_jobs, _ = site
+    app, run_jobs = site
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     decide_all(coder, note)
@@ -333,8 +310,8 @@ def test_the_known_cpt_codes_cover_what_the_engine_emits():
 # --- worker, docs, errors ----------------------------------------------------------------------
 
 
-def test_the_queue_says_when_no_worker_is_running(site):
-    app, _, url = site
+def test_the_queue_says_when_no_worker_is_running(site, url):
+    app, _ = site
     coder = login(app, "coder1")
     note_id = coder.post("/api/notes", json={"text": CEFTRIAXONE}).json()["id"]
     for path in ("/queue", f"/notes/{note_id}"):
@@ -346,7 +323,7 @@ def test_the_queue_says_when_no_worker_is_running(site):
 
 
 def test_role_errors_are_a_page_for_a_browser_and_json_for_the_api(site):
-    app, _, _ = site
+    app, _ = site
     coder = login(app, "coder1")
     page = coder.get("/cdi", headers=HTML)
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
