@@ -34,6 +34,9 @@ from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
 EXTRACTOR_NAMES = ["rules", "llm", "both"]  # notecoder.pipeline.EXTRACTORS, without importing it
+# What a directory or a glob holds that is a note: plain text files (any case).
+NOTE_SUFFIXES = (".txt",)
+SKIPPED_SHOWN = 5  # skipped files named on stderr; the rest counted
 
 
 
@@ -49,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = sub.add_parser("code", help="Code notes: codes, units, modifiers, evidence, queries.")
     code.add_argument("inputs", nargs="*", metavar="PATH|DIR|GLOB|-",
-                      help="note file(s), a directory, a glob, or - for stdin")
+                      help="note file(s), a directory or a glob (its .txt files; other "
+                           "files are skipped and named on stderr), or - for stdin")
     code.add_argument("--facts", metavar="FACTS.json",
                       help="run the engine alone on a facts file (schema version 1)")
     code.add_argument("--json", action="store_true",
@@ -181,25 +185,53 @@ def _count_rest(stream, limit: int = 1 << 30) -> int:
 
 
 def _expand(inputs: list[str]) -> tuple[list[str], bool]:
-    """Paths to code, and whether this is a batch (directory, glob or several paths)."""
+    """Paths to code, and whether this is a batch (directory, glob or several paths).
+
+    In a directory or a glob only note files (`NOTE_SUFFIXES`) are coded; the others
+    (README.md, gold .json files) are skipped and named on stderr. A file named on the
+    command line is coded whatever its name."""
     if len(inputs) == 1 and inputs[0] == "-":
         return inputs, False
     paths: list[str] = []
+    skipped: list[str] = []
     batch = len(inputs) > 1
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if path.is_dir() or any(ch in item for ch in "*?["):
             batch = True
-            paths += sorted(str(p) for p in path.rglob("*")
-                            if p.is_file() and not any(part.startswith(".") for part in p.parts))
-        elif any(ch in item for ch in "*?["):
-            batch = True
-            paths += sorted(p for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            found = _directory_files(path) if path.is_dir() else _glob_files(item)
+            paths += [p for p in found if _is_note_file(p)]
+            skipped += [p for p in found if not _is_note_file(p)]
         else:
             paths.append(item)
+    if skipped:
+        _say_skipped(skipped)
     if not paths:
-        raise InputNotFound(f"No note files found at {', '.join(inputs)}.")
+        kind = f"No note files ({', '.join(NOTE_SUFFIXES)})" if skipped else "No note files"
+        raise InputNotFound(f"{kind} found at {', '.join(inputs)}.")
     return paths, batch
+
+
+def _directory_files(path: Path) -> list[str]:
+    """Every file below a directory, hidden ones left out, sorted."""
+    return sorted(str(p) for p in path.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.parts))
+
+
+def _glob_files(pattern: str) -> list[str]:
+    return sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+
+
+def _is_note_file(path: str) -> bool:
+    return Path(path).suffix.lower() in NOTE_SUFFIXES
+
+
+def _say_skipped(skipped: list[str]) -> None:
+    """One line on stderr naming (the first few of) the files that are not notes."""
+    names = ", ".join(Path(p).name for p in skipped[:SKIPPED_SHOWN])
+    more = f" and {len(skipped) - SKIPPED_SHOWN} more" if len(skipped) > SKIPPED_SHOWN else ""
+    print(f"notecoder: skipped {len(skipped)} file(s) that are not note files "
+          f"({', '.join(NOTE_SUFFIXES)}): {names}{more}.", file=sys.stderr)
 
 
 def _code_one(source: str, args) -> CodingResult:
@@ -292,8 +324,12 @@ def _run_batch(paths: list[str], args) -> int:
     workers = get_settings().llm_concurrency if args.extractor != "rules" else 1
     failed = 0
     sink = out.open("a", encoding="utf-8") if out else None
+    stdout = sys.stdout  # taken before the progress display: JSON lines go here, always
     try:
-        with Progress(console=err, transient=True) as progress, \
+        # The display draws on stderr and must not capture stdout (rich's default when
+        # stderr is a terminal), or `code DIR --json > out.jsonl` writes nothing.
+        with Progress(console=err, transient=True, redirect_stdout=False,
+                      redirect_stderr=False) as progress, \
                 ThreadPoolExecutor(max_workers=workers) as pool:
             task = progress.add_task("coding notes", total=len(todo))
             futures = [pool.submit(_code_line, source, args) for source in todo]
@@ -304,10 +340,10 @@ def _run_batch(paths: list[str], args) -> int:
                     sink.write(json.dumps(line) + "\n")
                     sink.flush()
                 if args.json:
-                    sys.stdout.write(json.dumps(line) + "\n")
-                    sys.stdout.flush()
+                    stdout.write(json.dumps(line) + "\n")
+                    stdout.flush()
                 elif sink is None:
-                    _print_summary(line)
+                    _print_summary(line, stdout)
                 progress.advance(task)
     finally:
         if sink is not None:
@@ -317,16 +353,18 @@ def _run_batch(paths: list[str], args) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def _print_summary(line: dict) -> None:
+def _print_summary(line: dict, stdout=None) -> None:
+    """One note's codes on one line (batch without --json)."""
     if "error" in line:
-        print(f"{line['source']}: error: {line['error']}")
+        print(f"{line['source']}: error: {line['error']}", file=stdout)
         return
     codes = ", ".join(
         c["code"] + ("-" + "-".join(c["modifiers"]) if c["modifiers"] else "")
         + (f" x{c['units']}" if c["units"] and c["system"] != "ICD-10-CM" else "")
         for c in line["codes"]
     )
-    print(f"{line['source']}: {codes or 'no codes'}; {len(line['queries'])} query(ies)")
+    print(f"{line['source']}: {codes or 'no codes'}; {len(line['queries'])} query(ies)",
+          file=stdout)
 
 
 def _emit(result: CodingResult, as_json: bool, text: str | None) -> None:
@@ -416,6 +454,9 @@ def _run_serve(args) -> int:
         from review.jobs import run_worker
 
         threading.Thread(target=run_worker, args=(settings, None, 2, stop), daemon=True).start()
+    else:
+        print("No coding worker in this process: notes are coded once `notecoder worker` "
+              "runs against the same database (or use `serve --with-worker`).", file=sys.stderr)
     level = settings.log_level.lower()
     log_config = uvicorn_log_config(settings.log_level)
     try:

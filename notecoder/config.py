@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Password checks (argon2id, 64 MiB each) running at once per process; more get 429.
     login_concurrency: int = Field(default=2, ge=1, le=64)
-    # Swagger UI at /docs and ReDoc at /redoc (they load their scripts from a CDN): off.
+    # A plain API reference page at /docs (made from /openapi.json, nothing from a CDN): off.
     api_docs: bool = False
     # PostgreSQL schema of the job queue's own tables (one per deployment sharing a database).
     jobs_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")

@@ -1,8 +1,9 @@
 """The review web app: coder queue, note review with highlighted evidence, CDI inbox, JSON API.
 
 Server-rendered Jinja2 pages with a little plain JavaScript (no build step); the JSON API
-under /api sits beside them (schema at /openapi.json; Swagger UI at /docs only with the
-api_docs setting). Every endpoint but /login checks the session and the role; every state
+under /api sits beside them (schema at /openapi.json; with the api_docs setting, a plain
+reference page at /docs rendered here from that schema: no Swagger UI, nothing from a CDN).
+Every endpoint but /login checks the session and the role; every state
 change checks the CSRF token (`review.auth`). Coding never runs in a request: submitting a
 note queues a durable job (`review.jobs`) that a worker (`notecoder worker`) runs.
 
@@ -14,11 +15,13 @@ sentence and never echo what was submitted (validation errors give field and pro
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi import Path as InPath
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile  # request.form()'s (not FastAPI's subclass)
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notecoder.config import Settings
 from notecoder.errors import NotecoderError
@@ -40,6 +44,8 @@ from review.http_guards import SecurityHeaders, StrictFormEncoding
 log = logging.getLogger(__name__)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATUS_LABELS = {NoteStatus.REREVIEW: "needs re-review"}  # a status as people read it
+TEMPLATES.env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
 CODERS = (Role.CODER, Role.ADMIN)
 CDI = (Role.CDI, Role.ADMIN)
 Id = Annotated[int, InPath(ge=1, le=service.MAX_INTEGER)]  # ids fit a 32-bit INTEGER
@@ -84,6 +90,7 @@ class DecisionIn(Body):
     units: int | None = None
     modifiers: list[str] | None = None
     revision: int | None = None  # the claim revision the client saw; stale -> 409
+    confirm_unknown: bool = False  # keep a code the engine does not know (flagged)
 
 
 class LineIn(Body):
@@ -93,6 +100,11 @@ class LineIn(Body):
     modifiers: list[str] = Field(default_factory=list)
     reason: str
     revision: int | None = None
+    confirm_unknown: bool = False
+
+
+class AddendumIn(Body):
+    text: str = Field(min_length=1)
 
 
 class FinaliseIn(Body):
@@ -120,6 +132,8 @@ def create_app(settings: Settings) -> FastAPI:
     jobs.prepare(settings)
     factory = session_factory(url)
     secure = settings.cookie_secure
+    code_set = (settings.icd10cm_code_set,
+                str(settings.icd10cm_tables_dir) if settings.icd10cm_tables_dir else None)
 
     def get_db() -> Iterator[Session]:
         # Endpoints that change data commit before they answer (the exit of a yield
@@ -140,8 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     from review.startup import server_secret
 
-    docs = ("/docs", "/redoc") if settings.api_docs else (None, None)
-    app = FastAPI(title="notecoder review", version="1", docs_url=docs[0], redoc_url=docs[1],
+    app = FastAPI(title="notecoder review", version="1", docs_url=None, redoc_url=None,
                   description="Review queue and CDI inbox for notecoder.")
     app.state.auth_policy = auth.AuthPolicy(
         secret=server_secret(settings),
@@ -153,8 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth.set_login_concurrency(settings.login_concurrency)
     policy = app.state.auth_policy
     app.add_middleware(StrictFormEncoding)
-    app.add_middleware(SecurityHeaders, docs_paths=[d for d in docs if d],
-                       hsts=settings.cookie_secure)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
@@ -165,6 +177,15 @@ def create_app(settings: Settings) -> FastAPI:
             return TEMPLATES.TemplateResponse(request, "error.html", {"message": message},
                                               status_code=status)
         return JSONResponse({"detail": message}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A person (a browser asking for HTML) gets a page; the API keeps FastAPI's JSON.
+        if "text/html" not in request.headers.get("accept", ""):
+            return await http_exception_handler(request, exc)
+        return TEMPLATES.TemplateResponse(
+            request, "error.html", {"message": _http_sentence(exc), "user": None},
+            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(NotecoderError)
     async def _user_error(request: Request, exc: NotecoderError) -> Response:
@@ -224,6 +245,14 @@ def create_app(settings: Settings) -> FastAPI:
         auth.set_login_csrf_cookie(response, token, secure)
         return response
 
+    if settings.api_docs:
+        @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+        def api_docs(request: Request) -> HTMLResponse:
+            """The JSON API's endpoints from the OpenAPI schema, as a page that needs no
+            network (Swagger UI would load its scripts from a CDN)."""
+            return TEMPLATES.TemplateResponse(request, "api_docs.html", {
+                "user": None, "operations": _operations(app.openapi())})
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
         """A bare answer with no database and no session: load balancers, and the load
@@ -279,7 +308,7 @@ def create_app(settings: Settings) -> FastAPI:
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
                                      _date(until, end=True), page_no)
         return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
-                    coders=service.coders(db),
+                    coders=service.coders(db), worker_running=service.worker_running(db),
                     filters={"status": status, "coder": coder, "since": since,
                              "until": until})
 
@@ -316,30 +345,48 @@ def create_app(settings: Settings) -> FastAPI:
                 [(f"query-{q.id}", q.evidence) for q in queries]
         return page(request, "note.html", note=note, lines=lines, queries=queries,
                     parts=segments(note.text, marks), trail=service.audit_trail(db, note_id),
+                    worker_running=note.status != NoteStatus.QUEUED
+                    or service.worker_running(db),
                     warnings=(note.result or {}).get("warnings", []))
 
     @app.post("/notes/{note_id}/lines/{line_id}", include_in_schema=False)
     async def decide_page(request: Request, db: Db, user: Coder, note_id: Id,
                           line_id: Id) -> Response:
         form = await request.form()
-        units = str(form.get("units") or "").strip()
         service.decide_line(db, user, line_id, str(form.get("action") or ""),
                             str(form.get("reason") or ""), _opt(form.get("code")),
-                            _units(units),
-                            _opt(form.get("modifiers")), _revision(form.get("revision")))
+                            _units(form.get("units")),
+                            _opt(form.get("modifiers")), _revision(form.get("revision")),
+                            confirmed=bool(form.get("confirm_unknown")), code_set=code_set)
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
     @app.post("/notes/{note_id}/lines", include_in_schema=False)
     async def add_line_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
         form = await request.form()
-        units = str(form.get("units") or "").strip()
         service.add_line(db, user, note_id, str(form.get("system") or ""),
-                         str(form.get("code") or ""), _units(units),
+                         str(form.get("code") or ""), _units(form.get("units")),
                          str(form.get("modifiers") or ""), str(form.get("reason") or ""),
-                         _revision(form.get("revision")))
+                         _revision(form.get("revision")),
+                         confirmed=bool(form.get("confirm_unknown")), code_set=code_set)
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/notes/{note_id}/addendum", include_in_schema=False)
+    async def addendum_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
+        form = await request.form()
+        note = service.add_addendum(db, user, note_id, str(form.get("text") or ""),
+                                    settings.max_note_bytes)
+        db.commit()
+        enqueue(note)
+        return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/api/notes/{note_id}/addendum", status_code=202, tags=["coder"])
+    def api_addendum(db: Db, user: Coder, note_id: Id, body: AddendumIn) -> dict:
+        note = service.add_addendum(db, user, note_id, body.text, settings.max_note_bytes)
+        db.commit()
+        enqueue(note)
+        return _note_summary(note)
 
     @app.post("/notes/{note_id}/retry", include_in_schema=False)
     def retry_page(db: Db, user: Coder, note_id: Id) -> Response:
@@ -426,14 +473,16 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/lines/{line_id}", tags=["coder"])
     def api_decide(db: Db, user: Coder, line_id: Id, body: DecisionIn) -> dict:
         line = service.decide_line(db, user, line_id, body.action, body.reason, body.code,
-                                   body.units, body.modifiers, body.revision)
+                                   body.units, body.modifiers, body.revision,
+                                   confirmed=body.confirm_unknown, code_set=code_set)
         db.commit()
         return _line_json(line)
 
     @app.post("/api/notes/{note_id}/lines", status_code=201, tags=["coder"])
     def api_add_line(db: Db, user: Coder, note_id: Id, body: LineIn) -> dict:
         line = service.add_line(db, user, note_id, body.system, body.code, body.units,
-                                body.modifiers, body.reason, body.revision)
+                                body.modifiers, body.reason, body.revision,
+                                confirmed=body.confirm_unknown, code_set=code_set)
         db.commit()
         return _line_json(line)
 
@@ -498,13 +547,38 @@ def _note_summary(note) -> dict:
 def _line_json(line) -> dict:
     return {"id": line.id, "system": line.system, "code": line.code, "units": line.units,
             "modifiers": line.modifiers, "rule": line.rule, "rationale": line.rationale,
-            "evidence": line.evidence, "status": line.status, "reason": line.reason}
+            "evidence": line.evidence, "status": line.status, "reason": line.reason,
+            "change": line.change, "previous": line.previous, "flag": line.flag}
 
 
 def _query_json(query) -> dict:
     return {"id": query.id, "note_id": query.note_id, "rule": query.rule,
             "question": query.question, "options": query.options, "evidence": query.evidence,
             "status": query.status, "answer": query.answer}
+
+
+def _operations(schema: dict) -> list[dict]:
+    """Each API operation of an OpenAPI schema: method, path, tag, summary, body schema."""
+    found = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            body = operation.get("requestBody", {}).get("content", {})
+            ref = body.get("application/json", {}).get("schema", {}).get("$ref", "")
+            found.append({"method": method.upper(), "path": path,
+                          "tag": (operation.get("tags") or [""])[0],
+                          "summary": operation.get("summary", ""),
+                          "body": ref.rsplit("/", 1)[-1]})
+    return sorted(found, key=lambda o: (o["tag"], o["path"], o["method"]))
+
+
+def _http_sentence(exc: StarletteHTTPException) -> str:
+    """What an HTTP error page says: the app's own sentence, else one for the status."""
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    phrase = HTTPStatus(exc.status_code).phrase
+    if detail and detail != phrase:
+        return detail if detail.endswith(".") else detail + "."
+    return {404: "There is no such page.", 405: "That page cannot be used this way."}.get(
+        exc.status_code, f"The request failed ({exc.status_code} {phrase}).")
 
 
 def _opt(value) -> str | None:
@@ -521,9 +595,18 @@ def _int(value: str) -> int | None:
     return number if number <= service.MAX_INTEGER else None
 
 
-def _units(value: str) -> int | None:
-    """Units typed in a form: a whole number (checked for range by the service), or None."""
-    return int(value) if value.isdecimal() and len(value) <= 40 else None
+def _units(value: object) -> int | None:
+    """Units typed in a form: a whole number (checked for range by the service), or None
+    when the field is empty; anything else ("4.5", "two") is refused, never ignored."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdecimal()):
+        raise service.ReviewError("Units must be a whole number (such as 4, not 4.5); "
+                                  "nothing was changed.")
+    if len(text) > 40:
+        raise service.ReviewError(f"Units must be at most {service.MAX_INTEGER:,}.")
+    return int(text)
 
 
 def _revision(value: object) -> int | None:

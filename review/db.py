@@ -54,6 +54,9 @@ class NoteStatus(StrEnum):
     QUEUED = "queued"  # waiting for a worker
     CODED = "coded"  # suggestions ready for the coder
     FINAL = "final"  # claim finalised by a coder
+    # A finalised claim re-coded after new documentation (a CDI answer, an addendum): the
+    # coder's decisions are kept where the lines did not change; it must be finalised again.
+    REREVIEW = "needs-re-review"
     FAILED = "failed"  # the pipeline could not code it (error kept)
 
 
@@ -63,6 +66,14 @@ class LineStatus(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     ADDED = "added"  # entered by hand by the coder
+
+
+class LineChange(StrEnum):
+    """How a line of a re-coding differs from the coding before it (None: unchanged)."""
+
+    NEW = "new"  # the re-coding suggests a code the previous coding did not
+    CHANGED = "changed"  # same code, other units or modifiers than before
+    REMOVED = "removed"  # the coder had kept it; the re-coding no longer suggests it
 
 
 class QueryStatus(StrEnum):
@@ -155,6 +166,8 @@ class Note(Base):
     result: Mapped[dict | None]  # the CodingResult JSON of the current version
     error: Mapped[str | None] = mapped_column(String(500))
     finalised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When the claim was last finalised; kept through a re-coding, so the worker knows a
+    # re-coded claim had been final (it becomes needs-re-review, not coded).
     finalised_at: Mapped[dt.datetime | None]
 
     lines: Mapped[list[CodeLineRow]] = relationship(back_populates="note",
@@ -184,6 +197,12 @@ class CodeLineRow(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None]
+    # The engine's own line ({"code", "units", "modifiers"}) as it suggested it: the coder's
+    # edits change code/units/modifiers, never this (None: a line added by hand).
+    suggested: Mapped[dict | None]
+    change: Mapped[str | None] = mapped_column(String(16))  # LineChange since the last coding
+    previous: Mapped[dict | None]  # a changed line: what the claim had there before
+    flag: Mapped[str | None] = mapped_column(String(300))  # a code the validator did not know
 
     note: Mapped[Note] = relationship(back_populates="lines")
 
@@ -210,6 +229,15 @@ class QueryRow(Base):
     answered_at: Mapped[dt.datetime | None]
 
     note: Mapped[Note] = relationship(back_populates="queries")
+
+
+class WorkerHeartbeat(Base):
+    """When each coding worker last said it is running (`notecoder worker`)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the worker id
+    seen_at: Mapped[dt.datetime]
 
 
 class AuditEvent(Base):

@@ -9,7 +9,6 @@ but `/static/` (pages and API answers hold PHI).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
@@ -20,13 +19,6 @@ from notecoder.errors import NotecoderError
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-# Swagger UI and ReDoc (only when the api_docs setting is on) load from their CDN and run
-# an inline script.
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-            "https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "worker-src blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 COMMON_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -40,15 +32,13 @@ COMMON_HEADERS = {
 class SecurityHeaders:
     """Adds the security headers to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, docs_paths: Iterable[str] = (), hsts: bool = False
-                 ) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
-        self.docs_paths = frozenset(docs_paths)
         self.hsts = hsts
 
     def headers_for(self, path: str) -> dict[str, str]:
         headers = dict(COMMON_HEADERS)
-        headers["Content-Security-Policy"] = DOCS_CSP if path in self.docs_paths else CSP
+        headers["Content-Security-Policy"] = CSP  # /docs too: it loads nothing else
         if not path.startswith("/static/"):
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"

@@ -101,6 +101,20 @@ def run_worker(settings: Settings, worker_id: str | None, concurrency: int,
     DBOS.register_queue(QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.25)
     log.warning("worker %s is running (%d at a time)", executor, concurrency)
     try:
-        stop.wait()
+        _heartbeat_until(stop, db_url, executor)
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=5)
+
+
+def _heartbeat_until(stop: threading.Event, db_url: str, worker_id: str) -> None:
+    """Say this worker is running every few seconds until `stop` (the queue page tells
+    coders when no worker is); a database hiccup skips one beat, never stops the worker."""
+    from review import service
+
+    while True:
+        try:
+            service.record_heartbeat(db_url, worker_id)
+        except Exception as exc:  # the next beat tries again
+            log.warning("worker heartbeat not written: %s", type(exc).__name__)
+        if stop.wait(service.HEARTBEAT_SECONDS):
+            return

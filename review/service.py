@@ -7,6 +7,7 @@ Note text is never logged and never put in an audit event.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
 from notecoder.schema import Setting
+from review import recode
+from review.codes import DEFAULT_CODE_SET, MAX_UNITS, CodeSetKey, check_code, check_units
 from review.db import (
     AuditEvent,
     CodeLineRow,
@@ -26,6 +29,7 @@ from review.db import (
     QueryRow,
     QueryStatus,
     User,
+    WorkerHeartbeat,
     audit,
     session_factory,
     utcnow,
@@ -33,10 +37,13 @@ from review.db import (
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("CPT", "HCPCS", "ICD-10-CM")
-MAX_INTEGER = 2**31 - 1  # the largest id or unit count an INTEGER column holds everywhere
+MAX_INTEGER = MAX_UNITS  # the largest id or unit count an INTEGER column holds everywhere
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FINAL_LINE = (LineStatus.ACCEPTED, LineStatus.EDITED, LineStatus.ADDED)
+HEARTBEAT_SECONDS = 5  # how often a worker says it is running
+WORKER_STALE_SECONDS = 30  # no word for this long: no worker is running
+# A claim the coder can decide on: freshly coded, or re-coded after it had been final.
+EDITABLE = (NoteStatus.CODED, NoteStatus.REREVIEW)
 
 
 class ReviewError(NotecoderError):
@@ -51,9 +58,7 @@ class NotFound(ReviewError):
     """No such note, line or query."""
 
 
-def _line_view(line: CodeLineRow) -> dict:
-    return {"system": line.system, "code": line.code, "units": line.units,
-            "modifiers": list(line.modifiers), "status": line.status, "reason": line.reason}
+_line_view = recode.line_view
 
 
 def _query_view(query: QueryRow) -> dict:
@@ -136,12 +141,7 @@ def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> s
             audit(db, None, "note.failed", note_id=note.id,
                   after={"error": note.error, "worker": worker})
             return "failed"
-        for position, line in enumerate(result.codes):
-            db.add(CodeLineRow(note_id=note.id, version=version, position=position,
-                               system=line.system, code=line.code, units=line.units,
-                               modifiers=list(line.modifiers), rule=line.rule,
-                               rationale=line.rationale,
-                               evidence=[s.model_dump() for s in line.evidence]))
+        diff = _store_lines(db, note, version, result.codes)
         for position, query in enumerate(result.queries):
             db.add(QueryRow(note_id=note.id, version=version, position=position,
                             rule=query.rule, question=query.question,
@@ -151,8 +151,48 @@ def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> s
         note.status, note.coded_at, note.error = NoteStatus.CODED, utcnow(), None
         audit(db, None, "note.coded", note_id=note.id,
               after={"version": version, "codes": len(result.codes),
-                     "queries": len(result.queries), "worker": worker})
+                     "queries": len(result.queries), "worker": worker,
+                     **({"recode": diff.as_dict()} if diff else {})})
+        if diff is not None and note.finalised_at is not None:
+            note.status = NoteStatus.REREVIEW  # was final: the coder looks again
+            audit(db, None, "note.rereview", note_id=note.id,
+                  before={"finalised_at": note.finalised_at.isoformat()},
+                  after={"status": note.status, **diff.as_dict()})
     return "coded"
+
+
+def _previous_lines(db: Session, note: Note, version: int) -> list[CodeLineRow] | None:
+    """The lines of the latest earlier coding of the note, or None if it had none (a
+    first coding, or only failed ones)."""
+    last = db.scalar(select(func.max(CodeLineRow.version)).where(
+        CodeLineRow.note_id == note.id, CodeLineRow.version < version))
+    if last is None:
+        return None
+    return list(db.scalars(select(CodeLineRow).where(
+        CodeLineRow.note_id == note.id, CodeLineRow.version == last)
+        .order_by(CodeLineRow.position)))
+
+
+def _store_lines(db: Session, note: Note, version: int, codes: list) -> recode.Diff | None:
+    """Add the engine's lines of this version; on a re-coding, carry the coder's decisions
+    over from the previous coding (`review.recode`) and return the diff's counts."""
+    rows = [CodeLineRow(note_id=note.id, version=version, position=position,
+                        system=line.system, code=line.code, units=line.units,
+                        modifiers=list(line.modifiers), rule=line.rule,
+                        rationale=line.rationale,
+                        evidence=[s.model_dump() for s in line.evidence],
+                        suggested=recode.suggestion(line.system, line.code, line.units,
+                                                    line.modifiers))
+            for position, line in enumerate(codes)]
+    previous = _previous_lines(db, note, version)
+    diff = None
+    if previous is not None:
+        extra, diff = recode.carry_over(previous, rows)
+        for position, row in enumerate(extra, start=len(rows)):
+            row.note_id, row.version, row.position = note.id, version, position
+        rows += extra
+    db.add_all(rows)
+    return diff
 
 
 def requeue_failed(db: Session, user: User, note_id: int) -> Note:
@@ -166,6 +206,26 @@ def requeue_failed(db: Session, user: User, note_id: int) -> Note:
     audit(db, user.id, "note.retry", note_id=note.id, before=before,
           after={"status": note.status, "version": note.version})
     return note
+
+
+def record_heartbeat(db_url: str, worker_id: str) -> None:
+    """A worker says it is running (`review.jobs` calls this every few seconds)."""
+    with session_factory(db_url)() as db, db.begin():
+        beat = db.get(WorkerHeartbeat, worker_id[:200])
+        if beat is None:
+            db.add(WorkerHeartbeat(id=worker_id[:200], seen_at=utcnow()))
+        else:
+            beat.seen_at = utcnow()
+
+
+def worker_running(db: Session, within_seconds: float = WORKER_STALE_SECONDS) -> bool:
+    """Whether any coding worker has said it is running within the last seconds."""
+    last = db.scalar(select(func.max(WorkerHeartbeat.seen_at)))
+    if last is None:
+        return False
+    if last.tzinfo is None:  # SQLite's aggregate skips the column type
+        last = last.replace(tzinfo=dt.UTC)
+    return utcnow() - last <= dt.timedelta(seconds=within_seconds)
 
 
 def coders(db: Session) -> list[User]:
@@ -227,7 +287,7 @@ def current_queries(db: Session, note: Note) -> list[QueryRow]:
 
 
 def _editable(note: Note) -> None:
-    if note.status != NoteStatus.CODED:
+    if note.status not in EDITABLE:
         raise ReviewError(f"Note {note.id} is {note.status}; only a coded note can be reviewed.")
 
 
@@ -239,7 +299,7 @@ def claim_change(db: Session, note: Note, revision: int | None) -> None:
     if nobody changed the claim since. The database applies it atomically (a row lock in
     PostgreSQL, the write lock in SQLite), so an edit racing a finalise, or two coders on
     one stale page, can never both land."""
-    condition = [Note.id == note.id, Note.status == NoteStatus.CODED]
+    condition = [Note.id == note.id, Note.status.in_(EDITABLE)]
     if revision is not None:
         condition.append(Note.revision == revision)
     done = db.execute(update(Note).where(*condition).values(revision=Note.revision + 1)
@@ -248,7 +308,7 @@ def claim_change(db: Session, note: Note, revision: int | None) -> None:
         db.refresh(note, ["revision"])
         return
     db.refresh(note)
-    if note.status != NoteStatus.CODED:
+    if note.status not in EDITABLE:
         raise StaleClaim(f"Note {note.id} is {note.status}; nothing was changed.")
     last = db.scalar(select(AuditEvent).where(AuditEvent.note_id == note.id)
                      .order_by(AuditEvent.id.desc()).limit(1))
@@ -280,47 +340,45 @@ def _modifiers(raw: list[str] | str | None) -> list[str]:
     return cleaned
 
 
-def _check_code(system: str, code: str, units: int | None) -> None:
-    if system not in SYSTEMS:
-        raise ReviewError(f"Unknown code system '{system}'.")
-    if not code or len(code) > 16 or not code.replace(".", "").isalnum():
-        raise ReviewError(f"'{code}' is not a code.")
-    if system == "ICD-10-CM":
-        from engine.icd10cm import is_billable
-
-        if not is_billable(code):
-            raise ReviewError(f"'{code}' is not a billable ICD-10-CM code (FY2026).")
-    if units is not None and units < 1:
-        raise ReviewError("Units must be 1 or more.")
-    if units is not None and units > MAX_INTEGER:
-        raise ReviewError(f"Units must be at most {MAX_INTEGER:,}.")
+def _edit(line: CodeLineRow, code: str | None, units: int | None,
+          modifiers: list[str] | str | None, confirmed: bool, code_set: CodeSetKey) -> None:
+    """Change a line's code, units or modifiers (each only when given), checked."""
+    new_code = (code or line.code).strip().upper()
+    new_units = units if units is not None else line.units
+    check_units(line.system, new_units)
+    if new_code != line.code or confirmed:
+        line.flag = check_code(line.system, new_code, confirmed, code_set)
+    line.code, line.units = new_code, new_units
+    line.modifiers = _modifiers(modifiers) if modifiers is not None else line.modifiers
+    line.status = LineStatus.EDITED
 
 
 def decide_line(db: Session, user: User, line_id: int, action: str, reason: str = "",
                 code: str | None = None, units: int | None = None,
                 modifiers: list[str] | str | None = None,
-                revision: int | None = None) -> CodeLineRow:
+                revision: int | None = None, confirmed: bool = False,
+                code_set: CodeSetKey = DEFAULT_CODE_SET) -> CodeLineRow:
     """Accept, reject (with a reason) or edit (code, units, modifiers) one suggested line;
-    `revision` is the claim revision the coder's page showed (stale: StaleClaim)."""
+    `revision` is the claim revision the coder's page showed (stale: StaleClaim). Accepting
+    an edited line keeps it edited, with its reason; an edit to a code the engine does not
+    know needs `confirmed` and flags the line (`review.codes`)."""
     line = _line(db, line_id)
     before = _line_view(line)
+    reason = reason.strip()[:500]
     if action == "accept":
-        line.status = LineStatus.ACCEPTED
+        if line.status != LineStatus.EDITED:
+            line.status = LineStatus.ACCEPTED
+        reason = reason or line.reason or ""
     elif action == "reject":
-        if not reason.strip():
+        if not reason:
             raise ReviewError("A rejection needs a reason.")
         line.status = LineStatus.REJECTED
     elif action == "edit":
-        new_code = (code or line.code).strip().upper()
-        new_units = units if units is not None else line.units
-        _check_code(line.system, new_code, new_units)
-        line.code, line.units = new_code, new_units
-        line.modifiers = _modifiers(modifiers) if modifiers is not None else line.modifiers
-        line.status = LineStatus.EDITED
+        _edit(line, code, units, modifiers, confirmed, code_set)
     else:
         raise ReviewError(f"Unknown action '{action}'.")
     claim_change(db, line.note, revision)
-    line.reason = reason.strip()[:500] or None
+    line.reason = reason or None
     line.decided_by, line.decided_at = user.id, utcnow()
     audit(db, user.id, f"line.{action}", note_id=line.note_id, target=f"line {line.id}",
           before=before, after=_line_view(line))
@@ -329,12 +387,15 @@ def decide_line(db: Session, user: User, line_id: int, action: str, reason: str 
 
 def add_line(db: Session, user: User, note_id: int, system: str, code: str,
              units: int | None, modifiers: list[str] | str | None, reason: str,
-             revision: int | None = None) -> CodeLineRow:
-    """A code the coder adds by hand (no engine rule; the reason is required)."""
+             revision: int | None = None, confirmed: bool = False,
+             code_set: CodeSetKey = DEFAULT_CODE_SET) -> CodeLineRow:
+    """A code the coder adds by hand (no engine rule; the reason is required; a code the
+    engine does not know needs `confirmed` and is flagged)."""
     note = get_note(db, note_id)
     _editable(note)
     code = code.strip().upper()
-    _check_code(system, code, units)
+    flag = check_code(system, code, confirmed, code_set)
+    check_units(system, units)
     if not reason.strip():
         raise ReviewError("A code added by hand needs a reason.")
     claim_change(db, note, revision)
@@ -344,7 +405,7 @@ def add_line(db: Session, user: User, note_id: int, system: str, code: str,
                        code=code, units=units, modifiers=_modifiers(modifiers),
                        rule="MANUAL", rationale="Added by the coder.", evidence=[],
                        status=LineStatus.ADDED, reason=reason.strip()[:500],
-                       decided_by=user.id, decided_at=utcnow())
+                       decided_by=user.id, decided_at=utcnow(), flag=flag)
     db.add(line)
     db.flush()
     audit(db, user.id, "line.add", note_id=note.id, target=f"line {line.id}",
@@ -357,12 +418,19 @@ def finalise(db: Session, user: User, note_id: int, revision: int | None = None)
     note = get_note(db, note_id)
     _editable(note)
     claim_change(db, note, revision)  # first: a decision racing this finalise is refused
-    open_lines = [x for x in current_lines(db, note) if x.status == LineStatus.SUGGESTED]
+    lines = current_lines(db, note)
+    open_lines = [x for x in lines if x.status == LineStatus.SUGGESTED]
     if open_lines:
         raise ReviewError(f"{len(open_lines)} code line(s) still need a decision.")
+    no_units = [x.code for x in lines if x.status in FINAL_LINE
+                and x.system != "ICD-10-CM" and x.units is None]
+    if no_units:
+        raise ReviewError(f"{', '.join(no_units)}: units unknown. Edit the line with the "
+                          "units given, or reject it, before finalising.")
+    before = {"status": note.status}
     note.status, note.finalised_by, note.finalised_at = NoteStatus.FINAL, user.id, utcnow()
     audit(db, user.id, "note.finalise", note_id=note.id,
-          before={"status": NoteStatus.CODED}, after={"status": NoteStatus.FINAL})
+          before=before, after={"status": NoteStatus.FINAL})
     return note
 
 
@@ -377,24 +445,33 @@ def final_claims(db: Session) -> list[dict]:
                              "finalised_at": note.finalised_at.isoformat()
                              if note.finalised_at else "",
                              "system": line.system, "code": line.code,
-                             "units": line.units if line.units is not None else "",
-                             "modifiers": " ".join(line.modifiers), "status": line.status,
-                             "rule": line.rule})
+                             "units": line.units, "modifiers": list(line.modifiers),
+                             "status": line.status, "rule": line.rule,
+                             "flag": line.flag})
     return rows
 
 
 def export_claims(db: Session, fmt: str) -> str:
-    """Final claims as CSV or JSON text."""
+    """Final claims as CSV or JSON text. JSON keeps the CLI contract's types (units an
+    integer or null, modifiers a list); CSV writes them as text ("" and "25 59")."""
     rows = final_claims(db)
     if fmt == "json":
         return json.dumps(rows, indent=1)
     out = io.StringIO()
     fields = ["note_id", "label", "setting", "finalised_at", "system", "code", "units",
-              "modifiers", "status", "rule"]
+              "modifiers", "status", "rule", "flag"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    writer.writerows({key: csv_cell(_csv_text(value)) for key, value in row.items()}
+                     for row in rows)
     return out.getvalue()
+
+
+def _csv_text(value: object) -> object:
+    """A CSV cell of a JSON value: None empty, a list its items joined by spaces."""
+    if value is None:
+        return ""
+    return " ".join(value) if isinstance(value, list) else value
 
 
 def csv_cell(value: object) -> object:
@@ -459,17 +536,46 @@ def answer_query(db: Session, user: User, query_id: int, answer: str) -> Note:
     query.answer = answer.strip()[:2000]
     query.status, query.answered_by, query.answered_at = (QueryStatus.ANSWERED, user.id,
                                                           utcnow())
-    stamp = query.answered_at.strftime("%Y-%m-%d %H:%M UTC")
-    note.text = (f"{note.text.rstrip()}\n\nAddendum ({stamp}, provider answer to CDI query "
-                 f"{query.rule}): {query.answer}\n")
+    audit(db, user.id, "query.answer", note_id=note.id, target=f"query {query.id}",
+          before=before, after=_query_view(query))
+    _recode_with(db, user, note, f"provider answer to CDI query {query.rule}", query.answer)
+    return note
+
+
+def add_addendum(db: Session, user: User, note_id: int, text: str, max_bytes: int) -> Note:
+    """Record a provider's addendum to a coded, re-reviewed or final note and queue a
+    re-coding (a diff: `review.recode`). The caller enqueues the coding job."""
+    note = get_note(db, note_id)
+    if note.status not in (*EDITABLE, NoteStatus.FINAL):
+        raise ReviewError(f"Note {note.id} is {note.status}; an addendum can be added to a "
+                          "coded or final note.")
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        raise ReviewError("The addendum is empty.")
+    _recode_with(db, user, note, "provider addendum", text)
+    from notecoder.notes import decode_note
+
+    decode_note(note.text.encode("utf-8"), max_bytes)  # the amended note within the limits
+    audit(db, user.id, "note.addendum", note_id=note.id,
+          after={"characters": len(text), "version": note.version})
+    return note
+
+
+def addendum_text(note_text: str, day: str, source: str, body: str) -> str:
+    """The note with new documentation appended. The header names the day, never a clock
+    time: the reader would take a time there for an administration's (issue 14)."""
+    return f"{note_text.rstrip()}\n\nAddendum ({day}, {source}): {body}\n"
+
+
+def _recode_with(db: Session, user: User, note: Note, source: str, body: str) -> None:
+    """Append documentation to the note and make it a new version waiting for the worker;
+    the previous version's lines and decisions stay (the re-coding diffs against them)."""
+    note.text = addendum_text(note.text, f"{utcnow():%Y-%m-%d}", source, body)
     old_version = note.version
     note.version += 1
     note.status, note.result, note.coded_at = NoteStatus.QUEUED, None, None
-    audit(db, user.id, "query.answer", note_id=note.id, target=f"query {query.id}",
-          before=before, after=_query_view(query))
     audit(db, user.id, "note.recode", note_id=note.id,
           before={"version": old_version}, after={"version": note.version})
-    return note
 
 
 def audit_trail(db: Session, note_id: int) -> list:

@@ -167,3 +167,63 @@ def test_a_utf16_note_with_its_byte_order_mark_is_read(capsys, tmp_path):
     path.write_bytes("Ceftriaxone 1 g IM at 10:00.".encode("utf-16"))
     assert main(["code", str(path), "--json"]) == 0
     assert "J0696" in capsys.readouterr().out
+
+
+def test_batch_json_lines_go_to_stdout_while_the_progress_display_is_on_a_terminal(tmp_path):
+    """Issue 14: `notecoder code DIR --json > out.jsonl` in a terminal wrote 0 lines (the
+    progress display took stdout). Here stderr is a terminal and stdout a file."""
+    import os
+    import pty
+
+    for name in ("g1_ceftriaxone.txt", "g4_reclast.txt"):
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
+    out = tmp_path / "out.jsonl"
+    controller, terminal = pty.openpty()
+    try:
+        with out.open("w") as stdout:
+            done = subprocess.run([sys.executable, "-m", "notecoder.cli", "code",
+                                   str(tmp_path / "g*.txt"), "--json"], stdout=stdout,
+                                  stderr=terminal, stdin=subprocess.DEVNULL, timeout=300,
+                                  env={**os.environ, "TERM": "xterm", "COLUMNS": "100"})
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sorted(Path(x["source"]).name for x in lines) == ["g1_ceftriaxone.txt",
+                                                            "g4_reclast.txt"]
+    assert all("codes" in x for x in lines)
+
+
+def test_a_directory_batch_codes_note_files_only_and_names_what_it_skipped(capsys, tmp_path):
+    """Issue 14: `notecoder code datasets/` coded README.md and every .json file as notes.
+    Only .txt files are notes in a directory or a glob; the others are skipped, said on
+    stderr."""
+    (tmp_path / "a.txt").write_text(Path(G1).read_text())
+    (tmp_path / "README.md").write_text("# Notes\nCeftriaxone 1 g IV.\n")
+    (tmp_path / "gold").mkdir()
+    (tmp_path / "gold" / "g1.json").write_text('{"text": "Ceftriaxone 1 g IV"}')
+    (tmp_path / "gold" / "b.TXT").write_text((EXAMPLES / "g4_reclast.txt").read_text())
+    code, out, err = run(capsys, "code", str(tmp_path), "--json")
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 0
+    assert sorted(Path(x["source"]).name for x in lines) == ["a.txt", "b.TXT"]
+    assert "skipped 2 file(s) that are not note files (.txt)" in err
+    assert "README.md" in err and "g1.json" in err
+    code, out, err = run(capsys, "code", str(tmp_path / "*"), "--json")
+    assert code == 0 and [Path(json.loads(x)["source"]).name for x in out.splitlines()] == [
+        "a.txt"] and "README.md" in err
+
+
+def test_a_directory_without_note_files_is_one_sentence(capsys, tmp_path):
+    (tmp_path / "README.md").write_text("# Notes\n")
+    code, out, err = run(capsys, "code", str(tmp_path), "--json")
+    assert code == 2 and out == ""
+    assert "No note files (.txt)" in err and "README.md" in err
+
+
+def test_a_named_file_is_coded_whatever_its_extension(capsys, tmp_path):
+    note = tmp_path / "visit.note"
+    note.write_text(Path(G1).read_text())
+    code, out, _ = run(capsys, "code", str(note), "--json")
+    assert code == 0 and "J0696" in out

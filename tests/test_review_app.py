@@ -218,7 +218,11 @@ def test_bad_notes_are_refused_with_one_sentence(site):
     empty = coder.post("/api/notes", json={"text": "   "})
     assert empty.status_code == 400 and "empty" in empty.json()["detail"]
     binary = coder.post("/notes", files={"files": ("x.txt", b"\x00\x01\x02", "text/plain")})
-    assert binary.status_code == 400
+    # Refused as binary: the upload was read (not ignored as "Paste a note or choose a file").
+    assert binary.status_code == 400 and "binary" in binary.json()["detail"]
+    uploaded = coder.post("/notes", files={"files": ("visit.txt", CEFTRIAXONE.encode(),
+                                                     "text/plain")}, follow_redirects=False)
+    assert uploaded.status_code == 303 and re.search(r"/notes/\d+$", uploaded.headers["location"])
 
 
 def test_a_failed_note_can_be_queued_again(site, monkeypatch):

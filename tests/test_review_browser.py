@@ -383,6 +383,11 @@ def test_roles_and_login_redirect(new_context) -> None:
     response = coder.goto("/cdi")
     assert response is not None and response.status == 403
     expect(coder.get_by_text("CDI inbox")).to_have_count(0)
+    # A page for a person, not raw JSON (issue 14).
+    assert response.headers["content-type"].startswith("text/html")
+    expect(coder.get_by_role("heading", name="That did not work")).to_be_visible()
+    expect(coder.get_by_role("alert")).to_have_text("Your role does not allow this.")
+    expect(coder.get_by_role("link", name="Back to the start")).to_be_visible()
 
     anonymous = new_context().new_page()
     anonymous.goto("/queue")
@@ -395,3 +400,174 @@ def test_roles_and_login_redirect(new_context) -> None:
     expect(anonymous).to_have_url(re.compile(r"/queue$"))
     expect(anonymous.get_by_role("button", name="Queue for coding")).to_be_visible()
 
+
+
+def test_an_uploaded_note_file_is_coded(new_context, tmp_path) -> None:
+    """Issue 14: choosing a file on the queue page said "Paste a note or choose a file."."""
+    page = log_in(new_context(), "coder1", "/queue")
+    upload = tmp_path / "g4 reclast visit.txt"
+    upload.write_text((EXAMPLES / "g4_reclast.txt").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    page.locator("input[type=file][name=files]").set_input_files(str(upload))
+    page.get_by_role("button", name="Queue for coding").click()
+    expect(page).to_have_url(re.compile(r"/notes/\d+$"))
+    wait_coded(page)
+    expect(page.locator("h1 small")).to_have_text("g4 reclast visit.txt")
+    expect(code_row(page, "J3489")).to_have_count(1)
+    expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
+
+
+def _finalise_expecting(page: Page, message: str) -> None:
+    page.locator("#finalise").click()
+    expect(page.get_by_role("alert")).to_contain_text(message)
+    page.go_back()
+
+
+def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
+        new_context) -> None:
+    """Issue 14: the answer un-finalised the claim, reset every line to suggested and
+    dropped it from the export; the addendum's own time made a bogus R-CDI-01 query."""
+    coder = log_in(new_context(), "coder1", "/queue")
+    text = (EXAMPLES / "g2_infliximab.txt").read_text(encoding="utf-8")  # no weight
+    note_id = queue_note(coder, text, "infliximab re-review")
+    wait_coded(coder)
+    j1745 = code_row(coder, "J1745")
+    expect(j1745.locator("td.units")).to_have_text("?")
+    for _ in range(10):
+        open_rows = coder.locator("table#codes tr.code-line").filter(
+            has=coder.locator("td.line-status", has_text="suggested"))
+        if not open_rows.count():
+            break
+        open_rows.first.get_by_role("button", name="Accept").click()
+        expect(coder).to_have_url(re.compile(rf"/notes/{note_id}$"))
+    _finalise_expecting(coder, "J1745: units unknown")  # an unbillable line blocks it
+    coder.goto(f"/notes/{note_id}")
+    j1745.locator("details", has=coder.locator("summary", has_text="Reject")) \
+        .locator("summary").click()
+    j1745.locator("form.reject input[name=reason]").fill("no weight documented")
+    j1745.get_by_role("button", name="Reject").click()
+    expect(j1745.locator("td.line-status")).to_contain_text("rejected")
+    coder.locator("#finalise").click()
+    expect(coder.locator("#note-status")).to_have_text("final")
+
+    cdi = log_in(new_context(), "cdi1", "/cdi")
+    query = cdi.locator("article.query").filter(
+        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    query.get_by_role("button", name="Send to provider").click()
+    query.locator("input[name=answer_text]").fill("Patient weight 80 kg.")
+    query.get_by_role("button", name="Record answer").click()
+    expect(query).to_have_count(0)
+
+    coder.goto(f"/notes/{note_id}")
+    expect(coder.locator("#note-status")).to_have_text("needs re-review")
+    expect(coder.locator("#rereview")).to_be_visible()
+    expect(j1745.locator("td.units")).to_have_text("40")
+    expect(j1745.locator("td.line-status")).to_contain_text("changed")
+    expect(j1745.locator("td.line-status .previous")).to_contain_text("rejected")
+    for code in ("K50.90", "96413", "96415"):
+        expect(code_row(coder, code).locator("td.line-status")).to_have_text(
+            re.compile(r"^\s*accepted\s*$"))
+    expect(coder.locator("ul.queries")).to_have_count(0)  # no bogus "no end time" query
+    expect(coder.locator("pre#note")).not_to_contain_text(re.compile(r"Addendum \([^)]*:"))
+    expect(coder.locator("section.audit")).to_contain_text("note.rereview")
+    coder.goto("/queue?status=needs-re-review")
+    expect(coder.locator("table.queue tr", has=coder.get_by_role(
+        "link", name="infliximab re-review")).locator("td.note-status")).to_have_text(
+        "needs re-review")
+
+
+def test_bad_edits_are_refused_with_a_sentence(new_context) -> None:
+    """Issue 14: units 4.5 were ignored while the line said edited; CPT 9636 was kept."""
+    page = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(page, (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8"),
+                         "bad edits")
+    wait_coded(page)
+    for code, field, value, message in (
+            ("J0696", "units", "4.5", "Units must be a whole number"),
+            ("96365", "code", "9636", "'9636' is not a CPT code")):
+        row = code_row(page, code)
+        row.locator("details", has=page.locator("summary", has_text="Edit")) \
+            .locator("summary").click()
+        row.locator(f"form.edit input[name={field}]").fill(value)
+        row.get_by_role("button", name="Save edit").click()
+        expect(page.get_by_role("alert")).to_contain_text(message)
+        page.goto(f"/notes/{note_id}")
+        expect(code_row(page, code).locator("td.line-status")).to_have_text(
+            re.compile(r"^\s*suggested\s*$"))
+    expect(code_row(page, "J0696").locator("td.units")).to_have_text("4")
+
+
+# --- a server without a worker, with the API reference page -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in this process (uvicorn in a thread) with no coding worker and the
+    api_docs setting on; users coder1 and cdi1."""
+    import threading
+
+    import uvicorn
+
+    from notecoder.config import Settings
+    from review.app import create_app
+    from review.users import add_user
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("bare-server"), api_docs=True)
+    app = create_app(settings)
+    for name, role in USERS.items():
+        add_user(settings.resolved_database_url(), name, role, PASSWORD)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not _answers(f"{url}/healthz"):
+        assert time.monotonic() < deadline, "the in-process server did not start"
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_without_a_worker_the_queue_says_so(browser: Browser, bare_server: str) -> None:
+    """Issue 14: `serve` without a worker left notes queued forever with no word."""
+    context = browser.new_context(base_url=bare_server)
+    try:
+        page = log_in(context, "coder1", "/queue")
+        expect(page.locator("#no-worker")).to_contain_text("No coding worker is running")
+        expect(page.locator("#no-worker")).to_contain_text("notecoder worker")
+        queue_note(page, INFLIXIMAB_NOTE, "waits")
+        expect(page.locator("#note-status")).to_have_text("queued")
+        expect(page.locator("#no-worker")).to_contain_text("No coding worker is running")
+    finally:
+        context.close()
+
+
+def test_the_api_docs_page_loads_nothing_from_the_network(browser: Browser,
+                                                          bare_server: str) -> None:
+    """Issue 14: /docs was blank offline (Swagger UI from a CDN)."""
+    context = browser.new_context(base_url=bare_server)
+    elsewhere: list[str] = []
+
+    def only_local(route) -> None:
+        if route.request.url.startswith(bare_server):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    try:
+        context.route("**/*", only_local)
+        page = context.new_page()
+        page.goto("/docs")
+        expect(page.get_by_role("heading", name="notecoder review JSON API")).to_be_visible()
+        expect(page.locator("table#operations")).to_contain_text(
+            "/api/notes/{note_id}/finalise")
+        page.wait_for_load_state("networkidle")
+        assert elsewhere == []
+    finally:
+        context.close()

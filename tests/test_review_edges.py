@@ -106,15 +106,22 @@ def test_hsts_only_behind_https(site):
     assert secure["strict-transport-security"] == "max-age=31536000"
 
 
-def test_swagger_and_redoc_are_off_unless_the_setting_turns_them_on(site):
+def test_api_docs_are_off_unless_the_setting_turns_them_on_and_need_no_network(site):
+    """Issue 14: /docs was Swagger UI from a CDN (blank offline). With the setting it is
+    a page of this server's own, under the strict CSP, loading nothing from elsewhere."""
     app, _, _, make = site
     anonymous = TestClient(app)
     assert anonymous.get("/docs").status_code == 404
     assert anonymous.get("/redoc").status_code == 404
     assert anonymous.get("/openapi.json").status_code == 200  # the schema, from this server
-    with_docs = TestClient(make(api_docs=True)[0]).get("/docs")
+    docs_app = TestClient(make(api_docs=True)[0])
+    with_docs = docs_app.get("/docs")
     assert with_docs.status_code == 200
-    assert "cdn.jsdelivr.net" in with_docs.headers["content-security-policy"]
+    csp = with_docs.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "http" not in csp and "unsafe-inline" not in csp
+    assert not re.search(r"(src|href)=\"(https?:)?//", with_docs.text)
+    assert "/api/notes/{note_id}/finalise" in with_docs.text and "POST" in with_docs.text
+    assert docs_app.get("/redoc").status_code == 404
 
 
 # --- numbers and encodings --------------------------------------------------------------------
