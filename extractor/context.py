@@ -243,10 +243,24 @@ def apply_context(doc: Doc, targets: list[Span], by_sentence: dict[int, list[Cue
             if inside or (not inner_cues and _overlaps((cue.start, cue.end),
                                                        (target.start, target.end))):
                 continue
+            if inner_cues and _inner_qualifier(cue, target):
+                continue
             if _overlaps((cue.scope_start, cue.scope_end), (target.start, target.end)):
                 attribute = ATTRIBUTES.get(cue.rule.category)
                 if attribute:
                     setattr(target._, attribute, True)
+
+
+def _inner_qualifier(cue: Cue, target: Span) -> bool:
+    """"without" inside a diagnosis phrase after its first word qualifies the condition, as
+    the tabular's titles do ("Migraine without aura", "Cellulitis without abscess": the
+    phrase reader keeps the word as a "without" word); it never negates the condition.
+    Every other cue inside a phrase ("denies nausea", "not supported by UA") still does."""
+    if ATTRIBUTES.get(cue.rule.category) != "is_negated":
+        return False
+    doc = target.doc
+    return (target.start < cue.start and cue.end <= target.end
+            and doc[cue.start:cue.end].text.lower() in ("without", "w/o"))
 
 
 @cache

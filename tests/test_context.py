@@ -55,3 +55,21 @@ def test_our_rule_wins_over_a_default_cue_on_the_same_words_in_every_process():
     # Ours: "declined" looks both ways; medspaCy's "decline" pattern looks forward only.
     found = _assertions("Nausea resolved, pt declined.")
     assert found["nausea"][0]
+
+
+def test_without_inside_a_diagnosis_qualifies_it_and_other_inner_cues_still_negate():
+    """"Migraine without aura" was read as a negated migraine (no code); "without" in a
+    phrase is a qualifier as in the tabular's titles, while "denies ..." or "not supported"
+    inside a phrase still negate it."""
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    def icd(note: str) -> list[str]:
+        result = code_note(note, Setting.FACILITY, "official")
+        return [c.code for c in result.codes if c.system == "ICD-10-CM"]
+
+    assert "G43.009" in icd("MD dx: Migraine without aura, not intractable, without status "
+                            "migrainosus.\n")
+    assert "N30.00" in icd("Final diagnosis: Acute cystitis without hematuria.\n")
+    assert icd("TODAY: denies nausea, abd pain or blood in stool.\n") == []
+    assert "N12" not in icd("Dx: Pyelonephritis considered - not supported by UA, no fever.\n")
