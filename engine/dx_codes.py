@@ -64,7 +64,11 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # the injury code (Index: Bite - see Wound, open).
                            "dog", "cat", "animal",
                            # "great toe": no cellulitis or ulcer code names the great toe.
-                           "great"})
+                           "great",
+                           # Lab values a phrase quotes beside its diagnosis.
+                           "egfr", "gfr", "crcl", "a1c", "hba1c", "hgb", "ferritin",
+                           # Toxicity grades and "peripheral" neuropathy qualify, never code.
+                           "grade", "peripheral"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -427,8 +431,13 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
                 break
     out.sort(key=ordered.index)
     left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
+    left = {w for w in left if not _is_number(w)}  # "CKD stage 4 (eGFR 22)": a value
     left = {w for w in left if w in known and w not in axis_of_word()}
     return out if not left else []
+
+
+def _is_number(word: str) -> bool:
+    return word.replace(".", "", 1).isdigit()
 
 
 def _organism_words():
@@ -493,6 +502,8 @@ def drug_cause(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if found is None:
         found = table.find(_generic_names(mention.words))
     if found is None:
+        found = table.find(_antineoplastic_class(_generic_names(mention.words)))
+    if found is None:
         return None
     sub, start, end = found
     words = frozenset(mention.words[start:end])
@@ -550,7 +561,8 @@ def _word_at(text: str, word: str, after: int = 0) -> tuple[int, int] | None:
     from extractor.dx_words import phrase_words
 
     for m in re.finditer(r"[a-z0-9]+", text[after:]):
-        if word in phrase_words(m.group(0)).core or _generic_names([m.group(0)]) == [word]:
+        said = _generic_names([m.group(0)])
+        if word in phrase_words(m.group(0)).core or word in (said + _antineoplastic_class(said)):
             return after + m.start(), after + m.end()
     return None
 
@@ -565,6 +577,16 @@ def _generic_names(words: list[str]) -> list[str]:
         entry = names.get(w)
         out.append(entry.generic if entry is not None and " " not in entry.generic else w)
     return out
+
+
+def _antineoplastic_class(words: list[str]) -> list[str]:
+    """Drugs the HCPCS table flags antineoplastic (oxaliplatin, carboplatin) read as the
+    Table of Drugs' "antineoplastic" row, which lists few of them by name."""
+    from engine.tables import drug_codes
+
+    codes = drug_codes()
+    return ["antineoplastic" if any(c.drug_class == "antineoplastic" for c in codes.get(w, ()))
+            else w for w in words]
 
 
 def r_drug_table_code(cs: CodeSet, mention: DiagnosisMention, cause: DrugCause | None,

@@ -96,9 +96,19 @@ def _statement_pieces(text: str, start: int, end: int) -> list[Piece]:
     return pieces
 
 
+# "Dr. Kowalczyk: 1. Dehydration  2. Nausea with vomiting  3. Diarrhea": a numbered list of
+# diagnoses on one line is the provider's diagnostic statement wherever it stands.
+_NUMBERED_LIST = re.compile(r"(?:^|[\s:])1[.)]\s+\S.*?\s2[.)]\s+\S")
+
+
 def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
     pieces = []
     for line_start, line_end in _cuts(re.compile(r"\n"), text, start, end):
+        listed = _NUMBERED_LIST.search(text, line_start, line_end)
+        if listed:
+            first = text.index("1", listed.start(), line_end)
+            pieces += _statement_pieces(text, first, line_end)
+            continue
         for s_start, s_end in _cuts(_SENTENCE_END, text, line_start, line_end):
             for c_start, c_end in _cuts(_COMMA, text, s_start, s_end):
                 a, b = _trim(text, c_start, c_end)

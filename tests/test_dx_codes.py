@@ -326,3 +326,25 @@ def test_copied_forward_symptoms_are_not_todays_diagnoses():
             "\"Pt c/o mild nausea at start. Zofran 4 mg IV given 1315.\"]\n")
     got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
     assert "R11.0" not in got and "K50.90" in got
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Oxaliplatin-induced peripheral polyneuropathy, grade 2", ["G62.0", "T45.1X5A"]),
+    ("Hb-SS disease with vaso-occlusive pain crisis", ["D57.00"]),
+    ("hypertensive chronic kidney disease, CKD stage 4 (eGFR 22), not on dialysis",
+     ["I12.9", "N18.4"]),  # a lab value beside the diagnosis is no leftover word
+    ("New today: 2 episodes of painless gross hematuria this week", []),  # never T30.0
+])
+def test_wild_dev_wordings(phrase, expected):
+    assert codes(phrase) == expected
+
+
+def test_a_numbered_diagnosis_list_on_one_line_is_a_diagnostic_statement():
+    """Symptoms a provider lists are kept beside a definitive diagnosis (not dropped as
+    narrative symptoms, I.B.5)."""
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    note = "Dr. Kowalczyk: 1. Dehydration  2. Nausea with vomiting  3. Diarrhea.\n"
+    got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
+    assert got == ["E86.0", "R11.2", "R19.7"]

@@ -47,6 +47,8 @@ CURATED_DRUGS = Path(__file__).resolve().parent / "curated" / "dx_drug_substance
 CODE_COLUMNS = ["code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
                 "use_additional", "seventh_def", "sevenths", "includes"]
 SEP = " | "  # list items inside one cell (no title uses it)
+_INSTRUCTION = re.compile(r"(?i)(?:this (?:code|category|subcategory)|use (?:additional|this)|"
+                          r"code (?:also|first)|note:)")
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*[+-]?")
 
 
@@ -100,6 +102,8 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                                     if t]
         seen = set()
         for src, text in sources:
+            if src == "i" and _INSTRUCTION.match(text.strip()):
+                continue  # "This code is not for inpatient use": an instruction, no term
             if src == "i" and _ACRONYM.fullmatch(text.strip()):
                 # "PRES", "PCP", "PTP", "PIN": an inclusion written as an acronym reads as
                 # note words ("BP 118/74 pre", "PCP: Dr. Lee"); note acronyms are the
