@@ -68,7 +68,11 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # Lab values a phrase quotes beside its diagnosis.
                            "egfr", "gfr", "crcl", "a1c", "hba1c", "hgb", "ferritin",
                            # Toxicity grades and "peripheral" neuropathy qualify, never code.
-                           "grade", "peripheral"})
+                           "grade", "peripheral",
+                           # Histology and course words that neoplasm and IBD site codes do
+                           # not carry ("high-grade serous carcinoma of left ovary": C56.2).
+                           "remission", "serous", "ductal", "lobular", "invasive",
+                           "papillary", "mucinous", "high"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -776,6 +780,7 @@ _SPREAD = [  # (pattern, whether the primary site is named first)
     re.compile(rf"^(?P<p>.+?)[\s,]+(?:with|w/|w)\s+(?P<s>.+?)\s+{_METS}\s*$"),
     re.compile(rf"^(?P<p>.+?)\s+{_METS}\s+(?:to|in)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(r"^metastatic\s+(?P<p>.+?)\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
+    re.compile(r"^(?P<p>)metastatic\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(rf"^(?P<s>.+?)\s+{_METS}\s+(?:from|of|2/2)\s+(?:an?\s+|the\s+)?(?P<p>.+?)\s*$"),
 ]
 _UNKNOWN_PRIMARY = re.compile(r"^(?:unknown|unspecified|occult)(?:\s+primary)?(?:\s+site)?$")
@@ -785,7 +790,7 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
     """ICD-G I.C.2 (primary and secondary malignant neoplasms are coded apart; I.C.2.d: an
     unknown primary is C80.1): "colon cancer with liver metastases", "metastatic breast cancer
     to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases)."""
-    text = " ".join(mention.text.lower().split()).strip(" .;")
+    text = " ".join(re.sub(r"\([^()]*\)", " ", mention.text.lower()).split()).strip(" .;")
     for pattern in _SPREAD:
         m = pattern.match(text)
         if m is None:
@@ -959,7 +964,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
 
         primary, secondary = spread
         out: list[DiagnosisCodeChoice] = []
-        for phrase in (primary, *secondary):
+        for phrase in ([primary] if primary else []) + secondary:
             for choice in choose_codes(read_phrase(phrase, year, folder), year, folder):
                 if all(c.code != choice.code for c in out):
                     out.append(choice.model_copy(update={

@@ -237,9 +237,10 @@ _OWN_ASSERTION = re.compile(
 
 
 def _same_sentence(text: str, end: int, start: int) -> bool:
-    """True when only a comma or semicolon (and blanks) separate two pieces."""
+    """True when only a comma, semicolon or a dash between words (and blanks) separate two
+    pieces ("dehydration - adverse effect of chemotherapy")."""
     between = text[end:start]
-    return "\n" not in between and "." not in between and len(between.strip(" ,;")) == 0
+    return "\n" not in between and "." not in between and len(between.strip(" ,;-–—")) == 0
 
 
 _WORD = re.compile(r"[a-z][a-z'/.-]*[a-z]|[a-z]")

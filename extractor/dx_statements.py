@@ -34,10 +34,21 @@ SKIPPED_KINDS = frozenset({"family_history", "social_history", "allergies", "hom
 
 _ITEM_BREAK = re.compile(r"\n|;|(?:(?<=\s)|^)(?:#\s?\d{1,2}[.):]?|\d{1,2}[.)])(?=\s)")
 _PLAN_CUT = re.compile(r"\s[-–—]+\s|\s?->|→|=>|:\s|\s[-–—]+$")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+# "?" ends a sentence after a word ("Pain worse?"), not before one ("Abd pain, ? appendicitis").
+_SENTENCE_END = re.compile(r"[.!](?=\s|$)|(?<=\w)\?(?=\s|$)")
 _COMMA = re.compile(r"[,;]")
-_LABEL = re.compile(r"(?:dx|diagnos[ie]s|impression|assessment|reason(?: for visit)?|"
-                    r"indication)\s*:\s*", re.I)
+# Narrative clause breaks beside commas: a column gap ("02/25/2026   61 y/o M   Adenocarcinoma
+# of sigmoid colon") and the patient's age and sex ("44 y/o F relapsing-remitting MS").
+# A quotation mark (a provider's words quoted in a nursing note), a dash between words and
+# "on <treatment>" also end a clause ("Pt 36 M - ulcerative
+# pancolitis, in remission on maintenance vedolizumab"); a clause naming no condition is
+# joined back to the one before it by the reader ("A-fib on apixaban" keeps its Z79.01).
+_NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|\s(?=on\s)|"
+                              r"\b\d{1,3}\s*(?:y/?o|yo|-year-old|year old)?\s*"
+                              r"(?:[MF]|male|female|man|woman)\b:?(?=\s|$)", re.I)
+_LABEL = re.compile(r"(?:(?:md |provider |primary |secondary |principal |additional )?"
+                    r"(?:dx|diagnos[ie]s)|impression|assessment|reason(?: for visit)?|"
+                    r"indication|primary|secondary|principal|additional)\s*:\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
             pieces += _statement_pieces(text, first, line_end)
             continue
         for s_start, s_end in _cuts(_SENTENCE_END, text, line_start, line_end):
-            for c_start, c_end in _cuts(_COMMA, text, s_start, s_end):
+            for c_start, c_end in _cuts(_NARRATIVE_BREAK, text, s_start, s_end):
                 a, b = _trim(text, c_start, c_end)
                 label = _LABEL.match(text, a, b)
                 if label:  # "Dx: seronegative rheumatoid arthritis": the label is no phrase

@@ -44,6 +44,13 @@ def line_sentences(doc: Doc) -> Doc:
     changed = False
     for token in doc[1:]:
         previous = doc[token.i - 1]
+        if (previous.text == "?" and previous.i > 0 and doc[previous.i - 1].whitespace_
+                and "\n" not in previous.whitespace_ and starts[token.i] == 1):
+            # "Abd pain, ? appendicitis": a "?" before a word asks about it (an uncertain
+            # diagnosis, ConText's "?" cue); it ends no sentence.
+            starts[token.i] = -1
+            changed = True
+            continue
         if "\n" not in previous.text and "\n" not in previous.whitespace_:
             continue
         if token.is_space:

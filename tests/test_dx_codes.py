@@ -348,3 +348,29 @@ def test_a_numbered_diagnosis_list_on_one_line_is_a_diagnostic_statement():
     note = "Dr. Kowalczyk: 1. Dehydration  2. Nausea with vomiting  3. Diarrhea.\n"
     got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
     assert got == ["E86.0", "R11.2", "R19.7"]
+
+
+@pytest.mark.parametrize("note, present, absent", [
+    # A column gap and the patient's age and sex end a narrative clause.
+    ("02/25/2026   61 y/o M   Adenocarcinoma of sigmoid colon, stage IIIB.\n", "C18.7", None),
+    # "on <drug>" ends a clause; the joined phrase still gives Z79.01.
+    ("44 y/o F, relapsing-remitting multiple sclerosis on ocrelizumab q6 months.\n", "G35.A",
+     "G35.D"),
+    ("A-fib on apixaban, stable.\n", "Z79.01", None),
+    ("Pt 36 M - ulcerative pancolitis, in remission on maintenance vedolizumab q8wk.\n",
+     "K51.00", None),
+    # A quoted provider statement; a dash joins its parts.
+    ("0915  Dr. Patel notified by phone: \"dehydration - adverse effect of chemotherapy "
+     "(FOLFOX)\"; verbal order NS 1000 mL IV.\n", "T45.1X5A", None),
+    # "?" before a word asks about it: uncertain, never coded outpatient (IV.H).
+    ("Pt refused Toradol. Abd pain, ?appendicitis - surgery consulted.\n", "R10.9", "K37"),
+    ("Abd pain, ? appendicitis.\n", "R10.9", "K37"),
+    ("62 y/o F, CT: acute uncomplicated sigmoid diverticulitis - no abscess.\n", "K57.32", None),
+])
+def test_narrative_clauses_of_notes_written_by_others(note, present, absent):
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
+    assert present in got
+    assert absent is None or absent not in got
