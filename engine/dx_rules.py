@@ -258,7 +258,7 @@ def code_diagnoses(
                  else r_dx_06_codes_for(dx))
         out.warnings += coded.warnings
         out.queries += coded.queries
-        if dx.mention is not None and not dx.statement:
+        if not dx.statement:  # a phrase of the narrative, or a lexicon mention outside one
             narrative.update(line.code for line in coded.codes)
         for line in coded.codes:
             if line.code in seen:

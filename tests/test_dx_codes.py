@@ -374,3 +374,15 @@ def test_narrative_clauses_of_notes_written_by_others(note, present, absent):
     got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
     assert present in got
     assert absent is None or absent not in got
+
+
+def test_lexicon_symptoms_of_the_narrative_go_with_the_definitive_diagnosis():
+    """R-DX-06 / I.B.5: "fever 38.9" in the HPI beside a coded pyelonephritis was coded
+    R50.9 because it came from the concept lexicon, not from a narrative phrase."""
+    from notecoder.pipeline import code_note
+    from notecoder.schema import Setting
+
+    note = ("38 y/o F: R flank pain, fever 38.9, chills, dysuria x 2 d.\n"
+            "Assessment: 1. Acute pyelonephritis  2. Dehydration\n")
+    got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
+    assert "N10" in got and "R50.9" not in got
