@@ -169,7 +169,8 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # external-cause details an injury code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
-    match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)) & (
+    match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)
+                      - set(mention.bracketed_words)) & (
         mt.vocabulary - _entry_words(e, mt.key))
     match._axes_from = (mt, e, sat, stated)
     return match
@@ -436,6 +437,7 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     out.sort(key=ordered.index)
     left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
     left = {w for w in left if not _is_number(w)}  # "CKD stage 4 (eGFR 22)": a value
+    left -= set(mention.bracketed_words)
     left = {w for w in left if w in known and w not in axis_of_word()}
     return out if not left else []
 

@@ -200,7 +200,7 @@ def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
     words = set(pw.core)
     return DiagnosisMention(
         text=text, main_terms=main_terms, words=list(pw.core), soft_words=pw.soft,
-        negated_words=sorted(pw.negated), axes=axes,
+        negated_words=sorted(pw.negated), axes=axes, bracketed_words=sorted(pw.bracketed),
         history="personal" in words and "history" in words,
         family="family" in words and "history" in words,
     )

@@ -347,6 +347,9 @@ class PhraseWords:
     core: tuple[str, ...]  # in order
     soft: dict[str, str]  # added word -> the stated word that brought it
     negated: frozenset[str]
+    # Stated only inside brackets ("pernicious anemia (intrinsic factor Ab positive)"):
+    # nonessential, as the tabular's own parentheses are.
+    bracketed: frozenset[str] = frozenset()
 
 
 # A list number or line label before the diagnosis ("#1", "3.", "2)", "Dx:", "Impression:").
@@ -357,6 +360,9 @@ _NOTE_SHORTHAND = [
     (re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])"), " without "),
     (re.compile(r"(?<![a-z0-9])w/(?![a-z0-9])"), " with "),
     (re.compile(r"(?<![a-z0-9])2/2(?![a-z0-9])"), " due to "),
+    # "Pain 3/10", "pain score: 8/10": a vital sign, no diagnosis of pain.
+    (re.compile(r"(?<![a-z0-9])pain(?:\s+score)?\s*[:=]?\s*\d{1,2}\s*/\s*10(?![0-9])"),
+     " painscore "),
     # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
     (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
      " calcium "),
@@ -383,10 +389,14 @@ def phrase_words(text: str, known=None) -> PhraseWords:
     words = split_words(s)
     core: list[str] = []
     negated: set[str] = set()
+    inside: set[str] = set()
+    outside: set[str] = set()
     mode = "pos"
+    depth = 0
     for w in words:
         if w in (",", "(", ")"):
             mode = "pos"
+            depth = depth + 1 if w == "(" else max(0, depth - 1) if w == ")" else depth
             continue
         if w in ("with", "and", "or"):
             if w == "with":
@@ -405,6 +415,7 @@ def phrase_words(text: str, known=None) -> PhraseWords:
             negated.add(w)
         else:
             core.append(w)
+            (inside if depth else outside).add(w)
     soft: dict[str, str] = {}
     syn = synonyms()
     if syn.also_re is not None:
@@ -413,4 +424,5 @@ def phrase_words(text: str, known=None) -> PhraseWords:
             for added in split_words(prepare(syn.also[m.group(1)])):
                 if added not in core:
                     soft[added] = (soft.get(added, "") + " " + m.group(1)).strip()
-    return PhraseWords(core=tuple(core), soft=soft, negated=frozenset(negated))
+    return PhraseWords(core=tuple(core), soft=soft, negated=frozenset(negated),
+                       bracketed=frozenset(inside - outside))

@@ -243,6 +243,8 @@ class DiagnosisMention(BaseModel):
     words: list[str]  # stated words, normalised as the index stores them
     soft_words: dict[str, str] = Field(default_factory=dict)  # added word -> stated word
     negated_words: list[str] = Field(default_factory=list)
+    # Words stated only in brackets: they may match a title, never block one.
+    bracketed_words: list[str] = Field(default_factory=list)
     axes: DiagnosisAxes = Field(default_factory=DiagnosisAxes)
     history: bool = False  # "history of", "h/o": a personal-history code, if any
     family: bool = False  # "family history of": a family-history code, if any

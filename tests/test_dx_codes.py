@@ -386,3 +386,13 @@ def test_lexicon_symptoms_of_the_narrative_go_with_the_definitive_diagnosis():
             "Assessment: 1. Acute pyelonephritis  2. Dehydration\n")
     got = [c.code for c in code_note(note, Setting.FACILITY, "official").codes]
     assert "N10" in got and "R50.9" not in got
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("pernicious anemia (intrinsic factor Ab positive)", ["D51.0"]),  # bracketed: nonessential
+    ("Iron deficiency anemia secondary to chronic blood loss from menorrhagia (heavy regular "
+     "cycles; gyn following)", ["D50.0", "N92.0"]),
+    ("Pain 3/10 (8/10 before treatment)", []),  # a pain score is a vital sign
+])
+def test_bracketed_words_never_block_a_code(phrase, expected):
+    assert codes(phrase) == expected
