@@ -396,3 +396,13 @@ def test_lexicon_symptoms_of_the_narrative_go_with_the_definitive_diagnosis():
 ])
 def test_bracketed_words_never_block_a_code(phrase, expected):
     assert codes(phrase) == expected
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Crohn's ileocolitis", ["K50.80"]),
+    ("seronegative rheumatoid arthritis", ["M06.00"]),  # its "without" ends at the term
+    ("Seropositive rheumatoid arthritis", ["M05.9"]),
+    ("RA, RF positive, polyarticular", ["M05.79"]),
+])
+def test_rheumatology_and_ibd_wordings(phrase, expected):
+    assert codes(phrase) == expected
