@@ -10,9 +10,12 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
@@ -30,6 +33,7 @@ from review.db import (
     session_factory,
     utcnow,
 )
+from review.db_errors import first_line, while_busy
 
 log = logging.getLogger(__name__)
 
@@ -91,30 +95,66 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
     return note
 
 
-def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "") -> str:
+# A note whose reading was started this many times without finishing (each time its worker
+# died: a crash, the OOM killer) is failed with a reason instead of being read again.
+MAX_READINGS = 3
+
+
+def _alone(_alone: bool) -> AbstractContextManager:
+    return nullcontext()
+
+
+def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "",
+                     guard: Callable[[bool], AbstractContextManager] = _alone) -> str:
     """The job: code one version of a note and store its suggestions, once; every job ends
     coded or failed with its reason (issue 13 item 4), never queued forever.
 
     Idempotent: a version that already has results (a job re-run after a crash), or a
-    note that moved on to a newer version, is left as it is. A failure that is not a
-    `NotecoderError` (an unexpected bug, a full disk while writing the results) rolls the
-    coding back and marks the note failed in a transaction of its own, with the error's
-    type only (its message may hold note text); the coder can retry it.
+    note that moved on to a newer version, is left as it is. A database that is only busy
+    (locked by another connection, a lock conflict, a reconnect) is waited out: the job
+    tries again until the write lands (`review.db_errors.while_busy`). Any other failure
+    that is not a `NotecoderError` (an unexpected bug, a full disk or a read-only database
+    while writing the results) rolls the coding back and marks the note failed in a
+    transaction of its own, with the error's type (and, for a database or OS error, the
+    driver's first line, which names the condition and no data); the coder can retry it.
+    When even that cannot be written, the error is raised: the job ends in error and the
+    worker's sweep (`review.stranded_jobs`) fails the note once the database takes writes.
+
+    Each reading is counted (committed) before it starts. A note read before without
+    finishing (its worker died) is read under `guard(True)`, which the worker makes
+    exclusive: alone in its process, so that a note that kills its worker takes no other
+    note with it; after `MAX_READINGS` such starts it is failed instead.
     """
+    what = f"coding of note {note_id} v{version}"
     try:
-        return _code_queued_note(db_url, note_id, version, worker)
+        return while_busy(lambda: _code_queued_note(db_url, note_id, version, worker, guard),
+                          what)
     except Exception as exc:
         log.error("coding note %s v%s failed: %s (message withheld)", note_id, version,
                   type(exc).__name__)
-        return _mark_failed(db_url, note_id, version, worker,
-                            f"Internal error while coding the note ({type(exc).__name__}); "
-                            "nothing was coded. Retry it, or report it if it happens again.")
+        reason = failure_reason(exc)
+        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason), what)
 
 
-def _mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: str) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """The sentence a coder sees for a job that failed with `exc` (not a NotecoderError)."""
+    detail = type(exc).__name__
+    if isinstance(exc, (DBAPIError, OSError)) and first_line(exc) != detail:
+        detail = f"{detail}: {first_line(exc)}"
+    return (f"Internal error while coding the note ({detail}); nothing was coded. Retry it, "
+            "or report it if it happens again.")
+
+
+def _queued(note: Note | None, version: int) -> bool:
+    return note is not None and note.version == version and note.status == NoteStatus.QUEUED
+
+
+def mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: str) -> str:
+    """Mark one queued note version failed with `reason` (audited); "skipped" when the note
+    is no longer that queued version."""
     with session_factory(db_url)() as db, db.begin():
         note = db.get(Note, note_id, with_for_update=True)
-        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+        if not _queued(note, version):
             return "skipped"
         note.status, note.error = NoteStatus.FAILED, reason[:500]
         audit(db, None, "note.failed", note_id=note.id,
@@ -122,20 +162,37 @@ def _mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: s
     return "failed"
 
 
-def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> str:
+def _code_queued_note(db_url: str, note_id: int, version: int, worker: str,
+                      guard: Callable[[bool], AbstractContextManager]) -> str:
     from notecoder.pipeline import code_note
 
-    with session_factory(db_url)() as db, db.begin():
-        note = db.get(Note, note_id, with_for_update=True)
-        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+    factory = session_factory(db_url)
+    with factory() as db:
+        note = db.get(Note, note_id)
+        if not _queued(note, version):
             return "skipped"
+        started = note.reading_attempts
+    if started >= MAX_READINGS:
+        return mark_failed(db_url, note_id, version, worker, (
+            f"The worker stopped while coding this note {started} times (a crash, or the "
+            "process was killed); nothing was coded. Retry it, or report it if it happens "
+            "again."))
+    with guard(started > 0):
+        with factory() as db, db.begin():
+            note = db.get(Note, note_id, with_for_update=True)
+            if not _queued(note, version):
+                return "skipped"
+            note.reading_attempts += 1  # committed first: a death while reading is counted
+            text, setting, profile, extractor = (note.text, Setting(note.setting),
+                                                 note.profile, note.extractor)
         try:
-            result = code_note(note.text, Setting(note.setting), note.profile, note.extractor)
+            result = code_note(text, setting, profile, extractor)
         except NotecoderError as exc:
-            note.status, note.error = NoteStatus.FAILED, str(exc)[:500]
-            audit(db, None, "note.failed", note_id=note.id,
-                  after={"error": note.error, "worker": worker})
-            return "failed"
+            return mark_failed(db_url, note_id, version, worker, str(exc))
+    with factory() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if not _queued(note, version):  # coded meanwhile by another run of this job
+            return "skipped"
         for position, line in enumerate(result.codes):
             db.add(CodeLineRow(note_id=note.id, version=version, position=position,
                                system=line.system, code=line.code, units=line.units,
@@ -162,7 +219,7 @@ def requeue_failed(db: Session, user: User, note_id: int) -> Note:
         raise ReviewError(f"Note {note.id} is {note.status}; only a failed note can be retried.")
     before = {"status": note.status, "version": note.version, "error": note.error}
     note.version += 1
-    note.status, note.error = NoteStatus.QUEUED, None
+    note.status, note.error, note.reading_attempts = NoteStatus.QUEUED, None, 0
     audit(db, user.id, "note.retry", note_id=note.id, before=before,
           after={"status": note.status, "version": note.version})
     return note
@@ -465,6 +522,7 @@ def answer_query(db: Session, user: User, query_id: int, answer: str) -> Note:
     old_version = note.version
     note.version += 1
     note.status, note.result, note.coded_at = NoteStatus.QUEUED, None, None
+    note.reading_attempts = 0
     audit(db, user.id, "query.answer", note_id=note.id, target=f"query {query.id}",
           before=before, after=_query_view(query))
     audit(db, user.id, "note.recode", note_id=note.id,
