@@ -125,15 +125,14 @@ def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "",
     exclusive: alone in its process, so that a note that kills its worker takes no other
     note with it; after `MAX_READINGS` such starts it is failed instead.
     """
-    what = f"coding of note {note_id} v{version}"
     try:
-        return while_busy(lambda: _code_queued_note(db_url, note_id, version, worker, guard),
-                          what)
+        return _code_queued_note(db_url, note_id, version, worker, guard)
     except Exception as exc:
         log.error("coding note %s v%s failed: %s (message withheld)", note_id, version,
                   type(exc).__name__)
         reason = failure_reason(exc)
-        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason), what)
+        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason),
+                          f"coding of note {note_id} v{version}")
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -164,32 +163,51 @@ def mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: st
 
 def _code_queued_note(db_url: str, note_id: int, version: int, worker: str,
                       guard: Callable[[bool], AbstractContextManager]) -> str:
+    """Each database step on its own, each waiting out a busy database by itself: a busy
+    store is tried again without reading the note again or counting another reading."""
     from notecoder.pipeline import code_note
 
-    factory = session_factory(db_url)
-    with factory() as db:
-        note = db.get(Note, note_id)
-        if not _queued(note, version):
-            return "skipped"
-        started = note.reading_attempts
+    what = f"coding of note {note_id} v{version}"
+    started = while_busy(lambda: _readings_started(db_url, note_id, version), what)
+    if started is None:
+        return "skipped"
     if started >= MAX_READINGS:
-        return mark_failed(db_url, note_id, version, worker, (
-            f"The worker stopped while coding this note {started} times (a crash, or the "
-            "process was killed); nothing was coded. Retry it, or report it if it happens "
-            "again."))
+        reason = (f"The worker stopped while coding this note {started} times (a crash, or "
+                  "the process was killed); nothing was coded. Retry it, or report it if it "
+                  "happens again.")
+        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason), what)
     with guard(started > 0):
-        with factory() as db, db.begin():
-            note = db.get(Note, note_id, with_for_update=True)
-            if not _queued(note, version):
-                return "skipped"
-            note.reading_attempts += 1  # committed first: a death while reading is counted
-            text, setting, profile, extractor = (note.text, Setting(note.setting),
-                                                 note.profile, note.extractor)
+        begun = while_busy(lambda: _begin_reading(db_url, note_id, version), what)
+        if begun is None:
+            return "skipped"
         try:
-            result = code_note(text, setting, profile, extractor)
+            result = code_note(*begun)
         except NotecoderError as exc:
-            return mark_failed(db_url, note_id, version, worker, str(exc))
-    with factory() as db, db.begin():
+            said = str(exc)
+            return while_busy(lambda: mark_failed(db_url, note_id, version, worker, said), what)
+    return while_busy(lambda: _store_result(db_url, note_id, version, worker, result), what)
+
+
+def _readings_started(db_url: str, note_id: int, version: int) -> int | None:
+    """How many readings of this queued version were started; None: not queued any more."""
+    with session_factory(db_url)() as db:
+        note = db.get(Note, note_id)
+        return note.reading_attempts if _queued(note, version) else None
+
+
+def _begin_reading(db_url: str, note_id: int, version: int) -> tuple | None:
+    """Count one more reading (committed before it starts: a death while reading is
+    counted); the arguments of the reading, or None when the version is not queued."""
+    with session_factory(db_url)() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if not _queued(note, version):
+            return None
+        note.reading_attempts += 1
+        return note.text, Setting(note.setting), note.profile, note.extractor
+
+
+def _store_result(db_url: str, note_id: int, version: int, worker: str, result) -> str:
+    with session_factory(db_url)() as db, db.begin():
         note = db.get(Note, note_id, with_for_update=True)
         if not _queued(note, version):  # coded meanwhile by another run of this job
             return "skipped"

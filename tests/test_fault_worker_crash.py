@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bench.faults import scenarios
 from bench.faults.site import MARKER
 from review import service
-from review.db import AuditEvent, session_factory
+from review.db import AuditEvent, Note, session_factory
 
 
 def _coded_events(url: str, note_id: int) -> int:
@@ -44,7 +44,10 @@ def test_a_note_that_kills_every_worker_is_failed_with_a_reason(tmp_path):
     outcome, ids, site = scenarios.poison_note(tmp_path)
     assert outcome.deaths == service.MAX_READINGS
     result = outcome.tally
-    assert result.exactly_once and (result.coded, result.failed_with_reason) == (3, 1), result
+    with session_factory(site.url)() as db:
+        readings = db.execute(select(Note.id, Note.reading_attempts)).all()
+    assert result.exactly_once and (result.coded, result.failed_with_reason) == (3, 1), \
+        (result, readings, outcome.log.read_text()[-3000:])
     assert outcome.told.startswith(
         f"The worker stopped while coding this note {service.MAX_READINGS} times")
     assert _coded_events(site.url, ids[2]) == 0
