@@ -12,7 +12,7 @@ tests/test_note_budget.py, tests/test_fault_*.py) assert; this keeps the measure
 current. Then real worker processes meet the faults of `bench/faults/scenarios.py` (a write
 lock, a read-only database, a full disk, a worker dying mid-note, a note that kills every
 worker) and the kill -9 run of `bench/faults/kill9.py` (200 gold notes, SIGKILL at 10
-seeded random moments; about 2 minutes).
+seeded random moments; about a minute).
 """
 
 from __future__ import annotations
@@ -177,7 +177,8 @@ def worker_faults(folder: Path) -> tuple[list[str], int]:
                  for _, code, o in answers)
         row(f"read-only: {what} (root's file capabilities dropped)",
             f"worker and serve exit {', '.join(str(c) for _, c, _ in answers)}: "
-            (said[0] if said else "(nothing)").replace(str(folder), "$TMP"), "note kept, queued",
+            + (said[0] if said else "(nothing)").replace(str(folder), "$TMP"),
+            "note kept, queued",
             sum(scenarios.MARKER in o for _, _, o in answers), ok)
     out = scenarios.disk_full(folder / "full")
     row("disk full (ulimit -f, SIGXFSZ ignored, WAL past the limit), then space again",
