@@ -1,17 +1,23 @@
 """Faults and bad input, tried for real; writes the figures table of docs/reliability.md.
 
-    python bench/reliability.py            # prints the table and rewrites docs/reliability.md
+    python bench/reliability.py            # prints the tables and rewrites docs/reliability.md
+    python bench/reliability.py --notes 200 --kills 10 --seed 13   # the kill -9 run's size
 
 Each bad input goes through the `notecoder code` command as a user would give it; the table
 records the exit status, the one sentence on stderr, whether any note text reached stderr,
 and the time taken. Then the coding job is broken on purpose (a bug, a full disk while
 writing, a time budget too short) and the table records how each job ended. Nothing here
 is asserted: the tests (tests/test_plausibility.py, tests/test_review_*.py,
-tests/test_note_budget.py) assert; this keeps the measured figures current.
+tests/test_note_budget.py, tests/test_fault_*.py) assert; this keeps the measured figures
+current. Then real worker processes meet the faults of `bench/faults/scenarios.py` (a write
+lock, a read-only database, a full disk, a worker dying mid-note, a note that kills every
+worker) and the kill -9 run of `bench/faults/kill9.py` (200 gold notes, SIGKILL at 10
+seeded random moments; about a minute).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -130,11 +136,110 @@ def _coder(db):
     return db.scalar(select(User).where(User.username == "coder1"))
 
 
+def _ended(tally) -> str:
+    parts = [f"{tally.coded} coded"]
+    if tally.failed_with_reason:
+        parts.append(f"{tally.failed_with_reason} failed with a reason")
+    for name in ("failed_without_reason", "stuck", "lost", "coded_twice", "duplicate_lines",
+                 "wrong_claims"):
+        if getattr(tally, name):
+            parts.append(f"{getattr(tally, name)} {name.replace('_', ' ')}")
+    return ", ".join(parts)
+
+
+def _cell(text: str, width: int = 150) -> str:
+    return text.replace("|", "/").replace("\n", " ")[:width]
+
+
+def worker_faults(folder: Path) -> tuple[list[str], int]:
+    """Rows of the worker and database faults table; how many faults were survived."""
+    from bench.faults import scenarios
+
+    rows = ["| fault (a real `notecoder worker` process) | what happened | notes ended | "
+            "note text in its output | survived |", "|---|---|---|---|---|"]
+    survived = 0
+
+    def row(name: str, happened: str, ended: str, leaked: int, ok: bool) -> None:
+        nonlocal survived
+        survived += ok
+        rows.append(f"| {name} | {_cell(happened)} | {ended} | "
+                    f"{'yes' if leaked else 'no'} | {'yes' if ok else '**no**'} |")
+
+    out = scenarios.locked(folder / "locked")
+    row("write lock held by another connection (BEGIN EXCLUSIVE, 3 s, busy timeout 0.5 s)",
+        "; ".join(out.steps) + f" (submission: '{out.told}', the web app answers 503)",
+        _ended(out.tally), len(out.leaked_lines),
+        out.tally.exactly_once and out.tally.coded == 1 and not out.leaked_lines)
+    for what in scenarios.READ_ONLY:
+        answers = scenarios.read_only(folder / what.replace(" ", "-"), what)
+        said = answers[0][2].strip().splitlines()
+        ok = all(code == 2 and len(o.strip().splitlines()) == 1 and "Traceback" not in o
+                 for _, code, o in answers)
+        row(f"read-only: {what} (root's file capabilities dropped)",
+            f"worker and serve exit {', '.join(str(c) for _, c, _ in answers)}: "
+            + (said[0] if said else "(nothing)").replace(str(folder), "$TMP"),
+            "note kept, queued",
+            sum(scenarios.MARKER in o for _, _, o in answers), ok)
+    out = scenarios.disk_full(folder / "full")
+    row("disk full (ulimit -f, SIGXFSZ ignored, WAL past the limit), then space again",
+        "; ".join(out.steps) + f"; reason: {out.told}", _ended(out.tally),
+        len(out.leaked_lines), out.tally.exactly_once and out.tally.coded == 1)
+    out, _ids = scenarios.worker_deaths(folder / "deaths")
+    row("worker dies (os._exit) while reading a note, and after storing one before the "
+        "queue records it; a bug raised while reading a third",
+        f"{out.deaths} deaths, restarted each time; the bug's note: {out.told}",
+        _ended(out.tally), len(out.leaked_lines),
+        out.tally.exactly_once and out.deaths == 2 and out.tally.coded == 5)
+    out, _ids, _site = scenarios.poison_note(folder / "poison")
+    row("a note that kills every worker that reads it (3 other notes queued with it)",
+        f"{out.deaths} deaths, restarted each time; the note: {out.told}",
+        _ended(out.tally), len(out.leaked_lines),
+        out.tally.exactly_once and out.tally.coded == 3)
+    return rows, survived
+
+
+def kill9_run(folder: Path, notes: int, kills: int, seed: int) -> tuple[list[str], bool]:
+    from bench.faults import kill9
+
+    report = kill9.run(folder, notes, kills, seed)
+    t = report.tally
+    rows = ["| notes | SIGKILLs (seed) | jobs running at each kill | coded | failed with a "
+            "reason | stuck queued | lost | coded twice | duplicate lines | claims unlike "
+            "the engine's | note text in the logs | seconds |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {notes} | {kills} ({seed}) | {', '.join(map(str, report.in_flight_at_kill))} "
+            f"| {t.coded} | {t.failed_with_reason} | {t.stuck} | {t.lost} | {t.coded_twice} "
+            f"| {t.duplicate_lines} | {t.wrong_claims} | {len(report.leaked_lines)} lines | "
+            f"{report.seconds:.0f} |"]
+    return rows, report.ok
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, default=200, help="notes in the kill -9 run")
+    parser.add_argument("--kills", type=int, default=10, help="SIGKILLs in the kill -9 run")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the kill moments")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         inputs = bad_inputs(folder)
         faults = job_faults(folder)
+        worker_rows, survived = worker_faults(folder)
+        kill_rows, kill_ok = kill9_run(folder / "kill9", args.notes, args.kills, args.seed)
+    tried = len(inputs) - 2
+    leaked = sum(" | yes | " in r for r in inputs)
+    summary = [
+        "| | figure |", "|---|---|",
+        f"| bad inputs tried through `notecoder code` | {tried}, note text on stderr in "
+        f"{leaked} |",
+        f"| faults injected into coding jobs (in process) | {len(faults) - 2}, each ended "
+        "failed with a reason |",
+        f"| worker and database faults survived (real processes) | {survived} of "
+        f"{len(worker_rows) - 2} |",
+        f"| kill -9 run | {args.kills} SIGKILLs over {args.notes} notes: "
+        f"{'every note coded exactly once, none lost' if kill_ok else '**NOT all exactly once**'}"
+        " |",
+    ]
     stamp = time.strftime("%Y-%m-%d")
     text = "\n".join([
         "# Reliability figures",
@@ -142,7 +247,11 @@ def main() -> None:
         f"Generated {stamp} by `python bench/reliability.py` (rerun it to refresh this file).",
         "Every bad input is given to `notecoder code FILE --json` as a user would, at log "
         "level INFO, with a marker string in the note text; every fault is injected into a "
-        "real coding job of the review queue (SQLite).",
+        "real coding job of the review queue (SQLite); the worker and database faults and the "
+        "kill -9 run use real `notecoder worker` processes (`bench/faults/`, asserted by "
+        "tests/test_fault_*.py on smaller runs).",
+        "",
+        *summary,
         "",
         "## Bad input",
         "",
@@ -152,8 +261,30 @@ def main() -> None:
         "",
         *faults,
         "",
+        "## Worker and database faults",
+        "",
+        "The notes carry a marker string; the worker logs at INFO. A job on a busy database "
+        "waits and tries again; a database refusing writes for good fails the note with the "
+        "driver's first line; a note left queued with no live job is enqueued again or failed "
+        "with a reason by every worker's sweep (`review/stranded_jobs.py`, every "
+        "`NOTECODER_JOB_SWEEP_SECONDS`, 1 s here); a note read before without finishing is "
+        "read alone in its worker and failed after `MAX_READINGS` deaths "
+        "(`review/reading_guard.py`).",
+        "",
+        *worker_rows,
+        "",
+        f"## kill -9 at random moments (`python bench/reliability.py --notes {args.notes} "
+        f"--kills {args.kills} --seed {args.seed}`)",
+        "",
+        "Gold notes (the marker appended) submitted and enqueued as the web app does; one "
+        "`notecoder worker` (always the same `--id`) SIGKILLed at a moment drawn between 1 "
+        "and 7 s after its start, restarted each time, then a last worker finishes the queue. "
+        "Each coded note's lines are compared with the engine's own claim for its text.",
+        "",
+        *kill_rows,
+        "",
         "Also covered by the test suite, not re-run here: a worker killed with SIGKILL mid-job "
-        "resumes it and every note is coded exactly once (tests/test_review_worker.py); "
+        "resumes it (tests/test_review_worker.py); "
         "concurrent edits on one claim get 409 (tests/test_review_app.py); login floods are "
         "throttled (tests/test_review_login_security.py); no note text reaches the server log "
         "on any error path (tests/test_review_phi_logs.py); reading cost is linear in note "

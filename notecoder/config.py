@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     jobs_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Fault injection for durability tests: a worker waits this long before coding a note.
     job_delay_seconds: float = Field(default=0.0, ge=0, le=600)
+    # How often a worker looks for notes left queued with no live job (review.stranded_jobs).
+    job_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     # LLM extraction path (`--extractor llm|both`): any OpenAI-compatible endpoint.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)

@@ -160,6 +160,10 @@ class Note(Base):
     # Bumped by every coder decision on the claim; a decision made on an older revision
     # (a stale page) is refused (service.claim_change).
     revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Readings of the current version started by a worker (committed before each reading):
+    # a note whose reading keeps killing its worker is failed, not read forever
+    # (service.MAX_READINGS); reset when the version changes.
+    reading_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     coded_at: Mapped[dt.datetime | None]

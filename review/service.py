@@ -11,9 +11,12 @@ import datetime as dt
 import io
 import json
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
@@ -34,6 +37,7 @@ from review.db import (
     session_factory,
     utcnow,
 )
+from review.db_errors import first_line, while_busy
 
 log = logging.getLogger(__name__)
 
@@ -96,30 +100,65 @@ def submit_note(db: Session, user: User, text: str, label: str, setting: str, pr
     return note
 
 
-def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "") -> str:
+# A note whose reading was started this many times without finishing (each time its worker
+# died: a crash, the OOM killer) is failed with a reason instead of being read again.
+MAX_READINGS = 3
+
+
+def _alone(_alone: bool) -> AbstractContextManager:
+    return nullcontext()
+
+
+def code_queued_note(db_url: str, note_id: int, version: int, worker: str = "",
+                     guard: Callable[[bool], AbstractContextManager] = _alone) -> str:
     """The job: code one version of a note and store its suggestions, once; every job ends
     coded or failed with its reason (issue 13 item 4), never queued forever.
 
     Idempotent: a version that already has results (a job re-run after a crash), or a
-    note that moved on to a newer version, is left as it is. A failure that is not a
-    `NotecoderError` (an unexpected bug, a full disk while writing the results) rolls the
-    coding back and marks the note failed in a transaction of its own, with the error's
-    type only (its message may hold note text); the coder can retry it.
+    note that moved on to a newer version, is left as it is. A database that is only busy
+    (locked by another connection, a lock conflict, a reconnect) is waited out: the job
+    tries again until the write lands (`review.db_errors.while_busy`). Any other failure
+    that is not a `NotecoderError` (an unexpected bug, a full disk or a read-only database
+    while writing the results) rolls the coding back and marks the note failed in a
+    transaction of its own, with the error's type (and, for a database or OS error, the
+    driver's first line, which names the condition and no data); the coder can retry it.
+    When even that cannot be written, the error is raised: the job ends in error and the
+    worker's sweep (`review.stranded_jobs`) fails the note once the database takes writes.
+
+    Each reading is counted (committed) before it starts. A note read before without
+    finishing (its worker died) is read under `guard(True)`, which the worker makes
+    exclusive: alone in its process, so that a note that kills its worker takes no other
+    note with it; after `MAX_READINGS` such starts it is failed instead.
     """
     try:
-        return _code_queued_note(db_url, note_id, version, worker)
+        return _code_queued_note(db_url, note_id, version, worker, guard)
     except Exception as exc:
         log.error("coding note %s v%s failed: %s (message withheld)", note_id, version,
                   type(exc).__name__)
-        return _mark_failed(db_url, note_id, version, worker,
-                            f"Internal error while coding the note ({type(exc).__name__}); "
-                            "nothing was coded. Retry it, or report it if it happens again.")
+        reason = failure_reason(exc)
+        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason),
+                          f"coding of note {note_id} v{version}")
 
 
-def _mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: str) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """The sentence a coder sees for a job that failed with `exc` (not a NotecoderError)."""
+    detail = type(exc).__name__
+    if isinstance(exc, (DBAPIError, OSError)) and first_line(exc) != detail:
+        detail = f"{detail}: {first_line(exc)}"
+    return (f"Internal error while coding the note ({detail}); nothing was coded. Retry it, "
+            "or report it if it happens again.")
+
+
+def _queued(note: Note | None, version: int) -> bool:
+    return note is not None and note.version == version and note.status == NoteStatus.QUEUED
+
+
+def mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: str) -> str:
+    """Mark one queued note version failed with `reason` (audited); "skipped" when the note
+    is no longer that queued version."""
     with session_factory(db_url)() as db, db.begin():
         note = db.get(Note, note_id, with_for_update=True)
-        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+        if not _queued(note, version):
             return "skipped"
         note.status, note.error = NoteStatus.FAILED, reason[:500]
         audit(db, None, "note.failed", note_id=note.id,
@@ -127,20 +166,56 @@ def _mark_failed(db_url: str, note_id: int, version: int, worker: str, reason: s
     return "failed"
 
 
-def _code_queued_note(db_url: str, note_id: int, version: int, worker: str) -> str:
+def _code_queued_note(db_url: str, note_id: int, version: int, worker: str,
+                      guard: Callable[[bool], AbstractContextManager]) -> str:
+    """Each database step on its own, each waiting out a busy database by itself: a busy
+    store is tried again without reading the note again or counting another reading."""
     from notecoder.pipeline import code_note
 
-    with session_factory(db_url)() as db, db.begin():
-        note = db.get(Note, note_id, with_for_update=True)
-        if note is None or note.version != version or note.status != NoteStatus.QUEUED:
+    what = f"coding of note {note_id} v{version}"
+    started = while_busy(lambda: _readings_started(db_url, note_id, version), what)
+    if started is None:
+        return "skipped"
+    if started >= MAX_READINGS:
+        reason = (f"The worker stopped while coding this note {started} times (a crash, or "
+                  "the process was killed); nothing was coded. Retry it, or report it if it "
+                  "happens again.")
+        return while_busy(lambda: mark_failed(db_url, note_id, version, worker, reason), what)
+    with guard(started > 0):
+        begun = while_busy(lambda: _begin_reading(db_url, note_id, version), what)
+        if begun is None:
             return "skipped"
         try:
-            result = code_note(note.text, Setting(note.setting), note.profile, note.extractor)
+            result = code_note(*begun)
         except NotecoderError as exc:
-            note.status, note.error = NoteStatus.FAILED, str(exc)[:500]
-            audit(db, None, "note.failed", note_id=note.id,
-                  after={"error": note.error, "worker": worker})
-            return "failed"
+            said = str(exc)
+            return while_busy(lambda: mark_failed(db_url, note_id, version, worker, said), what)
+    return while_busy(lambda: _store_result(db_url, note_id, version, worker, result), what)
+
+
+def _readings_started(db_url: str, note_id: int, version: int) -> int | None:
+    """How many readings of this queued version were started; None: not queued any more."""
+    with session_factory(db_url)() as db:
+        note = db.get(Note, note_id)
+        return note.reading_attempts if _queued(note, version) else None
+
+
+def _begin_reading(db_url: str, note_id: int, version: int) -> tuple | None:
+    """Count one more reading (committed before it starts: a death while reading is
+    counted); the arguments of the reading, or None when the version is not queued."""
+    with session_factory(db_url)() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if not _queued(note, version):
+            return None
+        note.reading_attempts += 1
+        return note.text, Setting(note.setting), note.profile, note.extractor
+
+
+def _store_result(db_url: str, note_id: int, version: int, worker: str, result) -> str:
+    with session_factory(db_url)() as db, db.begin():
+        note = db.get(Note, note_id, with_for_update=True)
+        if not _queued(note, version):  # coded meanwhile by another run of this job
+            return "skipped"
         diff = _store_lines(db, note, version, result.codes)
         for position, query in enumerate(result.queries):
             db.add(QueryRow(note_id=note.id, version=version, position=position,
@@ -202,7 +277,7 @@ def requeue_failed(db: Session, user: User, note_id: int) -> Note:
         raise ReviewError(f"Note {note.id} is {note.status}; only a failed note can be retried.")
     before = {"status": note.status, "version": note.version, "error": note.error}
     note.version += 1
-    note.status, note.error = NoteStatus.QUEUED, None
+    note.status, note.error, note.reading_attempts = NoteStatus.QUEUED, None, 0
     audit(db, user.id, "note.retry", note_id=note.id, before=before,
           after={"status": note.status, "version": note.version})
     return note
@@ -574,6 +649,7 @@ def _recode_with(db: Session, user: User, note: Note, source: str, body: str) ->
     old_version = note.version
     note.version += 1
     note.status, note.result, note.coded_at = NoteStatus.QUEUED, None, None
+    note.reading_attempts = 0
     audit(db, user.id, "note.recode", note_id=note.id,
           before={"version": old_version}, after={"version": note.version})
 
