@@ -253,9 +253,12 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     expect(j0696.locator("td.units")).to_have_text("4")
     expect(admin.locator("td.units")).to_have_text("1")
 
-    # Nothing is highlighted until a line is hovered; then exactly its evidence is.
+    # The first line waiting for a decision is selected on load, its evidence highlighted;
+    # hovering another line shows exactly that line's evidence instead.
     page.mouse.move(0, 0)
-    expect(page.locator("pre#note mark.active")).to_have_count(0)
+    expect(page.locator("tr.code-line.selected")).to_have_count(1)
+    selected_key = page.locator("tr.code-line.selected").get_attribute("data-key")
+    expect(marks_of(page, selected_key).first).to_have_class(re.compile(r"\bactive\b"))
     key = j0696.get_attribute("data-key")
     assert key and re.fullmatch(r"line-\d+", key)
     evidence = marks_of(page, key)
@@ -292,7 +295,7 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     expect(j0696.locator("td.units")).to_have_text("3")
     expect(page.locator("#note-status")).to_have_text("coded")
 
-    # Accept every other line, one page load each.
+    # Accept every other line, in place (no page load).
     others = page.locator("table#codes tr.code-line").filter(
         has=page.locator("td.line-status", has_text="suggested"))
     for _ in range(10):  # two lines left; the bound only guards against a loop
@@ -305,8 +308,17 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     for row in (admin, dx):
         expect(row.locator("td.line-status")).to_contain_text("accepted")
 
+    # The fluid's warning (no line of its own) blocks finalise until acknowledged.
+    blockers = page.locator("#blockers li.issue")
+    expect(blockers).to_have_count(1)
+    expect(blockers).to_contain_text("NS")
     page.locator("#finalise").click()
-    expect(page).to_have_url(re.compile(rf"/notes/{note_id}$"))
+    expect(page.get_by_role("alert")).to_contain_text("need acknowledging first")
+    blockers.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#blockers")).to_be_hidden()
+    page.locator("#finalise").click()  # finalised: on to the next note, or the queue
+    expect(page).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    page.goto(f"/notes/{note_id}")
     expect(page.locator("#note-status")).to_have_text("final")
     expect(page.locator("#finalise")).to_have_count(0)
     expect(page.get_by_role("button", name="Accept")).to_have_count(0)
@@ -417,6 +429,16 @@ def test_an_uploaded_note_file_is_coded(new_context, tmp_path) -> None:
     expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
 
 
+def acknowledge_all(page: Page) -> int:
+    """Click Acknowledge on every open warning and query of the claim; how many."""
+    buttons = page.locator("#blockers").get_by_role("button", name="Acknowledge")
+    count = buttons.count()
+    for left in range(count, 0, -1):
+        buttons.first.click()
+        expect(buttons).to_have_count(left - 1)
+    return count
+
+
 def _finalise_expecting(page: Page, message: str) -> None:
     page.locator("#finalise").click()
     expect(page.get_by_role("alert")).to_contain_text(message)
@@ -438,8 +460,9 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
             has=coder.locator("td.line-status", has_text="suggested"))
         if not open_rows.count():
             break
+        code = open_rows.first.locator("td.code").inner_text().strip()
         open_rows.first.get_by_role("button", name="Accept").click()
-        expect(coder).to_have_url(re.compile(rf"/notes/{note_id}$"))
+        expect(code_row(coder, code).locator("td.line-status")).to_contain_text("accepted")
     _finalise_expecting(coder, "J1745: units unknown")  # an unbillable line blocks it
     coder.goto(f"/notes/{note_id}")
     j1745.locator("details", has=coder.locator("summary", has_text="Reject")) \
@@ -447,7 +470,10 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     j1745.locator("form.reject input[name=reason]").fill("no weight documented")
     j1745.get_by_role("button", name="Reject").click()
     expect(j1745.locator("td.line-status")).to_contain_text("rejected")
+    assert acknowledge_all(coder) >= 1  # the open weight query among them
     coder.locator("#finalise").click()
+    expect(coder).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    coder.goto(f"/notes/{note_id}")
     expect(coder.locator("#note-status")).to_have_text("final")
 
     cdi = log_in(new_context(), "cdi1", "/cdi")

@@ -85,8 +85,17 @@
     say("Evidence " + (evidenceAt + 1) + " of " + spans.length + " for " + lineName(selected) + ".");
   }
   rows().forEach(function (row) {
-    row.addEventListener("mouseenter", function () { if (row !== selected) { show(row.dataset.key, true); } });
-    row.addEventListener("mouseleave", function () { if (row !== selected) { show(row.dataset.key, false); } });
+    // Hovering previews another line's evidence alone; leaving it shows the selected one again.
+    row.addEventListener("mouseenter", function () {
+      if (row === selected) { return; }
+      if (selected) { highlight(selected, false); }
+      show(row.dataset.key, true);
+    });
+    row.addEventListener("mouseleave", function () {
+      if (row === selected) { return; }
+      show(row.dataset.key, false);
+      if (selected) { highlight(selected, true); }
+    });
     row.addEventListener("click", function (event) {
       if (event.target.closest("form, details, button, input, select")) { return; }
       select(row === selected ? null : row, false);
@@ -94,7 +103,18 @@
   });
 
   // --- talking to the JSON API ----------------------------------------------------------
+  // Changes go one at a time, each with the claim revision the previous one left, so fast
+  // keys never race each other into a stale-claim refusal.
+  var pending = Promise.resolve();
   function api(method, path, body) {
+    if (method === "GET") { return send(method, path, body); }
+    var run = function () { return send(method, path, body); };
+    var done = pending.then(run, run);
+    pending = done.catch(function () {});
+    return done;
+  }
+  function send(method, path, body) {
+    if (body && "revision" in body) { body.revision = revision(); }
     return fetch(path, {
       method: method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
