@@ -597,3 +597,152 @@ def test_the_api_docs_page_loads_nothing_from_the_network(browser: Browser,
         assert elsewhere == []
     finally:
         context.close()
+
+
+# --- keyboard review, evidence, codes that explain themselves (issue 14 items 2-5) ---------
+
+M08_NOTE = ("Oncology infusion. Breast cancer, cycle 2.\n"
+            "Premeds: ondansetron 16 mg IV push 0830, dexamethasone 12 mg IV push 0835.\n"
+            "Paclitaxel 175 mg/m2 = 300 mg IV 0900-1205.\nCarboplatin 450 mg IV 1210-1240.\n")
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(x) / 255 for x in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_a_note_is_reviewed_and_finalised_by_keys_without_a_reload(new_context) -> None:
+    page = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(page, M08_NOTE, "m08 keys")
+    wait_coded(page)
+    page.evaluate("window.__same_page = true")  # gone if the page reloads
+    rows = page.locator("table#codes tr.code-line")
+    expect(rows).to_have_count(10)
+
+    # Codes explain themselves: official ICD-10-CM and HCPCS titles, our words for CPT.
+    expect(code_row(page, "C50.919").locator("td.desc")).to_contain_text(
+        "Malignant neoplasm of unspecified site of unspecified female breast")
+    expect(code_row(page, "J9267").locator("td.desc")).to_contain_text("paclitaxel")
+    expect(code_row(page, "96413").locator("td.desc")).to_contain_text(
+        "Chemotherapy IV infusion, first hour")
+    # Warnings sit beside their line in words, never fact ids or offsets.
+    warning = code_row(page, "J9045").locator("ul.line-issues li")
+    expect(warning.first).to_contain_text("Carboplatin")
+    for text in page.locator("li.issue").all_inner_texts():
+        assert not re.search(r"\b[ADSCEW]\d{1,3}\b|Characters \d", text), text
+
+    # Every line its own highlight colour, text over it at WCAG AA or better, a legend.
+    expect(page.locator("ul.legend li")).to_have_count(11)
+    colours = set()
+    for mark in page.locator("pre#note mark").all()[:12]:
+        fg, bg = mark.evaluate("m => [getComputedStyle(m).color, "
+                               "getComputedStyle(m).backgroundColor]")
+        assert _contrast(fg, bg) >= 4.5, (fg, bg)
+        colours.add(bg)
+    assert len(colours) >= 5
+    pane = page.locator("#note-pane")
+    assert pane.evaluate("p => getComputedStyle(p).position") == "sticky"
+
+    # j/k move; ? shows the keys; r asks a reason; e edits; a accepts in place.
+    expect(page.locator("tr.code-line.selected")).to_have_count(1)
+    page.keyboard.press("?")
+    expect(page.locator("#keys-help")).to_be_visible()
+    expect(page.locator("#keys-help")).to_contain_text("accept remaining")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("a")
+    expect(rows.nth(0).locator("td.line-status")).to_contain_text("accepted")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.locator("#live")).to_contain_text("accepted")
+    page.keyboard.press("r")
+    page.locator("#reason-input").fill("not documented as today's reason")
+    page.keyboard.press("Enter")
+    expect(rows.nth(1).locator("td.line-status")).to_contain_text("rejected")
+    drug = code_row(page, "J2405")
+    while "selected" not in (drug.get_attribute("class") or ""):
+        page.keyboard.press("j")
+    page.keyboard.press("e")
+    units = drug.locator("form.edit input[name=units]")
+    expect(units).to_be_focused()
+    units.fill("99")  # over the MUE of J2405
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("MUE")
+    units.fill("8")
+    page.keyboard.press("Enter")
+    expect(drug.locator("td.line-status")).to_contain_text("edited")
+    expect(drug.locator(".stale-note")).to_contain_text("J2405 × 16")
+    page.locator("body").click(position={"x": 5, "y": 5})
+
+    # Selecting text in the note and pressing c adds a code with that text as evidence.
+    page.evaluate("""() => {
+        const pre = document.getElementById('note'); const text = pre.textContent;
+        const start = text.indexOf('Breast cancer'); const end = start + 'Breast cancer'.length;
+        const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT); let at = 0;
+        const range = document.createRange(); let n;
+        while ((n = walker.nextNode())) { const len = n.nodeValue.length;
+          if (at <= start && start <= at + len) range.setStart(n, start - at);
+          if (at <= end && end <= at + len) { range.setEnd(n, end - at); break; } at += len; }
+        getSelection().removeAllRanges(); getSelection().addRange(range); }""")
+    page.keyboard.press("c")
+    add = page.locator("form.add")
+    expect(add.locator(".evidence-quote")).to_contain_text("Breast cancer")
+    add.locator("select[name=system]").select_option("ICD-10-CM")
+    add.locator("input[name=code]").fill("Z51.11")
+    expect(add.locator(".code-desc")).to_contain_text("antineoplastic chemotherapy")
+    add.get_by_role("button", name="Add").click()
+    expect(code_row(page, "Z51.11")).to_have_count(2)  # the page draws the new row
+    added = code_row(page, "Z51.11").last
+    expect(marks_of(page, added.get_attribute("data-key"))).to_have_text(["Breast cancer"])
+
+    # A accepts the rest but leaves lines with warnings; a decides them; w acknowledges the
+    # claim-wide query; f finalises and moves to the next note.
+    page.keyboard.press("A")
+    expect(page.locator("#live")).to_contain_text("left for you to decide")
+    suggested = page.locator("tr.code-line.line-suggested")
+    for _ in range(12):  # the page selects the next undecided line after each decision
+        left = suggested.count()
+        if not left:
+            break
+        expect(page.locator("tr.code-line.selected.line-suggested")).to_have_count(1)
+        page.keyboard.press("a")
+        expect(suggested).to_have_count(left - 1)
+    page.keyboard.press("f")
+    expect(page.get_by_role("alert")).to_contain_text("need acknowledging first")
+    expect(page.locator("#blockers li.issue")).to_contain_text("CDI query")
+    page.keyboard.press("w")
+    expect(page.locator("#blockers")).to_be_hidden()
+    page.keyboard.press("f")
+    expect(page).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    status = page.request.get(f"/api/notes/{note_id}").json()["status"]
+    assert status == "final"
+    trail = page.request.get(f"/api/notes/{note_id}/audit").json()
+    assert any(e["action"] == "claim.acknowledge" for e in trail)
+
+
+def test_without_javascript_the_forms_still_post(browser: Browser, server: str) -> None:
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    try:
+        page = log_in(context, "coder1", "/queue")
+        queue_note(page, INFLIXIMAB_NOTE, "no js")
+        page.wait_for_timeout(2500)
+        page.reload()
+        wait_coded(page)
+        row = code_row(page, "K50.90")
+        row.get_by_role("button", name="Accept").click()
+        expect(row.locator("td.line-status")).to_contain_text("accepted")
+        issues = page.locator("#blockers li.issue")
+        count = issues.count()
+        assert count >= 1
+        issues.first.get_by_role("button", name="Acknowledge").click()
+        expect(issues).to_have_count(count - 1)
+    finally:
+        context.close()
