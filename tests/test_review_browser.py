@@ -356,6 +356,7 @@ def test_cdi_query_answered_and_note_recoded(new_context) -> None:
     expect(query).to_have_count(1)
     expect(query.locator(".query-status")).to_have_text("suggested")
     expect(query.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
+    docs_screenshot(cdi, "cdi-inbox.png")
     question = query.locator("textarea[name=question]")
     expect(question).to_have_value(re.compile("weight", re.I))
     wording = ("The infliximab order is 5 mg/kg. Please document the patient's weight "
@@ -429,6 +430,12 @@ def test_an_uploaded_note_file_is_coded(new_context, tmp_path) -> None:
     expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
 
 
+def docs_screenshot(page: Page, name: str) -> None:
+    """With NOTECODER_UPDATE_SCREENSHOT=1, refresh docs/<name> from this page."""
+    if os.environ.get("NOTECODER_UPDATE_SCREENSHOT") == "1":
+        page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+
+
 def acknowledge_all(page: Page) -> int:
     """Click Acknowledge on every open warning and query of the claim; how many."""
     buttons = page.locator("#blockers").get_by_role("button", name="Acknowledge")
@@ -496,6 +503,8 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     expect(coder.locator("ul.queries")).to_have_count(0)  # no bogus "no end time" query
     expect(coder.locator("pre#note")).not_to_contain_text(re.compile(r"Addendum \([^)]*:"))
     expect(coder.locator("section.audit")).to_contain_text("note.rereview")
+    coder.goto("/queue")
+    docs_screenshot(coder, "queue.png")
     coder.goto("/queue?status=needs-re-review")
     expect(coder.locator("table.queue tr", has=coder.get_by_role(
         "link", name="infliximab re-review")).locator("td.note-status")).to_have_text(
@@ -649,6 +658,7 @@ def test_a_note_is_reviewed_and_finalised_by_keys_without_a_reload(new_context) 
     pane = page.locator("#note-pane")
     assert pane.evaluate("p => getComputedStyle(p).position") == "sticky"
 
+    docs_screenshot(page, "review-page-keys.png")
     # j/k move; ? shows the keys; r asks a reason; e edits; a accepts in place.
     expect(page.locator("tr.code-line.selected")).to_have_count(1)
     page.keyboard.press("?")
@@ -703,6 +713,7 @@ def test_a_note_is_reviewed_and_finalised_by_keys_without_a_reload(new_context) 
     added = code_row(page, "Z51.11").last
     expect(marks_of(page, added.get_attribute("data-key"))).to_have_text(["Breast cancer"])
 
+    page.evaluate("window.__same_page = true")  # adding a code redraws the page; no more
     # A accepts the rest but leaves lines with warnings; a decides them; w acknowledges the
     # claim-wide query; f finalises and moves to the next note.
     page.keyboard.press("A")
@@ -720,6 +731,7 @@ def test_a_note_is_reviewed_and_finalised_by_keys_without_a_reload(new_context) 
     expect(page.locator("#blockers li.issue")).to_contain_text("CDI query")
     page.keyboard.press("w")
     expect(page.locator("#blockers")).to_be_hidden()
+    assert page.evaluate("window.__same_page === true")  # every decision without a reload
     page.keyboard.press("f")
     expect(page).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
     status = page.request.get(f"/api/notes/{note_id}").json()["status"]
