@@ -75,6 +75,7 @@ class CodeSet:
                 self._raw[line[: line.index("\t")]] = line
         self._rows: dict[str, list[str]] = {}
         self._children: dict[str, list[str]] | None = None
+        self._sorted: list[str] | None = None  # codes in order, for look-ups
         # Tabular notes per (code, column, inherited), parsed once per process.
         self._notes: dict[tuple[str, str, bool], list[str]] = {}
 
@@ -117,6 +118,32 @@ class CodeSet:
         if row is not None:
             return row[_COL["billable"]] == "1"
         return self._split7(code) is not None
+
+    def search(self, text: str, limit: int = 20) -> list[tuple[str, str]]:
+        """Billable codes for a look-up: (code, title) of codes starting with `text`
+        (dot optional), else of titles holding every word of it; code order, `limit` at most."""
+        words = text.strip().lower().split()
+        if not words:
+            return []
+        prefix = self.dotted(text) if len(words) == 1 else ""
+        found = []
+        if self._sorted is None:
+            self._sorted = sorted(self._raw)
+        for code in self._sorted:
+            row = self._raw[code]
+            if prefix and code.startswith(prefix):
+                pass
+            elif prefix and words[0][:1].isalpha() and words[0][1:2].isdigit():
+                continue  # a code typed: titles are not searched
+            else:
+                title = row.split("\t", 4)[3].lower()
+                if not all(word in title for word in words):
+                    continue
+            if self.is_billable(code):
+                found.append((code, self.description(code)))
+                if len(found) >= limit:
+                    break
+        return found
 
     def needs_seventh(self, code: str) -> bool:
         """True when the code is complete only with a 7th character."""

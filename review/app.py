@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from notecoder.config import Settings
 from notecoder.errors import NotecoderError
 from notecoder.log_privacy import safe_message
-from review import auth, jobs, service
+from review import auth, explain, jobs, service
 from review.db import NoteStatus, Role, User, session_factory, upgrade
 from review.highlight import segments
 from review.http_guards import SecurityHeaders, StrictFormEncoding
@@ -47,6 +47,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS_LABELS = {NoteStatus.REREVIEW: "needs re-review"}  # a status as people read it
 TEMPLATES.env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
 CODERS = (Role.CODER, Role.ADMIN)
+PALETTE = 8  # evidence highlight colours (review.css .hl-0 ... .hl-7), one per code line
 CDI = (Role.CDI, Role.ADMIN)
 Id = Annotated[int, InPath(ge=1, le=service.MAX_INTEGER)]  # ids fit a 32-bit INTEGER
 # Page numbers and sizes are clamped by the service; only their size is bounded here.
@@ -83,11 +84,16 @@ class NoteIn(Body):
     profile: str = "official"
 
 
+class SpanIn(BaseModel):
+    start: int = Field(ge=0, le=service.MAX_INTEGER)
+    end: int = Field(ge=0, le=service.MAX_INTEGER)
+
+
 class DecisionIn(Body):
     action: str = Field(pattern="^(accept|reject|edit)$")
     reason: str = ""
     code: str | None = None
-    units: int | None = None
+    units: int | str | None = None  # text as typed is checked like a form's ("4.5": refused)
     modifiers: list[str] | None = None
     revision: int | None = None  # the claim revision the client saw; stale -> 409
     confirm_unknown: bool = False  # keep a code the engine does not know (flagged)
@@ -96,11 +102,17 @@ class DecisionIn(Body):
 class LineIn(Body):
     system: str
     code: str
-    units: int | None = None
+    units: int | str | None = None
     modifiers: list[str] = Field(default_factory=list)
     reason: str
     revision: int | None = None
     confirm_unknown: bool = False
+    evidence: list[SpanIn] = Field(default_factory=list, max_length=20)
+
+
+class AckIn(Body):
+    key: str = Field(max_length=80)
+    revision: int | None = None
 
 
 class AddendumIn(Body):
@@ -341,13 +353,17 @@ def create_app(settings: Settings) -> FastAPI:
         note = service.get_note(db, note_id)
         lines = service.current_lines(db, note)
         queries = service.current_queries(db, note)
+        issues = service.claim_issues(db, note, code_set) if lines else []
         marks = [(f"line-{x.id}", x.evidence) for x in lines] + \
-                [(f"query-{q.id}", q.evidence) for q in queries]
+                [(f"query-{q.id}", q.evidence) for q in queries] + \
+                [(f"issue-{n}", i.evidence) for n, i in enumerate(issues)]
+        colours = {f"line-{x.id}": n % PALETTE for n, x in enumerate(lines)}
         return page(request, "note.html", note=note, lines=lines, queries=queries,
                     parts=segments(note.text, marks), trail=service.audit_trail(db, note_id),
                     worker_running=note.status != NoteStatus.QUEUED
                     or service.worker_running(db),
-                    warnings=(note.result or {}).get("warnings", []))
+                    issues=list(enumerate(issues)), colours=colours,
+                    explained={x.id: _explained(x, code_set) for x in lines})
 
     @app.post("/notes/{note_id}/lines/{line_id}", include_in_schema=False)
     async def decide_page(request: Request, db: Db, user: Coder, note_id: Id,
@@ -371,6 +387,28 @@ def create_app(settings: Settings) -> FastAPI:
                          confirmed=bool(form.get("confirm_unknown")), code_set=code_set)
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/notes/{note_id}/accept-remaining", include_in_schema=False)
+    async def accept_remaining_page(request: Request, db: Db, user: Coder,
+                                    note_id: Id) -> Response:
+        form = await request.form()
+        service.accept_remaining(db, user, note_id, _revision(form.get("revision")), code_set)
+        db.commit()
+        return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.post("/notes/{note_id}/acknowledge", include_in_schema=False)
+    async def acknowledge_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
+        form = await request.form()
+        service.acknowledge(db, user, note_id, str(form.get("key") or "")[:80],
+                            _revision(form.get("revision")), code_set)
+        db.commit()
+        return RedirectResponse(f"/notes/{note_id}", status_code=303)
+
+    @app.get("/notes/{note_id}/next", include_in_schema=False)
+    def next_page(db: Db, user: Coder, note_id: Id) -> Response:
+        following = service.next_note(db, note_id)
+        return RedirectResponse(f"/notes/{following}" if following else "/queue",
+                                status_code=303)
 
     @app.post("/notes/{note_id}/addendum", include_in_schema=False)
     async def addendum_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
@@ -405,7 +443,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/notes/{note_id}/finalise", include_in_schema=False)
     async def finalise_page(request: Request, db: Db, user: Coder, note_id: Id) -> Response:
         form = await request.form()
-        service.finalise(db, user, note_id, _revision(form.get("revision")))
+        service.finalise(db, user, note_id, _revision(form.get("revision")), code_set)
         db.commit()
         return RedirectResponse(f"/notes/{note_id}", status_code=303)
 
@@ -466,30 +504,73 @@ def create_app(settings: Settings) -> FastAPI:
     def api_note(db: Db, user: Coder, note_id: Id) -> dict:
         note = service.get_note(db, note_id)
         return {**_note_summary(note), "text": note.text,
-                "lines": [_line_json(x) for x in service.current_lines(db, note)],
+                "lines": [_line_json(x, code_set) for x in service.current_lines(db, note)],
                 "queries": [_query_json(q) for q in service.current_queries(db, note)],
-                "warnings": (note.result or {}).get("warnings", [])}
+                "warnings": (note.result or {}).get("warnings", []),
+                "claim": claim_state(db, note)}
+
+    def claim_state(db: Session, note) -> dict:
+        """What the page needs after a change: revision, status, issues in words."""
+        issues = service.claim_issues(db, note, code_set)
+        lines = service.current_lines(db, note)
+        return {"revision": note.revision, "status": note.status,
+                "open_lines": sum(x.status == "suggested" for x in lines),
+                "blocking": sum(i.open for i in issues),
+                "issues": [i.as_dict() for i in issues]}
 
     @app.post("/api/lines/{line_id}", tags=["coder"])
     def api_decide(db: Db, user: Coder, line_id: Id, body: DecisionIn) -> dict:
         line = service.decide_line(db, user, line_id, body.action, body.reason, body.code,
-                                   body.units, body.modifiers, body.revision,
+                                   _units(body.units), body.modifiers, body.revision,
                                    confirmed=body.confirm_unknown, code_set=code_set)
         db.commit()
-        return _line_json(line)
+        return {**_line_json(line, code_set), "claim": claim_state(db, line.note)}
 
     @app.post("/api/notes/{note_id}/lines", status_code=201, tags=["coder"])
     def api_add_line(db: Db, user: Coder, note_id: Id, body: LineIn) -> dict:
-        line = service.add_line(db, user, note_id, body.system, body.code, body.units,
+        line = service.add_line(db, user, note_id, body.system, body.code, _units(body.units),
                                 body.modifiers, body.reason, body.revision,
-                                confirmed=body.confirm_unknown, code_set=code_set)
+                                confirmed=body.confirm_unknown, code_set=code_set,
+                                evidence=[s.model_dump() for s in body.evidence])
         db.commit()
-        return _line_json(line)
+        return {**_line_json(line, code_set), "claim": claim_state(db, line.note)}
+
+    @app.post("/api/notes/{note_id}/accept-remaining", tags=["coder"])
+    def api_accept_remaining(db: Db, user: Coder, note_id: Id,
+                             body: FinaliseIn | None = None) -> dict:
+        """Accept every suggested line with no warning, flag or unknown units beside it."""
+        accepted, left = service.accept_remaining(db, user, note_id,
+                                                  body.revision if body else None, code_set)
+        db.commit()
+        note = service.get_note(db, note_id)
+        return {"accepted": [_line_json(x, code_set) for x in accepted], "left": left,
+                "claim": claim_state(db, note)}
+
+    @app.post("/api/notes/{note_id}/acknowledge", tags=["coder"])
+    def api_acknowledge(db: Db, user: Coder, note_id: Id, body: AckIn) -> dict:
+        """Acknowledge one warning, flagged code or open CDI query (audited)."""
+        issue = service.acknowledge(db, user, note_id, body.key, body.revision, code_set)
+        db.commit()
+        return {"issue": issue.as_dict(),
+                "claim": claim_state(db, service.get_note(db, note_id))}
+
+    @app.get("/api/notes/{note_id}/next", tags=["coder"])
+    def api_next(db: Db, user: Coder, note_id: Id) -> dict:
+        """The next note waiting for a coder after this one (null: none)."""
+        return {"id": service.next_note(db, note_id)}
+
+    @app.get("/api/codes", tags=["coder"])
+    def api_codes(user: Coder, system: Annotated[str, Query(max_length=16)],
+                  q: Annotated[str, Query(max_length=60)] = "") -> list[dict]:
+        """Code look-up for type-ahead: code and description, at most 20."""
+        if system not in ("CPT", "HCPCS", "ICD-10-CM"):
+            raise service.ReviewError(f"Unknown code system '{system}'.")
+        return explain.lookup(system, q, code_set)
 
     @app.post("/api/notes/{note_id}/finalise", tags=["coder"])
     def api_finalise(db: Db, user: Coder, note_id: Id,
                      body: FinaliseIn | None = None) -> dict:
-        note = service.finalise(db, user, note_id, body.revision if body else None)
+        note = service.finalise(db, user, note_id, body.revision if body else None, code_set)
         db.commit()
         return _note_summary(note)
 
@@ -544,11 +625,27 @@ def _note_summary(note) -> dict:
             "error": note.error, "revision": note.revision}
 
 
-def _line_json(line) -> dict:
-    return {"id": line.id, "system": line.system, "code": line.code, "units": line.units,
-            "modifiers": line.modifiers, "rule": line.rule, "rationale": line.rationale,
-            "evidence": line.evidence, "status": line.status, "reason": line.reason,
-            "change": line.change, "previous": line.previous, "flag": line.flag}
+def _line_json(line, code_set=None) -> dict:
+    found = {"id": line.id, "system": line.system, "code": line.code, "units": line.units,
+             "modifiers": line.modifiers, "rule": line.rule, "rationale": line.rationale,
+             "evidence": line.evidence, "status": line.status, "reason": line.reason,
+             "change": line.change, "previous": line.previous, "flag": line.flag}
+    if code_set is not None:
+        found.update(_explained(line, code_set))
+    return found
+
+
+def _explained(line, code_set) -> dict:
+    """A line's description, MUE, and whether its rationale still describes it (an edit
+    away from the engine's suggestion makes the rationale stale)."""
+    suggested = line.suggested or {}
+    stale = bool(suggested) and (suggested.get("code"), suggested.get("units")) != (
+        line.code, line.units)
+    return {"description": explain.description(line.system, line.code, code_set),
+            "mue": explain.mue(line.system, line.code), "rationale_stale": stale,
+            "suggested_as": f"{suggested.get('code')}"
+                            + (f" × {suggested['units']}" if suggested.get("units") else "")
+            if stale else None}
 
 
 def _query_json(query) -> dict:
@@ -598,6 +695,8 @@ def _int(value: str) -> int | None:
 def _units(value: object) -> int | None:
     """Units typed in a form: a whole number (checked for range by the service), or None
     when the field is empty; anything else ("4.5", "two") is refused, never ignored."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     text = str(value or "").strip()
     if not text:
         return None

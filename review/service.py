@@ -21,8 +21,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
 from notecoder.schema import Setting
-from review import recode
-from review.codes import DEFAULT_CODE_SET, MAX_UNITS, CodeSetKey, check_code, check_units
+from review import claim_check, explain, recode
+from review.codes import (
+    DEFAULT_CODE_SET,
+    MAX_UNITS,
+    CodeSetKey,
+    InvalidCode,
+    check_code,
+    check_units,
+)
 from review.db import (
     AuditEvent,
     CodeLineRow,
@@ -421,11 +428,21 @@ def _edit(line: CodeLineRow, code: str | None, units: int | None,
     new_code = (code or line.code).strip().upper()
     new_units = units if units is not None else line.units
     check_units(line.system, new_units)
+    if units is not None or new_code != line.code:
+        check_mue(line.system, new_code, new_units)
     if new_code != line.code or confirmed:
         line.flag = check_code(line.system, new_code, confirmed, code_set)
     line.code, line.units = new_code, new_units
     line.modifiers = _modifiers(modifiers) if modifiers is not None else line.modifiers
     line.status = LineStatus.EDITED
+
+
+def check_mue(system: str, code: str, units: int | None) -> None:
+    """Units the coder types stay within the code's MUE (most units a day, CMS)."""
+    limit = explain.mue(system, code)
+    if units is not None and limit is not None and units > limit:
+        raise InvalidCode(f"{system} {code} allows at most {limit} unit(s) a day (CMS "
+                          f"practitioner MUE); {units} is more. Nothing was changed.")
 
 
 def decide_line(db: Session, user: User, line_id: int, action: str, reason: str = "",
@@ -439,6 +456,8 @@ def decide_line(db: Session, user: User, line_id: int, action: str, reason: str 
     know needs `confirmed` and flags the line (`review.codes`)."""
     line = _line(db, line_id)
     before = _line_view(line)
+    shown = [i for i in claim_issues(db, line.note, code_set)
+             if i.line_id == line.id and i.open and i.can_acknowledge]
     reason = reason.strip()[:500]
     if action == "accept":
         if line.status != LineStatus.EDITED:
@@ -457,20 +476,113 @@ def decide_line(db: Session, user: User, line_id: int, action: str, reason: str 
     line.decided_by, line.decided_at = user.id, utcnow()
     audit(db, user.id, f"line.{action}", note_id=line.note_id, target=f"line {line.id}",
           before=before, after=_line_view(line))
+    if action in ("accept", "edit"):  # decided with its warnings shown beside it
+        for issue in shown:
+            _audit_ack(db, user, line.note, issue, f"line {line.id}")
+    if action == "edit" and line.flag and confirmed:  # the coder kept an unknown code
+        _audit_ack(db, user, line.note, claim_check.Issue(f"flag:{line.id}", "flag", ""),
+                   f"line {line.id}")
     return line
+
+
+def _audit_ack(db: Session, user: User, note: Note, issue: claim_check.Issue,
+               target: str) -> None:
+    audit(db, user.id, claim_check.ACK_ACTION, note_id=note.id, target=target[:64],
+          after={"key": issue.key, "kind": issue.kind, "version": note.version})
+
+
+def acknowledged_keys(db: Session, note: Note) -> set[str]:
+    """The issue keys acknowledged on the note (from its audit trail)."""
+    events = db.scalars(select(AuditEvent).where(
+        AuditEvent.note_id == note.id, AuditEvent.action == claim_check.ACK_ACTION))
+    return {str((e.after or {}).get("key")) for e in events}
+
+
+def _validator_flags(lines: list[CodeLineRow], code_set: CodeSetKey) -> dict[int, str]:
+    """Engine lines whose code the validator does not accept (a line's own flag aside)."""
+    flags = {}
+    for line in lines:
+        if line.flag or line.status in (LineStatus.EDITED, LineStatus.ADDED):
+            continue
+        try:
+            check_code(line.system, line.code, False, code_set)
+        except InvalidCode as exc:
+            flags[line.id] = f"Not a code the claim can hold as it is: {exc}"
+    return flags
+
+
+def claim_issues(db: Session, note: Note, code_set: CodeSetKey = DEFAULT_CODE_SET
+                 ) -> list[claim_check.Issue]:
+    """Every issue of the note's claim (`review.claim_check`), acknowledged or not."""
+    lines = current_lines(db, note)
+    return claim_check.issues(note, lines, current_queries(db, note),
+                              acknowledged_keys(db, note), _validator_flags(lines, code_set))
+
+
+def acknowledge(db: Session, user: User, note_id: int, key: str, revision: int | None = None,
+                code_set: CodeSetKey = DEFAULT_CODE_SET) -> claim_check.Issue:
+    """The coder acknowledges one warning, flagged code or open query (audited)."""
+    note = get_note(db, note_id)
+    _editable(note)
+    issue = next((i for i in claim_issues(db, note, code_set) if i.key == key), None)
+    if issue is None:
+        raise NotFound("No such warning, flag or query on this claim.")
+    if not issue.can_acknowledge:
+        raise ReviewError(issue.text)
+    claim_change(db, note, revision)
+    if not issue.acknowledged:
+        _audit_ack(db, user, note, issue, f"note {note.id}")
+        issue.acknowledged = True
+    return issue
+
+
+def accept_remaining(db: Session, user: User, note_id: int, revision: int | None = None,
+                     code_set: CodeSetKey = DEFAULT_CODE_SET) -> tuple[list[CodeLineRow], int]:
+    """Accept every line still suggested that has no open issue beside it; lines with a
+    warning, a flag or unknown units are left for the coder. (accepted, left)."""
+    note = get_note(db, note_id)
+    _editable(note)
+    claim_change(db, note, revision)
+    held = {i.line_id for i in claim_issues(db, note, code_set) if i.open and i.line_id}
+    accepted, left = [], 0
+    for line in current_lines(db, note):
+        if line.status != LineStatus.SUGGESTED:
+            continue
+        if line.id in held:
+            left += 1
+            continue
+        before = _line_view(line)
+        line.status, line.decided_by, line.decided_at = LineStatus.ACCEPTED, user.id, utcnow()
+        audit(db, user.id, "line.accept", note_id=note.id, target=f"line {line.id}",
+              before=before, after={**_line_view(line), "bulk": True})
+        accepted.append(line)
+    return accepted, left
+
+
+def next_note(db: Session, note_id: int) -> int | None:
+    """The next note waiting for a coder after this one (by id, wrapping round)."""
+    waiting = select(Note.id).where(Note.status.in_(EDITABLE), Note.id != note_id)
+    later = db.scalar(waiting.where(Note.id > note_id).order_by(Note.id).limit(1))
+    return later if later is not None else db.scalar(waiting.order_by(Note.id).limit(1))
 
 
 def add_line(db: Session, user: User, note_id: int, system: str, code: str,
              units: int | None, modifiers: list[str] | str | None, reason: str,
              revision: int | None = None, confirmed: bool = False,
-             code_set: CodeSetKey = DEFAULT_CODE_SET) -> CodeLineRow:
+             code_set: CodeSetKey = DEFAULT_CODE_SET,
+             evidence: list[dict] | None = None) -> CodeLineRow:
     """A code the coder adds by hand (no engine rule; the reason is required; a code the
-    engine does not know needs `confirmed` and is flagged)."""
+    engine does not know needs `confirmed` and is flagged); `evidence` is the note text
+    the coder selected for it (spans inside the note)."""
     note = get_note(db, note_id)
     _editable(note)
     code = code.strip().upper()
     flag = check_code(system, code, confirmed, code_set)
     check_units(system, units)
+    check_mue(system, code, units)
+    spans = [{"start": int(s["start"]), "end": int(s["end"])} for s in evidence or []]
+    if any(not 0 <= s["start"] < s["end"] <= len(note.text) for s in spans):
+        raise ReviewError("The selected evidence lies outside the note.")
     if not reason.strip():
         raise ReviewError("A code added by hand needs a reason.")
     claim_change(db, note, revision)
@@ -478,17 +590,21 @@ def add_line(db: Session, user: User, note_id: int, system: str, code: str,
         CodeLineRow.note_id == note.id, CodeLineRow.version == note.version)) or 0) + 1
     line = CodeLineRow(note_id=note.id, version=note.version, position=position, system=system,
                        code=code, units=units, modifiers=_modifiers(modifiers),
-                       rule="MANUAL", rationale="Added by the coder.", evidence=[],
+                       rule="MANUAL", rationale="Added by the coder.", evidence=spans[:20],
                        status=LineStatus.ADDED, reason=reason.strip()[:500],
                        decided_by=user.id, decided_at=utcnow(), flag=flag)
     db.add(line)
     db.flush()
     audit(db, user.id, "line.add", note_id=note.id, target=f"line {line.id}",
           after=_line_view(line))
+    if flag:  # kept on the coder's confirmation: that is its acknowledgement
+        _audit_ack(db, user, note, claim_check.Issue(f"flag:{line.id}", "flag", ""),
+                   f"line {line.id}")
     return line
 
 
-def finalise(db: Session, user: User, note_id: int, revision: int | None = None) -> Note:
+def finalise(db: Session, user: User, note_id: int, revision: int | None = None,
+             code_set: CodeSetKey = DEFAULT_CODE_SET) -> Note:
     """Close the claim: every suggested line must have been accepted, edited or rejected."""
     note = get_note(db, note_id)
     _editable(note)
@@ -502,6 +618,10 @@ def finalise(db: Session, user: User, note_id: int, revision: int | None = None)
     if no_units:
         raise ReviewError(f"{', '.join(no_units)}: units unknown. Edit the line with the "
                           "units given, or reject it, before finalising.")
+    if open_issues := claim_check.blocking(claim_issues(db, note, code_set)):
+        raise ReviewError(f"{len(open_issues)} warning(s), flag(s) or open CDI queries need "
+                          "acknowledging first: " + " ".join(
+                              f"({n}) {i.text}" for n, i in enumerate(open_issues, 1))[:1500])
     before = {"status": note.status}
     note.status, note.finalised_by, note.finalised_at = NoteStatus.FINAL, user.id, utcnow()
     audit(db, user.id, "note.finalise", note_id=note.id,

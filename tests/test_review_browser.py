@@ -253,9 +253,12 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     expect(j0696.locator("td.units")).to_have_text("4")
     expect(admin.locator("td.units")).to_have_text("1")
 
-    # Nothing is highlighted until a line is hovered; then exactly its evidence is.
+    # The first line waiting for a decision is selected on load, its evidence highlighted;
+    # hovering another line shows exactly that line's evidence instead.
     page.mouse.move(0, 0)
-    expect(page.locator("pre#note mark.active")).to_have_count(0)
+    expect(page.locator("tr.code-line.selected")).to_have_count(1)
+    selected_key = page.locator("tr.code-line.selected").get_attribute("data-key")
+    expect(marks_of(page, selected_key).first).to_have_class(re.compile(r"\bactive\b"))
     key = j0696.get_attribute("data-key")
     assert key and re.fullmatch(r"line-\d+", key)
     evidence = marks_of(page, key)
@@ -292,7 +295,7 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     expect(j0696.locator("td.units")).to_have_text("3")
     expect(page.locator("#note-status")).to_have_text("coded")
 
-    # Accept every other line, one page load each.
+    # Accept every other line, in place (no page load).
     others = page.locator("table#codes tr.code-line").filter(
         has=page.locator("td.line-status", has_text="suggested"))
     for _ in range(10):  # two lines left; the bound only guards against a loop
@@ -305,8 +308,17 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     for row in (admin, dx):
         expect(row.locator("td.line-status")).to_contain_text("accepted")
 
+    # The fluid's warning (no line of its own) blocks finalise until acknowledged.
+    blockers = page.locator("#blockers li.issue")
+    expect(blockers).to_have_count(1)
+    expect(blockers).to_contain_text("NS")
     page.locator("#finalise").click()
-    expect(page).to_have_url(re.compile(rf"/notes/{note_id}$"))
+    expect(page.get_by_role("alert")).to_contain_text("need acknowledging first")
+    blockers.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#blockers")).to_be_hidden()
+    page.locator("#finalise").click()  # finalised: on to the next note, or the queue
+    expect(page).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    page.goto(f"/notes/{note_id}")
     expect(page.locator("#note-status")).to_have_text("final")
     expect(page.locator("#finalise")).to_have_count(0)
     expect(page.get_by_role("button", name="Accept")).to_have_count(0)
@@ -344,6 +356,7 @@ def test_cdi_query_answered_and_note_recoded(new_context) -> None:
     expect(query).to_have_count(1)
     expect(query.locator(".query-status")).to_have_text("suggested")
     expect(query.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
+    docs_screenshot(cdi, "cdi-inbox.png")
     question = query.locator("textarea[name=question]")
     expect(question).to_have_value(re.compile("weight", re.I))
     wording = ("The infliximab order is 5 mg/kg. Please document the patient's weight "
@@ -417,6 +430,22 @@ def test_an_uploaded_note_file_is_coded(new_context, tmp_path) -> None:
     expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
 
 
+def docs_screenshot(page: Page, name: str) -> None:
+    """With NOTECODER_UPDATE_SCREENSHOT=1, refresh docs/<name> from this page."""
+    if os.environ.get("NOTECODER_UPDATE_SCREENSHOT") == "1":
+        page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+
+
+def acknowledge_all(page: Page) -> int:
+    """Click Acknowledge on every open warning and query of the claim; how many."""
+    buttons = page.locator("#blockers").get_by_role("button", name="Acknowledge")
+    count = buttons.count()
+    for left in range(count, 0, -1):
+        buttons.first.click()
+        expect(buttons).to_have_count(left - 1)
+    return count
+
+
 def _finalise_expecting(page: Page, message: str) -> None:
     page.locator("#finalise").click()
     expect(page.get_by_role("alert")).to_contain_text(message)
@@ -438,8 +467,9 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
             has=coder.locator("td.line-status", has_text="suggested"))
         if not open_rows.count():
             break
+        code = open_rows.first.locator("td.code").inner_text().strip()
         open_rows.first.get_by_role("button", name="Accept").click()
-        expect(coder).to_have_url(re.compile(rf"/notes/{note_id}$"))
+        expect(code_row(coder, code).locator("td.line-status")).to_contain_text("accepted")
     _finalise_expecting(coder, "J1745: units unknown")  # an unbillable line blocks it
     coder.goto(f"/notes/{note_id}")
     j1745.locator("details", has=coder.locator("summary", has_text="Reject")) \
@@ -447,7 +477,10 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     j1745.locator("form.reject input[name=reason]").fill("no weight documented")
     j1745.get_by_role("button", name="Reject").click()
     expect(j1745.locator("td.line-status")).to_contain_text("rejected")
+    assert acknowledge_all(coder) >= 1  # the open weight query among them
     coder.locator("#finalise").click()
+    expect(coder).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    coder.goto(f"/notes/{note_id}")
     expect(coder.locator("#note-status")).to_have_text("final")
 
     cdi = log_in(new_context(), "cdi1", "/cdi")
@@ -470,6 +503,8 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     expect(coder.locator("ul.queries")).to_have_count(0)  # no bogus "no end time" query
     expect(coder.locator("pre#note")).not_to_contain_text(re.compile(r"Addendum \([^)]*:"))
     expect(coder.locator("section.audit")).to_contain_text("note.rereview")
+    coder.goto("/queue")
+    docs_screenshot(coder, "queue.png")
     coder.goto("/queue?status=needs-re-review")
     expect(coder.locator("table.queue tr", has=coder.get_by_role(
         "link", name="infliximab re-review")).locator("td.note-status")).to_have_text(
@@ -569,5 +604,157 @@ def test_the_api_docs_page_loads_nothing_from_the_network(browser: Browser,
             "/api/notes/{note_id}/finalise")
         page.wait_for_load_state("networkidle")
         assert elsewhere == []
+    finally:
+        context.close()
+
+
+# --- keyboard review, evidence, codes that explain themselves (issue 14 items 2-5) ---------
+
+M08_NOTE = ("Oncology infusion. Breast cancer, cycle 2.\n"
+            "Premeds: ondansetron 16 mg IV push 0830, dexamethasone 12 mg IV push 0835.\n"
+            "Paclitaxel 175 mg/m2 = 300 mg IV 0900-1205.\nCarboplatin 450 mg IV 1210-1240.\n")
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(x) / 255 for x in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_a_note_is_reviewed_and_finalised_by_keys_without_a_reload(new_context) -> None:
+    page = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(page, M08_NOTE, "m08 keys")
+    wait_coded(page)
+    page.evaluate("window.__same_page = true")  # gone if the page reloads
+    rows = page.locator("table#codes tr.code-line")
+    expect(rows).to_have_count(10)
+
+    # Codes explain themselves: official ICD-10-CM and HCPCS titles, our words for CPT.
+    expect(code_row(page, "C50.919").locator("td.desc")).to_contain_text(
+        "Malignant neoplasm of unspecified site of unspecified female breast")
+    expect(code_row(page, "J9267").locator("td.desc")).to_contain_text("paclitaxel")
+    expect(code_row(page, "96413").locator("td.desc")).to_contain_text(
+        "Chemotherapy IV infusion, first hour")
+    # Warnings sit beside their line in words, never fact ids or offsets.
+    warning = code_row(page, "J9045").locator("ul.line-issues li")
+    expect(warning.first).to_contain_text("Carboplatin")
+    for text in page.locator("li.issue").all_inner_texts():
+        assert not re.search(r"\b[ADSCEW]\d{1,3}\b|Characters \d", text), text
+
+    # Every line its own highlight colour, text over it at WCAG AA or better, a legend.
+    expect(page.locator("ul.legend li")).to_have_count(11)
+    colours = set()
+    for mark in page.locator("pre#note mark").all()[:12]:
+        fg, bg = mark.evaluate("m => [getComputedStyle(m).color, "
+                               "getComputedStyle(m).backgroundColor]")
+        assert _contrast(fg, bg) >= 4.5, (fg, bg)
+        colours.add(bg)
+    assert len(colours) >= 5
+    pane = page.locator("#note-pane")
+    assert pane.evaluate("p => getComputedStyle(p).position") == "sticky"
+
+    docs_screenshot(page, "review-page-keys.png")
+    # j/k move; ? shows the keys; r asks a reason; e edits; a accepts in place.
+    expect(page.locator("tr.code-line.selected")).to_have_count(1)
+    page.keyboard.press("?")
+    expect(page.locator("#keys-help")).to_be_visible()
+    expect(page.locator("#keys-help")).to_contain_text("accept remaining")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("a")
+    expect(rows.nth(0).locator("td.line-status")).to_contain_text("accepted")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.locator("#live")).to_contain_text("accepted")
+    page.keyboard.press("r")
+    page.locator("#reason-input").fill("not documented as today's reason")
+    page.keyboard.press("Enter")
+    expect(rows.nth(1).locator("td.line-status")).to_contain_text("rejected")
+    drug = code_row(page, "J2405")
+    while "selected" not in (drug.get_attribute("class") or ""):
+        page.keyboard.press("j")
+    page.keyboard.press("e")
+    units = drug.locator("form.edit input[name=units]")
+    expect(units).to_be_focused()
+    units.fill("99")  # over the MUE of J2405
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("MUE")
+    units.fill("8")
+    page.keyboard.press("Enter")
+    expect(drug.locator("td.line-status")).to_contain_text("edited")
+    expect(drug.locator(".stale-note")).to_contain_text("J2405 × 16")
+    page.locator("body").click(position={"x": 5, "y": 5})
+
+    # Selecting text in the note and pressing c adds a code with that text as evidence.
+    page.evaluate("""() => {
+        const pre = document.getElementById('note'); const text = pre.textContent;
+        const start = text.indexOf('Breast cancer'); const end = start + 'Breast cancer'.length;
+        const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT); let at = 0;
+        const range = document.createRange(); let n;
+        while ((n = walker.nextNode())) { const len = n.nodeValue.length;
+          if (at <= start && start <= at + len) range.setStart(n, start - at);
+          if (at <= end && end <= at + len) { range.setEnd(n, end - at); break; } at += len; }
+        getSelection().removeAllRanges(); getSelection().addRange(range); }""")
+    page.keyboard.press("c")
+    add = page.locator("form.add")
+    expect(add.locator(".evidence-quote")).to_contain_text("Breast cancer")
+    add.locator("select[name=system]").select_option("ICD-10-CM")
+    add.locator("input[name=code]").fill("Z51.11")
+    expect(add.locator(".code-desc")).to_contain_text("antineoplastic chemotherapy")
+    add.get_by_role("button", name="Add").click()
+    expect(code_row(page, "Z51.11")).to_have_count(2)  # the page draws the new row
+    added = code_row(page, "Z51.11").last
+    expect(marks_of(page, added.get_attribute("data-key"))).to_have_text(["Breast cancer"])
+
+    page.evaluate("window.__same_page = true")  # adding a code redraws the page; no more
+    # A accepts the rest but leaves lines with warnings; a decides them; w acknowledges the
+    # claim-wide query; f finalises and moves to the next note.
+    page.keyboard.press("A")
+    expect(page.locator("#live")).to_contain_text("left for you to decide")
+    suggested = page.locator("tr.code-line.line-suggested")
+    for _ in range(12):  # the page selects the next undecided line after each decision
+        left = suggested.count()
+        if not left:
+            break
+        expect(page.locator("tr.code-line.selected.line-suggested")).to_have_count(1)
+        page.keyboard.press("a")
+        expect(suggested).to_have_count(left - 1)
+    page.keyboard.press("f")
+    expect(page.get_by_role("alert")).to_contain_text("need acknowledging first")
+    expect(page.locator("#blockers li.issue")).to_contain_text("CDI query")
+    page.keyboard.press("w")
+    expect(page.locator("#blockers")).to_be_hidden()
+    assert page.evaluate("window.__same_page === true")  # every decision without a reload
+    page.keyboard.press("f")
+    expect(page).not_to_have_url(re.compile(rf"/notes/{note_id}$"))
+    status = page.request.get(f"/api/notes/{note_id}").json()["status"]
+    assert status == "final"
+    trail = page.request.get(f"/api/notes/{note_id}/audit").json()
+    assert any(e["action"] == "claim.acknowledge" for e in trail)
+
+
+def test_without_javascript_the_forms_still_post(browser: Browser, server: str) -> None:
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    try:
+        page = log_in(context, "coder1", "/queue")
+        queue_note(page, INFLIXIMAB_NOTE, "no js")
+        page.wait_for_timeout(2500)
+        page.reload()
+        wait_coded(page)
+        row = code_row(page, "K50.90")
+        row.get_by_role("button", name="Accept").click()
+        expect(row.locator("td.line-status")).to_contain_text("accepted")
+        issues = page.locator("#blockers li.issue")
+        count = issues.count()
+        assert count >= 1
+        issues.first.get_by_role("button", name="Acknowledge").click()
+        expect(issues).to_have_count(count - 1)
     finally:
         context.close()

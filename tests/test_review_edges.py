@@ -220,6 +220,9 @@ def test_exported_csv_neutralises_a_formula_label(site):
     note_id = coded_note(coder, run_jobs, label='=HYPERLINK("http://evil","open")')
     for line in coder.get(f"/api/notes/{note_id}").json()["lines"]:
         coder.post(f"/api/lines/{line['id']}", json={"action": "accept"})
+    from tests.test_review_app import acknowledge_open
+
+    acknowledge_open(coder, note_id)
     assert coder.post(f"/api/notes/{note_id}/finalise").status_code == 200
     rows = list(csv.DictReader(io.StringIO(coder.get("/export.csv").text)))
     assert rows and all(r["label"] == "'=HYPERLINK(\"http://evil\",\"open\")" for r in rows)

@@ -86,6 +86,7 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_coders_work_and_asks_for_re_rev
     before = by_code(note)
     assert before["J1745"]["units"] is None
     decide_all(coder, note)
+    test_review_app.acknowledge_open(coder, note["id"])
     assert coder.post(f"/api/notes/{note['id']}/finalise").json()["status"] == "final"
     exported = {r["code"] for r in coder.get("/export.json").json()}
     assert "J1745" in exported
@@ -114,6 +115,7 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_coders_work_and_asks_for_re_rev
     finalise = coder.post(f"/api/notes/{note['id']}/finalise")
     assert finalise.status_code == 400 and "need a decision" in finalise.json()["detail"]
     assert coder.post(f"/api/lines/{drug['id']}", json={"action": "accept"}).status_code == 200
+    test_review_app.acknowledge_open(coder, note["id"])
     assert coder.post(f"/api/notes/{note['id']}/finalise").json()["status"] == "final"
     rows = {r["code"]: r for r in coder.get("/export.json").json()}
     assert rows["J1745"]["units"] == 40 and "99214" not in rows
@@ -236,6 +238,7 @@ def test_an_unknown_cpt_code_needs_a_confirmation_and_is_flagged_in_the_export(s
     for other in note["lines"]:
         if other["id"] != admin["id"]:
             coder.post(f"/api/lines/{other['id']}", json={"action": "accept"})
+    test_review_app.acknowledge_open(coder, note["id"])
     assert coder.post(f"/api/notes/{note['id']}/finalise").status_code == 200
     rows = {r["code"]: r for r in coder.get("/export.json").json()}
     assert "confirmation" in rows["96999"]["flag"] and rows["J0696"]["flag"] is None
@@ -279,6 +282,7 @@ def test_finalise_is_blocked_while_a_drug_line_has_unknown_units(site):
     assert coder.get(f"/api/notes/{note['id']}").json()["status"] == "coded"
     drug = by_code(note)["J1745"]
     coder.post(f"/api/lines/{drug['id']}", json={"action": "reject", "reason": "no weight"})
+    test_review_app.acknowledge_open(coder, note["id"])
     assert coder.post(f"/api/notes/{note['id']}/finalise").json()["status"] == "final"
 
 
@@ -287,6 +291,7 @@ def test_export_json_has_the_cli_contracts_types(site):
     coder = login(app, "coder1")
     note = coded(coder, run_jobs, INFLIXIMAB)
     decide_all(coder, note)
+    test_review_app.acknowledge_open(coder, note["id"])
     assert coder.post(f"/api/notes/{note['id']}/finalise").status_code == 200
     rows = {r["code"]: r for r in coder.get("/export.json").json()}
     assert rows["K50.90"]["units"] is None and rows["K50.90"]["modifiers"] == []
