@@ -73,3 +73,14 @@ def test_without_inside_a_diagnosis_qualifies_it_and_other_inner_cues_still_nega
     assert "N30.00" in icd("Final diagnosis: Acute cystitis without hematuria.\n")
     assert icd("TODAY: denies nausea, abd pain or blood in stool.\n") == []
     assert "N12" not in icd("Dx: Pyelonephritis considered - not supported by UA, no fever.\n")
+
+
+def test_does_not_meet_criteria_negates_what_it_names():
+    from extractor.rules import extract
+
+    def read(note: str) -> dict[str, str]:
+        return {d.text: d.assertion.value for d in extract(note)[0].diagnoses}
+
+    assert read("Sepsis considered; lactate normal, does not meet criteria.\n") == {
+        "Sepsis considered": "negated"}
+    assert read("SIRS, does not meet criteria for sepsis.\n").get("sepsis") == "negated"
