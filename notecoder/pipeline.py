@@ -56,9 +56,10 @@ def _llm_extractor(text: str) -> tuple[Extraction, list[str]]:
 
 
 def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
-    """The offline facts are coded; every disagreement with the LLM is a warning. When the
-    LLM fails, the note is still coded from the offline facts, with a warning."""
-    from extractor.compare import disagreements
+    """The offline facts and every fact only the LLM found are coded, each marked with the
+    reader(s) that found it; every disagreement is a warning. When the LLM fails, the note
+    is still coded from the offline facts, with a warning."""
+    from extractor.compare import disagreements, union
     from notecoder.errors import LLMError
 
     facts, warnings = _rules_extractor(text)
@@ -66,10 +67,11 @@ def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
         llm_facts, llm_warnings = _llm_extractor(text)
     except LLMError as exc:  # the offline facts still stand; say the check is missing
         return facts, [*warnings, f"No LLM second opinion for this note: {exc}"]
-    facts = facts.model_copy(update={
+    found = disagreements(facts, llm_facts)
+    facts = union(facts, llm_facts).model_copy(update={
         "extractor": f"{facts.extractor}+{llm_facts.extractor}",
         "prompt_version": llm_facts.prompt_version, "model": llm_facts.model})
-    return facts, [*warnings, *llm_warnings, *disagreements(facts, llm_facts)]
+    return facts, [*warnings, *llm_warnings, *found]
 
 
 EXTRACTORS: dict[str, Extractor] = {"rules": _rules_extractor, "llm": _llm_extractor,

@@ -92,6 +92,16 @@ class Alignment(StrEnum):
     NONE = "none"  # not found: the fact is never coded
 
 
+class FoundBy(StrEnum):
+    """Which reader found a fact (`--extractor llm|both`): the offline rules, the LLM, or
+    both of them independently. An LLM-only fact is coded and marked, never dropped for
+    not matching the rules."""
+
+    RULES = "rules"
+    LLM = "llm"
+    BOTH = "both"
+
+
 # Plausibility bounds on numeric facts (issue 13 item 5): no dose, volume or rate reaches a
 # billion of its unit (penicillin G runs to tens of millions of units a day), no infusion or
 # pause runs longer than a week. A value beyond them is never read into a fact, and a facts
@@ -117,6 +127,8 @@ class Fact(BaseModel):
     field_spans: dict[str, Span] = Field(default_factory=dict)
     # Set by grounding on the LLM path; rule-extractor spans are positions by construction.
     alignment: Alignment | None = None
+    # Set on the LLM path: whether the offline reader found the same fact too.
+    found_by: FoundBy | None = None
 
     def spans(self) -> list[Span]:
         """All spans of this fact, evidence first, without duplicates."""

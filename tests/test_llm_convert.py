@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from extractor.diagnoses import extract_diagnoses
 from extractor.injection import instruction_lines
 from extractor.llm.chunks import Chunk, split_note
 from extractor.llm.convert import Converted, Window, convert
@@ -22,10 +21,20 @@ from extractor.llm.drafts import (
     WeightDraft,
 )
 from extractor.llm.extract import merge
+from extractor.llm.reading import NoteReading
 from extractor.nlp import build_nlp
 from extractor.rules import extract
 from notecoder.pipeline import drop_instruction_facts
-from notecoder.schema import Alignment, Assertion, Method, Purpose, Quantity, Relation, Route
+from notecoder.schema import (
+    Alignment,
+    Assertion,
+    FoundBy,
+    Method,
+    Purpose,
+    Quantity,
+    Relation,
+    Route,
+)
 
 GOLD = Path(__file__).resolve().parent.parent / "datasets" / "gold"
 
@@ -50,12 +59,12 @@ def nlp():
 
 
 @pytest.fixture(scope="module")
-def noted(nlp):
-    """The offline reading of NOTE's diagnoses, as the LLM extractor passes to convert."""
-    return extract_diagnoses(nlp(NOTE))[0]
+def noted():
+    """The offline reading of NOTE, as the LLM extractor passes to convert."""
+    return NoteReading(NOTE)
 
 
-def run(draft: NoteDraft, noted, text: str = NOTE) -> Converted:
+def run(draft: NoteDraft, noted: NoteReading | None, text: str = NOTE) -> Converted:
     return convert(draft, Window(text, 0, len(text)), noted)
 
 
@@ -145,7 +154,7 @@ def test_concurrent_draft_refers_to_the_previous_kept_drug(noted):
         dose_unit="mg", concurrent_with_previous=True)
     ceftriaxone = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15",
                                       drug="Ceftriaxone", dose=1, dose_unit="g")
-    out = run(NoteDraft(administrations=[ceftriaxone, ondansetron]), [], text)
+    out = run(NoteDraft(administrations=[ceftriaxone, ondansetron]), None, text)
     first, second = out.administrations
     assert (second.related_to, second.relation) == (first.id, Relation.CONCURRENT)
 
@@ -191,11 +200,11 @@ def test_diagnosis_whose_assertion_disagrees_with_the_note_is_dropped(noted):
 
 def test_condition_not_in_the_lexicon_is_dropped(nlp):
     text = NOTE + "Also has an ingrown toenail.\n"
-    noted = extract_diagnoses(nlp(text))[0]
+    noted = NoteReading(text)
     draft = DiagnosisDraft(quote="Also has an ingrown toenail.", condition="ingrown toenail")
     out = run(NoteDraft(diagnoses=[draft]), noted, text)
     assert out.diagnoses == []
-    dropped_only(out, "diagnosis", "not a condition in the diagnosis lexicon")
+    dropped_only(out, "diagnosis", "names no condition in the ICD-10-CM index")
 
 
 def test_condition_not_in_the_note_is_dropped(noted):
@@ -216,7 +225,7 @@ EM_NOTE = NOTE + (
 def test_em_level_and_separate_cue_are_read_from_the_quotes():
     quote = "Level 4 established patient visit, separately identifiable"
     out = run(NoteDraft(em=EMDraft(quote=quote, level_quote=quote, separately_identifiable=True,
-                                   patient_status="established")), [], EM_NOTE)
+                                   patient_status="established")), None, EM_NOTE)
     assert out.dropped == []
     em = out.em
     assert (em.stated_level, em.stated_code) == (4, None)
@@ -228,28 +237,28 @@ def test_em_level_and_separate_cue_are_read_from_the_quotes():
 
 def test_em_level_word_is_read_by_pattern():
     out = run(NoteDraft(em=EMDraft(quote="Follow-up visit, level three.",
-                                   level_quote="level three")), [], EM_NOTE)
+                                   level_quote="level three")), None, EM_NOTE)
     assert out.em.stated_level == 3
 
 
 def test_em_called_separately_identifiable_without_a_cue_is_dropped():
     draft = EMDraft(quote="Follow-up visit, level three.", level_quote="level three",
                     separately_identifiable=True)
-    out = run(NoteDraft(em=draft), [], EM_NOTE)
+    out = run(NoteDraft(em=draft), None, EM_NOTE)
     assert out.em is None
     dropped_only(out, "E/M", "separately identifiable", "does not say so")
 
 
 def test_em_level_quote_without_a_level_is_dropped():
     draft = EMDraft(quote="Follow-up visit, level three.", level_quote="Follow-up visit")
-    out = run(NoteDraft(em=draft), [], EM_NOTE)
+    out = run(NoteDraft(em=draft), None, EM_NOTE)
     assert out.em is None
     dropped_only(out, "E/M", "states no level")
 
 
 def test_em_patient_status_not_in_the_quote_is_dropped():
     draft = EMDraft(quote="Follow-up visit, level three.", patient_status="new")
-    out = run(NoteDraft(em=draft), [], EM_NOTE)
+    out = run(NoteDraft(em=draft), None, EM_NOTE)
     assert out.em is None
     dropped_only(out, "E/M", "'new'", "not written")
 
@@ -272,7 +281,7 @@ SECOND_LINE = TWO_DRUGS.index("Ceftriaxone")
 
 
 def chunk(lo: int, hi: int, *drafts: AdministrationDraft) -> Converted:
-    return convert(NoteDraft(administrations=list(drafts)), Window(TWO_DRUGS, lo, hi), [])
+    return convert(NoteDraft(administrations=list(drafts)), Window(TWO_DRUGS, lo, hi), None)
 
 
 def test_same_administration_from_overlapping_chunks_is_kept_once():
@@ -388,7 +397,7 @@ BORROW_NOTE = "Ceftriaxone 1 g IVPB started 10:15.\nVancomycin 1.5 g IVPB starte
 def test_a_dose_is_never_borrowed_from_another_drugs_line():
     draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
                                 dose=1.5, dose_unit="g", dose_quote="1.5 g")
-    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)), [])
+    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)))
     assert out.administrations == []
     assert "outside its evidence" in out.dropped[0]
 
@@ -396,7 +405,7 @@ def test_a_dose_is_never_borrowed_from_another_drugs_line():
 def test_a_time_on_another_drugs_line_is_not_taken():
     draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
                                 stop_time="11:00", stop_quote="11:00")
-    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)), [])
+    out = convert(NoteDraft(administrations=[draft]), Window(BORROW_NOTE, 0, len(BORROW_NOTE)))
     assert out.administrations == []
     assert "does not name the drug" in out.dropped[0]
 
@@ -406,7 +415,7 @@ def test_a_stop_time_on_a_later_line_naming_the_same_drug_is_taken():
     draft = AdministrationDraft(quote="Ceftriaxone 1 g IVPB started 10:15.", drug="Ceftriaxone",
                                 start_time="10:15", stop_time="10:50",
                                 stop_quote="Ceftriaxone completed 10:50")
-    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)), [])
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)), None)
     (admin,) = out.administrations
     stop = admin.field_spans["stop"]
     assert text[stop.start:stop.end] == "10:50"
@@ -417,20 +426,117 @@ CATEGORY_NOTE = "Ceftriaxone 1 g IV infusion 10:15-10:50.\n"
 
 
 @pytest.mark.parametrize(("update", "reason"), [
-    ({"route": "SC"}, "route SC"),
-    ({"method": "push"}, "method push"),
-    ({"purpose": "hydration"}, "purpose hydration"),
-    ({"no_waste_documented": True}, "'no waste'"),
-    ({"concurrent_with_previous": True}, "concurrently"),
-])
-def test_a_category_the_quote_does_not_state_drops_the_fact(update, reason):
+    ({"route": "SC"}, "route SC contradicts"),
+    ({"method": "push"}, "method push contradicts"),
+], ids=["route", "method"])
+def test_a_category_the_quote_contradicts_drops_the_fact(update, reason):
     draft = AdministrationDraft(**{"quote": "Ceftriaxone 1 g IV infusion 10:15-10:50",
                                    "drug": "Ceftriaxone", "dose": 1, "dose_unit": "g",
                                    "route": "IV", "method": "infusion", **update})
     window = Window(CATEGORY_NOTE, 0, len(CATEGORY_NOTE))
-    out = convert(NoteDraft(administrations=[draft]), window, [])
+    out = convert(NoteDraft(administrations=[draft]), window, None)
     assert out.administrations == []
     assert reason in out.dropped[0]
+
+
+@pytest.mark.parametrize("update", [
+    {"purpose": "hydration"}, {"no_waste_documented": True}, {"concurrent_with_previous": True},
+    {"route": None, "method": None},
+], ids=["purpose", "no-waste", "concurrent", "none"])
+def test_a_category_no_cue_word_states_is_the_llms_reading_and_kept(update):
+    # The offline cue words are not a gate: what the quote does not contradict stands.
+    draft = AdministrationDraft(**{"quote": "Ceftriaxone 1 g IV infusion 10:15-10:50",
+                                   "drug": "Ceftriaxone", "dose": 1, "dose_unit": "g",
+                                   "route": "IV", "method": "infusion", **update})
+    window = Window(CATEGORY_NOTE, 0, len(CATEGORY_NOTE))
+    out = convert(NoteDraft(administrations=[draft]), window, None)
+    assert out.dropped == []
+    (admin,) = out.administrations
+    assert admin.found_by == FoundBy.LLM
+    for name, value in update.items():
+        field = {"no_waste_documented": "no_waste_documented"}.get(name, name)
+        if name != "concurrent_with_previous":
+            assert getattr(admin, field) == value
+
+
+def test_a_push_worded_without_the_cue_words_is_read_as_the_llm_says():
+    text = "Ondansetron 4 mg given slowly through the PIV over 2 minutes at 08:10.\n"
+    draft = AdministrationDraft(quote=text.strip(), drug="Ondansetron", dose=4, dose_unit="mg",
+                                route="IV", method="push", start_time="08:10")
+    (admin,) = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)),
+                       None).administrations
+    assert admin.method == Method.PUSH
+
+
+def test_a_po_dose_is_never_read_as_iv():
+    text = "Ondansetron 4 mg PO given 08:10 for nausea.\n"
+    draft = AdministrationDraft(quote="Ondansetron 4 mg PO given 08:10", drug="Ondansetron",
+                                dose=4, dose_unit="mg", route="IV", method="push")
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)), None)
+    assert out.administrations == []
+    assert "by mouth" in out.dropped[0]
+
+
+LLM_ONLY_DX_NOTE = ("Iron sucrose 200 mg IV over 15 min 0900-0915.\n"
+                    "Labs c/w iron deficiency anaemia.\n")
+
+
+def test_a_diagnosis_the_offline_pass_missed_is_coded_and_marked(tmp_path):
+    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.schema import Setting
+    from tests.llm_stub import use_scripted_llm
+
+    reading = NoteReading(LLM_ONLY_DX_NOTE)
+    assert reading.offline.diagnoses == []  # the rules do not read this one
+    draft = NoteDraft(diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
+                                                condition="iron deficiency anaemia")])
+    (dx,) = convert(draft, Window(LLM_ONLY_DX_NOTE, 0, len(LLM_ONLY_DX_NOTE)),
+                    reading).diagnoses
+    assert (dx.found_by, dx.assertion) == (FoundBy.LLM, Assertion.AFFIRMED)
+    assert dx.mention is not None
+    reset_llm()
+    try:
+        use_scripted_llm(lambda _text: draft, tmp_path)
+        for extractor in ("llm", "both"):
+            result = code_note(LLM_ONLY_DX_NOTE, Setting.FACILITY, "official", extractor)
+            assert "D50.9" in {c.code for c in result.codes}, extractor
+            (coded,) = [d for d in result.facts.diagnoses if d.found_by == FoundBy.LLM]
+            assert coded.text == "iron deficiency anaemia"
+    finally:
+        reset_llm()
+
+
+def test_a_diagnosis_the_note_words_as_negated_is_not_coded_as_affirmed():
+    text = "Ceftriaxone 1 g IV 10:15.\nNo evidence of iron deficiency anaemia.\n"
+    draft = DiagnosisDraft(quote="No evidence of iron deficiency anaemia.",
+                           condition="iron deficiency anaemia")
+    out = convert(NoteDraft(diagnoses=[draft]), Window(text, 0, len(text)), None)
+    assert out.diagnoses == []
+    assert "negated" in out.dropped[0]
+
+
+def test_both_mode_codes_an_administration_only_the_llm_found(tmp_path):
+    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.schema import Setting
+    from tests.llm_stub import use_scripted_llm
+
+    text = ("ED note. Nausea.\n"
+            "Ondansetron 4 mg given slowly through the PIV over 2 minutes at 08:10.\n")
+    rules = code_note(text, Setting.FACILITY, "official", "rules")
+    draft = NoteDraft(administrations=[AdministrationDraft(
+        quote="Ondansetron 4 mg given slowly through the PIV over 2 minutes at 08:10",
+        drug="Ondansetron", dose=4, dose_unit="mg", route="IV", method="push",
+        start_time="08:10")])
+    reset_llm()
+    try:
+        use_scripted_llm(lambda _text: draft, tmp_path)
+        both = code_note(text, Setting.FACILITY, "official", "both")
+    finally:
+        reset_llm()
+    marks = {a.found_by for a in both.facts.administrations}
+    assert marks <= {FoundBy.BOTH, FoundBy.LLM, FoundBy.RULES}
+    assert {c.code for c in rules.codes} <= {c.code for c in both.codes}
+    assert all(a.found_by is not None for a in both.facts.administrations)
 
 
 def test_categories_the_quote_states_are_kept():
@@ -438,7 +544,7 @@ def test_categories_the_quote_states_are_kept():
                                 drug="Ceftriaxone", dose=1, dose_unit="g", route="IV",
                                 method="infusion", purpose="chemotherapy")
     window = Window(CATEGORY_NOTE, 0, len(CATEGORY_NOTE))
-    (admin,) = convert(NoteDraft(administrations=[draft]), window, []).administrations
+    (admin,) = convert(NoteDraft(administrations=[draft]), window, None).administrations
     assert (admin.route, admin.method) == (Route.IV, Method.INFUSION)
     assert admin.purpose == Purpose.THERAPEUTIC  # no chemotherapy word: read as therapeutic
 
@@ -455,9 +561,8 @@ def test_few_shot_examples_come_from_the_dev_split_and_ground_in_their_notes():
     for example in data["examples"]:
         assert example["note"] in dev and example["note"] not in test
         text = example["note"]
-        noted, _ = extract_diagnoses(build_nlp()(text))
         out = convert(NoteDraft.model_validate(example["answer"]), Window(text, 0, len(text)),
-                      noted)
+                      NoteReading(text))
         assert out.dropped == []
 
 
@@ -466,8 +571,8 @@ def test_a_military_time_quoted_alone_is_read_in_its_line():
     draft = AdministrationDraft(quote="Vancomycin 1 g IV 0800-0900", drug="Vancomycin",
                                 start_time="08:00", start_quote="0800",
                                 stop_time="09:00", stop_quote="0900")
-    (admin,) = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)),
-                       []).administrations
+    (admin,) = convert(NoteDraft(administrations=[draft]),
+                       Window(text, 0, len(text))).administrations
     assert (admin.start, admin.stop) == (dt.time(8, 0), dt.time(9, 0))
     assert text[admin.field_spans["start"].start:admin.field_spans["start"].end] == "0800"
 

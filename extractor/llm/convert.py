@@ -3,10 +3,12 @@
 Every draft's quote is grounded in the note (`extractor.grounding`); then each value is
 checked against the text it came from with the same deterministic grammar the offline
 extractor uses: the dose in the fact must be an amount written in its quote, a time a
-clock time written there, a weight a weight written there, a diagnosis a lexicon
-concept whose assertion (negated, uncertain, ...) in the note is the one the LLM gave.
-A fact that fails any check is dropped from coding and reported with the reason; a
-value is never repaired from the note behind the LLM's back.
+clock time written there, a weight a weight written there, a diagnosis a condition the
+ICD-10-CM index (or lexicon) can code, no more certain than the note's wording. The
+offline pass is never a gate: a fact it missed is coded, marked `found_by: llm`; what
+protects a bill applies to every reader (text that is not a dose given today, PO doses,
+the quote's own route). A fact that fails a check is dropped from coding and reported
+with the reason; a value is never repaired from the note behind the LLM's back.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from extractor.llm.drafts import (
     PlaceDraft,
     WeightDraft,
 )
+from extractor.llm.reading import NoteReading
 from extractor.quantities import find_amounts, find_clock_times, find_durations, find_weights
 from notecoder.schema import (
     Alignment,
+    Assertion,
     CultureResult,
     Diagnosis,
     DrugAdministration,
     EMVisit,
     EncounterPlace,
+    FoundBy,
     Method,
     PatientWeight,
     Purpose,
@@ -164,12 +169,18 @@ def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time,
 
 
 def administration(draft: AdministrationDraft, where: Window,
-                   previous_id: str | None, fact_id: str) -> DrugAdministration:
+                   previous_id: str | None, fact_id: str,
+                   reading: NoteReading | None = None) -> DrugAdministration:
     """One administration fact from a draft, every value checked against its quote."""
     text = where.text
+    reading = reading or NoteReading(text)
     evidence, alignment = _evidence(draft.quote, where)
     drug = _ground(draft.drug, where, "drug name", near=evidence.start)
     assert drug.span is not None
+    if drug.span.start in reading.not_today or evidence.start in reading.not_today:
+        raise Inconsistent("its quote lies in text that is not a record of a dose given "
+                           "today (home or listed medications, history, plan or order, "
+                           "held, refused or another day)")
     entry = _lexicon_drug(draft.drug)
     spans: dict[str, Span] = {"drug": drug.span}
     values: dict = {}
@@ -202,7 +213,8 @@ def administration(draft: AdministrationDraft, where: Window,
         if amount is not None:
             spans[name] = _amount_span(text, evidence, amount, unit, False, name.replace("_", " "))
             values[name] = Quantity(value=amount, unit=unit)
-    purpose = _checked_categories(draft, text, evidence, drug.span, values)
+    purpose = _checked_categories(draft, text, evidence, drug.span)
+    _not_a_dose_given(reading, entry, drug.span, evidence, purpose, values)
     related = previous_id if draft.concurrent_with_previous and previous_id else None
     return DrugAdministration(
         id=fact_id,
@@ -213,6 +225,7 @@ def administration(draft: AdministrationDraft, where: Window,
         generic=entry.generic if entry else None,
         product=entry.product if entry else None,
         is_fluid=entry.is_fluid if entry else False,
+        found_by=FoundBy.LLM,
         route=draft.route,
         method=draft.method,
         diluent=draft.diluent,
@@ -227,8 +240,10 @@ def administration(draft: AdministrationDraft, where: Window,
 
 _ROUTE_CUES = {Route.IV: cues.ROUTE_IV, Route.SC: cues.ROUTE_SC, Route.IM: cues.ROUTE_IM,
                Route.ORAL: cues.ROUTE_ORAL}
+# Words that name a method outright ("over", "bolus" only suggest one: never a contradiction).
 _METHOD_CUES = {Method.PUSH: cues.PUSH, Method.INJECTION: cues.INJECTION,
-                Method.INFUSION: cues.INFUSION}
+                Method.INFUSION: re.compile(r"\b(?:infus(?:ed|ion|ing)|IVPB|piggyback|drip|"
+                                            r"via pump)\b", re.I)}
 _PURPOSE_CUES = {Purpose.HYDRATION: cues.HYDRATION, Purpose.VEHICLE: cues.VEHICLE}
 
 
@@ -240,30 +255,73 @@ def _drug_lines(text: str, evidence: Span, drug: Span) -> str:
     return "\n".join([text[evidence.start:evidence.end], *lines])
 
 
-def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, drug: Span,
-                        values: dict) -> Purpose | None:
-    """Route, method, purpose, no-waste and concurrency must be written where the drug is
-    documented, with the offline extractor's cue words (`extractor.cues`); each decides a
-    code or modifier. A 'chemotherapy' purpose with no chemotherapy word is read as
-    therapeutic, as the offline extractor reads it: the engine decides the chemotherapy
-    family from the drug table."""
+def _stated(table: dict, quoted: str) -> set:
+    """The categories of `table` whose cue words the quote writes."""
+    return {value for value, cue in table.items() if cue.search(quoted)}
+
+
+def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, drug: Span
+                        ) -> Purpose | None:
+    """Route, method, purpose, no-waste and concurrency are the LLM's reading: a category
+    the offline cue words do not know is not a reason to drop it (the LLM may beat the
+    rules). What the quote itself *contradicts* is: a route other than the one written
+    (a PO dose is never read as IV), a method or purpose other than the one written, 'no
+    waste' where a waste is written. A 'chemotherapy' purpose with no chemotherapy word is
+    read as therapeutic, as the offline extractor reads it: the engine decides the
+    chemotherapy family from the drug table."""
     quoted = text[evidence.start:evidence.end]
-    if draft.route in _ROUTE_CUES and not _ROUTE_CUES[draft.route].search(quoted):
-        raise Inconsistent(f"its route {draft.route.value} is not written in its quote")
-    timed = ("start" in values and "stop" in values) or "duration_minutes" in values
-    if draft.method in _METHOD_CUES and not _METHOD_CUES[draft.method].search(quoted) \
-            and not (draft.method == Method.INFUSION and timed):
-        raise Inconsistent(f"its method {draft.method.value} is not written in its quote")
+    routes = _stated(_ROUTE_CUES, quoted)
+    if Route.ORAL in routes and draft.route != Route.ORAL:
+        raise Inconsistent("its quote gives it by mouth (PO), which is never an "
+                           "administration service")
+    if draft.route is not None and routes and draft.route not in routes:
+        raise Inconsistent(f"its route {draft.route.value} contradicts the route written in "
+                           "its quote")
+    methods = _stated(_METHOD_CUES, quoted)
+    if draft.method is not None and methods and draft.method not in methods:
+        raise Inconsistent(f"its method {draft.method.value} contradicts the method written "
+                           "in its quote")
     purpose = draft.purpose
-    if purpose in _PURPOSE_CUES and not _PURPOSE_CUES[purpose].search(quoted):
-        raise Inconsistent(f"its purpose {purpose.value} is not written in its quote")
+    purposes = _stated(_PURPOSE_CUES, quoted)
+    if purpose in _PURPOSE_CUES and purposes and purpose not in purposes:
+        raise Inconsistent(f"its purpose {purpose.value} contradicts the purpose written in "
+                           "its quote")
     if purpose == Purpose.CHEMOTHERAPY and not cues.CHEMO.search(quoted):
         purpose = Purpose.THERAPEUTIC
-    if draft.no_waste_documented and not cues.NO_WASTE.search(_drug_lines(text, evidence, drug)):
-        raise Inconsistent("'no waste' is not written where the drug is documented")
-    if draft.concurrent_with_previous and not cues.CONCURRENT.search(quoted):
-        raise Inconsistent("running concurrently is not written in its quote")
+    lines = _drug_lines(text, evidence, drug)
+    if draft.no_waste_documented and cues.WASTE.search(lines) \
+            and not cues.NO_WASTE.search(lines):
+        raise Inconsistent("'no waste' contradicts a waste written where the drug is "
+                           "documented")
     return purpose
+
+
+def _not_a_dose_given(reading: NoteReading, entry: DrugName | None, drug: Span,
+                      evidence: Span, purpose: Purpose | None, values: dict) -> None:
+    """Two readings that protect a bill whoever reads the note, in one direction only
+    (they never add a fact): where the offline reader reads the same place as a flush,
+    lock or carrier (purpose vehicle), a drug reading of it is not billed; and an untimed
+    mention of a drug whose timed administration the note documents elsewhere (a dose
+    calculation, a vial description, an order line) restates that one administration
+    ("one administration unless the note shows two", as the offline reader merges)."""
+    def overlaps(fact) -> bool:
+        return any((s.start < evidence.end and evidence.start < s.end) or
+                   (s.start < drug.end and drug.start < s.end) for s in fact.spans())
+
+    offline = reading.offline.administrations
+    if purpose != Purpose.VEHICLE and any(
+            a.purpose == Purpose.VEHICLE and overlaps(a) for a in offline):
+        raise Inconsistent("the note writes it as a flush, lock or carrier of the line, "
+                           "not a drug given")
+    if entry is None or {"start", "stop", "duration_minutes"} & set(values):
+        return
+    timed = [a for a in offline if a.generic == entry.generic and a.start is not None
+             and not any(s.start < evidence.end and evidence.start < s.end
+                         for s in a.evidence)]
+    if timed:
+        span = timed[0].evidence[0]
+        raise Inconsistent(f"it has no time of its own and restates the administration of "
+                           f"the same drug documented at {span.start}-{span.end}")
 
 
 def _unit_at(text: str, span: Span) -> str:
@@ -271,21 +329,35 @@ def _unit_at(text: str, span: Span) -> str:
     return found[0].unit if found else "mg"
 
 
-def diagnosis(draft: DiagnosisDraft, where: Window, noted: list[Diagnosis],
+def diagnosis(draft: DiagnosisDraft, where: Window, reading: NoteReading | None,
               fact_id: str) -> Diagnosis:
-    """A diagnosis fact: a lexicon concept at the quoted condition, same assertion as the
-    note's own ConText reading of that place (`noted`: the offline reading of the note)."""
+    """A diagnosis fact at the quoted condition, whether or not the offline pass found it.
+
+    Found by the offline pass too (a fact at the same place): its reading of the phrase
+    (term-index mention, concept) is used and the fact is marked `both`. Found by the LLM
+    alone: the quoted condition is read against the ICD-10-CM term index (then the concept
+    lexicon) and must name a codable condition; the fact is marked `llm`. Either way the
+    assertion must not be more certain than the note's own wording: the LLM may read a
+    condition as negated or uncertain where the cue words saw none (never billed), but
+    any other difference from the note's reading is dropped (an affirmed reading of text
+    worded as negated or historical, a history read into a current condition)."""
+    reading = reading or NoteReading(where.text)
     evidence, alignment = _evidence(draft.quote, where)
     condition = _ground(draft.condition, where, "condition", near=evidence.start)
     assert condition.span is not None
     at = condition.span
-    match = next((d for d in noted if any(s.start < at.end and at.start < s.end
-                                          for s in d.evidence)), None)
-    if match is None:
-        raise Inconsistent(f"'{draft.condition}' is not a condition in the diagnosis lexicon")
-    if match.assertion != draft.assertion:
+    match = next((d for d in reading.offline.diagnoses
+                  if any(s.start < at.end and at.start < s.end for s in d.evidence)), None)
+    if match is not None:
+        concept, mention, noted = match.concept, match.mention, match.assertion
+        found_by = FoundBy.BOTH
+    else:
+        concept, mention = _read_condition(where.text, at)
+        noted, found_by = reading.assertion_at(at), FoundBy.LLM
+    if noted is not None and noted != draft.assertion and not (
+            noted == Assertion.AFFIRMED and draft.assertion in _NEVER_CODED):
         raise Inconsistent(f"the LLM read it as {draft.assertion.value}, the note's wording "
-                           f"as {match.assertion.value}")
+                           f"as {noted.value}")
     spans = {"text": at}
     organism = None
     if draft.organism:
@@ -296,9 +368,31 @@ def diagnosis(draft: DiagnosisDraft, where: Window, noted: list[Diagnosis],
             raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon")
         spans["organism"] = found.span
     return Diagnosis(id=fact_id, evidence=[evidence], field_spans=spans, alignment=alignment,
-                     text=where.text[at.start:at.end], concept=match.concept,
+                     text=where.text[at.start:at.end], concept=concept,
                      assertion=draft.assertion, organism=organism,
-                     laterality=draft.laterality)
+                     laterality=draft.laterality, mention=mention, found_by=found_by)
+
+
+_NEVER_CODED = (Assertion.NEGATED, Assertion.UNCERTAIN)  # outpatient: neither is coded
+
+
+def _read_condition(text: str, at: Span):
+    """(concept, mention) for a condition the offline pass did not find: the quoted words
+    read against the ICD-10-CM term index, as the offline diagnosis reader reads a phrase;
+    else the concept lexicon's entry for them; else Inconsistent (nothing to code)."""
+    from engine.dx_rules import choices_for
+    from extractor.dx_terms import read_phrase
+
+    written = text[at.start:at.end]
+    mention = read_phrase(written)
+    choices = choices_for(mention) if mention.main_terms else []
+    if choices:
+        return choices[0].term, mention.model_copy(update={"span": at})
+    found = phrase_index().get(written.lower().strip())
+    if found and found[0] == "PROBLEM":
+        return found[1], None
+    raise Inconsistent(f"'{written}' names no condition in the ICD-10-CM index or the "
+                       "diagnosis lexicon")
 
 
 def _organism(written: str) -> str | None:
@@ -367,11 +461,12 @@ def place(draft: PlaceDraft, where: Window) -> EncounterPlace:
     return EncounterPlace(id="P1", evidence=[evidence], alignment=alignment, place=draft.place)
 
 
-def convert(draft: NoteDraft, where: Window, noted: list[Diagnosis]) -> Converted:
+def convert(draft: NoteDraft, where: Window, reading: NoteReading | None = None) -> Converted:
     """Every draft of one chunk as facts; each that fails grounding or a check is dropped
     with a reason that names its kind, its chunk and the check it failed. The reasons are
     output for the reviewer (like the facts), never logged."""
     out = Converted()
+    reading = reading or NoteReading(where.text)
 
     def attempt(kind: str, n: int, build):
         try:
@@ -383,13 +478,13 @@ def convert(draft: NoteDraft, where: Window, noted: list[Diagnosis]) -> Converte
     previous: str | None = None
     for n, item in enumerate(draft.administrations, start=1):
         fact = attempt("administration", n, lambda item=item, n=n, prev=previous:
-                       administration(item, where, prev, f"LA{n}"))
+                       administration(item, where, prev, f"LA{n}", reading))
         if fact is not None:
             out.administrations.append(fact)
             if not fact.is_fluid:
                 previous = fact.id
     for n, item in enumerate(draft.diagnoses, start=1):
-        fact = attempt("diagnosis", n, lambda item=item, n=n: diagnosis(item, where, noted,
+        fact = attempt("diagnosis", n, lambda item=item, n=n: diagnosis(item, where, reading,
                                                                          f"LD{n}"))
         if fact is not None:
             out.diagnoses.append(fact)

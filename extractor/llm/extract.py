@@ -17,6 +17,7 @@ from extractor.llm.client import LLMClient
 from extractor.llm.convert import Converted, Window, convert
 from extractor.llm.drafts import NoteDraft
 from extractor.llm.prompt import PROMPT_VERSION, load_prompts
+from extractor.llm.reading import NoteReading
 from notecoder.config import Settings
 from notecoder.schema import Extraction, Fact
 
@@ -53,16 +54,14 @@ class LLMExtractor:
         return chunks, drafts
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
-        from extractor.diagnoses import extract_diagnoses
-        from extractor.nlp import parse
+        from extractor.compare import mark_found_by
 
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         chunks, drafts = self.drafts(text, sha)
-        # The note's own ConText reading, to check each LLM diagnosis's assertion (parsed
-        # only when there is a diagnosis to check).
-        noted = (extract_diagnoses(parse(text))[0] if any(d.diagnoses for d in drafts)
-                 else [])
-        parts = [convert(draft, Window(text, chunk.start, chunk.end), noted)
+        # The offline reading of the note: not-today text, assertions, and which facts the
+        # offline pass found too (to mark them; never to gate the LLM's).
+        reading = NoteReading(text)
+        parts = [convert(draft, Window(text, chunk.start, chunk.end), reading)
                  for chunk, draft in zip(chunks, drafts, strict=True)]
         merged, warnings = merge(parts)
         log.debug("LLM facts: %d administrations, %d diagnoses, %d dropped",
@@ -72,7 +71,7 @@ class LLMExtractor:
             note_length=len(text), note_sha256=sha,
             administrations=merged.administrations, diagnoses=merged.diagnoses,
             cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place)
-        return facts, warnings
+        return mark_found_by(facts, reading.offline), warnings
 
 
 def _overlaps(a: Fact, b: Fact) -> bool:
