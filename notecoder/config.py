@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=2048, ge=64)
     llm_chunk_chars: int = Field(default=6000, ge=500)  # longer notes are split
     llm_chunk_overlap: int = Field(default=600, ge=0)
+    # One re-ask per chunk whose answer had facts or fields dropped, sending the checker's
+    # own reasons back (prompts/<version>/repair.md); the answer with fewer drops is kept.
+    llm_repair: bool = True
     llm_cache: bool = True
     llm_cache_path: Path | None = None  # default: llm-cache.sqlite in the data directory
 

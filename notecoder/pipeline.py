@@ -70,7 +70,8 @@ def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
     found = disagreements(facts, llm_facts)
     facts = union(facts, llm_facts).model_copy(update={
         "extractor": f"{facts.extractor}+{llm_facts.extractor}",
-        "prompt_version": llm_facts.prompt_version, "model": llm_facts.model})
+        "prompt_version": llm_facts.prompt_version, "model": llm_facts.model,
+        "llm": llm_facts.llm})
     return facts, [*warnings, *llm_warnings, *found]
 
 

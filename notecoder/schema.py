@@ -327,6 +327,15 @@ class EncounterPlace(Fact):
     place: Place
 
 
+class LLMRun(BaseModel):
+    """What the LLM reader did for one note (`--extractor llm|both`): what its checks left
+    out, counted by reason ("administration: quote not in the note" for a fact dropped,
+    "dose: value not written in its quote" for a field left out)."""
+
+    dropped_facts: dict[str, int] = Field(default_factory=dict)
+    dropped_fields: dict[str, int] = Field(default_factory=dict)
+
+
 class Extraction(BaseModel):
     """All facts extracted from one note."""
 
@@ -334,6 +343,7 @@ class Extraction(BaseModel):
     extractor: str
     prompt_version: str | None = None  # LLM path: the prompts/ version used
     model: str | None = None  # LLM path: the model that answered
+    llm: LLMRun | None = None  # LLM path: drops by reason (and, later, cost)
     note_length: int = Field(ge=0)
     note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     administrations: list[DrugAdministration] = Field(default_factory=list)

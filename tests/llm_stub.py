@@ -14,14 +14,18 @@ from notecoder.config import Settings
 class ScriptedClient:
     """Stands in for `LLMClient`: `answer(text)` gives the draft for each note or chunk."""
 
-    def __init__(self, answer: Callable[[str], NoteDraft], model: str = "scripted") -> None:
+    def __init__(self, answer: Callable[..., NoteDraft], model: str = "scripted") -> None:
         self.answer = answer
         self.model = model
         self.requests = 0
+        self.repairs: list[list[str]] = []  # the reasons sent back with each re-ask
 
-    def extract(self, text: str, prompts, *args, **kwargs) -> NoteDraft:
+    def extract(self, text: str, prompts, repair=None) -> NoteDraft:
         self.requests += 1
-        return self.answer(text)
+        if repair is None:
+            return self.answer(text)
+        self.repairs.append(repair[1])
+        return self.answer(text, repair)
 
 
 def use_scripted_llm(answer: Callable[[str], NoteDraft], tmp_path, **settings) -> LLMExtractor:

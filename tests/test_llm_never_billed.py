@@ -58,7 +58,7 @@ def _fresh_llm():
 @pytest.mark.parametrize("case", CLAIMED, ids=[c["id"] for c in CLAIMED])
 def test_an_llm_claiming_never_billed_text_bills_none_of_it(case, extractor, tmp_path):
     text = case["text"]
-    use_scripted_llm(lambda _chunk: claim_everything(case), tmp_path)
+    use_scripted_llm(lambda _chunk, _repair=None: claim_everything(case), tmp_path)
     result = code_note(text, Setting(case["setting"]), "official", extractor)
     forbidden = forbidden_ranges(case)
     problems = [f"{line.system} {line.code}: evidence {text[s.start:s.end]!r}"

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from extractor.llm.drafts import NoteDraft
+from extractor.llm.prompt import PROMPT_VERSION
 from extractor.llm.replay import note_sent, replay_settings, replaying
 from notecoder.cli import main
 from notecoder.config import Settings
@@ -71,7 +72,7 @@ def test_seed_notes_every_llm_fact_is_grounded_in_the_note(note, tmp_path):
     text = note.read_text(encoding="utf-8")
     with replaying(cassette):
         facts, warnings = extract_note(text, "llm")
-    assert facts.model == "SmolLM2-135M-Instruct-Q4_1" and facts.prompt_version == "v1"
+    assert facts.model == "SmolLM2-135M-Instruct-Q4_1" and facts.prompt_version == PROMPT_VERSION
     for fact in facts.facts():
         assert fact.alignment in (Alignment.EXACT, Alignment.NORMALISED, Alignment.FUZZY)
         for span in fact.spans():

@@ -74,8 +74,10 @@ class LLMClient:
         with self._lock:
             self.requests += 1
 
-    def extract(self, text: str, prompts: PromptSet) -> NoteDraft:
-        """One structured call for one note or chunk; a typed error when it cannot."""
+    def extract(self, text: str, prompts: PromptSet,
+                repair: tuple[NoteDraft, list[str]] | None = None) -> NoteDraft:
+        """One structured call for one note or chunk (with `repair`: its first answer and
+        the checker's reasons, asked once more); a typed error when it cannot."""
         extra: dict = {"temperature": 0, "max_tokens": self.settings.llm_max_tokens}
         if self.settings.llm_seed is not None:
             extra["seed"] = self.settings.llm_seed
@@ -87,7 +89,7 @@ class LLMClient:
             return self._client.chat.completions.create(
                 model=self.model,
                 response_model=NoteDraft,
-                messages=messages(text, prompts),
+                messages=messages(text, prompts, repair),
                 max_retries=self.settings.llm_max_retries,  # re-asks after the first try
                 **extra,
             )

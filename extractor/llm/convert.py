@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from extractor import cues
@@ -53,8 +54,17 @@ from notecoder.schema import (
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
+NOT_WRITTEN = "value not written in its quote"
+CONTRADICTED = "contradicted by its quote"
+
+
 class Inconsistent(Exception):
-    """A draft whose quote is not in the note or does not state its value."""
+    """A draft (or one field of it) whose quote is not in the note or does not state its
+    value; `kind` is the short reason it is counted under."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -76,18 +86,44 @@ class Converted:
     em: EMVisit | None = None
     weight: PatientWeight | None = None
     place: EncounterPlace | None = None
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # one reason per fact or field dropped
+    dropped_facts: Counter[str] = field(default_factory=Counter)  # "kind: reason" -> count
+    dropped_fields: Counter[str] = field(default_factory=Counter)  # "field: reason" -> count
+
+
+class Fields:
+    """Field checks of one draft: a field that fails is left out with its reason (the rest
+    of the fact stands); the engine already treats a missing value (no dose: units null
+    and a CDI query)."""
+
+    def __init__(self) -> None:
+        self.failed: list[tuple[str, Inconsistent]] = []
+
+    def check(self, name: str, build):
+        """`build()`, or None when its check fails (the failure kept under `name`)."""
+        try:
+            return build()
+        except Inconsistent as exc:
+            self.failed.append((name, exc))
+            return None
+
+
+class Checked:
+    """A fact built from a draft, with the fields its checks left out."""
+
+    def __init__(self, fact, failed: list[tuple[str, Inconsistent]]) -> None:
+        self.fact, self.failed = fact, failed
 
 
 def _ground(quote: str | None, where: Window, what: str, near: int | None = None) -> Grounded:
     """Ground in the chunk first, then in the whole note (a chunk boundary may cut it)."""
     if not quote or not quote.strip():
-        raise Inconsistent(f"the LLM gave no quote for the {what}")
+        raise Inconsistent(f"the LLM gave no quote for the {what}", "no quote")
     found = ground_quote(quote, where.text, where.lo, where.hi, near)
     if found.span is None:
         found = ground_quote(quote, where.text, 0, len(where.text), near)
     if found.span is None:
-        raise Inconsistent(f"its {what} quote is not in the note")
+        raise Inconsistent(f"its {what} quote is not in the note", "quote not in the note")
     return found
 
 
@@ -127,7 +163,8 @@ def _field_span(quote: str | None, evidence: Span, where: Window, what: str,
     if drug and re.search(rf"(?<!\w){re.escape(drug)}(?!\w)", line, re.IGNORECASE):
         return span
     raise Inconsistent(f"its {what} quote lies outside its evidence"
-                       + (", on a line that does not name the drug" if drug else ""))
+                       + (", on a line that does not name the drug" if drug else ""),
+                       "quote outside its evidence")
 
 
 def _lexicon_drug(name: str) -> DrugName | None:
@@ -149,13 +186,13 @@ def _amount_span(text: str, within: Span, value: float, unit: str | None, per_kg
                 and amount.per_kg == per_kg:
             return _inside(within, amount.start, amount.end)
     written = f"{value:g} {unit or ''}{'/kg' if per_kg else ''}".strip()
-    raise Inconsistent(f"its {what} ({written}) is not written in its quote")
+    raise Inconsistent(f"its {what} ({written}) is not written in its quote", NOT_WRITTEN)
 
 
 def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time, Span]:
     match = _HHMM.match(value.strip())
     if match is None:
-        raise Inconsistent(f"its {what} '{value}' is not a 24-hour HH:MM time")
+        raise Inconsistent(f"its {what} '{value}' is not a 24-hour HH:MM time", "not a time")
     wanted = dt.time(int(match.group(1)), int(match.group(2)))
     # Read times on the whole line: whether "0800" is a clock time depends on its
     # context ("0800-0900", "started 0800"), which a short quote cuts off.
@@ -165,13 +202,17 @@ def _time_span(text: str, within: Span, value: str, what: str) -> tuple[dt.time,
         if start < within.end and within.start < end \
                 and (clock.hour, clock.minute) == (wanted.hour, wanted.minute):
             return wanted, Span(start=start, end=end)
-    raise Inconsistent(f"its {what} ({value}) is not written in its quote")
+    raise Inconsistent(f"its {what} ({value}) is not written in its quote", NOT_WRITTEN)
 
 
 def administration(draft: AdministrationDraft, where: Window,
                    previous_id: str | None, fact_id: str,
-                   reading: NoteReading | None = None) -> DrugAdministration:
-    """One administration fact from a draft, every value checked against its quote."""
+                   reading: NoteReading | None = None) -> Checked:
+    """One administration fact from a draft, every value checked against its quote.
+
+    The fact stands on its evidence and drug name (grounded), on text that records a dose
+    given today, and on a route its quote does not contradict; each other value is checked
+    on its own and, when it fails, left out with its reason (`Checked.failed`)."""
     text = where.text
     reading = reading or NoteReading(text)
     evidence, alignment = _evidence(draft.quote, where)
@@ -180,62 +221,83 @@ def administration(draft: AdministrationDraft, where: Window,
     if drug.span.start in reading.not_today or evidence.start in reading.not_today:
         raise Inconsistent("its quote lies in text that is not a record of a dose given "
                            "today (home or listed medications, history, plan or order, "
-                           "held, refused or another day)")
+                           "held, refused or another day)", "not given today")
+    _checked_route(draft, text[evidence.start:evidence.end])
     entry = _lexicon_drug(draft.drug)
     spans: dict[str, Span] = {"drug": drug.span}
     values: dict = {}
+    fields = Fields()
+
+    def put(name: str, found: tuple | None) -> None:
+        if found is not None:
+            values[name], spans[name] = found
+
     if draft.dose is not None:
-        within = _field_span(draft.dose_quote, evidence, where, "dose")
-        span = _amount_span(text, within, draft.dose, draft.dose_unit, draft.dose_is_per_kg,
-                            "dose")
-        amount = Quantity(value=draft.dose, unit=draft.dose_unit or _unit_at(text, span))
-        values["dose_per_kg" if draft.dose_is_per_kg else "dose"] = amount
-        spans["dose_per_kg" if draft.dose_is_per_kg else "dose"] = span
+        name = "dose_per_kg" if draft.dose_is_per_kg else "dose"
+        put(name, fields.check("dose", lambda: _dose(draft, evidence, where)))
     if draft.volume_ml is not None:
-        spans["volume"] = _amount_span(text, evidence, draft.volume_ml, "mL", False, "volume")
-        values["volume"] = Quantity(value=draft.volume_ml, unit="mL")
+        put("volume", fields.check("volume", lambda: _amount(
+            text, evidence, draft.volume_ml, "mL", "volume")))
+    drug_written = text[drug.span.start:drug.span.end]
     for name, value, quote in (("start", draft.start_time, draft.start_quote),
                                ("stop", draft.stop_time, draft.stop_quote)):
         if value is not None:
-            within = _field_span(quote, evidence, where, f"{name} time",
-                                 drug=text[drug.span.start:drug.span.end])
-            values[name], spans[name] = _time_span(text, within, value, f"{name} time")
+            put(name, fields.check(name, lambda name=name, value=value, quote=quote: _time_span(
+                text, _field_span(quote, evidence, where, f"{name} time", drug=drug_written),
+                value, f"{name} time")))
     if draft.duration_minutes is not None:
-        stated = [d for d in find_durations(text[evidence.start:evidence.end])
-                  if d.minutes == draft.duration_minutes]
-        if not stated:
-            raise Inconsistent(
-                f"its duration ({draft.duration_minutes} min) is not written in its quote")
-        spans["duration_minutes"] = _inside(evidence, stated[0].start, stated[0].end)
-        values["duration_minutes"] = draft.duration_minutes
+        put("duration_minutes", fields.check("duration", lambda: _duration(
+            text, evidence, draft.duration_minutes)))
     unit = (values.get("dose") or values.get("dose_per_kg") or Quantity(value=1, unit="mg")).unit
     for name, amount in (("vial_size", draft.vial_size), ("wasted", draft.wasted)):
         if amount is not None:
-            spans[name] = _amount_span(text, evidence, amount, unit, False, name.replace("_", " "))
-            values[name] = Quantity(value=amount, unit=unit)
-    purpose = _checked_categories(draft, text, evidence, drug.span)
-    _not_a_dose_given(reading, entry, drug.span, evidence, purpose, values)
-    related = previous_id if draft.concurrent_with_previous and previous_id else None
-    return DrugAdministration(
+            put(name, fields.check(name, lambda name=name, amount=amount: _amount(
+                text, evidence, amount, unit, name.replace("_", " "))))
+    categories = _checked_categories(draft, text, evidence, drug.span, fields)
+    _not_a_dose_given(reading, entry, drug.span, evidence, categories["purpose"], values)
+    related = previous_id if categories["concurrent"] and previous_id else None
+    fact = DrugAdministration(
         id=fact_id,
         evidence=[evidence],
         field_spans=spans,
         alignment=alignment,
-        drug_text=text[drug.span.start:drug.span.end],
+        drug_text=drug_written,
         generic=entry.generic if entry else None,
         product=entry.product if entry else None,
         is_fluid=entry.is_fluid if entry else False,
         found_by=FoundBy.LLM,
         route=draft.route,
-        method=draft.method,
+        method=categories["method"],
         diluent=draft.diluent,
-        purpose=purpose,
+        purpose=categories["purpose"],
         vial_count=draft.vial_count,
-        no_waste_documented=draft.no_waste_documented,
+        no_waste_documented=categories["no_waste"],
         relation=Relation.CONCURRENT if related else None,
         related_to=related,
         **values,
     )
+    return Checked(fact, fields.failed)
+
+
+def _dose(draft: AdministrationDraft, evidence: Span, where: Window) -> tuple[Quantity, Span]:
+    text = where.text
+    within = _field_span(draft.dose_quote, evidence, where, "dose")
+    span = _amount_span(text, within, draft.dose, draft.dose_unit, draft.dose_is_per_kg, "dose")
+    return Quantity(value=draft.dose, unit=draft.dose_unit or _unit_at(text, span)), span
+
+
+def _amount(text: str, evidence: Span, value: float, unit: str, what: str
+            ) -> tuple[Quantity, Span]:
+    return Quantity(value=value, unit=unit), _amount_span(text, evidence, value, unit, False,
+                                                          what)
+
+
+def _duration(text: str, evidence: Span, minutes: int) -> tuple[int, Span]:
+    stated = [d for d in find_durations(text[evidence.start:evidence.end]) if d.minutes == minutes]
+    if not stated:
+        raise Inconsistent(f"its duration ({minutes} min) is not written in its quote",
+                           NOT_WRITTEN)
+    return minutes, _inside(evidence, stated[0].start, stated[0].end)
 
 
 _ROUTE_CUES = {Route.IV: cues.ROUTE_IV, Route.SC: cues.ROUTE_SC, Route.IM: cues.ROUTE_IM,
@@ -260,40 +322,56 @@ def _stated(table: dict, quoted: str) -> set:
     return {value for value, cue in table.items() if cue.search(quoted)}
 
 
-def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, drug: Span
-                        ) -> Purpose | None:
-    """Route, method, purpose, no-waste and concurrency are the LLM's reading: a category
-    the offline cue words do not know is not a reason to drop it (the LLM may beat the
-    rules). What the quote itself *contradicts* is: a route other than the one written
-    (a PO dose is never read as IV), a method or purpose other than the one written, 'no
-    waste' where a waste is written. A 'chemotherapy' purpose with no chemotherapy word is
-    read as therapeutic, as the offline extractor reads it: the engine decides the
-    chemotherapy family from the drug table."""
-    quoted = text[evidence.start:evidence.end]
+def _checked_route(draft: AdministrationDraft, quoted: str) -> None:
+    """The route decides the code family, so one the quote contradicts drops the fact (a
+    PO dose is never read as IV; a route left out would read as IV)."""
     routes = _stated(_ROUTE_CUES, quoted)
     if Route.ORAL in routes and draft.route != Route.ORAL:
         raise Inconsistent("its quote gives it by mouth (PO), which is never an "
-                           "administration service")
+                           "administration service", "by mouth")
     if draft.route is not None and routes and draft.route not in routes:
         raise Inconsistent(f"its route {draft.route.value} contradicts the route written in "
-                           "its quote")
-    methods = _stated(_METHOD_CUES, quoted)
-    if draft.method is not None and methods and draft.method not in methods:
-        raise Inconsistent(f"its method {draft.method.value} contradicts the method written "
-                           "in its quote")
-    purpose = draft.purpose
-    purposes = _stated(_PURPOSE_CUES, quoted)
-    if purpose in _PURPOSE_CUES and purposes and purpose not in purposes:
-        raise Inconsistent(f"its purpose {purpose.value} contradicts the purpose written in "
-                           "its quote")
-    if purpose == Purpose.CHEMOTHERAPY and not cues.CHEMO.search(quoted):
-        purpose = Purpose.THERAPEUTIC
-    lines = _drug_lines(text, evidence, drug)
-    if draft.no_waste_documented and cues.WASTE.search(lines) \
-            and not cues.NO_WASTE.search(lines):
-        raise Inconsistent("'no waste' contradicts a waste written where the drug is "
-                           "documented")
-    return purpose
+                           "its quote", CONTRADICTED)
+
+
+def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, drug: Span,
+                        fields: Fields) -> dict:
+    """Method, purpose, no-waste and concurrency are the LLM's reading: a category the
+    offline cue words do not know is not a reason to drop it (the LLM may beat the rules).
+    What the quote itself *contradicts* is left out (a method or purpose other than the
+    one written outright, 'no waste' where a waste is written). A 'chemotherapy' purpose
+    with no chemotherapy word is read as therapeutic, as the offline extractor reads it:
+    the engine decides the chemotherapy family from the drug table."""
+    quoted = text[evidence.start:evidence.end]
+
+    def method() -> Method | None:
+        methods = _stated(_METHOD_CUES, quoted)
+        if draft.method is not None and methods and draft.method not in methods:
+            raise Inconsistent(f"its method {draft.method.value} contradicts the method "
+                               "written in its quote", CONTRADICTED)
+        return draft.method
+
+    def purpose() -> Purpose | None:
+        purposes = _stated(_PURPOSE_CUES, quoted)
+        if draft.purpose in _PURPOSE_CUES and purposes and draft.purpose not in purposes:
+            raise Inconsistent(f"its purpose {draft.purpose.value} contradicts the purpose "
+                               "written in its quote", CONTRADICTED)
+        if draft.purpose == Purpose.CHEMOTHERAPY and not cues.CHEMO.search(quoted):
+            return Purpose.THERAPEUTIC
+        return draft.purpose
+
+    def no_waste() -> bool:
+        lines = _drug_lines(text, evidence, drug)
+        if draft.no_waste_documented and cues.WASTE.search(lines) \
+                and not cues.NO_WASTE.search(lines):
+            raise Inconsistent("'no waste' contradicts a waste written where the drug is "
+                               "documented", CONTRADICTED)
+        return draft.no_waste_documented
+
+    return {"method": fields.check("method", method),
+            "purpose": fields.check("purpose", purpose),
+            "no_waste": bool(fields.check("no_waste", no_waste)),
+            "concurrent": draft.concurrent_with_previous}
 
 
 def _not_a_dose_given(reading: NoteReading, entry: DrugName | None, drug: Span,
@@ -312,7 +390,7 @@ def _not_a_dose_given(reading: NoteReading, entry: DrugName | None, drug: Span,
     if purpose != Purpose.VEHICLE and any(
             a.purpose == Purpose.VEHICLE and overlaps(a) for a in offline):
         raise Inconsistent("the note writes it as a flush, lock or carrier of the line, "
-                           "not a drug given")
+                           "not a drug given", "a flush or lock")
     if entry is None or {"start", "stop", "duration_minutes"} & set(values):
         return
     timed = [a for a in offline if a.generic == entry.generic and a.start is not None
@@ -321,7 +399,8 @@ def _not_a_dose_given(reading: NoteReading, entry: DrugName | None, drug: Span,
     if timed:
         span = timed[0].evidence[0]
         raise Inconsistent(f"it has no time of its own and restates the administration of "
-                           f"the same drug documented at {span.start}-{span.end}")
+                           f"the same drug documented at {span.start}-{span.end}",
+                           "restates another administration")
 
 
 def _unit_at(text: str, span: Span) -> str:
@@ -330,7 +409,7 @@ def _unit_at(text: str, span: Span) -> str:
 
 
 def diagnosis(draft: DiagnosisDraft, where: Window, reading: NoteReading | None,
-              fact_id: str) -> Diagnosis:
+              fact_id: str) -> Checked:
     """A diagnosis fact at the quoted condition, whether or not the offline pass found it.
 
     Found by the offline pass too (a fact at the same place): its reading of the phrase
@@ -357,20 +436,42 @@ def diagnosis(draft: DiagnosisDraft, where: Window, reading: NoteReading | None,
     if noted is not None and noted != draft.assertion and not (
             noted == Assertion.AFFIRMED and draft.assertion in _NEVER_CODED):
         raise Inconsistent(f"the LLM read it as {draft.assertion.value}, the note's wording "
-                           f"as {noted.value}")
+                           f"as {noted.value}", "assertion differs from the note")
     spans = {"text": at}
-    organism = None
-    if draft.organism:
+    fields = Fields()
+
+    def organism() -> str:
         found = _ground(draft.organism, where, "organism", near=evidence.start)
         assert found.span is not None
-        organism = _organism(where.text[found.span.start:found.span.end])
-        if organism is None:
-            raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon")
+        named = _organism(where.text[found.span.start:found.span.end])
+        if named is None:
+            raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon",
+                               "not in the lexicon")
         spans["organism"] = found.span
-    return Diagnosis(id=fact_id, evidence=[evidence], field_spans=spans, alignment=alignment,
-                     text=where.text[at.start:at.end], concept=concept,
-                     assertion=draft.assertion, organism=organism,
-                     laterality=draft.laterality, mention=mention, found_by=found_by)
+        return named
+
+    def laterality() -> str:
+        quoted = where.text[evidence.start:evidence.end]
+        side = next((m for m in _SIDES.finditer(quoted)
+                     if _SIDE_NAMES[m.group(1).lower()] == draft.laterality), None)
+        if side is None:
+            raise Inconsistent(f"its laterality ({draft.laterality}) is not written in its "
+                               "quote", NOT_WRITTEN)
+        spans["laterality"] = _inside(evidence, side.start(), side.end())
+        return draft.laterality
+
+    fact = Diagnosis(
+        id=fact_id, evidence=[evidence], field_spans=spans, alignment=alignment,
+        text=where.text[at.start:at.end], concept=concept, assertion=draft.assertion,
+        organism=fields.check("organism", organism) if draft.organism else None,
+        laterality=fields.check("laterality", laterality) if draft.laterality else None,
+        mention=mention, found_by=found_by)
+    return Checked(fact, fields.failed)
+
+
+_SIDES = re.compile(r"\b(left|right|bilateral|bilat|lt|rt|L|R)\b", re.IGNORECASE)
+_SIDE_NAMES = {"left": "left", "lt": "left", "l": "left", "right": "right", "rt": "right",
+               "r": "right", "bilateral": "bilateral", "bilat": "bilateral"}
 
 
 _NEVER_CODED = (Assertion.NEGATED, Assertion.UNCERTAIN)  # outpatient: neither is coded
@@ -392,7 +493,7 @@ def _read_condition(text: str, at: Span):
     if found and found[0] == "PROBLEM":
         return found[1], None
     raise Inconsistent(f"'{written}' names no condition in the ICD-10-CM index or the "
-                       "diagnosis lexicon")
+                       "diagnosis lexicon", "not a codable condition")
 
 
 def _organism(written: str) -> str | None:
@@ -400,80 +501,111 @@ def _organism(written: str) -> str | None:
     return found[1] if found and found[0] == "ORGANISM" else None
 
 
-def culture(draft: CultureDraft, where: Window, fact_id: str) -> CultureResult:
+def culture(draft: CultureDraft, where: Window, fact_id: str) -> Checked:
     evidence, alignment = _evidence(draft.quote, where)
     found = _ground(draft.organism, where, "organism", near=evidence.start)
     assert found.span is not None
     organism = _organism(where.text[found.span.start:found.span.end])
     if organism is None:
-        raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon")
-    return CultureResult(id=fact_id, evidence=[evidence], field_spans={"organism": found.span},
-                         alignment=alignment, organism=organism, specimen=draft.specimen)
+        raise Inconsistent(f"the organism '{draft.organism}' is not in the lexicon",
+                           "not in the lexicon")
+    fields = Fields()
+
+    def specimen() -> str:
+        if not re.search(rf"\b{draft.specimen}\b", where.text[evidence.start:evidence.end],
+                         re.IGNORECASE):
+            raise Inconsistent(f"its specimen ({draft.specimen}) is not written in its quote",
+                               NOT_WRITTEN)
+        return draft.specimen
+
+    fact = CultureResult(id=fact_id, evidence=[evidence], field_spans={"organism": found.span},
+                         alignment=alignment, organism=organism,
+                         specimen=fields.check("specimen", specimen) if draft.specimen else None)
+    return Checked(fact, fields.failed)
 
 
-def em_visit(draft: EMDraft, where: Window) -> EMVisit:
+def em_visit(draft: EMDraft, where: Window) -> Checked:
     """E/M documentation; the level and -25 basis are read from the quotes by the same
     patterns as the offline extractor, never taken from the LLM's say-so."""
     text = where.text
     evidence, alignment = _evidence(draft.quote, where)
     quoted = text[evidence.start:evidence.end]
     spans: dict[str, Span] = {}
-    level = code = None
-    if draft.level_quote:
+    fields = Fields()
+
+    def level() -> tuple[int | None, str | None]:
         within = _field_span(draft.level_quote, evidence, where, "E/M level")
         written = text[within.start:within.end]
         if m := EM_CODE.search(written):
-            code = m.group(0)
             spans["stated_code"] = _inside(within, m.start(), m.end())
-        elif m := EM_LEVEL.search(written):
-            level = EM_LEVELS[m.group(1).lower()]
+            return None, m.group(0)
+        if m := EM_LEVEL.search(written):
             spans["stated_level"] = _inside(within, m.start(), m.end())
-        else:
-            raise Inconsistent("its E/M level quote states no level or E/M code")
-    separate = False
-    if draft.separately_identifiable:
+            return EM_LEVELS[m.group(1).lower()], None
+        raise Inconsistent("its E/M level quote states no level or E/M code", NOT_WRITTEN)
+
+    def separate() -> bool:
         m = SEPARATE.search(quoted)
         if m is None:
             raise Inconsistent("it is called separately identifiable, but its quote does not "
-                               "say so")
-        separate = True
+                               "say so", NOT_WRITTEN)
         spans["separately_identifiable"] = _inside(evidence, m.start(), m.end())
-    status = draft.patient_status
-    if status is not None and not re.search(rf"\b{status}\b", quoted, re.IGNORECASE):
-        raise Inconsistent(f"the patient status '{status}' is not written in its quote")
-    return EMVisit(id="E1", evidence=[evidence], field_spans=spans, alignment=alignment,
-                   separately_identifiable=separate, stated_level=level, stated_code=code,
-                   patient_status=status)
+        return True
+
+    def status() -> str:
+        if not re.search(rf"\b{draft.patient_status}\b", quoted, re.IGNORECASE):
+            raise Inconsistent(f"the patient status '{draft.patient_status}' is not written "
+                               "in its quote", NOT_WRITTEN)
+        return draft.patient_status
+
+    stated = (fields.check("level", level) if draft.level_quote else None) or (None, None)
+    fact = EMVisit(
+        id="E1", evidence=[evidence], field_spans=spans, alignment=alignment,
+        separately_identifiable=bool(draft.separately_identifiable
+                                     and fields.check("separately_identifiable", separate)),
+        stated_level=stated[0], stated_code=stated[1],
+        patient_status=fields.check("patient_status", status) if draft.patient_status else None)
+    return Checked(fact, fields.failed)
 
 
-def weight(draft: WeightDraft, where: Window) -> PatientWeight:
+def weight(draft: WeightDraft, where: Window) -> Checked:
     evidence, alignment = _evidence(draft.quote, where)
     for found in find_weights(where.text[evidence.start:evidence.end]):
         if abs(found.value - draft.value) < 1e-9 and found.unit == draft.unit:
             span = _inside(evidence, found.start, found.end)
-            return PatientWeight(id="W1", evidence=[span], alignment=alignment,
-                                 value=draft.value, unit=draft.unit)
-    raise Inconsistent(f"the weight {draft.value:g} {draft.unit} is not written in its quote")
+            return Checked(PatientWeight(id="W1", evidence=[span], alignment=alignment,
+                                         value=draft.value, unit=draft.unit), [])
+    raise Inconsistent(f"the weight {draft.value:g} {draft.unit} is not written in its quote",
+                       NOT_WRITTEN)
 
 
-def place(draft: PlaceDraft, where: Window) -> EncounterPlace:
+def place(draft: PlaceDraft, where: Window) -> Checked:
     evidence, alignment = _evidence(draft.quote, where)
-    return EncounterPlace(id="P1", evidence=[evidence], alignment=alignment, place=draft.place)
+    return Checked(EncounterPlace(id="P1", evidence=[evidence], alignment=alignment,
+                                  place=draft.place), [])
 
 
 def convert(draft: NoteDraft, where: Window, reading: NoteReading | None = None) -> Converted:
-    """Every draft of one chunk as facts; each that fails grounding or a check is dropped
-    with a reason that names its kind, its chunk and the check it failed. The reasons are
-    output for the reviewer (like the facts), never logged."""
+    """Every draft of one chunk as facts. A fact whose grounding or own check fails is
+    dropped; a field whose check fails is left out and the rest of its fact stands. Each
+    drop has a reason that names the fact's kind, its chunk, the field and the check it
+    failed, and is counted by reason. The reasons are output for the reviewer (like the
+    facts), never logged."""
     out = Converted()
     reading = reading or NoteReading(where.text)
 
     def attempt(kind: str, n: int, build):
+        where_from = f"LLM {kind} #{n} (chunk at {where.lo})"
         try:
-            return build()
+            checked = build()
         except Inconsistent as exc:
-            out.dropped.append(f"LLM {kind} #{n} (chunk at {where.lo}) not coded: {exc}.")
+            out.dropped.append(f"{where_from} not coded: {exc}.")
+            out.dropped_facts[f"{kind}: {exc.kind}"] += 1
             return None
+        for name, exc in checked.failed:
+            out.dropped.append(f"{where_from}: its {name} left out: {exc}.")
+            out.dropped_fields[f"{name}: {exc.kind}"] += 1
+        return checked.fact
 
     previous: str | None = None
     for n, item in enumerate(draft.administrations, start=1):

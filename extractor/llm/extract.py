@@ -19,7 +19,7 @@ from extractor.llm.drafts import NoteDraft
 from extractor.llm.prompt import PROMPT_VERSION, load_prompts
 from extractor.llm.reading import NoteReading
 from notecoder.config import Settings
-from notecoder.schema import Extraction, Fact
+from notecoder.schema import Extraction, Fact, LLMRun
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +39,51 @@ class LLMExtractor:
         self.cache = (DraftCache(self.settings.resolved_llm_cache_path())
                       if self.settings.llm_cache else None)
 
-    def drafts(self, text: str, note_sha256: str) -> tuple[list[Chunk], list[NoteDraft]]:
+    def drafts(self, reading: NoteReading, note_sha256: str
+               ) -> tuple[list[Chunk], list[NoteDraft]]:
         """The note's chunks and the LLM's draft for each, from the cache when present."""
         size, overlap = self.settings.llm_chunk_chars, self.settings.llm_chunk_overlap
-        chunks = split_note(text, size, overlap)
+        chunks = split_note(reading.text, size, overlap)
         key = cache_key(note_sha256, PROMPT_VERSION, self.client.model, (size, overlap))
         cached = self.cache.get(key) if self.cache else None
         if cached is not None and len(cached) == len(chunks):
             return chunks, cached
         prompts = load_prompts(PROMPT_VERSION)
-        drafts = [self.client.extract(chunk.text, prompts) for chunk in chunks]
+        drafts = [self._answer(chunk, prompts, reading) for chunk in chunks]
         if self.cache:
             self.cache.put(key, drafts)
         return chunks, drafts
+
+    def _answer(self, chunk: Chunk, prompts, reading: NoteReading) -> NoteDraft:
+        """The LLM's draft for one chunk. When checks drop something from it (and
+        `llm_repair` is on), it is asked once more with the checker's own reasons; the
+        answer that keeps more facts, then drops fewer, is used. A failed re-ask keeps
+        the first answer."""
+        from notecoder.errors import LLMError
+
+        draft = self.client.extract(chunk.text, prompts)
+        if not self.settings.llm_repair or not prompts.repair:
+            return draft
+        window = Window(reading.text, chunk.start, chunk.end)
+        first = convert(draft, window, reading)
+        if not first.dropped:
+            return draft
+        try:
+            again = self.client.extract(chunk.text, prompts, repair=(draft, first.dropped))
+        except LLMError as exc:
+            log.debug("repair re-ask failed: %s", exc)
+            return draft
+        second = convert(again, window, reading)
+        return again if _score(second) > _score(first) else draft
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
         from extractor.compare import mark_found_by
 
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        chunks, drafts = self.drafts(text, sha)
         # The offline reading of the note: not-today text, assertions, and which facts the
         # offline pass found too (to mark them; never to gate the LLM's).
         reading = NoteReading(text)
+        chunks, drafts = self.drafts(reading, sha)
         parts = [convert(draft, Window(text, chunk.start, chunk.end), reading)
                  for chunk, draft in zip(chunks, drafts, strict=True)]
         merged, warnings = merge(parts)
@@ -70,8 +93,17 @@ class LLMExtractor:
             extractor=EXTRACTOR_NAME, prompt_version=PROMPT_VERSION, model=self.client.model,
             note_length=len(text), note_sha256=sha,
             administrations=merged.administrations, diagnoses=merged.diagnoses,
-            cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place)
+            cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place,
+            llm=LLMRun(dropped_facts=dict(sorted(merged.dropped_facts.items())),
+                       dropped_fields=dict(sorted(merged.dropped_fields.items()))))
         return mark_found_by(facts, reading.offline), warnings
+
+
+def _score(part: Converted) -> tuple[int, int]:
+    """Facts kept, then fewer drops: which of two answers for a chunk to use."""
+    kept = len(part.administrations) + len(part.diagnoses) + len(part.cultures) + sum(
+        f is not None for f in (part.em, part.weight, part.place))
+    return kept, -len(part.dropped)
 
 
 def _overlaps(a: Fact, b: Fact) -> bool:
@@ -87,6 +119,8 @@ def merge(parts: list[Converted]) -> tuple[Converted, list[str]]:
     renamed: dict[tuple[int, str], str] = {}
     for part in parts:
         warnings += part.dropped
+        out.dropped_facts.update(part.dropped_facts)
+        out.dropped_fields.update(part.dropped_fields)
         for admin in part.administrations:
             twin = next((k for k in out.administrations if _overlaps(k, admin)
                          and k.name.lower() == admin.name.lower()), None)
