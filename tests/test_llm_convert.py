@@ -595,9 +595,7 @@ def test_categories_the_quote_states_are_kept():
 
 
 def test_few_shot_examples_come_from_the_dev_split_and_ground_in_their_notes():
-    from extractor.llm.prompt import load_prompts
-
-    from extractor.llm.prompt import PROMPT_VERSION
+    from extractor.llm.prompt import PROMPT_VERSION, load_prompts
 
     data = json.loads((Path(__file__).resolve().parent.parent / "prompts" / PROMPT_VERSION /
                        "examples.json").read_text(encoding="utf-8"))
@@ -665,3 +663,53 @@ def test_a_repair_reask_sends_the_checkers_reasons_once_and_keeps_the_better_ans
     sent = messages(NOTE, load_prompts(), (wrong, ["its dose left out: because."]))
     assert sent[-2]["role"] == "assistant" and '"dose":2.0' in sent[-2]["content"]
     assert sent[-1]["role"] == "user" and "- its dose left out: because." in sent[-1]["content"]
+
+
+# Repeated lines ---------------------------------------------------------------------------
+
+REPEATED = ("ED nursing note. Nausea and vomiting.\n"
+            "0800 Ondansetron 4 mg IV push\n"
+            "0900 Pt resting, still nauseated.\n"
+            "1000 Ondansetron 4 mg IV push\n")
+
+
+def _push(at: str, quote: str) -> AdministrationDraft:
+    return AdministrationDraft(quote="Ondansetron 4 mg IV push", drug="Ondansetron", dose=4,
+                               dose_unit="mg", route="IV", method="push", start_time=at,
+                               start_quote=quote)
+
+
+def test_the_nth_draft_quoting_a_repeated_line_is_grounded_to_its_nth_occurrence():
+    out = convert(NoteDraft(administrations=[_push("08:00", "0800"), _push("10:00", "1000")]),
+                  Window(REPEATED, 0, len(REPEATED)))
+    assert out.dropped == []
+    first, second = out.administrations
+    lines = [REPEATED.index("0800 Ondansetron") + 5, REPEATED.index("1000 Ondansetron") + 5]
+    assert [first.evidence[0].start, second.evidence[0].start] == lines
+    assert (first.start, second.start) == (dt.time(8, 0), dt.time(10, 0))
+
+
+def test_two_administrations_on_repeated_lines_stay_two_and_both_are_billed(tmp_path):
+    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.schema import Setting
+    from tests.llm_stub import use_scripted_llm
+
+    draft = NoteDraft(administrations=[_push("08:00", "0800"), _push("10:00", "1000")])
+    reset_llm()
+    try:
+        use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
+        result = code_note(REPEATED, Setting.FACILITY, "official", "llm")
+    finally:
+        reset_llm()
+    assert len(result.facts.administrations) == 2
+    codes = {c.code: c.units for c in result.codes}
+    assert codes["96374"] == 1 and codes["96376"] == 1 and codes["J2405"] == 8
+
+
+def test_one_administration_listed_twice_by_the_llm_is_kept_once():
+    line = "Ceftriaxone 1 g IVPB started 10:15"
+    twice = convert(NoteDraft(administrations=[CEFTRIAXONE_D, CEFTRIAXONE_D]),
+                    Window(TWO_DRUGS, 0, len(TWO_DRUGS)))
+    assert [quoted(TWO_DRUGS, a.evidence[0]) for a in twice.administrations] == [line, line]
+    merged, _ = merge([twice])
+    assert len(merged.administrations) == 1

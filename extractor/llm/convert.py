@@ -74,6 +74,15 @@ class Window:
     text: str
     lo: int
     hi: int
+    # How many drafts of this chunk quoted each evidence text so far (in-order grounding).
+    quoted: Counter[str] = field(default_factory=Counter)
+
+    def occurrence(self, kind: str, quote: str | None) -> int:
+        """0 for the first draft of a kind quoting this text, 1 for the second, ..."""
+        key = kind + "\x1f" + " ".join((quote or "").split()).lower()
+        seen = self.quoted[key]
+        self.quoted[key] += 1
+        return seen
 
 
 @dataclass
@@ -115,13 +124,14 @@ class Checked:
         self.fact, self.failed = fact, failed
 
 
-def _ground(quote: str | None, where: Window, what: str, near: int | None = None) -> Grounded:
+def _ground(quote: str | None, where: Window, what: str, near: int | None = None,
+            occurrence: int = 0) -> Grounded:
     """Ground in the chunk first, then in the whole note (a chunk boundary may cut it)."""
     if not quote or not quote.strip():
         raise Inconsistent(f"the LLM gave no quote for the {what}", "no quote")
-    found = ground_quote(quote, where.text, where.lo, where.hi, near)
+    found = ground_quote(quote, where.text, where.lo, where.hi, near, occurrence)
     if found.span is None:
-        found = ground_quote(quote, where.text, 0, len(where.text), near)
+        found = ground_quote(quote, where.text, 0, len(where.text), near, occurrence)
     if found.span is None:
         raise Inconsistent(f"its {what} quote is not in the note", "quote not in the note")
     return found
@@ -131,8 +141,9 @@ def _inside(outer: Span, inner_lo: int, inner_hi: int) -> Span:
     return Span(start=outer.start + inner_lo, end=outer.start + inner_hi)
 
 
-def _evidence(draft_quote: str, where: Window) -> tuple[Span, Alignment]:
-    found = _ground(draft_quote, where, "evidence")
+def _evidence(draft_quote: str, where: Window, kind: str = "") -> tuple[Span, Alignment]:
+    found = _ground(draft_quote, where, "evidence",
+                    occurrence=where.occurrence(kind, draft_quote))
     assert found.span is not None
     return found.span, found.alignment
 
@@ -215,7 +226,7 @@ def administration(draft: AdministrationDraft, where: Window,
     on its own and, when it fails, left out with its reason (`Checked.failed`)."""
     text = where.text
     reading = reading or NoteReading(text)
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "administration")
     drug = _ground(draft.drug, where, "drug name", near=evidence.start)
     assert drug.span is not None
     if drug.span.start in reading.not_today or evidence.start in reading.not_today:
@@ -421,7 +432,7 @@ def diagnosis(draft: DiagnosisDraft, where: Window, reading: NoteReading | None,
     any other difference from the note's reading is dropped (an affirmed reading of text
     worded as negated or historical, a history read into a current condition)."""
     reading = reading or NoteReading(where.text)
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "diagnosis")
     condition = _ground(draft.condition, where, "condition", near=evidence.start)
     assert condition.span is not None
     at = condition.span
@@ -502,7 +513,7 @@ def _organism(written: str) -> str | None:
 
 
 def culture(draft: CultureDraft, where: Window, fact_id: str) -> Checked:
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "culture")
     found = _ground(draft.organism, where, "organism", near=evidence.start)
     assert found.span is not None
     organism = _organism(where.text[found.span.start:found.span.end])
@@ -528,7 +539,7 @@ def em_visit(draft: EMDraft, where: Window) -> Checked:
     """E/M documentation; the level and -25 basis are read from the quotes by the same
     patterns as the offline extractor, never taken from the LLM's say-so."""
     text = where.text
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "em_visit")
     quoted = text[evidence.start:evidence.end]
     spans: dict[str, Span] = {}
     fields = Fields()
@@ -569,7 +580,7 @@ def em_visit(draft: EMDraft, where: Window) -> Checked:
 
 
 def weight(draft: WeightDraft, where: Window) -> Checked:
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "weight")
     for found in find_weights(where.text[evidence.start:evidence.end]):
         if abs(found.value - draft.value) < 1e-9 and found.unit == draft.unit:
             span = _inside(evidence, found.start, found.end)
@@ -580,7 +591,7 @@ def weight(draft: WeightDraft, where: Window) -> Checked:
 
 
 def place(draft: PlaceDraft, where: Window) -> Checked:
-    evidence, alignment = _evidence(draft.quote, where)
+    evidence, alignment = _evidence(draft.quote, where, "place")
     return Checked(EncounterPlace(id="P1", evidence=[evidence], alignment=alignment,
                                   place=draft.place), [])
 

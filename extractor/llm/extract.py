@@ -19,7 +19,7 @@ from extractor.llm.drafts import NoteDraft
 from extractor.llm.prompt import PROMPT_VERSION, load_prompts
 from extractor.llm.reading import NoteReading
 from notecoder.config import Settings
-from notecoder.schema import Extraction, Fact, LLMRun
+from notecoder.schema import DrugAdministration, Extraction, Fact, LLMRun
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,7 @@ class LLMExtractor:
         draft = self.client.extract(chunk.text, prompts)
         if not self.settings.llm_repair or not prompts.repair:
             return draft
-        window = Window(reading.text, chunk.start, chunk.end)
-        first = convert(draft, window, reading)
+        first = convert(draft, Window(reading.text, chunk.start, chunk.end), reading)
         if not first.dropped:
             return draft
         try:
@@ -73,7 +72,7 @@ class LLMExtractor:
         except LLMError as exc:
             log.debug("repair re-ask failed: %s", exc)
             return draft
-        second = convert(again, window, reading)
+        second = convert(again, Window(reading.text, chunk.start, chunk.end), reading)
         return again if _score(second) > _score(first) else draft
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
@@ -110,25 +109,43 @@ def _overlaps(a: Fact, b: Fact) -> bool:
     return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
 
 
+def _same_administration(kept: DrugAdministration, new: DrugAdministration,
+                         same_chunk: bool) -> bool:
+    """Whether `new` is `kept` seen again: the same drug, never two different start times
+    or routes; from the same chunk only on the very same evidence (the LLM listed one
+    administration twice), from another chunk on overlapping evidence (the overlap of two
+    chunks). Two administrations the note documents apart stay two (96375/96376)."""
+    if kept.name.lower() != new.name.lower():
+        return False
+    for name in ("start", "route"):
+        a, b = getattr(kept, name), getattr(new, name)
+        if a is not None and b is not None and a != b:
+            return False
+    return kept.evidence == new.evidence if same_chunk else _overlaps(kept, new)
+
+
 def merge(parts: list[Converted]) -> tuple[Converted, list[str]]:
-    """Facts of all chunks as one set: a fact whose evidence overlaps one already kept, of
-    the same drug / concept / organism, is the same fact seen twice; ids are renumbered
-    A1.., D1.., C1.. in chunk order and references follow them."""
+    """Facts of all chunks as one set: an administration seen twice (see
+    `_same_administration`), or a diagnosis / culture of the same concept / organism on
+    overlapping evidence, is kept once; ids are renumbered A1.., D1.., C1.. in chunk order
+    and references follow them."""
     out = Converted()
     warnings: list[str] = []
     renamed: dict[tuple[int, str], str] = {}
-    for part in parts:
+    chunk_of: dict[str, int] = {}  # kept administration id -> the chunk it came from
+    for n, part in enumerate(parts):
         warnings += part.dropped
         out.dropped_facts.update(part.dropped_facts)
         out.dropped_fields.update(part.dropped_fields)
         for admin in part.administrations:
-            twin = next((k for k in out.administrations if _overlaps(k, admin)
-                         and k.name.lower() == admin.name.lower()), None)
+            twin = next((k for k in out.administrations
+                         if _same_administration(k, admin, chunk_of[k.id] == n)), None)
             if twin is not None:
                 renamed[(id(part), admin.id)] = twin.id
                 continue
             new_id = f"A{len(out.administrations) + 1}"
             renamed[(id(part), admin.id)] = new_id
+            chunk_of[new_id] = n
             related = renamed.get((id(part), admin.related_to)) if admin.related_to else None
             out.administrations.append(admin.model_copy(update={
                 "id": new_id, "related_to": related,
