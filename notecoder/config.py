@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # response_format json_object with a "schema" key (llama.cpp's llama-cpp-python server);
     # tools: function calling; json: plain JSON mode with the schema in the prompt.
     llm_mode: Literal["json_schema", "json_object_schema", "tools", "json"] = "json_schema"
+    # Strict structured output (json_schema mode): unset = on for an endpoint that is not on
+    # this machine (hosted models), off for a local server (its grammar takes the schema).
+    llm_strict: bool | None = None
     llm_seed: int | None = 0
     llm_max_tokens: int = Field(default=2048, ge=64)
     llm_chunk_chars: int = Field(default=6000, ge=500)  # longer notes are split

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 
-from extractor.llm.drafts import NoteDraft
+from extractor.llm.drafts import NoteDraft, response_schema
 from extractor.llm.prompt import PromptSet, messages
 from notecoder.config import Settings
 from notecoder.errors import (
@@ -65,10 +65,28 @@ class LLMClient:
             max_retries=settings.llm_max_retries,
             http_client=http,
         )
+        # The schema is sent once per request: in the response format (json_schema,
+        # json_object_schema), the tool (tools) or, only where nothing else carries it, the
+        # prompt (json). instructor's JSON mode pastes it into the prompt, so the
+        # json_object_schema request is built from its JSON_SCHEMA mode instead.
         mode = {"json_schema": instructor.Mode.JSON_SCHEMA, "tools": instructor.Mode.TOOLS,
                 "json": instructor.Mode.JSON,
-                "json_object_schema": instructor.Mode.JSON}[settings.llm_mode]
+                "json_object_schema": instructor.Mode.JSON_SCHEMA}[settings.llm_mode]
         self._client = instructor.from_openai(raw, mode=mode)
+        self.strict = strict_for(settings)
+
+    def response_format(self) -> dict | None:
+        """The response format sent in place of instructor's (which has no `strict` and,
+        in JSON mode, no schema): None where instructor's own request is used as it is."""
+        mode = self.settings.llm_mode
+        if mode == "json_object_schema":
+            # llama-cpp-python's server constrains decoding to this schema (a grammar).
+            return {"type": "json_object", "schema": response_schema()}
+        if mode == "json_schema":
+            return {"type": "json_schema", "json_schema": {
+                "name": "NoteDraft", "schema": response_schema(self.strict),
+                **({"strict": True} if self.strict else {})}}
+        return None
 
     def _count(self, _request) -> None:
         with self._lock:
@@ -81,10 +99,9 @@ class LLMClient:
         extra: dict = {"temperature": 0, "max_tokens": self.settings.llm_max_tokens}
         if self.settings.llm_seed is not None:
             extra["seed"] = self.settings.llm_seed
-        if self.settings.llm_mode == "json_object_schema":
-            # The server constrains decoding to the schema (llama.cpp grammar).
-            extra["extra_body"] = {"response_format": {
-                "type": "json_object", "schema": NoteDraft.model_json_schema()}}
+        response_format = self.response_format()
+        if response_format is not None:
+            extra["extra_body"] = {"response_format": response_format}
         try:
             return self._client.chat.completions.create(
                 model=self.model,
@@ -95,6 +112,21 @@ class LLMClient:
             )
         except Exception as exc:
             raise classify(exc, self.settings) from exc
+
+
+_LOCAL_HOSTS = ("127.", "localhost", "[::1]", "0.0.0.0")
+
+
+def strict_for(settings: Settings) -> bool:
+    """Strict structured output: `llm_strict` when set, else on for a json_schema endpoint
+    that is not on this machine (hosted models honour `strict`; a local llama.cpp or vLLM
+    server enforces the plain schema, with min lengths, as a grammar)."""
+    if settings.llm_strict is not None:
+        return settings.llm_strict and settings.llm_mode == "json_schema"
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.llm_base_url or "").netloc.rsplit("@", 1)[-1]
+    return settings.llm_mode == "json_schema" and not host.startswith(_LOCAL_HOSTS)
 
 
 def _chain(exc: BaseException):
