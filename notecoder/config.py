@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)
     llm_model: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"  # the NAME of the variable holding the key
-    llm_timeout: float = Field(default=120.0, gt=0)  # seconds per call
+    llm_timeout: float = Field(default=120.0, gt=0)  # seconds per call, at most
+    # A call waits llm_timeout_floor + its answer limit / llm_min_tokens_per_second (capped
+    # by llm_timeout): a short answer does not wait two minutes for a runaway generation.
+    llm_timeout_floor: float = Field(default=30.0, gt=0)
+    llm_min_tokens_per_second: float = Field(default=10.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)  # per call, with backoff
     llm_concurrency: int = Field(default=2, ge=1, le=64)  # notes in flight in a batch
     # json_schema: OpenAI structured outputs (vLLM, Ollama, hosted); json_object_schema:

@@ -1,8 +1,10 @@
 """The one adapter to an LLM: the `openai` client (any OpenAI-compatible endpoint) wrapped
 by instructor, with `NoteDraft` as the response model.
 
-Faults are bounded: the openai client retries timeouts, connection errors, 429 (honouring
-Retry-After) and 5xx with exponential backoff up to `llm_max_retries` times; instructor
+Faults are bounded: the openai client retries connection errors, 429 (honouring
+Retry-After) and 5xx with exponential backoff up to `llm_max_retries` times, never a timed
+out call (the server may still be generating it; each call's limit is sized to its answer
+limit, `call_timeout`); instructor
 re-asks up to the same bound when the answer is not valid JSON or not valid against the
 schema. Each re-ask is a call with its own HTTP retries, so one note sends at most
 (llm_max_retries + 1)^2 requests per chunk. After that, one typed error
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from functools import cache
 
 from extractor.llm.drafts import NoteDraft, response_schema
 from extractor.llm.prompt import PromptSet, messages
@@ -57,7 +60,7 @@ class LLMClient:
         self.requests = 0
         self._lock = threading.Lock()
         http = openai.DefaultHttpx2Client(event_hooks={"request": [self._count]})
-        raw = openai.OpenAI(
+        raw = _client_class()(
             base_url=settings.llm_base_url,
             # Local servers need no key; hosted ones read it from the named variable.
             api_key=os.environ.get(settings.llm_api_key_env) or "not-set",
@@ -96,7 +99,9 @@ class LLMClient:
                 repair: tuple[NoteDraft, list[str]] | None = None) -> NoteDraft:
         """One structured call for one note or chunk (with `repair`: its first answer and
         the checker's reasons, asked once more); a typed error when it cannot."""
-        extra: dict = {"temperature": 0, "max_tokens": self.settings.llm_max_tokens}
+        limit = answer_tokens(text, self.settings)
+        extra: dict = {"temperature": 0, "max_tokens": limit,
+                       "timeout": call_timeout(limit, self.settings)}
         if self.settings.llm_seed is not None:
             extra["seed"] = self.settings.llm_seed
         response_format = self.response_format()
@@ -112,6 +117,43 @@ class LLMClient:
             )
         except Exception as exc:
             raise classify(exc, self.settings) from exc
+
+
+def answer_tokens(text: str, settings: Settings) -> int:
+    """The answer limit for one note or chunk, sized to what it can hold: its quotes copy
+    the note, so about one token per note character plus the JSON around them (256), never
+    more than `llm_max_tokens`. A runaway answer stops early instead of at the global cap."""
+    return max(64, min(settings.llm_max_tokens, 256 + len(text)))
+
+
+def call_timeout(max_tokens: int, settings: Settings) -> float:
+    """Seconds to wait for one call: reading the prompt (`llm_timeout_floor`) plus the
+    answer limit at the slowest generation rate waited for (`llm_min_tokens_per_second`),
+    never more than `llm_timeout`."""
+    sized = settings.llm_timeout_floor + max_tokens / settings.llm_min_tokens_per_second
+    return min(settings.llm_timeout, sized)
+
+
+@cache
+def _client_class():
+    """The openai client class used (built on first use: openai is imported lazily)."""
+    import openai
+
+    class NoTimeoutResend(openai.OpenAI):
+        """The openai client, except that a timed-out request is never sent again: the
+        server may still be generating the first answer, and at temperature 0 a re-send
+        asks for the same runaway answer. Refused connections, 429 and 5xx are still
+        retried with backoff (the request never ran, or the server said to try again)."""
+
+        def _send_request(self, request, **kwargs):
+            from openai._base_client import timeout_exceptions
+
+            try:
+                return super()._send_request(request, **kwargs)
+            except timeout_exceptions() as err:  # an OpenAIError is raised, not retried
+                raise openai.APITimeoutError(request=request) from err
+
+    return NoTimeoutResend
 
 
 _LOCAL_HOSTS = ("127.", "localhost", "[::1]", "0.0.0.0")
@@ -152,8 +194,9 @@ def classify(exc: BaseException, settings: Settings) -> LLMError:
                                 "cassette; re-record it (docs/llm.md).")
     for inner in causes:
         if isinstance(inner, openai.APITimeoutError):
-            return LLMTimeout(f"The LLM endpoint did not answer within {settings.llm_timeout:g} s "
-                              f"({tries} attempt(s)).")
+            return LLMTimeout("The LLM endpoint did not answer within the call's time limit "
+                              f"(at most {settings.llm_timeout:g} s, sized to the answer "
+                              "limit); a timed-out call is not sent again.")
         if isinstance(inner, openai.APIConnectionError):
             return LLMUnavailable(f"The LLM endpoint at {settings.llm_base_url} could not be "
                                   f"reached ({tries} attempt(s)); is the server running?")

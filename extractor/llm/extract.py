@@ -16,7 +16,7 @@ from extractor.llm.chunks import Chunk, split_note
 from extractor.llm.client import LLMClient
 from extractor.llm.convert import Converted, Window, convert
 from extractor.llm.drafts import NoteDraft
-from extractor.llm.prompt import PROMPT_VERSION, load_prompts
+from extractor.llm.prompt import PROMPT_VERSION, load_prompts, prompts_digest
 from extractor.llm.reading import NoteReading
 from notecoder.config import Settings
 from notecoder.schema import DrugAdministration, Extraction, Fact, LLMRun
@@ -44,7 +44,7 @@ class LLMExtractor:
         """The note's chunks and the LLM's draft for each, from the cache when present."""
         size, overlap = self.settings.llm_chunk_chars, self.settings.llm_chunk_overlap
         chunks = split_note(reading.text, size, overlap)
-        key = cache_key(note_sha256, PROMPT_VERSION, self.client.model, (size, overlap))
+        key = cache_key(note_sha256, self.settings, prompts_digest(PROMPT_VERSION))
         cached = self.cache.get(key) if self.cache else None
         if cached is not None and len(cached) == len(chunks):
             return chunks, cached

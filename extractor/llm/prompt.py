@@ -44,6 +44,23 @@ def load_prompts(version: str = PROMPT_VERSION) -> PromptSet:
                      else "")
 
 
+@cache
+def prompts_digest(version: str = PROMPT_VERSION) -> str:
+    """A hash of the content of every file of a prompt version (part of the cache key)."""
+    return files_digest(resources.files("prompts") / version)
+
+
+def files_digest(root) -> str:
+    """sha256 over the names and bytes of the files in a folder, in name order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for item in sorted(root.iterdir(), key=lambda p: p.name):
+        if item.is_file():
+            digest.update(item.name.encode() + b"\x00" + item.read_bytes() + b"\x00")
+    return digest.hexdigest()
+
+
 def delimit(note: str) -> str:
     """The note as delimited data; a closing tag inside the note cannot end the block."""
     return "<note>\n" + note.replace("</note>", "</ note>") + "\n</note>"
