@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # One re-ask per chunk whose answer had facts or fields dropped, sending the checker's
     # own reasons back (prompts/<version>/repair.md); the answer with fewer drops is kept.
     llm_repair: bool = True
+    # Tokens (prompt + answer, as the server counts them) one run may spend; past it no
+    # further call is made and the note fails with a clear error (both mode: offline facts).
+    llm_token_budget: int | None = Field(default=None, ge=1)
     llm_cache: bool = True
     llm_cache_path: Path | None = None  # default: llm-cache.sqlite in the data directory
 

@@ -328,10 +328,17 @@ class EncounterPlace(Fact):
 
 
 class LLMRun(BaseModel):
-    """What the LLM reader did for one note (`--extractor llm|both`): what its checks left
-    out, counted by reason ("administration: quote not in the note" for a fact dropped,
-    "dose: value not written in its quote" for a field left out)."""
+    """What the LLM reader did for one note (`--extractor llm|both`): its cost (HTTP calls,
+    tokens in and out as the server counted them, whether the answer came from the cache,
+    wall seconds) and what its checks left out, counted by reason ("administration: quote
+    not in the note" for a fact dropped, "dose: value not written in its quote" for a field
+    left out)."""
 
+    calls: int = Field(default=0, ge=0)
+    cache_hits: int = Field(default=0, ge=0)
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    seconds: float = Field(default=0.0, ge=0)
     dropped_facts: dict[str, int] = Field(default_factory=dict)
     dropped_fields: dict[str, int] = Field(default_factory=dict)
 
@@ -343,7 +350,7 @@ class Extraction(BaseModel):
     extractor: str
     prompt_version: str | None = None  # LLM path: the prompts/ version used
     model: str | None = None  # LLM path: the model that answered
-    llm: LLMRun | None = None  # LLM path: drops by reason (and, later, cost)
+    llm: LLMRun | None = None  # LLM path: cost and drops by reason
     note_length: int = Field(ge=0)
     note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     administrations: list[DrugAdministration] = Field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from extractor.llm.client import Meter
 from extractor.llm.drafts import NoteDraft
 from extractor.llm.extract import LLMExtractor
 from notecoder import pipeline
@@ -20,8 +21,13 @@ class ScriptedClient:
         self.requests = 0
         self.repairs: list[list[str]] = []  # the reasons sent back with each re-ask
 
+    def start_meter(self) -> Meter:
+        self.meter = Meter()
+        return self.meter
+
     def extract(self, text: str, prompts, repair=None) -> NoteDraft:
         self.requests += 1
+        self.meter.calls += 1
         if repair is None:
             return self.answer(text)
         self.repairs.append(repair[1])

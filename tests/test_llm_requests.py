@@ -138,3 +138,52 @@ def test_a_local_server_gets_the_grammar_constraints(capture):
 def test_strict_is_on_for_hosted_json_schema_endpoints(url, mode, setting, strict):
     settings = Settings(llm_base_url=url, llm_model="m", llm_mode=mode, llm_strict=setting)
     assert strict_for(settings) is strict
+
+
+# Cost accounting ----------------------------------------------------------------------
+
+def _extractor(capture: Capture, tmp_path, **settings):
+    from extractor.llm.extract import LLMExtractor
+
+    return LLMExtractor(Settings(llm_base_url=capture.url, llm_model="m", data_dir=tmp_path,
+                                 llm_cache_path=tmp_path / "cache.sqlite", **settings))
+
+
+def test_each_note_reports_its_calls_tokens_cache_hits_and_seconds(capture, tmp_path):
+    read = _extractor(capture, tmp_path)
+    facts, _ = read("Ceftriaxone 1 g IV 10:15.\n")
+    run = facts.llm
+    assert (run.calls, run.prompt_tokens, run.completion_tokens, run.cache_hits) == (1, 7, 3, 0)
+    assert run.seconds > 0
+    again, _ = read("Ceftriaxone 1 g IV 10:15.\n")  # from the cache: no call, no tokens
+    assert (again.llm.calls, again.llm.prompt_tokens, again.llm.cache_hits) == (0, 0, 1)
+    assert len(capture.bodies) == 1
+    other, _ = read("Zofran 4 mg IV push 0900.\n")
+    assert (other.llm.calls, other.llm.prompt_tokens) == (1, 7)  # per note, not per run
+
+
+def test_a_spent_token_budget_refuses_the_next_call(capture, tmp_path):
+    from notecoder.errors import LLMBudgetSpent
+
+    read = _extractor(capture, tmp_path, llm_cache=False, llm_token_budget=10)
+    read("Ceftriaxone 1 g IV 10:15.\n")  # 7 + 3 tokens: the budget is spent
+    with pytest.raises(LLMBudgetSpent, match="budget"):
+        read("Zofran 4 mg IV push 0900.\n")
+    assert len(capture.bodies) == 1
+
+
+def test_eval_sums_the_llm_cost_and_drops_per_note():
+    from eval.run import EvalTotals, metrics_document
+    from notecoder.schema import LLMRun
+
+    totals = EvalTotals()
+    for calls, reasons in ((1, {"dose: value not written in its quote": 2}), (3, {})):
+        totals.llm.add(LLMRun(calls=calls, prompt_tokens=100 * calls, completion_tokens=10,
+                              seconds=2.0, dropped_fields=reasons,
+                              dropped_facts={"diagnosis: quote not in the note": 1}))
+    cost = metrics_document(totals, 2, {})["llm"]
+    assert cost["calls_per_note"] == 2 and cost["prompt_tokens_per_call"] == 100
+    assert cost["completion_tokens_per_note"] == 10 and cost["seconds_per_note"] == 2
+    assert cost["dropped_fields"] == {"dose: value not written in its quote": 2}
+    assert cost["dropped_facts"] == {"diagnosis: quote not in the note": 2}
+    assert metrics_document(EvalTotals(), 0, {})["llm"] is None  # offline runs: none

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from functools import cache
 
 from extractor.llm.drafts import NoteDraft, response_schema
 from extractor.llm.prompt import PromptSet, messages
 from notecoder.config import Settings
 from notecoder.errors import (
+    LLMBudgetSpent,
     LLMError,
     LLMInvalidOutput,
     LLMNotConfigured,
@@ -39,6 +41,15 @@ NOT_CONFIGURED = ("The LLM extractor needs an endpoint: set NOTECODER_LLM_BASE_U
                   "NOTECODER_LLM_MODEL (and the API key in the variable named by "
                   "NOTECODER_LLM_API_KEY_ENV, default OPENAI_API_KEY), or llm_base_url and "
                   "llm_model in notecoder.toml.")
+
+
+@dataclass
+class Meter:
+    """Calls and tokens of one note's requests."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class LLMClient:
@@ -58,8 +69,11 @@ class LLMClient:
         self.model = settings.llm_model
         self.settings = settings
         self.requests = 0
+        self.spent = 0  # tokens (in + out) of every answer of this client: the run's budget
         self._lock = threading.Lock()
-        http = openai.DefaultHttpx2Client(event_hooks={"request": [self._count]})
+        self._meters = threading.local()
+        http = openai.DefaultHttpx2Client(event_hooks={"request": [self._count],
+                                                       "response": [self._usage]})
         raw = _client_class()(
             base_url=settings.llm_base_url,
             # Local servers need no key; hosted ones read it from the named variable.
@@ -94,11 +108,48 @@ class LLMClient:
     def _count(self, _request) -> None:
         with self._lock:
             self.requests += 1
+        meter = self.meter()
+        if meter is not None:
+            meter.calls += 1
+
+    def _usage(self, response) -> None:
+        """Tokens the server says an answer used, for the note being read on this thread
+        and the run's budget (an answer without usage counts none)."""
+        try:
+            response.read()
+            usage = response.json().get("usage") or {}
+            tokens_in = int(usage.get("prompt_tokens") or 0)
+            tokens_out = int(usage.get("completion_tokens") or 0)
+        except Exception:  # not JSON, an error body: no usage to count
+            return
+        with self._lock:
+            self.spent += tokens_in + tokens_out
+        meter = self.meter()
+        if meter is not None:
+            meter.prompt_tokens += tokens_in
+            meter.completion_tokens += tokens_out
+
+    def start_meter(self) -> Meter:
+        """Count calls and tokens of this thread's calls from now on (one note)."""
+        self._meters.current = Meter()
+        return self._meters.current
+
+    def meter(self) -> Meter | None:
+        return getattr(self._meters, "current", None)
+
+    def check_budget(self) -> None:
+        """Refuse a call once the run has spent `llm_token_budget` tokens."""
+        budget = self.settings.llm_token_budget
+        if budget is not None and self.spent >= budget:
+            raise LLMBudgetSpent(f"The run's LLM token budget ({budget} tokens, "
+                                 "NOTECODER_LLM_TOKEN_BUDGET) is spent; no further call is "
+                                 "made.")
 
     def extract(self, text: str, prompts: PromptSet,
                 repair: tuple[NoteDraft, list[str]] | None = None) -> NoteDraft:
         """One structured call for one note or chunk (with `repair`: its first answer and
         the checker's reasons, asked once more); a typed error when it cannot."""
+        self.check_budget()
         limit = answer_tokens(text, self.settings)
         extra: dict = {"temperature": 0, "max_tokens": limit,
                        "timeout": call_timeout(limit, self.settings)}

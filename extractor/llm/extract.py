@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from extractor.llm.cache import DraftCache, cache_key
@@ -78,6 +79,9 @@ class LLMExtractor:
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
         from extractor.compare import mark_found_by
 
+        started = time.perf_counter()
+        meter = self.client.start_meter()
+        hits = self.cache.hits if self.cache else 0
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         # The offline reading of the note: not-today text, assertions, and which facts the
         # offline pass found too (to mark them; never to gate the LLM's).
@@ -93,8 +97,12 @@ class LLMExtractor:
             note_length=len(text), note_sha256=sha,
             administrations=merged.administrations, diagnoses=merged.diagnoses,
             cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place,
-            llm=LLMRun(dropped_facts=dict(sorted(merged.dropped_facts.items())),
-                       dropped_fields=dict(sorted(merged.dropped_fields.items()))))
+            llm=LLMRun(
+                calls=meter.calls, cache_hits=(self.cache.hits - hits) if self.cache else 0,
+                prompt_tokens=meter.prompt_tokens, completion_tokens=meter.completion_tokens,
+                seconds=round(time.perf_counter() - started, 3),
+                dropped_facts=dict(sorted(merged.dropped_facts.items())),
+                dropped_fields=dict(sorted(merged.dropped_fields.items()))))
         return mark_found_by(facts, reading.offline), warnings
 
 
