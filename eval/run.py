@@ -40,6 +40,16 @@ class LLMTotals:
     seconds: float = 0.0
     dropped_facts: Counter = field(default_factory=Counter)
     dropped_fields: Counter = field(default_factory=Counter)
+    # Claim lines by agreement ("both", "rules", "llm"): [correct, predicted].
+    agreement: dict[str, list[int]] = field(default_factory=dict)
+
+    def add_lines(self, lines: list[CodeLine], gold: set[tuple[str, str]]) -> None:
+        """Count each predicted line under its agreement, and whether the gold has it."""
+        for line in lines:
+            if line.agreement is not None:
+                tally = self.agreement.setdefault(line.agreement.value, [0, 0])
+                tally[0] += (line.system, line.code) in gold
+                tally[1] += 1
 
     def add(self, run) -> None:
         self.notes += 1
@@ -62,7 +72,11 @@ class LLMTotals:
                 "prompt_tokens_per_call": round(self.prompt_tokens / max(self.calls, 1), 1),
                 "seconds_per_note": round(self.seconds / per, 3),
                 "dropped_facts": dict(self.dropped_facts.most_common()),
-                "dropped_fields": dict(self.dropped_fields.most_common())}
+                "dropped_fields": dict(self.dropped_fields.most_common()),
+                # Precision of claim lines both readers agree on, against the rest.
+                "agreement_precision": {
+                    k: {"lines": n, "precision": round(ok / n, 4) if n else None}
+                    for k, (ok, n) in sorted(self.agreement.items())}}
 
 
 @dataclass
@@ -165,6 +179,7 @@ def evaluate_note(gold: ResolvedGold, extractor: str, setting: Setting | None,
         if facts.llm is not None:
             totals.llm.add(facts.llm)
         pred = code_extraction(facts, chosen, note.profile, warnings)
+        totals.llm.add_lines(pred.codes, {(c.system, c.code) for c in note.codes})
     except NotecoderError as exc:
         error = str(exc)
         totals.failed_notes += 1

@@ -157,3 +157,15 @@ def disagreements(rules: Extraction, llm: Extraction) -> list[str]:
                          f"{'none' if ours is None else 'at ' + _at(ours)}, LLM "
                          f"{'none' if theirs is None else 'at ' + _at(theirs)}.")
     return found
+
+
+def line_agreement(line, facts: Extraction) -> FoundBy | None:
+    """Which reader(s) found the facts a claim line rests on (those its evidence lies in):
+    `llm` if any was found by the LLM alone, else `rules` if any by the offline reader
+    alone, else `both`; None when no fact is marked (the offline path)."""
+    marks = {f.found_by for f in facts.facts() if f.found_by is not None and any(
+        s.start < e.end and e.start < s.end for s in f.spans() for e in line.evidence)}
+    for mark in (FoundBy.LLM, FoundBy.RULES, FoundBy.BOTH):
+        if mark in marks:
+            return mark
+    return None

@@ -146,9 +146,14 @@ def code_extraction(
     except UnknownCodeSet as exc:
         raise NotecoderError(f"{exc} (settings NOTECODER_ICD10CM_CODE_SET, "
                              "NOTECODER_ICD10CM_TABLES_DIR)") from None
+    codes = outcome.codes
+    if any(f.found_by is not None for f in facts.facts()):
+        from extractor.compare import line_agreement
+
+        codes = [c.model_copy(update={"agreement": line_agreement(c, facts)}) for c in codes]
     return CodingResult(
         setting=setting,
-        codes=outcome.codes,
+        codes=codes,
         queries=outcome.queries,
         facts=facts,
         warnings=[*(warnings or []), *outcome.warnings],

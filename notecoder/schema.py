@@ -403,6 +403,10 @@ class CodeLine(BaseModel):
     rule: str
     rationale: str
     evidence: list[Span] = Field(min_length=1)
+    # `--extractor both|llm`: which reader(s) found every fact the line rests on: "both"
+    # (two independent readers agree), "rules" (one of them the offline reader alone), "llm"
+    # (one of them the LLM alone). None on the offline path.
+    agreement: FoundBy | None = None
 
 
 class Query(BaseModel):

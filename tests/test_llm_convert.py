@@ -713,3 +713,40 @@ def test_one_administration_listed_twice_by_the_llm_is_kept_once():
     assert [quoted(TWO_DRUGS, a.evidence[0]) for a in twice.administrations] == [line, line]
     merged, _ = merge([twice])
     assert len(merged.administrations) == 1
+
+
+# Agreement --------------------------------------------------------------------------------
+
+AGREE_NOTE = ("ED note. Dx: nausea.\nOndansetron 4 mg IV push 08:10.\n"
+              "Labs c/w iron deficiency anaemia.\n")
+
+
+def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
+    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.schema import Setting
+    from tests.llm_stub import use_scripted_llm
+
+    draft = NoteDraft(
+        administrations=[AdministrationDraft(
+            quote="Ondansetron 4 mg IV push 08:10", drug="Ondansetron", dose=4,
+            dose_unit="mg", route="IV", method="push", start_time="08:10")],
+        diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
+                                  condition="iron deficiency anaemia"),
+                   DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
+    rules = code_note(AGREE_NOTE, Setting.FACILITY, "official", "rules")
+    assert all(c.agreement is None for c in rules.codes)  # the offline path: no marks
+    reset_llm()
+    try:
+        use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
+        both = code_note(AGREE_NOTE, Setting.FACILITY, "official", "both")
+    finally:
+        reset_llm()
+    assert {c.code: c.agreement for c in both.codes} == {
+        "R11.0": FoundBy.BOTH, "D50.9": FoundBy.LLM, "96374": FoundBy.BOTH,
+        "J2405": FoundBy.BOTH}
+    from eval.run import LLMTotals
+
+    totals = LLMTotals()
+    totals.add_lines(both.codes, {("ICD-10-CM", "R11.0"), ("CPT", "96374"),
+                                  ("HCPCS", "J2405")})
+    assert totals.agreement == {"both": [3, 3], "llm": [0, 1]}
