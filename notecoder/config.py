@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # One re-ask per chunk whose answer had facts or fields dropped, sending the checker's
     # own reasons back (prompts/<version>/repair.md); the answer with fewer drops is kept.
     llm_repair: bool = True
+    # Passes per chunk: the first at temperature 0, each further one sampled at
+    # llm_pass_temperature with its own seed; grounded facts are united across passes and
+    # each says in how many it was found (`passes`).
+    llm_passes: int = Field(default=1, ge=1, le=5)
+    llm_pass_temperature: float = Field(default=0.7, ge=0, le=2)
     # Tokens (prompt + answer, as the server counts them) one run may spend; past it no
     # further call is made and the note fails with a clear error (both mode: offline facts).
     llm_token_budget: int | None = Field(default=None, ge=1)

@@ -129,6 +129,8 @@ class Fact(BaseModel):
     alignment: Alignment | None = None
     # Set on the LLM path: whether the offline reader found the same fact too.
     found_by: FoundBy | None = None
+    # `llm_passes` > 1: in how many of the LLM's passes the fact was found.
+    passes: int | None = Field(default=None, ge=1)
 
     def spans(self) -> list[Span]:
         """All spans of this fact, evidence first, without duplicates."""

@@ -20,14 +20,16 @@ class ScriptedClient:
         self.model = model
         self.requests = 0
         self.repairs: list[list[str]] = []  # the reasons sent back with each re-ask
+        self.samplings: list = []  # (temperature, seed) of each call; None: the first pass
 
     def start_meter(self) -> Meter:
         self.meter = Meter()
         return self.meter
 
-    def extract(self, text: str, prompts, repair=None) -> NoteDraft:
+    def extract(self, text: str, prompts, repair=None, sampling=None) -> NoteDraft:
         self.requests += 1
         self.meter.calls += 1
+        self.samplings.append(sampling)
         if repair is None:
             return self.answer(text)
         self.repairs.append(repair[1])

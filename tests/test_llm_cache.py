@@ -30,6 +30,7 @@ def test_the_same_request_is_the_same_key():
     {"llm_base_url": "http://127.0.0.1:8080/v1"}, {"llm_model": "other"},
     {"llm_seed": 1}, {"llm_seed": None}, {"llm_max_tokens": 1024}, {"llm_strict": True},
     {"llm_repair": False}, {"llm_chunk_chars": 3000}, {"llm_chunk_overlap": 100},
+    {"llm_passes": 2}, {"llm_pass_temperature": 0.3},
 ], ids=lambda c: next(iter(c)))
 def test_any_setting_that_shapes_the_answer_changes_the_key(change):
     assert key(BASE.model_copy(update=change)) != key()

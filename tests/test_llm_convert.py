@@ -24,7 +24,7 @@ from extractor.llm.extract import merge
 from extractor.llm.reading import NoteReading
 from extractor.nlp import build_nlp
 from extractor.rules import extract
-from notecoder.pipeline import drop_instruction_facts
+from notecoder.pipeline import drop_instruction_facts, reset_llm
 from notecoder.schema import (
     Alignment,
     Assertion,
@@ -51,6 +51,14 @@ CEFTRIAXONE = AdministrationDraft(
 
 def quoted(text: str, span) -> str:
     return text[span.start:span.end]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_llm():
+    """No scripted LLM outlives its test."""
+    reset_llm()
+    yield
+    reset_llm()
 
 
 @pytest.fixture(scope="module")
@@ -527,7 +535,7 @@ LLM_ONLY_DX_NOTE = ("Iron sucrose 200 mg IV over 15 min 0900-0915.\n"
 
 
 def test_a_diagnosis_the_offline_pass_missed_is_coded_and_marked(tmp_path):
-    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.pipeline import code_note
     from notecoder.schema import Setting
     from tests.llm_stub import use_scripted_llm
 
@@ -539,16 +547,12 @@ def test_a_diagnosis_the_offline_pass_missed_is_coded_and_marked(tmp_path):
                     reading).diagnoses
     assert (dx.found_by, dx.assertion) == (FoundBy.LLM, Assertion.AFFIRMED)
     assert dx.mention is not None
-    reset_llm()
-    try:
-        use_scripted_llm(lambda _text, _repair=None: draft, tmp_path)
-        for extractor in ("llm", "both"):
-            result = code_note(LLM_ONLY_DX_NOTE, Setting.FACILITY, "official", extractor)
-            assert "D50.9" in {c.code for c in result.codes}, extractor
-            (coded,) = [d for d in result.facts.diagnoses if d.found_by == FoundBy.LLM]
-            assert coded.text == "iron deficiency anaemia"
-    finally:
-        reset_llm()
+    use_scripted_llm(lambda _text, _repair=None: draft, tmp_path)
+    for extractor in ("llm", "both"):
+        result = code_note(LLM_ONLY_DX_NOTE, Setting.FACILITY, "official", extractor)
+        assert "D50.9" in {c.code for c in result.codes}, extractor
+        (coded,) = [d for d in result.facts.diagnoses if d.found_by == FoundBy.LLM]
+        assert coded.text == "iron deficiency anaemia"
 
 
 def test_a_diagnosis_the_note_words_as_negated_is_not_coded_as_affirmed():
@@ -561,7 +565,7 @@ def test_a_diagnosis_the_note_words_as_negated_is_not_coded_as_affirmed():
 
 
 def test_both_mode_codes_an_administration_only_the_llm_found(tmp_path):
-    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.pipeline import code_note
     from notecoder.schema import Setting
     from tests.llm_stub import use_scripted_llm
 
@@ -572,12 +576,8 @@ def test_both_mode_codes_an_administration_only_the_llm_found(tmp_path):
         quote="Ondansetron 4 mg given slowly through the PIV over 2 minutes at 08:10",
         drug="Ondansetron", dose=4, dose_unit="mg", route="IV", method="push",
         start_time="08:10")])
-    reset_llm()
-    try:
-        use_scripted_llm(lambda _text, _repair=None: draft, tmp_path)
-        both = code_note(text, Setting.FACILITY, "official", "both")
-    finally:
-        reset_llm()
+    use_scripted_llm(lambda _text, _repair=None: draft, tmp_path)
+    both = code_note(text, Setting.FACILITY, "official", "both")
     marks = {a.found_by for a in both.facts.administrations}
     assert marks <= {FoundBy.BOTH, FoundBy.LLM, FoundBy.RULES}
     assert {c.code for c in rules.codes} <= {c.code for c in both.codes}
@@ -634,32 +634,28 @@ def test_clinician_statement_of_the_level_billed_is_documentation():
 
 def test_a_repair_reask_sends_the_checkers_reasons_once_and_keeps_the_better_answer(tmp_path):
     from extractor.llm.prompt import load_prompts, messages
-    from notecoder.pipeline import extract_note, reset_llm
+    from notecoder.pipeline import extract_note
     from tests.llm_stub import use_scripted_llm
 
     wrong = NoteDraft(administrations=[CEFTRIAXONE.model_copy(update={"dose": 2})])
     right = NoteDraft(administrations=[CEFTRIAXONE])
-    reset_llm()
-    try:
-        extractor = use_scripted_llm(lambda _t, repair=None: right if repair else wrong,
-                                     tmp_path)
-        facts, _ = extract_note(NOTE, "llm")
-        client = extractor.client
-        assert client.requests == 2 and len(client.repairs) == 1
-        assert any("dose (2 g) is not written in its quote" in r for r in client.repairs[0])
-        assert facts.administrations[0].dose == Quantity(value=1, unit="g")
-        assert facts.llm.dropped_fields == {}
-        # An answer as bad the second time is not asked a third time; the first is kept.
-        extractor = use_scripted_llm(lambda _t, repair=None: wrong, tmp_path)
-        facts, _ = extract_note(NOTE, "llm")
-        assert extractor.client.requests == 2
-        assert facts.llm.dropped_fields == {"dose: value not written in its quote": 1}
-        # No re-ask when the setting is off.
-        extractor = use_scripted_llm(lambda _t, repair=None: wrong, tmp_path, llm_repair=False)
-        extract_note(NOTE, "llm")
-        assert extractor.client.requests == 1
-    finally:
-        reset_llm()
+    extractor = use_scripted_llm(lambda _t, repair=None: right if repair else wrong,
+                                 tmp_path)
+    facts, _ = extract_note(NOTE, "llm")
+    client = extractor.client
+    assert client.requests == 2 and len(client.repairs) == 1
+    assert any("dose (2 g) is not written in its quote" in r for r in client.repairs[0])
+    assert facts.administrations[0].dose == Quantity(value=1, unit="g")
+    assert facts.llm.dropped_fields == {}
+    # An answer as bad the second time is not asked a third time; the first is kept.
+    extractor = use_scripted_llm(lambda _t, repair=None: wrong, tmp_path)
+    facts, _ = extract_note(NOTE, "llm")
+    assert extractor.client.requests == 2
+    assert facts.llm.dropped_fields == {"dose: value not written in its quote": 1}
+    # No re-ask when the setting is off.
+    extractor = use_scripted_llm(lambda _t, repair=None: wrong, tmp_path, llm_repair=False)
+    extract_note(NOTE, "llm")
+    assert extractor.client.requests == 1
     sent = messages(NOTE, load_prompts(), (wrong, ["its dose left out: because."]))
     assert sent[-2]["role"] == "assistant" and '"dose":2.0' in sent[-2]["content"]
     assert sent[-1]["role"] == "user" and "- its dose left out: because." in sent[-1]["content"]
@@ -690,17 +686,13 @@ def test_the_nth_draft_quoting_a_repeated_line_is_grounded_to_its_nth_occurrence
 
 
 def test_two_administrations_on_repeated_lines_stay_two_and_both_are_billed(tmp_path):
-    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.pipeline import code_note
     from notecoder.schema import Setting
     from tests.llm_stub import use_scripted_llm
 
     draft = NoteDraft(administrations=[_push("08:00", "0800"), _push("10:00", "1000")])
-    reset_llm()
-    try:
-        use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
-        result = code_note(REPEATED, Setting.FACILITY, "official", "llm")
-    finally:
-        reset_llm()
+    use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
+    result = code_note(REPEATED, Setting.FACILITY, "official", "llm")
     assert len(result.facts.administrations) == 2
     codes = {c.code: c.units for c in result.codes}
     assert codes["96374"] == 1 and codes["96376"] == 1 and codes["J2405"] == 8
@@ -722,7 +714,7 @@ AGREE_NOTE = ("ED note. Dx: nausea.\nOndansetron 4 mg IV push 08:10.\n"
 
 
 def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
-    from notecoder.pipeline import code_note, reset_llm
+    from notecoder.pipeline import code_note
     from notecoder.schema import Setting
     from tests.llm_stub import use_scripted_llm
 
@@ -735,12 +727,8 @@ def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
                    DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
     rules = code_note(AGREE_NOTE, Setting.FACILITY, "official", "rules")
     assert all(c.agreement is None for c in rules.codes)  # the offline path: no marks
-    reset_llm()
-    try:
-        use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
-        both = code_note(AGREE_NOTE, Setting.FACILITY, "official", "both")
-    finally:
-        reset_llm()
+    use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
+    both = code_note(AGREE_NOTE, Setting.FACILITY, "official", "both")
     assert {c.code: c.agreement for c in both.codes} == {
         "R11.0": FoundBy.BOTH, "D50.9": FoundBy.LLM, "96374": FoundBy.BOTH,
         "J2405": FoundBy.BOTH}
@@ -750,3 +738,33 @@ def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
     totals.add_lines(both.codes, {("ICD-10-CM", "R11.0"), ("CPT", "96374"),
                                   ("HCPCS", "J2405")})
     assert totals.agreement == {"both": [3, 3], "llm": [0, 1]}
+
+
+# Passes -----------------------------------------------------------------------------------
+
+def test_llm_passes_unite_grounded_facts_and_count_the_passes_that_found_each(tmp_path):
+    from notecoder.pipeline import extract_note
+    from tests.llm_stub import use_scripted_llm
+
+    pneumonia = DiagnosisDraft(quote="community-acquired pneumonia", condition="pneumonia")
+    answers = [NoteDraft(administrations=[CEFTRIAXONE]),
+               NoteDraft(administrations=[CEFTRIAXONE], diagnoses=[pneumonia]),
+               NoteDraft(administrations=[CEFTRIAXONE.model_copy(update={"drug": "Morphine"})])]
+    calls = iter(answers)
+    extractor = use_scripted_llm(lambda _t, _r=None: next(calls), tmp_path, llm_passes=3,
+                                 llm_seed=5, llm_pass_temperature=0.6)
+    facts, warnings = extract_note(NOTE, "llm")
+    client = extractor.client
+    assert client.requests == 3  # one call per chunk per pass (pass 1 had nothing to repair)
+    assert client.samplings == [None, (0.6, 6), (0.6, 7)]
+    (admin,) = facts.administrations  # the same administration from passes 1 and 2
+    assert admin.passes == 2
+    (dx,) = facts.diagnoses
+    assert dx.passes == 1 and dx.concept == "pneumonia"  # found by pass 2 alone
+    assert warnings == [] and facts.llm.dropped_facts == {}  # drops: the first pass only
+
+
+def test_one_pass_leaves_the_count_out():
+    merged, _ = merge([convert(NoteDraft(administrations=[CEFTRIAXONE]),
+                               Window(NOTE, 0, len(NOTE)))])
+    assert merged.administrations[0].passes is None

@@ -26,7 +26,8 @@ def draft_schema_version() -> str:
 
 # The settings that change what is asked or how it is answered.
 KEYED_SETTINGS = ("llm_base_url", "llm_model", "llm_mode", "llm_strict", "llm_seed",
-                  "llm_max_tokens", "llm_repair", "llm_chunk_chars", "llm_chunk_overlap")
+                  "llm_max_tokens", "llm_repair", "llm_chunk_chars", "llm_chunk_overlap",
+                  "llm_passes", "llm_pass_temperature")
 
 
 def cache_key(note_sha256: str, settings, prompts_digest: str, temperature: float = 0.0

@@ -146,15 +146,19 @@ class LLMClient:
                                  "made.")
 
     def extract(self, text: str, prompts: PromptSet,
-                repair: tuple[NoteDraft, list[str]] | None = None) -> NoteDraft:
+                repair: tuple[NoteDraft, list[str]] | None = None,
+                sampling: tuple[float, int | None] | None = None) -> NoteDraft:
         """One structured call for one note or chunk (with `repair`: its first answer and
-        the checker's reasons, asked once more); a typed error when it cannot."""
+        the checker's reasons, asked once more; with `sampling`: the temperature and seed
+        of a further pass, else temperature 0 and `llm_seed`); a typed error when it
+        cannot."""
         self.check_budget()
         limit = answer_tokens(text, self.settings)
-        extra: dict = {"temperature": 0, "max_tokens": limit,
+        temperature, seed = sampling or (0, self.settings.llm_seed)
+        extra: dict = {"temperature": temperature, "max_tokens": limit,
                        "timeout": call_timeout(limit, self.settings)}
-        if self.settings.llm_seed is not None:
-            extra["seed"] = self.settings.llm_seed
+        if seed is not None:
+            extra["seed"] = seed
         response_format = self.response_format()
         if response_format is not None:
             extra["extra_body"] = {"response_format": response_format}
