@@ -768,3 +768,40 @@ def test_one_pass_leaves_the_count_out():
     merged, _ = merge([convert(NoteDraft(administrations=[CEFTRIAXONE]),
                                Window(NOTE, 0, len(NOTE)))])
     assert merged.administrations[0].passes is None
+
+
+# Wrong bills a weak model made on the test split -----------------------------------------
+
+def test_a_push_is_not_read_for_a_drug_written_with_a_20_minute_start_stop():
+    # SmolLM2 answered "push" for "IV 1300-1320" (and gave no times): 96374 for a 96365.
+    text = "Zoledronic acid 5 mg IV 1300-1320.\n"
+    draft = AdministrationDraft(quote="Zoledronic acid 5 mg IV 1300-1320",
+                                drug="Zoledronic acid", dose=5, dose_unit="mg", route="IV",
+                                method="push")
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)))
+    (admin,) = out.administrations
+    assert admin.method is None and admin.dose == Quantity(value=5, unit="mg")
+    assert "20-minute start-stop" in out.dropped[0]
+    short = "Ondansetron 4 mg IV push 1300-1302.\n"
+    kept = convert(NoteDraft(administrations=[draft.model_copy(update={
+        "quote": "Ondansetron 4 mg IV push 1300-1302", "drug": "Ondansetron", "dose": 4})]),
+        Window(short, 0, len(short)))
+    assert kept.administrations[0].method == Method.PUSH
+
+
+def test_an_administration_of_something_that_is_no_drug_is_dropped():
+    # SmolLM2 reported "ESRD" as a drug given IV push: an unclassified-drug bill (J3490).
+    text = "ESRD? no - CKD stage 3 with anemia.\nRetacrit 10,000 units SC 0930.\n"
+    draft = AdministrationDraft(quote="ESRD? no - CKD stage 3 with anemia.", drug="ESRD",
+                                route="IV", method="push")
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)))
+    assert out.administrations == []
+    assert out.dropped_facts == {"administration: not a known drug": 1}
+
+
+def test_a_route_written_on_the_evidence_line_but_outside_the_quote_is_still_read():
+    text = "Retacrit 10,000 units given 0930 SC left arm.\n"
+    draft = AdministrationDraft(quote="Retacrit 10,000 units", drug="Retacrit",
+                                route="IV", method="push")
+    out = convert(NoteDraft(administrations=[draft]), Window(text, 0, len(text)))
+    assert out.administrations == [] and "route IV contradicts" in out.dropped[0]

@@ -233,8 +233,11 @@ def administration(draft: AdministrationDraft, where: Window,
         raise Inconsistent("its quote lies in text that is not a record of a dose given "
                            "today (home or listed medications, history, plan or order, "
                            "held, refused or another day)", "not given today")
-    _checked_route(draft, text[evidence.start:evidence.end])
     entry = _lexicon_drug(draft.drug)
+    if entry is None:
+        raise Inconsistent(f"'{text[drug.span.start:drug.span.end]}' names no drug in the "
+                           "drug lexicon (coder review)", "not a known drug")
+    _checked_route(draft, text[slice(*_line_at(text, evidence))])
     spans: dict[str, Span] = {"drug": drug.span}
     values: dict = {}
     fields = Fields()
@@ -334,8 +337,8 @@ def _stated(table: dict, quoted: str) -> set:
 
 
 def _checked_route(draft: AdministrationDraft, quoted: str) -> None:
-    """The route decides the code family, so one the quote contradicts drops the fact (a
-    PO dose is never read as IV; a route left out would read as IV)."""
+    """The route decides the code family, so one the evidence's line contradicts drops the
+    fact (a PO dose is never read as IV; a route left out would read as IV)."""
     routes = _stated(_ROUTE_CUES, quoted)
     if Route.ORAL in routes and draft.route != Route.ORAL:
         raise Inconsistent("its quote gives it by mouth (PO), which is never an "
@@ -360,6 +363,11 @@ def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, d
         if draft.method is not None and methods and draft.method not in methods:
             raise Inconsistent(f"its method {draft.method.value} contradicts the method "
                                "written in its quote", CONTRADICTED)
+        if draft.method in (Method.PUSH, Method.INJECTION) and Method.INFUSION not in methods:
+            span = _written_span_minutes(text, evidence)
+            if span is not None and span > _PUSH_MINUTES:
+                raise Inconsistent(f"its method {draft.method.value} contradicts the "
+                                   f"{span}-minute start-stop written with it", CONTRADICTED)
         return draft.method
 
     def purpose() -> Purpose | None:
@@ -383,6 +391,20 @@ def _checked_categories(draft: AdministrationDraft, text: str, evidence: Span, d
             "purpose": fields.check("purpose", purpose),
             "no_waste": bool(fields.check("no_waste", no_waste)),
             "concurrent": draft.concurrent_with_previous}
+
+
+_PUSH_MINUTES = 15  # CPT: a push is 15 minutes or less
+
+
+def _written_span_minutes(text: str, evidence: Span) -> int | None:
+    """Minutes between the first and last clock time written on the evidence's line
+    ("IV 1300-1320": 20), or None with fewer than two."""
+    lo, hi = _line_at(text, evidence)
+    clocks = find_clock_times(text[lo:hi])
+    if len(clocks) < 2:
+        return None
+    first, last = clocks[0], clocks[-1]
+    return (last.hour * 60 + last.minute - first.hour * 60 - first.minute) % (24 * 60)
 
 
 def _not_a_dose_given(reading: NoteReading, entry: DrugName | None, drug: Span,
