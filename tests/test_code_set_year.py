@@ -39,7 +39,7 @@ def test_a_year_without_tables_is_one_clear_sentence(settings_env):
 
 def test_another_years_tables_are_read_from_the_folder(settings_env, tmp_path):
     tables = resources.files("engine") / "tables"
-    for kind in ("codes", "terms"):
+    for kind in ("codes", "terms", "drugs"):
         with resources.as_file(tables / f"icd10cm_fy2026_{kind}.tsv.gz") as src:
             shutil.copy(src, tmp_path / f"icd10cm_fy2025_{kind}.tsv.gz")
     settings_env(icd10cm_code_set="fy2025", icd10cm_tables_dir=tmp_path)
