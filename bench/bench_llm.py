@@ -1,4 +1,5 @@
-"""LLM path figures: calls per note, cache hit rate, latency per call.
+"""LLM path figures: calls per note, prompt and answer tokens per call, cache hit rate,
+latency per call.
 
     python bench/bench_llm.py                       # on the recorded cassettes (offline)
     python bench/bench_llm.py --live NOTES_DIR      # against NOTECODER_LLM_BASE_URL
@@ -26,20 +27,26 @@ sys.path.insert(0, str(ROOT))
 CASSETTES = ROOT / "tests" / "cassettes"
 
 
-def _notes_in(cassette: Path) -> tuple[list[str], int]:
-    """The distinct note texts the cassette's requests carried, in recorded order, and the
-    number of requests it holds (re-asks included)."""
+def _notes_in(cassette: Path) -> tuple[list[str], int, dict[str, list[int]]]:
+    """The distinct note texts the cassette's requests carried, in recorded order, the
+    number of requests it holds (re-asks included), and per request the prompt and answer
+    tokens the server counted and the answer limit sent."""
     import yaml
 
     from extractor.llm.replay import note_sent
 
     data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
     seen: list[str] = []
+    tokens: dict[str, list[int]] = {"prompt": [], "answer": [], "limit": []}
     for item in data["interactions"]:
         note = note_sent(item["request"]["body"])
         if note not in seen:
             seen.append(note)
-    return seen, len(data["interactions"])
+        usage = json.loads(item["response"]["body"]["string"]).get("usage") or {}
+        tokens["prompt"].append(int(usage.get("prompt_tokens") or 0))
+        tokens["answer"].append(int(usage.get("completion_tokens") or 0))
+        tokens["limit"].append(int(json.loads(item["request"]["body"]).get("max_tokens") or 0))
+    return seen, len(data["interactions"]), tokens
 
 
 def _two_passes(notes: list[str], settings, run) -> dict:
@@ -72,7 +79,7 @@ def offline() -> None:
     per_call: list[float] = []
     for cassette in sorted(CASSETTES.glob("*.yaml")):
         meta = json.loads(cassette.with_suffix(".meta.json").read_text(encoding="utf-8"))
-        notes, recorded_calls = _notes_in(cassette)
+        notes, recorded_calls, tokens = _notes_in(cassette)
         with tempfile.TemporaryDirectory() as tmp:
             settings = replay_settings(cassette, Settings(data_dir=Path(tmp))).model_copy(
                 update={"llm_cache": True, "llm_cache_path": Path(tmp) / "cache.sqlite"})
@@ -87,6 +94,10 @@ def offline() -> None:
               f"text(s): {calls} calls, {got['first']['failed']} failed, "
               f"{got['first']['seconds']:.2f} s; again: {got['second']['calls']} calls, "
               f"cache hit rate {got['second']['hit_rate']:.2f}")
+        print(f"{'':10s} prompt tokens/call median {statistics.median(tokens['prompt']):.0f} "
+              f"(mean {statistics.mean(tokens['prompt']):.0f}), answer tokens/call median "
+              f"{statistics.median(tokens['answer']):.0f}, answer limit sent median "
+              f"{statistics.median(tokens['limit']):.0f} (mode {meta['settings']['llm_mode']})")
     model = meta["settings"]["llm_model"]
     print(f"recorded server: {meta['server']}; model {model}")
     if per_call:

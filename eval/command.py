@@ -83,6 +83,13 @@ def run_eval_command(args) -> int:
     print(f"attribution of code errors: {document['attribution']}; "
           f"written to {args.out}/ (metrics.json, diffs.jsonl, report.html); "
           f"stored as run {run_id}")
+    if document.get("llm"):
+        cost = document["llm"]
+        print(f"LLM reader: {cost['calls_per_note']} calls, {cost['prompt_tokens_per_note']} "
+              f"prompt + {cost['completion_tokens_per_note']} answer tokens, "
+              f"{cost['seconds_per_note']} s per note ({cost['cache_hits']} cache hits); "
+              f"dropped facts {cost['dropped_facts']}; fields left out "
+              f"{cost['dropped_fields']}")
     if args.baseline and baseline is None:
         print("no stored run to compare with yet; this run is the first baseline.")
     if baseline is not None:

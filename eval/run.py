@@ -9,6 +9,7 @@ engine error.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,57 @@ from notecoder.schema import CodeLine, CodingResult, Setting
 
 
 @dataclass
+class LLMTotals:
+    """The LLM reader's cost and drops summed over the notes it read (facts.llm)."""
+
+    notes: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    dropped_facts: Counter = field(default_factory=Counter)
+    dropped_fields: Counter = field(default_factory=Counter)
+    # Claim lines by agreement ("both", "rules", "llm"): [correct, predicted].
+    agreement: dict[str, list[int]] = field(default_factory=dict)
+
+    def add_lines(self, lines: list[CodeLine], gold: set[tuple[str, str]]) -> None:
+        """Count each predicted line under its agreement, and whether the gold has it."""
+        for line in lines:
+            if line.agreement is not None:
+                tally = self.agreement.setdefault(line.agreement.value, [0, 0])
+                tally[0] += (line.system, line.code) in gold
+                tally[1] += 1
+
+    def add(self, run) -> None:
+        self.notes += 1
+        self.calls += run.calls
+        self.cache_hits += run.cache_hits
+        self.prompt_tokens += run.prompt_tokens
+        self.completion_tokens += run.completion_tokens
+        self.seconds += run.seconds
+        self.dropped_facts.update(run.dropped_facts)
+        self.dropped_fields.update(run.dropped_fields)
+
+    def as_dict(self) -> dict:
+        per = max(self.notes, 1)
+        return {"notes": self.notes, "calls": self.calls, "cache_hits": self.cache_hits,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "calls_per_note": round(self.calls / per, 3),
+                "prompt_tokens_per_note": round(self.prompt_tokens / per, 1),
+                "completion_tokens_per_note": round(self.completion_tokens / per, 1),
+                "prompt_tokens_per_call": round(self.prompt_tokens / max(self.calls, 1), 1),
+                "seconds_per_note": round(self.seconds / per, 3),
+                "dropped_facts": dict(self.dropped_facts.most_common()),
+                "dropped_fields": dict(self.dropped_fields.most_common()),
+                # Precision of claim lines both readers agree on, against the rest.
+                "agreement_precision": {
+                    k: {"lines": n, "precision": round(ok / n, 4) if n else None}
+                    for k, (ok, n) in sorted(self.agreement.items())}}
+
+
+@dataclass
 class EvalTotals:
     """Sums over notes."""
 
@@ -36,6 +88,8 @@ class EvalTotals:
     engine_on_gold: CodeScore = field(default_factory=CodeScore)
     failed_notes: int = 0
     attribution: dict[str, int] = field(default_factory=lambda: {"extraction": 0, "engine": 0})
+    llm: LLMTotals = field(default_factory=LLMTotals)
+
 
 
 def _add_tallies(target: dict[str, Tally], source: dict[str, Tally]) -> None:
@@ -122,7 +176,10 @@ def evaluate_note(gold: ResolvedGold, extractor: str, setting: Setting | None,
     error = None
     try:
         facts, warnings = extract_note(note.text, extractor)
+        if facts.llm is not None:
+            totals.llm.add(facts.llm)
         pred = code_extraction(facts, chosen, note.profile, warnings)
+        totals.llm.add_lines(pred.codes, {(c.system, c.code) for c in note.codes})
     except NotecoderError as exc:
         error = str(exc)
         totals.failed_notes += 1
@@ -205,6 +262,7 @@ def metrics_document(totals: EvalTotals, notes: int, meta: dict) -> dict:
         "engine_on_gold": codes(totals.engine_on_gold),
         "attribution": totals.attribution,
         "failed_notes": totals.failed_notes,
+        "llm": totals.llm.as_dict() if totals.llm.notes else None,
     }
 
 

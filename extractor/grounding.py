@@ -58,8 +58,12 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
-def _nearest(positions: list[int], near: int | None) -> int:
-    return positions[0] if near is None else min(positions, key=lambda p: abs(p - near))
+def _nearest(positions: list[int], near: int | None, occurrence: int = 0) -> int:
+    """The match closest to `near`; without it, the `occurrence`-th in reading order (the
+    last one when there are fewer)."""
+    if near is None:
+        return positions[min(occurrence, len(positions) - 1)]
+    return min(positions, key=lambda p: abs(p - near))
 
 
 def _all_at(haystack: str, needle: str) -> list[int]:
@@ -71,11 +75,14 @@ def _all_at(haystack: str, needle: str) -> list[int]:
 
 
 def ground_quote(quote: str, text: str, lo: int = 0, hi: int | None = None,
-                 near: int | None = None) -> Grounded:
+                 near: int | None = None, occurrence: int = 0) -> Grounded:
     """Align `quote` to `text[lo:hi]`; offsets are into the whole `text`.
 
     `near` prefers, among several equal matches, the one closest to that offset
-    (a field quote near its fact's evidence).
+    (a field quote near its fact's evidence). Without it, `occurrence` picks among them
+    in reading order: the n-th draft quoting the same text is grounded to its n-th
+    occurrence (two identical "Ondansetron 4 mg IV push" lines are two administrations),
+    as google/langextract's resolver aligns repeated extractions in order.
     """
     hi = len(text) if hi is None else hi
     quote = quote.strip()
@@ -84,7 +91,7 @@ def ground_quote(quote: str, text: str, lo: int = 0, hi: int | None = None,
     window = text[lo:hi]
     exact = _all_at(window, quote)
     if exact:
-        at = _nearest([lo + p for p in exact], near)
+        at = _nearest([lo + p for p in exact], near, occurrence)
         return Grounded(Span(start=at, end=at + len(quote)), Alignment.EXACT, 100.0)
     folded, origin = _fold(window)
     folded_quote, _ = _fold(quote)
@@ -92,7 +99,7 @@ def ground_quote(quote: str, text: str, lo: int = 0, hi: int | None = None,
     hits = _all_at(folded, folded_quote) if folded_quote else []
     if hits:
         starts = [lo + origin[p] for p in hits]
-        start = _nearest(starts, near)
+        start = _nearest(starts, near, occurrence)
         first = starts.index(start)
         end = lo + origin[hits[first] + len(folded_quote) - 1] + 1
         return Grounded(Span(start=start, end=end), Alignment.NORMALISED, 100.0)

@@ -74,17 +74,35 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8765/v1 (llama.cpp, vLLM, Ollama)
     llm_model: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"  # the NAME of the variable holding the key
-    llm_timeout: float = Field(default=120.0, gt=0)  # seconds per call
+    llm_timeout: float = Field(default=120.0, gt=0)  # seconds per call, at most
+    # A call waits llm_timeout_floor + its answer limit / llm_min_tokens_per_second (capped
+    # by llm_timeout): a short answer does not wait two minutes for a runaway generation.
+    llm_timeout_floor: float = Field(default=30.0, gt=0)
+    llm_min_tokens_per_second: float = Field(default=10.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)  # per call, with backoff
     llm_concurrency: int = Field(default=2, ge=1, le=64)  # notes in flight in a batch
     # json_schema: OpenAI structured outputs (vLLM, Ollama, hosted); json_object_schema:
     # response_format json_object with a "schema" key (llama.cpp's llama-cpp-python server);
     # tools: function calling; json: plain JSON mode with the schema in the prompt.
     llm_mode: Literal["json_schema", "json_object_schema", "tools", "json"] = "json_schema"
+    # Strict structured output (json_schema mode): unset = on for an endpoint that is not on
+    # this machine (hosted models), off for a local server (its grammar takes the schema).
+    llm_strict: bool | None = None
     llm_seed: int | None = 0
     llm_max_tokens: int = Field(default=2048, ge=64)
     llm_chunk_chars: int = Field(default=6000, ge=500)  # longer notes are split
     llm_chunk_overlap: int = Field(default=600, ge=0)
+    # One re-ask per chunk whose answer had facts or fields dropped, sending the checker's
+    # own reasons back (prompts/<version>/repair.md); the answer with fewer drops is kept.
+    llm_repair: bool = True
+    # Passes per chunk: the first at temperature 0, each further one sampled at
+    # llm_pass_temperature with its own seed; grounded facts are united across passes and
+    # each says in how many it was found (`passes`).
+    llm_passes: int = Field(default=1, ge=1, le=5)
+    llm_pass_temperature: float = Field(default=0.7, ge=0, le=2)
+    # Tokens (prompt + answer, as the server counts them) one run may spend; past it no
+    # further call is made and the note fails with a clear error (both mode: offline facts).
+    llm_token_budget: int | None = Field(default=None, ge=1)
     llm_cache: bool = True
     llm_cache_path: Path | None = None  # default: llm-cache.sqlite in the data directory
 

@@ -75,3 +75,7 @@ class LLMInvalidOutput(LLMError):
 
 class LLMReplayMissing(LLMError):
     """Replaying recorded traffic, a request had no recorded answer."""
+
+
+class LLMBudgetSpent(LLMError):
+    """The run's LLM token budget (`llm_token_budget`) is spent: no further call is made."""

@@ -56,9 +56,10 @@ def _llm_extractor(text: str) -> tuple[Extraction, list[str]]:
 
 
 def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
-    """The offline facts are coded; every disagreement with the LLM is a warning. When the
-    LLM fails, the note is still coded from the offline facts, with a warning."""
-    from extractor.compare import disagreements
+    """The offline facts and every fact only the LLM found are coded, each marked with the
+    reader(s) that found it; every disagreement is a warning. When the LLM fails, the note
+    is still coded from the offline facts, with a warning."""
+    from extractor.compare import disagreements, union
     from notecoder.errors import LLMError
 
     facts, warnings = _rules_extractor(text)
@@ -66,10 +67,12 @@ def _both_extractors(text: str) -> tuple[Extraction, list[str]]:
         llm_facts, llm_warnings = _llm_extractor(text)
     except LLMError as exc:  # the offline facts still stand; say the check is missing
         return facts, [*warnings, f"No LLM second opinion for this note: {exc}"]
-    facts = facts.model_copy(update={
+    found = disagreements(facts, llm_facts)
+    facts = union(facts, llm_facts).model_copy(update={
         "extractor": f"{facts.extractor}+{llm_facts.extractor}",
-        "prompt_version": llm_facts.prompt_version, "model": llm_facts.model})
-    return facts, [*warnings, *llm_warnings, *disagreements(facts, llm_facts)]
+        "prompt_version": llm_facts.prompt_version, "model": llm_facts.model,
+        "llm": llm_facts.llm})
+    return facts, [*warnings, *llm_warnings, *found]
 
 
 EXTRACTORS: dict[str, Extractor] = {"rules": _rules_extractor, "llm": _llm_extractor,
@@ -143,9 +146,14 @@ def code_extraction(
     except UnknownCodeSet as exc:
         raise NotecoderError(f"{exc} (settings NOTECODER_ICD10CM_CODE_SET, "
                              "NOTECODER_ICD10CM_TABLES_DIR)") from None
+    codes = outcome.codes
+    if any(f.found_by is not None for f in facts.facts()):
+        from extractor.compare import line_agreement
+
+        codes = [c.model_copy(update={"agreement": line_agreement(c, facts)}) for c in codes]
     return CodingResult(
         setting=setting,
-        codes=outcome.codes,
+        codes=codes,
         queries=outcome.queries,
         facts=facts,
         warnings=[*(warnings or []), *outcome.warnings],

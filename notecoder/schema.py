@@ -92,6 +92,16 @@ class Alignment(StrEnum):
     NONE = "none"  # not found: the fact is never coded
 
 
+class FoundBy(StrEnum):
+    """Which reader found a fact (`--extractor llm|both`): the offline rules, the LLM, or
+    both of them independently. An LLM-only fact is coded and marked, never dropped for
+    not matching the rules."""
+
+    RULES = "rules"
+    LLM = "llm"
+    BOTH = "both"
+
+
 # Plausibility bounds on numeric facts (issue 13 item 5): no dose, volume or rate reaches a
 # billion of its unit (penicillin G runs to tens of millions of units a day), no infusion or
 # pause runs longer than a week. A value beyond them is never read into a fact, and a facts
@@ -117,6 +127,10 @@ class Fact(BaseModel):
     field_spans: dict[str, Span] = Field(default_factory=dict)
     # Set by grounding on the LLM path; rule-extractor spans are positions by construction.
     alignment: Alignment | None = None
+    # Set on the LLM path: whether the offline reader found the same fact too.
+    found_by: FoundBy | None = None
+    # `llm_passes` > 1: in how many of the LLM's passes the fact was found.
+    passes: int | None = Field(default=None, ge=1)
 
     def spans(self) -> list[Span]:
         """All spans of this fact, evidence first, without duplicates."""
@@ -319,6 +333,22 @@ class EncounterPlace(Fact):
     place: Place
 
 
+class LLMRun(BaseModel):
+    """What the LLM reader did for one note (`--extractor llm|both`): its cost (HTTP calls,
+    tokens in and out as the server counted them, whether the answer came from the cache,
+    wall seconds) and what its checks left out, counted by reason ("administration: quote
+    not in the note" for a fact dropped, "dose: value not written in its quote" for a field
+    left out)."""
+
+    calls: int = Field(default=0, ge=0)
+    cache_hits: int = Field(default=0, ge=0)
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    seconds: float = Field(default=0.0, ge=0)
+    dropped_facts: dict[str, int] = Field(default_factory=dict)
+    dropped_fields: dict[str, int] = Field(default_factory=dict)
+
+
 class Extraction(BaseModel):
     """All facts extracted from one note."""
 
@@ -326,6 +356,7 @@ class Extraction(BaseModel):
     extractor: str
     prompt_version: str | None = None  # LLM path: the prompts/ version used
     model: str | None = None  # LLM path: the model that answered
+    llm: LLMRun | None = None  # LLM path: cost and drops by reason
     note_length: int = Field(ge=0)
     note_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     administrations: list[DrugAdministration] = Field(default_factory=list)
@@ -378,6 +409,10 @@ class CodeLine(BaseModel):
     rule: str
     rationale: str
     evidence: list[Span] = Field(min_length=1)
+    # `--extractor both|llm`: which reader(s) found every fact the line rests on: "both"
+    # (two independent readers agree), "rules" (one of them the offline reader alone), "llm"
+    # (one of them the LLM alone). None on the offline path.
+    agreement: FoundBy | None = None
 
 
 class Query(BaseModel):

@@ -29,7 +29,8 @@ def test_json_contract_shape(capsys):
     assert data["schema_version"] == "1" and data["setting"] == "facility"
     for line in data["codes"]:
         assert set(line) == {"system", "code", "units", "modifiers", "rule", "rationale",
-                             "evidence"}
+                             "evidence", "agreement"}
+        assert line["agreement"] is None  # the offline path: no second reader
         assert line["rule"].startswith("R-") and line["evidence"]
         assert all(set(s) == {"start", "end"} for s in line["evidence"])
     systems = [c["system"] for c in data["codes"]]

@@ -9,8 +9,9 @@ notes without coding anything from them.
 Request counts below are what openai 3.x and instructor 1.x actually do with
 `llm_max_retries = MAX_RETRIES`:
 
-* HTTP faults (timeout, refused connection, 429, 5xx) are retried by the openai client,
+* HTTP faults (refused connection, 429, 5xx) are retried by the openai client,
   `MAX_RETRIES` times after the first request; instructor does not re-ask on them.
+* A timeout is not retried at all (the server may still be generating): one request.
 * A 4xx other than 408/409/429 is not retried at all.
 * An answer that is not valid JSON or not valid against the schema is re-asked by
   instructor, `MAX_RETRIES` times after the first attempt: `MAX_RETRIES + 1` requests.
@@ -226,8 +227,8 @@ def test_valid_answer_is_one_request_and_a_note_draft(server):
 # --- HTTP faults: retried by the openai client -----------------------------------------
 
 
-def test_slow_endpoint_times_out_after_bounded_retries(server):
-    # Each attempt waits llm_timeout (0.5 s) for a handler that sleeps 1.5 s.
+def test_slow_endpoint_times_out_once_and_is_not_sent_again(server):
+    # The call waits llm_timeout (0.5 s) for a handler that sleeps 1.5 s.
     server.answer(Reply(body=completion(VALID), delay=1.5))
     client = client_for(server.url, llm_timeout=0.5)
 
@@ -235,11 +236,32 @@ def test_slow_endpoint_times_out_after_bounded_retries(server):
     error = extract_fails(client, LLMTimeout)
     elapsed = time.monotonic() - started
 
-    # The openai client retries a timeout MAX_RETRIES times: 3 requests.
-    assert_requests(server, client, HTTP_ATTEMPTS)
+    # A timed-out call is never re-sent to the same server (it may still be generating):
+    # one request, neither the openai client nor instructor tries again.
+    assert_requests(server, client, 1)
     assert_one_line_without_note_text(error)
-    # 3 x 0.5 s waiting plus backoff (<= 0.5 s, then <= 1 s) and slack; never 3 x 1.5 s.
-    assert elapsed < 3 * 0.5 + 1.5 + 2.0
+    assert "not sent again" in str(error)
+    assert elapsed < 0.5 + 1.0
+
+
+def test_each_call_waits_as_long_as_its_answer_limit_needs():
+    from extractor.llm.client import answer_tokens, call_timeout
+
+    settings = Settings(llm_timeout=120, llm_max_tokens=2048, llm_timeout_floor=30,
+                        llm_min_tokens_per_second=10)
+    short, long = "Zofran 4 mg IV push 0900.", "x" * 5000
+    assert answer_tokens(short, settings) == 256 + len(short)
+    assert answer_tokens(long, settings) == 2048  # never past the setting
+    assert call_timeout(answer_tokens(short, settings), settings) == 30 + (256 + len(short)) / 10
+    assert call_timeout(2048, settings) == 120  # capped by llm_timeout
+
+
+def test_the_sized_answer_limit_is_what_is_sent(server):
+    server.answer(ok(VALID))
+    client = client_for(server.url, llm_max_tokens=2048)
+    client.extract(NOTE, load_prompts())
+    body = json.loads(server.bodies[0])
+    assert body["max_tokens"] == 256 + len(NOTE) < 2048
 
 
 @pytest.mark.parametrize(("reply", "expected"), [

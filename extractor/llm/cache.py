@@ -1,6 +1,8 @@
-"""A response cache: the LLM's drafts for a note, keyed by (note text hash, prompt version,
-model, schema version, chunking), in one SQLite file. A second run of the same note makes
-no LLM call. Only complete answers are stored (every chunk of the note answered).
+"""A response cache: the LLM's drafts for a note, in one SQLite file, keyed by everything
+that shapes the answer (`cache_key`): the note text, the content of every prompt file, the
+LLM-facing schema, the endpoint, model and mode, the sampling, the answer limit, strict
+output, repair and chunking. A second run of the same note makes no LLM call. Only complete
+answers are stored (every chunk of the note answered).
 """
 
 from __future__ import annotations
@@ -22,10 +24,24 @@ def draft_schema_version() -> str:
     return hashlib.sha256(schema.encode()).hexdigest()[:12]
 
 
-def cache_key(note_sha256: str, prompt_version: str, model: str, chunking: tuple[int, int]
+# The settings that change what is asked or how it is answered.
+KEYED_SETTINGS = ("llm_base_url", "llm_model", "llm_mode", "llm_strict", "llm_seed",
+                  "llm_max_tokens", "llm_repair", "llm_chunk_chars", "llm_chunk_overlap",
+                  "llm_passes", "llm_pass_temperature")
+
+
+def cache_key(note_sha256: str, settings, prompts_digest: str, temperature: float = 0.0
               ) -> str:
-    parts = [note_sha256, prompt_version, model, draft_schema_version(), *map(str, chunking)]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    """The key of one note's answer: a change to any part of the request gets a new one."""
+    from extractor.llm.drafts import response_schema
+
+    parts = {"note": note_sha256, "prompts": prompts_digest,
+             "schema": draft_schema_version(),
+             "sent_schema": hashlib.sha256(json.dumps(response_schema(), sort_keys=True)
+                                           .encode()).hexdigest()[:12],
+             "temperature": temperature,
+             **{name: getattr(settings, name) for name in KEYED_SETTINGS}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class DraftCache:

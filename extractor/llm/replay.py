@@ -21,7 +21,10 @@ from notecoder.errors import InputNotFound
 _SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization",
                    "openai-project", "cookie", "set-cookie"]
 _REPLAYED = ("llm_model", "llm_mode", "llm_base_url", "llm_max_tokens", "llm_seed",
-             "llm_chunk_chars", "llm_chunk_overlap", "llm_max_retries")
+             "llm_chunk_chars", "llm_chunk_overlap", "llm_max_retries", "llm_repair",
+             "llm_strict", "llm_passes", "llm_pass_temperature")
+# What a cassette recorded before a setting existed was recorded without it.
+_BEFORE = {"llm_repair": False}
 
 
 def meta_path(cassette: Path) -> Path:
@@ -35,7 +38,8 @@ def replay_settings(cassette: Path, settings: Settings) -> Settings:
     if not cassette.is_file() or not meta_path(cassette).is_file():
         raise InputNotFound(f"No cassette with its .meta.json at '{cassette}'.")
     meta = json.loads(meta_path(cassette).read_text(encoding="utf-8"))
-    recorded = {k: meta["settings"][k] for k in _REPLAYED if k in meta["settings"]}
+    recorded = {k: meta["settings"].get(k, _BEFORE.get(k)) for k in _REPLAYED
+                if k in meta["settings"] or k in _BEFORE}
     return settings.model_copy(update={**recorded, "llm_cache": False})
 
 
