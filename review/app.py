@@ -133,6 +133,10 @@ class QuestionIn(Body):
     question: str
 
 
+class WithdrawIn(Body):
+    reason: str = Field(default="", max_length=500)
+
+
 class AnswerIn(Body):
     answer: str
 
@@ -316,13 +320,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse, include_in_schema=False)
     def queue_page(request: Request, db: Db, user: Coder, status: str = "", coder: str = "",
-                   since: str = "", until: str = "", page_no: PageNo = 1) -> HTMLResponse:
+                   since: str = "", until: str = "", assigned: str = "",
+                   page_no: PageNo = 1) -> HTMLResponse:
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
-                                     _date(until, end=True), page_no)
+                                     _date(until, end=True), page_no,
+                                     assigned=user.id if assigned == "me" else None)
         return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
                     coders=service.coders(db), worker_running=service.worker_running(db),
+                    counts=service.queue_counts(db, listing.notes),
                     filters={"status": status, "coder": coder, "since": since,
-                             "until": until})
+                             "until": until, "assigned": assigned})
 
     @app.post("/notes", include_in_schema=False)
     async def submit_notes(request: Request, db: Db, user: Coder) -> Response:
@@ -472,6 +479,13 @@ def create_app(settings: Settings) -> FastAPI:
         db.commit()
         return RedirectResponse("/cdi", status_code=303)
 
+    @app.post("/cdi/queries/{query_id}/withdraw", include_in_schema=False)
+    async def withdraw_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
+        form = await request.form()
+        service.withdraw_query(db, user, query_id, str(form.get("reason") or ""))
+        db.commit()
+        return RedirectResponse("/cdi", status_code=303)
+
     @app.post("/cdi/queries/{query_id}/answer", include_in_schema=False)
     async def answer_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
         form = await request.form()
@@ -491,6 +505,36 @@ def create_app(settings: Settings) -> FastAPI:
                                      per_page=min(max(per_page, 1), 100))
         return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
                 "notes": [_note_summary(n) for n in listing.notes]}
+
+    @app.get("/api/queue", tags=["coder"])
+    def api_queue_rows(db: Db, user: Coder, status: str = "", coder: str = "",
+                       since: str = "", until: str = "", assigned: str = "",
+                       page_no: PageNo = 1) -> dict:
+        """The queue page's rows (polled by static/queue.js): the page's filters, and per
+        note its lines, warnings and open CDI queries, submitter and assignee."""
+        listing = service.list_queue(db, status or None, _int(coder), _date(since),
+                                     _date(until, end=True), page_no,
+                                     assigned=user.id if assigned == "me" else None)
+        counts = service.queue_counts(db, listing.notes)
+        return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
+                "notes": [{**_note_summary(n), **counts[n.id],
+                           "status_label": STATUS_LABELS.get(n.status, n.status),
+                           "submitted_by": n.submitter.username,
+                           "assigned_to": n.assignee.username if n.assignee else None}
+                          for n in listing.notes]}
+
+    @app.post("/api/notes/{note_id}/assign", tags=["coder"])
+    def api_assign(db: Db, user: Coder, note_id: Id) -> dict:
+        """Assign the note to the calling coder (audited)."""
+        note = service.assign_to(db, user, note_id)
+        db.commit()
+        return {**_note_summary(note), "assigned_to": user.username}
+
+    @app.post("/notes/{note_id}/assign", include_in_schema=False)
+    def assign_page(db: Db, user: Coder, note_id: Id) -> Response:
+        service.assign_to(db, user, note_id)
+        db.commit()
+        return RedirectResponse("/queue", status_code=303)
 
     @app.post("/api/notes", status_code=202, tags=["coder"])
     def api_submit(db: Db, user: Coder, body: NoteIn) -> dict:
@@ -597,6 +641,13 @@ def create_app(settings: Settings) -> FastAPI:
         db.commit()
         enqueue(note)
         return _note_summary(note)
+
+    @app.post("/api/queries/{query_id}/withdraw", tags=["cdi"])
+    def api_withdraw(db: Db, user: Cdi, query_id: Id, body: WithdrawIn | None = None) -> dict:
+        """Withdraw an open query (audited): out of the inbox, no longer blocks finalise."""
+        query = service.withdraw_query(db, user, query_id, body.reason if body else "")
+        db.commit()
+        return _query_json(query)
 
     @app.get("/api/users", tags=["admin"])
     def api_users(db: Db, user: Admin) -> list[dict]:

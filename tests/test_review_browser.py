@@ -758,3 +758,57 @@ def test_without_javascript_the_forms_still_post(browser: Browser, server: str) 
         expect(issues).to_have_count(count - 1)
     finally:
         context.close()
+
+
+# --- issue 14 item 7: a queue that runs the day --------------------------------------------
+
+
+def test_the_queue_updates_itself_without_a_reload(new_context, browser: Browser,
+                                                   server: str) -> None:
+    """Status, counts and new notes show on an open queue page by polling; Assign to me
+    works in place (audited); times are shown in the browser's own zone."""
+    context = new_context()
+    watcher = log_in(context, "coder1", "/queue")
+    watcher.evaluate("window.__notReloaded = true")
+    other = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(other, INFLIXIMAB_NOTE, "live queue")
+    row = watcher.locator(f'#queue-rows tr[data-note-id="{note_id}"]')
+    expect(row).to_have_count(1)
+    expect(row.locator(".note-status")).to_have_text("coded")
+    expect(row.locator(".count-lines")).not_to_have_text("0")
+    expect(row.locator(".count-queries")).to_have_text("1")  # the weight query
+    # New notes and status changes are said in a live region (new, or queued -> coded).
+    expect(watcher.locator("#queue-live")).to_contain_text(re.compile(
+        rf"Note {note_id} is (new|now): (queued|coded)|Note {note_id} is now coded"))
+    assert watcher.evaluate("window.__notReloaded === true")
+
+    # Filter by status applies at once, still without a reload.
+    watcher.get_by_label("Status").select_option("final")
+    expect(row).to_have_count(0)
+    watcher.get_by_label("Status").select_option("coded")
+    expect(row).to_have_count(1)
+
+    row.get_by_role("button", name=f"Assign note {note_id} to me").click()
+    expect(row.locator(".assignee")).to_have_text("coder1")
+    expect(watcher.locator("#queue-live")).to_have_text(f"Note {note_id} is assigned to you.")
+    assert watcher.evaluate("window.__notReloaded === true")
+    trail = context.request.get(f"/api/notes/{note_id}/audit").json()
+    assert [e["after"] for e in trail if e["action"] == "note.assign"] == [
+        {"assigned_to": "coder1"}]
+    watcher.get_by_label("Assigned to me").check()
+    expect(row).to_have_count(1)
+
+    # The submitted time is the browser's zone, not UTC.
+    zoned = browser.new_context(base_url=server, timezone_id="Asia/Kolkata")
+    try:
+        page = log_in(zoned, "coder1", "/queue")
+        when = page.locator(f'#queue-rows tr[data-note-id="{note_id}"] time')
+        expect(when).not_to_contain_text("UTC")
+        iso = when.get_attribute("datetime")
+        shown = page.evaluate("""iso => new Date(iso).toLocaleString(undefined, {year: "numeric",
+            month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+            timeZoneName: "short"})""", iso)
+        expect(when).to_have_text(shown)
+        assert "GMT+5:30" in shown or "IST" in shown
+    finally:
+        zoned.close()
