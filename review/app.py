@@ -466,11 +466,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/cdi", response_class=HTMLResponse, include_in_schema=False)
     def cdi_page(request: Request, db: Db, user: Cdi) -> HTMLResponse:
-        items = []
+        # One group per note (oldest query first): the note once, its open queries under it.
+        by_note: dict[int, list] = {}
         for query in service.inbox(db):
-            parts = segments(query.note.text, [(f"query-{query.id}", query.evidence)])
-            items.append((query, parts))
-        return page(request, "cdi.html", items=items)
+            by_note.setdefault(query.note_id, []).append(query)
+        now = dt.datetime.now(dt.UTC)
+        groups = []
+        for queries in by_note.values():
+            note = queries[0].note
+            parts = segments(note.text, [(f"query-{q.id}", q.evidence) for q in queries])
+            groups.append((note, queries, parts, _age(now, note.submitted_at)))
+        return page(request, "cdi.html", groups=groups)
 
     @app.post("/cdi/queries/{query_id}/send", include_in_schema=False)
     async def send_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
@@ -490,6 +496,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def answer_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
         form = await request.form()
         answer = str(form.get("answer_text") or "").strip() or str(form.get("answer") or "")
+        if not answer.strip():
+            raise service.ReviewError("Choose the provider's answer or type it in the "
+                                      "provider's words; nothing was recorded.")
         note = service.answer_query(db, user, query_id, answer)
         db.commit()
         enqueue(note)
@@ -727,6 +736,20 @@ def _http_sentence(exc: StarletteHTTPException) -> str:
         return detail if detail.endswith(".") else detail + "."
     return {404: "There is no such page.", 405: "That page cannot be used this way."}.get(
         exc.status_code, f"The request failed ({exc.status_code} {phrase}).")
+
+
+def _age(now: dt.datetime, then: dt.datetime | None) -> str:
+    """How long ago, in words a person reads at a glance: "5 min", "3 h 10 min", "2 d 4 h"."""
+    if then is None:
+        return "?"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.UTC)
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _opt(value) -> str | None:

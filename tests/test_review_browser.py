@@ -226,6 +226,12 @@ def wait_coded(page: Page) -> None:
     expect(page.locator("#waiting")).to_have_count(0)
 
 
+def cdi_note(page: Page, note_id: int):
+    """The CDI inbox's group of one note (its excerpt and its open queries)."""
+    return page.locator("section.cdi-note").filter(
+        has=page.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+
+
 def active_marks(page: Page) -> list[str]:
     return page.locator("pre#note mark.active").all_inner_texts()
 
@@ -351,11 +357,11 @@ def test_cdi_query_answered_and_note_recoded(new_context) -> None:
 
     cdi = log_in(new_context(), "cdi1", "/cdi")
     expect(cdi).to_have_url(re.compile(r"/cdi$"))
-    query = cdi.locator("article.query").filter(
-        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    group = cdi_note(cdi, note_id)
+    query = group.locator("article.query")
     expect(query).to_have_count(1)
     expect(query.locator(".query-status")).to_have_text("suggested")
-    expect(query.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
+    expect(group.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
     docs_screenshot(cdi, "cdi-inbox.png")
     question = query.locator("textarea[name=question]")
     expect(question).to_have_value(re.compile("weight", re.I))
@@ -484,8 +490,7 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     expect(coder.locator("#note-status")).to_have_text("final")
 
     cdi = log_in(new_context(), "cdi1", "/cdi")
-    query = cdi.locator("article.query").filter(
-        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    query = cdi_note(cdi, note_id).locator("article.query")
     query.get_by_role("button", name="Send to provider").click()
     query.locator("input[name=answer_text]").fill("Patient weight 80 kg.")
     query.get_by_role("button", name="Record answer").click()
@@ -812,3 +817,43 @@ def test_the_queue_updates_itself_without_a_reload(new_context, browser: Browser
         assert "GMT+5:30" in shown or "IST" in shown
     finally:
         zoned.close()
+
+
+def test_the_cdi_inbox_groups_by_note_has_no_default_answer_and_withdraws(
+        new_context) -> None:
+    coder_context = new_context()
+    coder = log_in(coder_context, "coder1", "/queue")
+    note_id = queue_note(coder, INFLIXIMAB_NOTE, "cdi grouping")
+    wait_coded(coder)
+
+    cdi = log_in(new_context(), "cdi1", "/cdi")
+    group = cdi_note(cdi, note_id)
+    expect(group).to_have_count(1)
+    expect(group.locator("h2")).to_contain_text("cdi grouping")
+    facts = group.locator(".note-facts")
+    expect(facts).to_contain_text("Submitted by coder1")
+    expect(facts.locator(".age")).to_have_text(re.compile(r"^\d+ min$"))
+    expect(facts.locator(".note-state")).to_have_text("coded")
+    expect(facts).to_contain_text("1 open query")
+    query = group.locator("article.query")
+    query.get_by_role("button", name="Send to provider").click()
+    answer = query.get_by_label("Provider's answer")
+    expect(answer).to_have_value("")  # no default: the first option is not chosen for you
+    query.get_by_role("button", name="Record answer").click()
+    expect(cdi.get_by_role("alert")).to_have_text(
+        "Choose the provider's answer or type it in the provider's words; nothing was "
+        "recorded.")
+    cdi.goto("/cdi")
+    expect(query.locator(".query-status")).to_have_text("sent")  # nothing was recorded
+
+    query.get_by_label("Reason for withdrawing").fill("Weight documented elsewhere.")
+    query.get_by_role("button", name=re.compile(r"^Withdraw query \d+")).click()
+    expect(cdi).to_have_url(re.compile(r"/cdi$"))
+    expect(group).to_have_count(0)
+    trail = coder_context.request.get(f"/api/notes/{note_id}/audit").json()
+    withdrawn = [e for e in trail if e["action"] == "query.withdraw"]
+    assert len(withdrawn) == 1 and withdrawn[0]["user"] == "cdi1"
+    assert withdrawn[0]["after"]["status"] == "withdrawn"
+    assert withdrawn[0]["after"]["reason"] == "Weight documented elsewhere."
+    claim = coder_context.request.get(f"/api/notes/{note_id}").json()["claim"]
+    assert not [i for i in claim["issues"] if i.get("kind") == "query"]
