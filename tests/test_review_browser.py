@@ -177,9 +177,9 @@ def new_context(browser: Browser, server: str) -> Iterator:
     """Make browser contexts (separate cookie jars: one per user) closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
+    def make(**options) -> BrowserContext:
         context = browser.new_context(base_url=server,
-                                      viewport={"width": 1400, "height": 900})
+                                      **{"viewport": {"width": 1400, "height": 900}, **options})
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -793,7 +793,7 @@ def test_the_queue_updates_itself_without_a_reload(new_context, browser: Browser
     watcher.get_by_label("Status").select_option("coded")
     expect(row).to_have_count(1)
 
-    row.get_by_role("button", name=f"Assign note {note_id} to me").click()
+    row.get_by_role("button", name=f"Assign to me: note {note_id}").click()
     expect(row.locator(".assignee")).to_have_text("coder1")
     expect(watcher.locator("#queue-live")).to_have_text(f"Note {note_id} is assigned to you.")
     assert watcher.evaluate("window.__notReloaded === true")
@@ -857,3 +857,67 @@ def test_the_cdi_inbox_groups_by_note_has_no_default_answer_and_withdraws(
     assert withdrawn[0]["after"]["reason"] == "Weight documented elsewhere."
     claim = coder_context.request.get(f"/api/notes/{note_id}").json()["claim"]
     assert not [i for i in claim["issues"] if i.get("kind") == "query"]
+
+
+# --- issue 14 item 8: accessibility ------------------------------------------------------------
+
+# axe-core from the npm registry, installed into .axe/ (`.ci/run` does it; by hand:
+# `npm install --prefix .axe axe-core@4`); injected from the file, never from a CDN.
+AXE_JS = Path(os.environ.get("NOTECODER_AXE_JS")
+              or ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations of the page, one line each."""
+    if not AXE_JS.is_file():
+        message = f"{AXE_JS} is missing (npm install --prefix .axe axe-core@4)"
+        if _in_ci():
+            pytest.fail(f"{message}; CI must run the accessibility checks", pytrace=False)
+        pytest.skip(message)
+    page.add_script_tag(path=str(AXE_JS))
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+            .map(v => v.id + " (" + v.impact + "): " + v.help + " -- "
+                 + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }""")
+    return list(found)
+
+
+def test_axe_finds_no_serious_violations_on_the_note_queue_and_cdi_pages(new_context) -> None:
+    # Only the test's browser bypasses the app's CSP, to inject axe (the app keeps it).
+    coder = log_in(new_context(bypass_csp=True), "coder1", "/queue")
+    note_id = queue_note(coder, INFLIXIMAB_NOTE, "axe")
+    wait_coded(coder)
+    assert axe_violations(coder) == [], "note page"
+    coder.goto("/queue")
+    expect(coder.locator(f'#queue-rows tr[data-note-id="{note_id}"]')).to_have_count(1)
+    assert axe_violations(coder) == [], "queue"
+    cdi = log_in(new_context(bypass_csp=True), "cdi1", "/cdi")
+    expect(cdi_note(cdi, note_id)).to_have_count(1)
+    assert axe_violations(cdi) == [], "CDI inbox (suggested)"
+    cdi_note(cdi, note_id).get_by_role("button", name="Send to provider").click()
+    expect(cdi_note(cdi, note_id).locator(".query-status")).to_have_text("sent")
+    assert axe_violations(cdi) == [], "CDI inbox (sent)"
+
+
+def test_the_note_page_at_200_percent_zoom_needs_no_sideways_scrolling(browser: Browser,
+                                                                        server: str) -> None:
+    """1366×768 at 200 % zoom is a 683×384 CSS-pixel viewport."""
+    context = browser.new_context(base_url=server, viewport={"width": 683, "height": 384})
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        page = log_in(context, "coder1", "/queue")
+        note_text = (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8")
+        queue_note(page, note_text, "zoom")
+        wait_coded(page)
+        for where in ("note page", "queue"):
+            widths = page.evaluate("""() => [document.documentElement.scrollWidth,
+                                             document.documentElement.clientWidth]""")
+            wide = page.evaluate("""w => Array.from(document.querySelectorAll("body *"))
+                .filter(e => e.getBoundingClientRect().right > w + 1)
+                .slice(0, 5).map(e => e.tagName + "." + e.className)""", widths[1])
+            assert widths[0] <= widths[1], f"{where}: {widths[0]} px wide in {widths[1]} px: {wide}"
+            page.goto("/queue")
+    finally:
+        context.close()

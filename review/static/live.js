@@ -59,7 +59,7 @@
     var button = document.createElement("button");
     button.type = "submit";
     button.textContent = "Assign to me";
-    button.setAttribute("aria-label", "Assign note " + note.id + " to me");
+    button.setAttribute("aria-label", "Assign to me: note " + note.id);
     form.appendChild(token);
     form.appendChild(button);
     td.appendChild(form);
