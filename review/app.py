@@ -133,6 +133,10 @@ class QuestionIn(Body):
     question: str
 
 
+class WithdrawIn(Body):
+    reason: str = Field(default="", max_length=500)
+
+
 class AnswerIn(Body):
     answer: str
 
@@ -316,13 +320,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse, include_in_schema=False)
     def queue_page(request: Request, db: Db, user: Coder, status: str = "", coder: str = "",
-                   since: str = "", until: str = "", page_no: PageNo = 1) -> HTMLResponse:
+                   since: str = "", until: str = "", assigned: str = "",
+                   page_no: PageNo = 1) -> HTMLResponse:
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
-                                     _date(until, end=True), page_no)
+                                     _date(until, end=True), page_no,
+                                     assigned=user.id if assigned == "me" else None)
         return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
                     coders=service.coders(db), worker_running=service.worker_running(db),
+                    counts=service.queue_counts(db, listing.notes),
                     filters={"status": status, "coder": coder, "since": since,
-                             "until": until})
+                             "until": until, "assigned": assigned})
 
     @app.post("/notes", include_in_schema=False)
     async def submit_notes(request: Request, db: Db, user: Coder) -> Response:
@@ -459,11 +466,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/cdi", response_class=HTMLResponse, include_in_schema=False)
     def cdi_page(request: Request, db: Db, user: Cdi) -> HTMLResponse:
-        items = []
+        # One group per note (oldest query first): the note once, its open queries under it.
+        by_note: dict[int, list] = {}
         for query in service.inbox(db):
-            parts = segments(query.note.text, [(f"query-{query.id}", query.evidence)])
-            items.append((query, parts))
-        return page(request, "cdi.html", items=items)
+            by_note.setdefault(query.note_id, []).append(query)
+        now = dt.datetime.now(dt.UTC)
+        groups = []
+        for queries in by_note.values():
+            note = queries[0].note
+            parts = segments(note.text, [(f"query-{q.id}", q.evidence) for q in queries])
+            groups.append((note, queries, parts, _age(now, note.submitted_at)))
+        return page(request, "cdi.html", groups=groups)
 
     @app.post("/cdi/queries/{query_id}/send", include_in_schema=False)
     async def send_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
@@ -472,10 +485,20 @@ def create_app(settings: Settings) -> FastAPI:
         db.commit()
         return RedirectResponse("/cdi", status_code=303)
 
+    @app.post("/cdi/queries/{query_id}/withdraw", include_in_schema=False)
+    async def withdraw_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
+        form = await request.form()
+        service.withdraw_query(db, user, query_id, str(form.get("reason") or ""))
+        db.commit()
+        return RedirectResponse("/cdi", status_code=303)
+
     @app.post("/cdi/queries/{query_id}/answer", include_in_schema=False)
     async def answer_page(request: Request, db: Db, user: Cdi, query_id: Id) -> Response:
         form = await request.form()
         answer = str(form.get("answer_text") or "").strip() or str(form.get("answer") or "")
+        if not answer.strip():
+            raise service.ReviewError("Choose the provider's answer or type it in the "
+                                      "provider's words; nothing was recorded.")
         note = service.answer_query(db, user, query_id, answer)
         db.commit()
         enqueue(note)
@@ -491,6 +514,36 @@ def create_app(settings: Settings) -> FastAPI:
                                      per_page=min(max(per_page, 1), 100))
         return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
                 "notes": [_note_summary(n) for n in listing.notes]}
+
+    @app.get("/api/queue", tags=["coder"])
+    def api_queue_rows(db: Db, user: Coder, status: str = "", coder: str = "",
+                       since: str = "", until: str = "", assigned: str = "",
+                       page_no: PageNo = 1) -> dict:
+        """The queue page's rows (polled by static/queue.js): the page's filters, and per
+        note its lines, warnings and open CDI queries, submitter and assignee."""
+        listing = service.list_queue(db, status or None, _int(coder), _date(since),
+                                     _date(until, end=True), page_no,
+                                     assigned=user.id if assigned == "me" else None)
+        counts = service.queue_counts(db, listing.notes)
+        return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
+                "notes": [{**_note_summary(n), **counts[n.id],
+                           "status_label": STATUS_LABELS.get(n.status, n.status),
+                           "submitted_by": n.submitter.username,
+                           "assigned_to": n.assignee.username if n.assignee else None}
+                          for n in listing.notes]}
+
+    @app.post("/api/notes/{note_id}/assign", tags=["coder"])
+    def api_assign(db: Db, user: Coder, note_id: Id) -> dict:
+        """Assign the note to the calling coder (audited)."""
+        note = service.assign_to(db, user, note_id)
+        db.commit()
+        return {**_note_summary(note), "assigned_to": user.username}
+
+    @app.post("/notes/{note_id}/assign", include_in_schema=False)
+    def assign_page(db: Db, user: Coder, note_id: Id) -> Response:
+        service.assign_to(db, user, note_id)
+        db.commit()
+        return RedirectResponse("/queue", status_code=303)
 
     @app.post("/api/notes", status_code=202, tags=["coder"])
     def api_submit(db: Db, user: Coder, body: NoteIn) -> dict:
@@ -598,6 +651,13 @@ def create_app(settings: Settings) -> FastAPI:
         enqueue(note)
         return _note_summary(note)
 
+    @app.post("/api/queries/{query_id}/withdraw", tags=["cdi"])
+    def api_withdraw(db: Db, user: Cdi, query_id: Id, body: WithdrawIn | None = None) -> dict:
+        """Withdraw an open query (audited): out of the inbox, no longer blocks finalise."""
+        query = service.withdraw_query(db, user, query_id, body.reason if body else "")
+        db.commit()
+        return _query_json(query)
+
     @app.get("/api/users", tags=["admin"])
     def api_users(db: Db, user: Admin) -> list[dict]:
         return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
@@ -676,6 +736,20 @@ def _http_sentence(exc: StarletteHTTPException) -> str:
         return detail if detail.endswith(".") else detail + "."
     return {404: "There is no such page.", 405: "That page cannot be used this way."}.get(
         exc.status_code, f"The request failed ({exc.status_code} {phrase}).")
+
+
+def _age(now: dt.datetime, then: dt.datetime | None) -> str:
+    """How long ago, in words a person reads at a glance: "5 min", "3 h 10 min", "2 d 4 h"."""
+    if then is None:
+        return "?"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.UTC)
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _opt(value) -> str | None:

@@ -173,11 +173,14 @@ class Note(Base):
     # When the claim was last finalised; kept through a re-coding, so the worker knows a
     # re-coded claim had been final (it becomes needs-re-review, not coded).
     finalised_at: Mapped[dt.datetime | None]
+    # The coder who took the note ("Assign to me" on the queue; audited).
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     lines: Mapped[list[CodeLineRow]] = relationship(back_populates="note",
                                                      order_by="CodeLineRow.position")
     queries: Mapped[list[QueryRow]] = relationship(back_populates="note", order_by="QueryRow.id")
     submitter: Mapped[User] = relationship(foreign_keys=[submitted_by])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assigned_to])
 
 
 class CodeLineRow(Base):

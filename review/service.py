@@ -328,9 +328,13 @@ class QueuePage:
 
 
 def list_queue(db: Session, status: str | None = None, coder: int | None = None,
-               since=None, until=None, page: int = 1, per_page: int = 25) -> QueuePage:
-    """Notes newest first, filtered by status, submitting coder and date, one page."""
+               since=None, until=None, page: int = 1, per_page: int = 25,
+               assigned: int | None = None) -> QueuePage:
+    """Notes newest first, filtered by status, submitting coder, date and assignee, one
+    page."""
     query = select(Note)
+    if assigned:
+        query = query.where(Note.assigned_to == assigned)
     if status:
         query = query.where(Note.status == status)
     if coder:
@@ -342,8 +346,46 @@ def list_queue(db: Session, status: str | None = None, coder: int | None = None,
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
     rows = db.scalars(query.order_by(Note.id.desc()).offset((page - 1) * per_page)
-                      .limit(per_page).options(selectinload(Note.submitter))).all()
+                      .limit(per_page).options(selectinload(Note.submitter),
+                                               selectinload(Note.assignee))).all()
     return QueuePage(list(rows), total, page, per_page)
+
+
+def queue_counts(db: Session, notes: list[Note]) -> dict[int, dict]:
+    """Per note of a queue page: its current lines, engine warnings and open CDI queries."""
+    found = {n.id: {"lines": 0, "warnings": len((n.result or {}).get("warnings") or []),
+                    "open_queries": 0} for n in notes}
+    if not found:
+        return found
+    versions = {n.id: n.version for n in notes}
+    for note_id, version, count in db.execute(
+            select(CodeLineRow.note_id, CodeLineRow.version, func.count())
+            .where(CodeLineRow.note_id.in_(versions))
+            .group_by(CodeLineRow.note_id, CodeLineRow.version)):
+        if versions[note_id] == version:
+            found[note_id]["lines"] = count
+    for note_id, version, count in db.execute(
+            select(QueryRow.note_id, QueryRow.version, func.count())
+            .where(QueryRow.note_id.in_(versions),
+                   QueryRow.status.in_([QueryStatus.SUGGESTED, QueryStatus.SENT]))
+            .group_by(QueryRow.note_id, QueryRow.version)):
+        if versions[note_id] == version:
+            found[note_id]["open_queries"] = count
+    return found
+
+
+def assign_to(db: Session, user: User, note_id: int) -> Note:
+    """The note taken by this coder (audited); taking it again changes nothing."""
+    note = get_note(db, note_id)
+    if note.assigned_to == user.id:
+        return note
+    before = {"assigned_to": note.assignee.username if note.assignee else None}
+    note.assigned_to = user.id
+    audit(db, user.id, "note.assign", note_id=note.id, target=f"note {note.id}",
+          before=before, after={"assigned_to": user.username})
+    db.flush()
+    db.refresh(note)
+    return note
 
 
 def get_note(db: Session, note_id: int) -> Note:
@@ -685,6 +727,20 @@ def inbox(db: Session) -> list[QueryRow]:
     return [q for q in db.scalars(select(QueryRow).where(
         QueryRow.status.in_([QueryStatus.SUGGESTED, QueryStatus.SENT])).order_by(QueryRow.id))
         if q.version == q.note.version]
+
+
+def withdraw_query(db: Session, user: User, query_id: int, reason: str = "") -> QueryRow:
+    """The specialist takes back an open query (audited): it leaves the inbox and no
+    longer blocks finalise."""
+    query = _query(db, query_id)
+    if query.status not in (QueryStatus.SUGGESTED, QueryStatus.SENT):
+        raise ReviewError(f"Query {query_id} is {query.status}; only an open query can be "
+                          "withdrawn.")
+    before = _query_view(query)
+    query.status = QueryStatus.WITHDRAWN
+    audit(db, user.id, "query.withdraw", note_id=query.note_id, target=f"query {query.id}",
+          before=before, after={**_query_view(query), "reason": reason.strip()[:500]})
+    return query
 
 
 def _query(db: Session, query_id: int) -> QueryRow:

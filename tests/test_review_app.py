@@ -350,3 +350,59 @@ def test_healthz_answers_without_a_session_or_the_database(site):
     answer = TestClient(app).get("/healthz")
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
     assert answer.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_queue_api_counts_filters_and_assigns(site):
+    """Issue 14 item 7: per-note counts, filters, and Assign to me (audited)."""
+    app, run_jobs = site
+    coder = _login(app, "coder1")
+    note = coder.post("/api/notes", json={"text": NO_WEIGHT, "label": "counts"}).json()
+    run_jobs()
+    coder.post("/api/notes", json={"text": CEFTRIAXONE, "label": "waiting"})
+    rows = coder.get("/api/queue?status=coded").json()
+    (row,) = rows["notes"]
+    assert (row["id"], row["status_label"], row["submitted_by"]) == (note["id"], "coded",
+                                                                      "coder1")
+    assert row["lines"] >= 2 and row["open_queries"] == 1 and row["warnings"] >= 0
+    assert row["assigned_to"] is None
+    assert coder.get("/api/queue?status=queued").json()["total"] == 1
+    today = row["submitted_at"][:10]
+    assert coder.get(f"/api/queue?since={today}&until={today}").json()["total"] == 2
+    assert coder.get("/api/queue?since=2001-01-01&until=2001-01-02").json()["total"] == 0
+    assert coder.get("/api/queue?assigned=me").json()["total"] == 0
+    assert _login(app, "cdi1").post(f"/api/notes/{note['id']}/assign").status_code == 403
+    assigned = coder.post(f"/api/notes/{note['id']}/assign").json()
+    assert assigned["assigned_to"] == "coder1"
+    coder.post(f"/api/notes/{note['id']}/assign")  # again: no second audit event
+    assert [r["id"] for r in coder.get("/api/queue?assigned=me").json()["notes"]] == [
+        note["id"]]
+    trail = coder.get(f"/api/notes/{note['id']}/audit").json()
+    assert [(e["user"], e["before"], e["after"]) for e in trail
+            if e["action"] == "note.assign"] == [("coder1", {"assigned_to": None},
+                                                  {"assigned_to": "coder1"})]
+
+
+def test_a_cdi_specialist_withdraws_a_query(site):
+    """Issue 14 item 7: withdraw is audited, empties the inbox, unblocks finalise."""
+    app, run_jobs = site
+    coder = _login(app, "coder1")
+    note = coder.post("/api/notes", json={"text": NO_WEIGHT}).json()
+    run_jobs()
+    cdi = _login(app, "cdi1")
+    (query,) = [q for q in cdi.get("/api/queries").json() if q["note_id"] == note["id"]]
+    assert coder.post(f"/api/queries/{query['id']}/withdraw").status_code == 403
+    done = cdi.post(f"/api/queries/{query['id']}/withdraw", json={"reason": "not needed"})
+    assert done.status_code == 200 and done.json()["status"] == "withdrawn"
+    again = cdi.post(f"/api/queries/{query['id']}/withdraw")
+    assert again.status_code == 400 and "withdrawn" in again.json()["detail"]
+    assert not [q for q in cdi.get("/api/queries").json() if q["note_id"] == note["id"]]
+    assert coder.get("/api/queue").json()["notes"][0]["open_queries"] == 0
+    claim = coder.get(f"/api/notes/{note['id']}").json()["claim"]
+    assert not [i for i in claim["issues"] if i["kind"] == "query"]
+    (event,) = [e for e in coder.get(f"/api/notes/{note['id']}/audit").json()
+                if e["action"] == "query.withdraw"]
+    assert event["user"] == "cdi1" and event["after"]["reason"] == "not needed"
+    # An empty answer on the page is refused with a sentence (no default option).
+    page = cdi.post(f"/cdi/queries/{query['id']}/answer", data={"answer": ""},
+                    headers={"Accept": "text/html"})
+    assert page.status_code == 400 and "Choose the provider" in page.text

@@ -177,9 +177,9 @@ def new_context(browser: Browser, server: str) -> Iterator:
     """Make browser contexts (separate cookie jars: one per user) closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
+    def make(**options) -> BrowserContext:
         context = browser.new_context(base_url=server,
-                                      viewport={"width": 1400, "height": 900})
+                                      **{"viewport": {"width": 1400, "height": 900}, **options})
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -224,6 +224,12 @@ def wait_coded(page: Page) -> None:
     """The note page refreshes itself every 2 s while queued; wait until it shows the codes."""
     expect(page.locator("#note-status")).to_have_text("coded")
     expect(page.locator("#waiting")).to_have_count(0)
+
+
+def cdi_note(page: Page, note_id: int):
+    """The CDI inbox's group of one note (its excerpt and its open queries)."""
+    return page.locator("section.cdi-note").filter(
+        has=page.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
 
 
 def active_marks(page: Page) -> list[str]:
@@ -351,11 +357,11 @@ def test_cdi_query_answered_and_note_recoded(new_context) -> None:
 
     cdi = log_in(new_context(), "cdi1", "/cdi")
     expect(cdi).to_have_url(re.compile(r"/cdi$"))
-    query = cdi.locator("article.query").filter(
-        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    group = cdi_note(cdi, note_id)
+    query = group.locator("article.query")
     expect(query).to_have_count(1)
     expect(query.locator(".query-status")).to_have_text("suggested")
-    expect(query.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
+    expect(group.locator("pre.note-excerpt mark.active")).to_have_text(["Infliximab", "5 mg/kg"])
     docs_screenshot(cdi, "cdi-inbox.png")
     question = query.locator("textarea[name=question]")
     expect(question).to_have_value(re.compile("weight", re.I))
@@ -484,8 +490,7 @@ def test_a_cdi_answer_on_a_final_claim_keeps_the_work_and_asks_for_re_review(
     expect(coder.locator("#note-status")).to_have_text("final")
 
     cdi = log_in(new_context(), "cdi1", "/cdi")
-    query = cdi.locator("article.query").filter(
-        has=cdi.locator("h2", has_text=re.compile(rf"^\s*Note {note_id}\b")))
+    query = cdi_note(cdi, note_id).locator("article.query")
     query.get_by_role("button", name="Send to provider").click()
     query.locator("input[name=answer_text]").fill("Patient weight 80 kg.")
     query.get_by_role("button", name="Record answer").click()
@@ -756,5 +761,163 @@ def test_without_javascript_the_forms_still_post(browser: Browser, server: str) 
         assert count >= 1
         issues.first.get_by_role("button", name="Acknowledge").click()
         expect(issues).to_have_count(count - 1)
+    finally:
+        context.close()
+
+
+# --- issue 14 item 7: a queue that runs the day --------------------------------------------
+
+
+def test_the_queue_updates_itself_without_a_reload(new_context, browser: Browser,
+                                                   server: str) -> None:
+    """Status, counts and new notes show on an open queue page by polling; Assign to me
+    works in place (audited); times are shown in the browser's own zone."""
+    context = new_context()
+    watcher = log_in(context, "coder1", "/queue")
+    watcher.evaluate("window.__notReloaded = true")
+    other = log_in(new_context(), "coder1", "/queue")
+    note_id = queue_note(other, INFLIXIMAB_NOTE, "live queue")
+    row = watcher.locator(f'#queue-rows tr[data-note-id="{note_id}"]')
+    expect(row).to_have_count(1)
+    expect(row.locator(".note-status")).to_have_text("coded")
+    expect(row.locator(".count-lines")).not_to_have_text("0")
+    expect(row.locator(".count-queries")).to_have_text("1")  # the weight query
+    # New notes and status changes are said in a live region (new, or queued -> coded).
+    expect(watcher.locator("#queue-live")).to_contain_text(re.compile(
+        rf"Note {note_id} is (new|now): (queued|coded)|Note {note_id} is now coded"))
+    assert watcher.evaluate("window.__notReloaded === true")
+
+    # Filter by status applies at once, still without a reload.
+    watcher.get_by_label("Status").select_option("final")
+    expect(row).to_have_count(0)
+    watcher.get_by_label("Status").select_option("coded")
+    expect(row).to_have_count(1)
+
+    row.get_by_role("button", name=f"Assign to me: note {note_id}").click()
+    expect(row.locator(".assignee")).to_have_text("coder1")
+    expect(watcher.locator("#queue-live")).to_have_text(f"Note {note_id} is assigned to you.")
+    assert watcher.evaluate("window.__notReloaded === true")
+    trail = context.request.get(f"/api/notes/{note_id}/audit").json()
+    assert [e["after"] for e in trail if e["action"] == "note.assign"] == [
+        {"assigned_to": "coder1"}]
+    watcher.get_by_label("Assigned to me").check()
+    expect(row).to_have_count(1)
+
+    # The submitted time is the browser's zone, not UTC.
+    zoned = browser.new_context(base_url=server, timezone_id="Asia/Kolkata")
+    try:
+        page = log_in(zoned, "coder1", "/queue")
+        when = page.locator(f'#queue-rows tr[data-note-id="{note_id}"] time')
+        expect(when).not_to_contain_text("UTC")
+        iso = when.get_attribute("datetime")
+        shown = page.evaluate("""iso => new Date(iso).toLocaleString(undefined, {year: "numeric",
+            month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+            timeZoneName: "short"})""", iso)
+        expect(when).to_have_text(shown)
+        assert "GMT+5:30" in shown or "IST" in shown
+    finally:
+        zoned.close()
+
+
+def test_the_cdi_inbox_groups_by_note_has_no_default_answer_and_withdraws(
+        new_context) -> None:
+    coder_context = new_context()
+    coder = log_in(coder_context, "coder1", "/queue")
+    note_id = queue_note(coder, INFLIXIMAB_NOTE, "cdi grouping")
+    wait_coded(coder)
+
+    cdi = log_in(new_context(), "cdi1", "/cdi")
+    group = cdi_note(cdi, note_id)
+    expect(group).to_have_count(1)
+    expect(group.locator("h2")).to_contain_text("cdi grouping")
+    facts = group.locator(".note-facts")
+    expect(facts).to_contain_text("Submitted by coder1")
+    expect(facts.locator(".age")).to_have_text(re.compile(r"^\d+ min$"))
+    expect(facts.locator(".note-state")).to_have_text("coded")
+    expect(facts).to_contain_text("1 open query")
+    query = group.locator("article.query")
+    query.get_by_role("button", name="Send to provider").click()
+    answer = query.get_by_label("Provider's answer")
+    expect(answer).to_have_value("")  # no default: the first option is not chosen for you
+    query.get_by_role("button", name="Record answer").click()
+    expect(cdi.get_by_role("alert")).to_have_text(
+        "Choose the provider's answer or type it in the provider's words; nothing was "
+        "recorded.")
+    cdi.goto("/cdi")
+    expect(query.locator(".query-status")).to_have_text("sent")  # nothing was recorded
+
+    query.get_by_label("Reason for withdrawing").fill("Weight documented elsewhere.")
+    query.get_by_role("button", name=re.compile(r"^Withdraw query \d+")).click()
+    expect(cdi).to_have_url(re.compile(r"/cdi$"))
+    expect(group).to_have_count(0)
+    trail = coder_context.request.get(f"/api/notes/{note_id}/audit").json()
+    withdrawn = [e for e in trail if e["action"] == "query.withdraw"]
+    assert len(withdrawn) == 1 and withdrawn[0]["user"] == "cdi1"
+    assert withdrawn[0]["after"]["status"] == "withdrawn"
+    assert withdrawn[0]["after"]["reason"] == "Weight documented elsewhere."
+    claim = coder_context.request.get(f"/api/notes/{note_id}").json()["claim"]
+    assert not [i for i in claim["issues"] if i.get("kind") == "query"]
+
+
+# --- issue 14 item 8: accessibility ------------------------------------------------------------
+
+# axe-core from the npm registry, installed into .axe/ (`.ci/run` does it; by hand:
+# `npm install --prefix .axe axe-core@4`); injected from the file, never from a CDN.
+AXE_JS = Path(os.environ.get("NOTECODER_AXE_JS")
+              or ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations of the page, one line each."""
+    if not AXE_JS.is_file():
+        message = f"{AXE_JS} is missing (npm install --prefix .axe axe-core@4)"
+        if _in_ci():
+            pytest.fail(f"{message}; CI must run the accessibility checks", pytrace=False)
+        pytest.skip(message)
+    page.add_script_tag(path=str(AXE_JS))
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+            .map(v => v.id + " (" + v.impact + "): " + v.help + " -- "
+                 + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }""")
+    return list(found)
+
+
+def test_axe_finds_no_serious_violations_on_the_note_queue_and_cdi_pages(new_context) -> None:
+    # Only the test's browser bypasses the app's CSP, to inject axe (the app keeps it).
+    coder = log_in(new_context(bypass_csp=True), "coder1", "/queue")
+    note_id = queue_note(coder, INFLIXIMAB_NOTE, "axe")
+    wait_coded(coder)
+    assert axe_violations(coder) == [], "note page"
+    coder.goto("/queue")
+    expect(coder.locator(f'#queue-rows tr[data-note-id="{note_id}"]')).to_have_count(1)
+    assert axe_violations(coder) == [], "queue"
+    cdi = log_in(new_context(bypass_csp=True), "cdi1", "/cdi")
+    expect(cdi_note(cdi, note_id)).to_have_count(1)
+    assert axe_violations(cdi) == [], "CDI inbox (suggested)"
+    cdi_note(cdi, note_id).get_by_role("button", name="Send to provider").click()
+    expect(cdi_note(cdi, note_id).locator(".query-status")).to_have_text("sent")
+    assert axe_violations(cdi) == [], "CDI inbox (sent)"
+
+
+def test_the_note_page_at_200_percent_zoom_needs_no_sideways_scrolling(browser: Browser,
+                                                                        server: str) -> None:
+    """1366×768 at 200 % zoom is a 683×384 CSS-pixel viewport."""
+    context = browser.new_context(base_url=server, viewport={"width": 683, "height": 384})
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        page = log_in(context, "coder1", "/queue")
+        note_text = (EXAMPLES / "g1_ceftriaxone.txt").read_text(encoding="utf-8")
+        queue_note(page, note_text, "zoom")
+        wait_coded(page)
+        for where in ("note page", "queue"):
+            widths = page.evaluate("""() => [document.documentElement.scrollWidth,
+                                             document.documentElement.clientWidth]""")
+            wide = page.evaluate("""w => Array.from(document.querySelectorAll("body *"))
+                .filter(e => e.getBoundingClientRect().right > w + 1)
+                .slice(0, 5).map(e => e.tagName + "." + e.className)""", widths[1])
+            assert widths[0] <= widths[1], f"{where}: {widths[0]} px wide in {widths[1]} px: {wide}"
+            page.goto("/queue")
     finally:
         context.close()
