@@ -247,6 +247,23 @@ class CodeSet:
         return full if self._split7(full) is not None else None
 
 
+def table_text(file_name: str, what: str, year: str, folder: str | None) -> str:
+    """The text of one generated table of `year` (`file_name` with a `{year}` field): from
+    `folder` when given, else the packaged one; UnknownCodeSet names `what` is missing."""
+    name = file_name.format(year=year.lower())
+    if folder is not None:
+        path = Path(folder) / name
+        if not path.exists():
+            raise UnknownCodeSet(f"No ICD-10-CM {what} {name} in {folder}.")
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return f.read()
+    res = resources.files("engine") / "tables" / name
+    if not res.is_file():
+        raise UnknownCodeSet(f"No packaged ICD-10-CM {what} for {year}.")
+    with resources.as_file(res) as path, gzip.open(path, "rt", encoding="utf-8") as f:
+        return f.read()
+
+
 def _read(path: Path) -> CodeSet:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return CodeSet(f.read())

@@ -8,13 +8,10 @@ substance name they contain.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
-from engine.icd10cm import DEFAULT_YEAR, UnknownCodeSet
+from engine.icd10cm import DEFAULT_YEAR, table_text
 
 DRUGS_FILE = "icd10cm_{year}_drugs.tsv.gz"
 COLUMNS = ("accidental", "self_harm", "assault", "undetermined", "adverse_effect",
@@ -63,15 +60,4 @@ class DrugTable:
 @cache
 def drug_table(year: str = DEFAULT_YEAR, folder: str | None = None) -> DrugTable:
     """The Table of Drugs of `year`: the packaged one, or the one generated into `folder`."""
-    name = DRUGS_FILE.format(year=year.lower())
-    if folder is not None:
-        path = Path(folder) / name
-        if not path.exists():
-            raise UnknownCodeSet(f"No ICD-10-CM Table of Drugs {name} in {folder}.")
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            return DrugTable(f.read())
-    res = resources.files("engine") / "tables" / name
-    if not res.is_file():
-        raise UnknownCodeSet(f"No packaged ICD-10-CM Table of Drugs for {year}.")
-    with resources.as_file(res) as path, gzip.open(path, "rt", encoding="utf-8") as f:
-        return DrugTable(f.read())
+    return DrugTable(table_text(DRUGS_FILE, "Table of Drugs", year, folder))

@@ -8,14 +8,11 @@ matched against the entries that share its words, never against the whole code s
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
-from engine.icd10cm import DEFAULT_YEAR, UnknownCodeSet
+from engine.icd10cm import DEFAULT_YEAR, table_text
 
 TERMS_FILE = "icd10cm_{year}_terms.tsv.gz"
 
@@ -136,15 +133,4 @@ def _looks_like_code(w: str) -> bool:
 @cache
 def term_index(year: str = DEFAULT_YEAR, folder: str | None = None) -> TermIndex:
     """The term index of `year`: the packaged one, or the one generated into `folder`."""
-    name = TERMS_FILE.format(year=year.lower())
-    if folder is not None:
-        path = Path(folder) / name
-        if not path.exists():
-            raise UnknownCodeSet(f"No ICD-10-CM term index {name} in {folder}.")
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            return TermIndex(f.read())
-    res = resources.files("engine") / "tables" / name
-    if not res.is_file():
-        raise UnknownCodeSet(f"No packaged ICD-10-CM term index for {year}.")
-    with resources.as_file(res) as path, gzip.open(path, "rt", encoding="utf-8") as f:
-        return TermIndex(f.read())
+    return TermIndex(table_text(TERMS_FILE, "term index", year, folder))
