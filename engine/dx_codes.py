@@ -837,25 +837,29 @@ def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
     return out
 
 
-def r_long_term_drug(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch],
-                     year: str = DEFAULT_YEAR, folder: str | None = None
-                     ) -> tuple[list[TermMatch], frozenset[str]]:
-    """ICD-G I.C.21.c.3 (Z79: a drug taken long term for a chronic condition) and
-    I.C.4.a.3 (diabetes control by insulin / oral drugs): "A-fib on apixaban", "DM2 on
-    insulin" add the drug's Z79 code after the condition; (codes, drug words accounted)."""
-    text = mention.text.lower()
+def long_term_drug(cs: CodeSet, mention: DiagnosisMention, year: str = DEFAULT_YEAR,
+                   folder: str | None = None) -> tuple[str, frozenset[str]] | None:
+    """The Z79 code of the drug a phrase says the condition is treated with ("A-fib on
+    apixaban", "DM2 on insulin") and the words naming it; None when it names none."""
     table = _long_term_codes(year, folder)
-    for m in _ON_DRUG.finditer(text):
+    for m in _ON_DRUG.finditer(mention.text.lower()):
         words = m.group(1).split()
         for n in range(min(3, len(words)), 0, -1):
             name = " ".join(words[:n])
             code = table.get(name)
             if code is not None and cs.is_billable(code):
-                if not kept or any(k.code == code for k in kept):
-                    return kept, frozenset(name.split())
-                line = _bare_code_match(cs, code, "I.C.21.c.3 long-term drug therapy")
-                return [*kept, line], frozenset(name.split())
-    return kept, frozenset()
+                return code, frozenset(name.split())
+    return None
+
+
+def r_long_term_drug(cs: CodeSet, kept: list[TermMatch],
+                     drug: tuple[str, frozenset[str]] | None) -> list[TermMatch]:
+    """ICD-G I.C.21.c.3 (Z79: a drug taken long term for a chronic condition) and
+    I.C.4.a.3 (diabetes control by insulin / oral drugs): the drug's Z79 code
+    (`long_term_drug`) after the condition, never alone."""
+    if drug is None or not kept or any(k.code == drug[0] for k in kept):
+        return kept
+    return [*kept, _bare_code_match(cs, drug[0], "I.C.21.c.3 long-term drug therapy")]
 
 
 _BMI = re.compile(r"\bbmi\s*(?:of|is|=|:)?\s*(\d{2}(?:\.\d)?)\b")
@@ -1011,8 +1015,9 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if mention.axes.gestation_weeks is not None:
         weeks = mention.axes.gestation_weeks
         cause_words |= {str(weeks), "week", _trimester(weeks), "trimester"}
-    if cause is None:  # the drug a condition is treated with long term is no condition
-        cause_words |= r_long_term_drug(cs, mention, [], year, folder)[1]
+    drug = long_term_drug(cs, mention, year, folder) if cause is None else None
+    if drug is not None:  # the drug a condition is treated with long term is no condition
+        cause_words |= drug[1]
     if _BMI.search(mention.text.lower()):
         cause_words |= {"bmi", "body", "mass", "index", *(w for w in mention.words
                                                           if w.replace(".", "").isdigit())}
@@ -1031,8 +1036,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept = r_drug_table_code(cs, mention, cause, kept)
     kept = r_pregnancy_chapter(mention, kept, index)
     kept = r_weeks_of_gestation(cs, mention, kept)
-    if cause is None:
-        kept, _ = r_long_term_drug(cs, mention, kept, year, folder)
+    kept = r_long_term_drug(cs, kept, drug)
     kept = r_body_mass_index(cs, mention, kept, year, folder)
     out: list[DiagnosisCodeChoice] = []
     for m in kept:
