@@ -21,6 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def reference_loop_seconds() -> float:
+    """Seconds for a fixed pure-Python loop (10 million additions), best of 3: a yardstick
+    for comparing figures taken on different or busy machines."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=50, help="copies of each example note")
@@ -79,6 +92,8 @@ def main() -> None:
           f"= {engine_runs / engine_elapsed:.0f} notes/s")
     print(f"start-up (imports, pipeline build, first note): {startup:.2f} s")
     print(f"peak resident memory: {peak_mb:.0f} MB")
+    print(f"machine yardstick (10M-addition Python loop, best of 3): "
+          f"{reference_loop_seconds():.2f} s")
     print(f"single-note CLI run (`notecoder code NOTE --json`, best of 3): {min(runs):.2f} s")
 
 

@@ -20,7 +20,7 @@ from spacy.tokens import Span as SpacySpan
 from extractor import charted, cues
 from extractor.budget import check_budget
 from extractor.lexicon import DrugName, drug_names
-from extractor.nlp import sentence_of
+from extractor.nlp import doc_text, sentence_of
 from extractor.quantities import (
     Amount,
     find_amounts,
@@ -459,7 +459,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
                           ) -> tuple[list[Draft], list[Span]]:
     """Drafts for every drug given, with the quantities and cues in their windows, and the
     sentences that look like an administration of a drug the lexicon does not know."""
-    text = doc.text
+    text = doc_text(doc)
     not_today = not_today if not_today is not None else NotToday(text)
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []

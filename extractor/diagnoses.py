@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
 from extractor.lexicon import phrase_index
-from extractor.nlp import sentence_of
+from extractor.nlp import doc_text, sentence_of
 from notecoder.schema import Assertion, CultureResult, Diagnosis, Span
 
 _LATERALITY = re.compile(r"\b(left|right|bilateral|L|R)\b", re.IGNORECASE)
@@ -65,7 +65,7 @@ def extract_diagnoses(doc: Doc, historical: list[Span] | None = None
 
     A mention inside a past-history section (`historical`, from the sectionizer) is
     historical; the same condition documented as current elsewhere is its own fact."""
-    text = doc.text
+    text = doc_text(doc)
     history = historical or []
     organisms = [e for e in doc.ents if e.label_ == "ORGANISM"]
     groups: dict[tuple, dict] = {}
@@ -164,7 +164,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     from extractor.dx_statements import diagnosis_pieces
     from extractor.dx_terms import PREGNANCY_WORDS, note_gestation_weeks, read_phrase
 
-    text = doc.text
+    text = doc_text(doc)
     phrases: list[tuple[int, int, object, str]] = []  # (start, end, mention, main term)
     pieces = diagnosis_pieces(text, sections)
     weeks = note_gestation_weeks(text) if re.search(r"(?i)pregnan|gestation|gravid", text) \

@@ -6,7 +6,7 @@ import re
 
 from spacy.tokens import Doc
 
-from extractor.nlp import sentence_of
+from extractor.nlp import doc_text, sentence_of
 from extractor.quantities import find_weights
 from notecoder.schema import EMVisit, EncounterPlace, PatientWeight, Place, Span
 
@@ -42,7 +42,7 @@ _PLACES = [
 
 def extract_em(doc: Doc) -> EMVisit | None:
     """E/M documentation: the cue sentences, stated level or code, patient status."""
-    text = doc.text
+    text = doc_text(doc)
     cues = list(_EM_CUE.finditer(text))
     if not cues:
         return None

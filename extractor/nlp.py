@@ -188,7 +188,7 @@ class DrugNameMatcher:
         for key, start, end in self.names(doc):
             spans.append((Span(doc, start, end, label="DRUG"), key, None))
         taken = {i for span, _, _ in spans for i in range(span.start, span.end)}
-        text = doc.text  # built anew on every access
+        text = doc_text(doc)
         for token in doc:
             if token.i in taken or len(token) <= _CASE_SENSITIVE_MAX + 1:
                 continue
@@ -249,6 +249,15 @@ def build_nlp() -> Language:
     nlp.add_pipe("drug_name_matcher")
     nlp.add_pipe("context_assertions")
     return nlp
+
+
+def doc_text(doc: Doc) -> str:
+    """The note text of `doc`, kept in its user data: spaCy's `Doc.text` joins every token
+    anew on each access, and five readers ask for it per note."""
+    text = doc.user_data.get("notecoder_text")
+    if text is None:
+        text = doc.user_data["notecoder_text"] = doc.text
+    return text
 
 
 def sentence_of(span: Span) -> Span:
