@@ -93,7 +93,9 @@ class _Rules:
 
 _LEAD = r"[ \t]*+(?:(?:[#*=>•·\-]+|\d{1,2}[.)])[ \t]*+)?(?:\*\*|__)?"
 # Each blank run is followed by a mark it must reach, so no two runs compete (no backtracking).
-_TAIL = r"(?:[ \t]*+(?:\*\*|__|\([^()\n]{0,60}\)|#{1,6}|={1,6})){0,4}[ \t]*+"
+# A header may carry its date ("Patient portal message 11/30:", "Plan 12/01:").
+_TAIL = (r"(?:[ \t]*+(?:\*\*|__|\([^()\n]{0,60}\)|#{1,6}|={1,6}"
+         r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\d/]))){0,4}[ \t]*+")
 _SEP = r"(?P<sep>:|[-–—]+(?=[ \t]|$)|$)"
 _GENERIC_HEADER = re.compile(
     r"[ \t]*+(?:#{1,6}[ \t]*+|\*\*)?(?P<name>[A-Za-z][A-Za-z/&' ()-]{0,40}?)"

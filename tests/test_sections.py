@@ -296,3 +296,31 @@ def test_a_diagnosis_in_past_history_is_historical_unless_current_elsewhere():
     assert ("asthma", Assertion.HISTORICAL) in found
     assert ("hypertension", Assertion.AFFIRMED) in found
     assert ("asthma", Assertion.AFFIRMED) not in found
+
+
+def test_dispensed_bag_is_not_given_but_dispensed_then_given_is():
+    assert is_marked("Iron sucrose 200 mg in NS 100 mL dispensed 0930.",
+                     "Iron sucrose 200 mg in NS 100 mL dispensed 0930")
+    text = "Zofran 4 mg IV dispensed and given at 1300 R AC."
+    assert not_today(text) == []
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("[ ] ondansetron 4 mg IV push x1", "ondansetron 4 mg IV push x1"),
+    ("Entry 'ketorolac 30 mg IV given 0915' documented in error.", "ketorolac 30 mg IV given 0915"),
+    ("I gave myself the Humira 40 mg shot in my thigh.", "Humira 40 mg shot"),
+    ("Took sumatriptan 6 mg SC last night.", "sumatriptan 6 mg SC"),
+    ("Samples dispensed: cetirizine 10 mg #7.", "cetirizine 10 mg #7"),
+])
+def test_unticked_boxes_errors_self_doses_and_samples_are_not_today(text, phrase):
+    assert is_marked(text, phrase)
+
+
+@pytest.mark.parametrize("text", [
+    "PHARMACY VERIFICATION\nvancomycin 1250 mg IV q12h, first dose at 2200.\n",
+    "Order verified: vancomycin 1250 mg IV q12h, first dose at 2200.\n",
+    "ED NAUSEA ORDER SET (printed)\nondansetron 4 mg IV push x1\n",
+    "Patient portal message 11/30: Humira 40 mg shot went fine.\n",
+])
+def test_pharmacy_verification_order_sets_and_portal_messages_are_not_today(text):
+    assert is_marked(text, text.rstrip("\n").rsplit("\n", 1)[-1].split(": ", 1)[-1])
