@@ -364,6 +364,10 @@ class _Scanner:
                 self.current.prev_continues = tail.endswith((",", ";", "&", "+")) or bool(
                     _CONTINUES.search(tail, max(0, len(tail) - 4)))
                 self.mid_line(start, end)
+            elif self.current is None:
+                # A header after a sentence of a line that opens no section ("Consent
+                # obtained. Plan: propofol ...").
+                self.mid_line(start, end)
         self.close()
         return self.sections
 

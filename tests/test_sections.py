@@ -324,3 +324,20 @@ def test_unticked_boxes_errors_self_doses_and_samples_are_not_today(text, phrase
 ])
 def test_pharmacy_verification_order_sets_and_portal_messages_are_not_today(text):
     assert is_marked(text, text.rstrip("\n").rsplit("\n", 1)[-1].split(": ", 1)[-1])
+
+
+def test_header_after_a_sentence_on_a_line_that_opens_no_section():
+    text = "Consent obtained. Plan: propofol 1 mg/kg IV bolus and fentanyl 50 mcg IV."
+    assert kinds(text) == ["plan"]
+    assert is_marked(text, "fentanyl 50 mcg IV")
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("She takes insulin glargine 20 units nightly.", "insulin glargine 20 units"),
+    ("Reaction after ceftriaxone 1 g IV in 2019.", "ceftriaxone 1 g IV"),
+    ("Facility MAR: vancomycin 1 g IV, last given 0400 at facility.", "vancomycin 1 g IV"),
+    ("Ocrevus 600 mg IV scheduled today; infusion cancelled.", "Ocrevus 600 mg IV"),
+])
+def test_narrative_med_lists_other_years_other_facilities_and_schedules_are_not_today(
+        text, phrase):
+    assert is_marked(text, phrase)
