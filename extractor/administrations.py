@@ -19,6 +19,7 @@ from spacy.tokens import Span as SpacySpan
 
 from extractor import charted, cues
 from extractor.budget import check_budget
+from extractor.dose_wording import clause_around, written_as_not_given
 from extractor.lexicon import DrugName, drug_names
 from extractor.nlp import doc_text, sentence_of
 from extractor.quantities import (
@@ -91,23 +92,16 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
         return False
     sent = sentence_of(ent)
     sentence = text[sent.start_char:sent.end_char]
-    has_time = bool(find_clock_times(sentence))
-    if cues.FUTURE.search(sentence) and not has_time:
+    if written_as_not_given(sentence, _clause(text, ent)) is not None:
         return False
-    clause = _clause(text, ent)
-    if cues.SCHEDULE.search(clause) and not has_time and not cues.GIVEN_NOW.search(clause):
-        return False  # "on phenytoin 100 mg TID": a home medication, not a dose given today
-    return bool(has_time or cues.GIVEN.search(sentence) or find_amounts(sentence))
+    return bool(find_clock_times(sentence) or cues.GIVEN.search(sentence)
+                or find_amounts(sentence))
 
 
 def _clause(text: str, ent: SpacySpan) -> str:
     """The clause of the sentence that holds the mention (between ; , and sentence ends)."""
     sent = sentence_of(ent)
-    lo = max(text.rfind(";", sent.start_char, ent.start_char),
-             text.rfind(",", sent.start_char, ent.start_char), sent.start_char - 1) + 1
-    ends = [i for i in (text.find(";", ent.end_char, sent.end_char),
-                        text.find(",", ent.end_char, sent.end_char)) if i != -1]
-    return text[lo:min(ends) if ends else sent.end_char]
+    return clause_around(text, ent.start_char, ent.end_char, sent.start_char, sent.end_char)
 
 
 def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from extractor import cues
+from extractor.dose_wording import clause_around, written_as_not_given
 from extractor.encounter import EM_CODE, EM_LEVEL, EM_LEVELS, SEPARATE
 from extractor.grounding import Grounded, ground_quote
 from extractor.lexicon import DrugName, drug_names, phrase_index
@@ -233,6 +234,11 @@ def administration(draft: AdministrationDraft, where: Window,
         raise Inconsistent("its quote lies in text that is not a record of a dose given "
                            "today (home or listed medications, history, plan or order, "
                            "held, refused or another day)", "not given today")
+    line_start, line_end = _line_at(text, drug.span)
+    why = written_as_not_given(text[line_start:line_end], clause_around(
+        text, drug.span.start, drug.span.end, line_start, line_end))
+    if why is not None:
+        raise Inconsistent(f"its line is {why}", "not given today")
     entry = _lexicon_drug(draft.drug)
     if entry is None:
         raise Inconsistent(f"'{text[drug.span.start:drug.span.end]}' names no drug in the "

@@ -1,0 +1,29 @@
+"""Whether the words around a drug write it as a dose given or as an order or a medication
+the patient takes: the sentence-level check both readers (offline and LLM) apply before a
+drug is billed."""
+
+from __future__ import annotations
+
+from extractor import cues
+from extractor.quantities import find_clock_times
+
+
+def written_as_not_given(sentence: str, clause: str) -> str | None:
+    """Why a drug named in `clause` of `sentence` is written as an order or a medication
+    the patient takes rather than a dose given ("will give ...", "on phenytoin 100 mg
+    TID", "insulin glargine 20 units nightly"), or None. A clock time in the sentence, or
+    a given-now word in the clause beside a schedule word, keeps it a dose given. Both
+    readers use it (the LLM path on the quote's line)."""
+    has_time = bool(find_clock_times(sentence))
+    if cues.FUTURE.search(sentence) and not has_time:
+        return "written as a plan or order (a future word and no time given)"
+    if cues.SCHEDULE.search(clause) and not has_time and not cues.GIVEN_NOW.search(clause):
+        return "written as a dosing schedule the patient takes, not a dose given"
+    return None
+
+
+def clause_around(text: str, start: int, end: int, lo: int, hi: int) -> str:
+    """The clause (between ; , and the bounds lo..hi) holding text[start:end]."""
+    left = max(text.rfind(";", lo, start), text.rfind(",", lo, start), lo - 1) + 1
+    ends = [i for i in (text.find(";", end, hi), text.find(",", end, hi)) if i != -1]
+    return text[left:min(ends) if ends else hi]
