@@ -493,8 +493,13 @@ class _LineCache:
     def is_table_row(self, line: int) -> bool:
         if line not in self.table_row:
             b = self.line_bounds(line)
-            self.table_row[line] = (self.text.count("|", b.start, b.end) >= 2
-                                    or self.text.count("\t", b.start, b.end) >= 2)
+            text = self.text
+            # Pipe, tab and machine CSV rows ("0900,ceftriaxone,1 g,IV,Not Given": commas
+            # with no space after any of them) are rows: a status cell negates the row.
+            self.table_row[line] = (text.count("|", b.start, b.end) >= 2
+                                    or text.count("\t", b.start, b.end) >= 2
+                                    or (text.count(",", b.start, b.end) >= 3
+                                        and text.count(", ", b.start, b.end) == 0))
         return self.table_row[line]
 
     def pause_starts(self, line: int) -> list[int]:

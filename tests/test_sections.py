@@ -341,3 +341,22 @@ def test_header_after_a_sentence_on_a_line_that_opens_no_section():
 def test_narrative_med_lists_other_years_other_facilities_and_schedules_are_not_today(
         text, phrase):
     assert is_marked(text, phrase)
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("Sliding scale: if BG 201-250 give insulin regular 4 units SC.", "insulin regular 4 units SC"),
+    ("Given his CKD, ceftriaxone 1 g IV would be preferred if antibiotics become necessary.",
+     "ceftriaxone 1 g IV"),
+])
+def test_conditional_orders_are_not_today(text, phrase):
+    assert is_marked(text, phrase)
+
+
+def test_a_dose_given_keeps_its_clause_before_may_repeat_if_needed():
+    text = "Zofran 4 mg IV given at 1300, may repeat if needed."
+    assert is_clear(text, "Zofran 4 mg IV given at 1300")
+
+
+def test_a_status_cell_negates_its_whole_csv_row():
+    text = "Time,Medication,Dose,Route,Status\n0900,ceftriaxone,1 g,IV,Not Given - pt off unit\n"
+    assert is_marked(text, "0900,ceftriaxone,1 g,IV,Not Given")
