@@ -263,6 +263,7 @@
           showResults(data);
           live.textContent = results.querySelector(".upload-summary").textContent;
           if (data.queued.length) { upload.reset(); }
+          quietNext = true;  // the summary is what is said; the new rows just appear
           pollNow();
         })
         .catch(function () {
