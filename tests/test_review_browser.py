@@ -972,6 +972,7 @@ def test_a_zip_of_notes_and_a_note_file_upload_through_the_queue_page(new_contex
     for note_id in ids:  # drawn by the queue's own polling, coded by the worker
         row = page.locator(f'#queue-rows tr[data-note-id="{note_id}"]')
         expect(row.locator(".note-status")).to_have_text("coded")
+    docs_screenshot(page, "queue-upload.png")
     queued.get_by_role("link", name="tuesday.zip: tuesday/reclast.txt").click()
     expect(page).to_have_url(re.compile(rf"/notes/{ids[0]}$"))
     expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
