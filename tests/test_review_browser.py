@@ -907,7 +907,12 @@ def test_axe_finds_no_serious_violations_on_the_note_queue_and_cdi_pages(new_con
     assert axe_violations(coder) == [], "note page"
     coder.goto("/queue")
     expect(coder.locator(f'#queue-rows tr[data-note-id="{note_id}"]')).to_have_count(1)
-    assert axe_violations(coder) == [], "queue"
+    coder.locator("input[type=file][name=files]").set_input_files([
+        {"name": "good.txt", "mimeType": "text/plain", "buffer": INFLIXIMAB_NOTE.encode()},
+        {"name": "bad.txt", "mimeType": "text/plain", "buffer": b"\x00\x01"}])
+    coder.get_by_role("button", name="Queue for coding").click()
+    expect(coder.locator("#upload-results li")).to_have_count(2)
+    assert axe_violations(coder) == [], "queue, with upload results"
     cdi = log_in(new_context(bypass_csp=True), "cdi1", "/cdi")
     expect(cdi_note(cdi, note_id)).to_have_count(1)
     assert axe_violations(cdi) == [], "CDI inbox (suggested)"
