@@ -5,7 +5,8 @@
 Starts `notecoder serve --with-worker` over a temporary data directory (SQLite) and drives
 Debian's Chromium (/usr/bin/chromium) with Playwright, as tests/test_review_browser.py does.
 Two notes: the 10-line chemotherapy note (gold dev m08: 10 code lines) and a 56-line ED note
-(bench/notes/ed_pneumonia_56_lines.txt: 14 code lines). Each is reviewed three ways:
+(bench/notes/ed_pneumonia_56_lines.txt: 12 code lines; the table prints the count). Each is
+reviewed three ways:
 
 - before: the click + full page reload flow (the page's forms with JavaScript off, which is
   how every decision worked before issue 14): one click per line's Accept, one per

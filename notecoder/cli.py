@@ -29,13 +29,11 @@ from notecoder.errors import (
     NotecoderError,
     NoteTooLarge,
 )
-from notecoder.notes import decode_note, too_large_message
+from notecoder.notes import NOTE_SUFFIXES, decode_note, is_note_name, too_large_message
 from notecoder.schema import CodingResult, Setting
 
 log = logging.getLogger("notecoder")
 EXTRACTOR_NAMES = ["rules", "llm", "both"]  # notecoder.pipeline.EXTRACTORS, without importing it
-# What a directory or a glob holds that is a note: plain text files (any case).
-NOTE_SUFFIXES = (".txt",)
 SKIPPED_SHOWN = 5  # skipped files named on stderr; the rest counted
 
 
@@ -200,8 +198,8 @@ def _expand(inputs: list[str]) -> tuple[list[str], bool]:
         if path.is_dir() or any(ch in item for ch in "*?["):
             batch = True
             found = _directory_files(path) if path.is_dir() else _glob_files(item)
-            paths += [p for p in found if _is_note_file(p)]
-            skipped += [p for p in found if not _is_note_file(p)]
+            paths += [p for p in found if is_note_name(p)]
+            skipped += [p for p in found if not is_note_name(p)]
         else:
             paths.append(item)
     if skipped:
@@ -220,10 +218,6 @@ def _directory_files(path: Path) -> list[str]:
 
 def _glob_files(pattern: str) -> list[str]:
     return sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-
-
-def _is_note_file(path: str) -> bool:
-    return Path(path).suffix.lower() in NOTE_SUFFIXES
 
 
 def _say_skipped(skipped: list[str]) -> None:

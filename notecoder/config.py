@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOTECODER_")
 
     max_note_bytes: int = Field(default=1_000_000, ge=1)
+    # Review app uploads: one request of note files and zip archives, as sent; per zip
+    # archive, the notes it may hold and their size once unpacked (each note also within
+    # max_note_bytes).
+    max_upload_bytes: int = Field(default=25_000_000, ge=1)
+    max_zip_notes: int = Field(default=1000, ge=1)
+    max_unzipped_bytes: int = Field(default=50_000_000, ge=1)
     # ICD-10-CM code set a claim is coded and checked against (issue 12): the packaged
     # FY2026 tables, or tables generated for another fiscal year into a folder
     # (python -m notecoder.refdata.build_icd_index --out DIR, files named icd10cm_fyYYYY_*).

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from notecoder.errors import EmptyNote, NoteTooLarge, NotText
 
 _CONTROL_OK = {"\n", "\r", "\t", "\f"}
+# What a directory, a glob or a zip archive holds that is a note: plain text files (any case).
+NOTE_SUFFIXES = (".txt",)
+
+
+def is_note_name(name: str) -> bool:
+    """Whether a file name found in a directory, glob or archive names a note file."""
+    return PurePath(name).suffix.lower() in NOTE_SUFFIXES
 
 
 def too_large_message(size: int, max_bytes: int) -> str:

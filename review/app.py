@@ -30,16 +30,18 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile  # request.form()'s (not FastAPI's subclass)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notecoder.config import Settings
 from notecoder.errors import NotecoderError
 from notecoder.log_privacy import safe_message
-from review import auth, explain, jobs, service
+from review import auth, explain, jobs, note_uploads, service
 from review.db import NoteStatus, Role, User, session_factory, upgrade
 from review.highlight import segments
-from review.http_guards import SecurityHeaders, StrictFormEncoding
+from review.http_guards import BodyLimit, SecurityHeaders, StrictFormEncoding
+from review.note_uploads import UploadedNote, UploadProblem
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth.set_login_concurrency(settings.login_concurrency)
     policy = app.state.auth_policy
     app.add_middleware(StrictFormEncoding)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
@@ -322,38 +325,84 @@ def create_app(settings: Settings) -> FastAPI:
     def queue_page(request: Request, db: Db, user: Coder, status: str = "", coder: str = "",
                    since: str = "", until: str = "", assigned: str = "",
                    page_no: PageNo = 1) -> HTMLResponse:
-        listing = service.list_queue(db, status or None, _int(coder), _date(since),
-                                     _date(until, end=True), page_no,
-                                     assigned=user.id if assigned == "me" else None)
-        return page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
-                    coders=service.coders(db), worker_running=service.worker_running(db),
-                    counts=service.queue_counts(db, listing.notes),
-                    filters={"status": status, "coder": coder, "since": since,
-                             "until": until, "assigned": assigned})
+        return queue_view(request, db, user, {"status": status, "coder": coder, "since": since,
+                                              "until": until, "assigned": assigned}, page_no)
 
-    @app.post("/notes", include_in_schema=False)
-    async def submit_notes(request: Request, db: Db, user: Coder) -> Response:
+    def queue_view(request: Request, db: Session, user: User, filters: dict[str, str],
+                   page_no: int = 1, uploads: dict | None = None,
+                   status_code: int = 200) -> HTMLResponse:
+        """The queue page; `uploads`: the per-file results of an upload, shown above it."""
+        listing = service.list_queue(db, filters["status"] or None, _int(filters["coder"]),
+                                     _date(filters["since"]),
+                                     _date(filters["until"], end=True), page_no,
+                                     assigned=user.id if filters["assigned"] == "me" else None)
+        response = page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
+                        coders=service.coders(db), worker_running=service.worker_running(db),
+                        counts=service.queue_counts(db, listing.notes), filters=filters,
+                        uploads=uploads)
+        response.status_code = status_code
+        return response
+
+    async def submit_form(request: Request, db: Session,
+                          user: User) -> tuple[list[tuple[str, object]], list[UploadProblem]]:
+        """Queue the queue page form's notes: the pasted one, each uploaded file and each
+        note in an uploaded zip archive. Every file gets a result; one that cannot be read
+        (or stored) is reported and the others are queued all the same."""
         form = await request.form()
-        texts: list[tuple[str, str]] = []
+        found: list[UploadedNote | UploadProblem] = []
         # Browsers send a textarea's line breaks as CRLF; the note is stored as written.
         pasted = str(form.get("text") or "").replace("\r\n", "\n")
         if pasted.strip():
-            texts.append((str(form.get("label") or "pasted note"), pasted))
-        for upload in form.getlist("files"):
-            if isinstance(upload, UploadFile) and upload.filename:
-                data = await upload.read(settings.max_note_bytes + 1)
-                texts.append((upload.filename, _decode_upload(data, settings, upload.size)))
-        if not texts:
+            found.append(UploadedNote(str(form.get("label") or "pasted note"), pasted))
+        uploads = [u for u in form.getlist("files") if isinstance(u, UploadFile) and u.filename]
+        limits = note_uploads.UploadLimits(settings.max_note_bytes, settings.max_zip_notes,
+                                           settings.max_unzipped_bytes)
+        for upload in uploads:  # inflating an archive is CPU work: off the event loop
+            found += await run_in_threadpool(note_uploads.notes_from_file, upload.filename,
+                                             upload.file, upload.size, limits)
+        if not found:
             raise service.ReviewError("Paste a note or choose a file.")
-        notes = [service.submit_note(db, user, text, label, str(form.get("setting") or
-                                     "facility"), str(form.get("profile") or "official"),
-                                     settings.max_note_bytes, settings.extractor)
-                 for label, text in texts]
+        queued: list[tuple[str, object]] = []
+        problems = [r for r in found if isinstance(r, UploadProblem)]
+        setting = str(form.get("setting") or "facility")
+        profile = str(form.get("profile") or "official")
+        for result in found:
+            if isinstance(result, UploadedNote):
+                try:  # every check comes before the note is added: nothing to undo
+                    queued.append((result.name, service.submit_note(
+                        db, user, result.text, result.name, setting, profile,
+                        settings.max_note_bytes, settings.extractor)))
+                except NotecoderError as exc:
+                    problems.append(UploadProblem(result.name, str(exc)))
         db.commit()
-        for note in notes:
+        for _, note in queued:
             enqueue(note)
-        target = f"/notes/{notes[0].id}" if len(notes) == 1 else "/queue"
-        return RedirectResponse(target, status_code=303)
+        return queued, problems
+
+    @app.post("/notes", include_in_schema=False)
+    async def submit_notes(request: Request, db: Db, user: Coder) -> Response:
+        queued, problems = await submit_form(request, db, user)
+        if len(queued) == 1 and not problems:
+            return RedirectResponse(f"/notes/{queued[0][1].id}", status_code=303)
+        if not queued and len(problems) == 1:
+            raise service.ReviewError(f"{problems[0].name}: {problems[0].message}")
+        return queue_view(request, db, user, dict.fromkeys(
+            ("status", "coder", "since", "until", "assigned"), ""),
+            uploads={"queued": queued, "problems": problems},
+            status_code=200 if queued else 400)
+
+    @app.post("/api/uploads", status_code=202, tags=["coder"])
+    async def api_upload(request: Request, db: Db, user: Coder) -> Response:
+        """The queue page's form as multipart/form-data: `files` (note files and zip
+        archives of .txt notes), optional `text` and `label`, `setting`, `profile`. Each
+        file and archive member is queued or reported under `problems` with a sentence;
+        400 when none was queued."""
+        queued, problems = await submit_form(request, db, user)
+        return JSONResponse({
+            "detail": None if queued else "No note was queued.",
+            "queued": [{"file": name, **_note_summary(note)} for name, note in queued],
+            "problems": [{"file": p.name, "message": p.message} for p in problems]},
+            status_code=202 if queued else 400)
 
     @app.get("/notes/{note_id}", response_class=HTMLResponse, include_in_schema=False)
     def note_page(request: Request, db: Db, user: Coder, note_id: Id) -> HTMLResponse:
@@ -795,12 +844,6 @@ def _date(value: str, end: bool = False) -> dt.datetime | None:
         return None
     moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     return moment + dt.timedelta(days=1) if end else moment
-
-
-def _decode_upload(data: bytes, settings: Settings, size: int | None) -> str:
-    from notecoder.notes import decode_note
-
-    return decode_note(data, settings.max_note_bytes, size)
 
 
 def app_from_environment() -> FastAPI:

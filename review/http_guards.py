@@ -1,5 +1,7 @@
-"""Two ASGI middlewares of the review app: security headers on every response, and forms
-whose text is not valid UTF-8 refused (Starlette would store U+FFFD or Latin-1 mojibake).
+"""Three ASGI middlewares of the review app: security headers on every response, forms
+whose text is not valid UTF-8 refused (Starlette would store U+FFFD or Latin-1 mojibake),
+and request bodies over a size limit refused while they arrive (an upload of note files
+and zip archives is otherwise spooled to disk whatever its size).
 
 Headers: a Content-Security-Policy with no inline script or style (the pages load
 `/static/review.js` and `/static/review.css` only) and `frame-ancestors 'none'`,
@@ -13,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from notecoder.errors import NotecoderError
@@ -175,3 +178,37 @@ class StrictFormEncoding:
             return message
 
         await self.app(scope, checked_receive, send)
+
+
+class BodyLimit:
+    """Refuses a request body over `max_bytes` with 413, as soon as its Content-Length says
+    so or its bytes pass the limit; the app's handlers answer with the sentence."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def too_large(self) -> HTTPException:
+        return HTTPException(413, f"The upload is larger than the limit of {self.max_bytes:,} "
+                                  "bytes (setting NOTECODER_MAX_UPLOAD_BYTES); nothing was "
+                                  "saved. Send fewer files at a time.")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if declared.isdecimal() and int(declared) > self.max_bytes:
+                raise self.too_large()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise self.too_large()
+            return message
+
+        await self.app(scope, limited_receive, send)

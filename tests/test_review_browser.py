@@ -11,13 +11,15 @@ is set, so CI can never pass without having run it.
 
 The coder test also takes a screenshot of the review page with a code line hovered, its
 evidence highlighted in the note: into the test's temporary directory, or into
-`docs/review-page.png` when NOTECODER_UPDATE_SCREENSHOT=1.
+`docs/review-page.png` when NOTECODER_UPDATE_SCREENSHOT=1 (which also refreshes the queue,
+CDI inbox and keyboard-review screenshots in `docs/`, all at 1366×768).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import socket
@@ -26,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +41,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 ROOT = Path(__file__).resolve().parent.parent
-DOCS_SCREENSHOT = ROOT / "docs" / "review-page.png"
+SCREENSHOT_VIEWPORT = {"width": 1366, "height": 768}  # the size issue 14 was tried at
+LONG_NOTE = ROOT / "bench" / "notes" / "ed_pneumonia_56_lines.txt"  # bench_review_keys.py's
 PASSWORD = "browser-test-password-1"  # >= 12 characters
 USERS = {"coder1": "coder", "cdi1": "cdi"}
 TIMEOUT_MS = 30_000  # every expect and every wait in a page
@@ -280,10 +284,9 @@ def test_coder_reviews_edits_finalises_and_exports(new_context, server: str,
     for i in range(marks_of(page, dx_key).count()):
         expect(marks_of(page, dx_key).nth(i)).not_to_have_class(re.compile(r"\bactive\b"))
 
-    shot = (DOCS_SCREENSHOT if os.environ.get("NOTECODER_UPDATE_SCREENSHOT") == "1"
-            else tmp_path_factory.mktemp("shots") / "review-page.png")
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    shot = docs_screenshot(page, "review-page.png", full_page=True,
+                           otherwise=tmp_path_factory.mktemp("shots") / "review-page.png")
+    assert shot is not None and shot.stat().st_size > 10_000
     expect(page.locator("pre#note mark.active")).to_have_text(["Ceftriaxone", "1 g"])
 
     # Edit J0696's units with a reason.
@@ -436,10 +439,22 @@ def test_an_uploaded_note_file_is_coded(new_context, tmp_path) -> None:
     expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
 
 
-def docs_screenshot(page: Page, name: str) -> None:
-    """With NOTECODER_UPDATE_SCREENSHOT=1, refresh docs/<name> from this page."""
-    if os.environ.get("NOTECODER_UPDATE_SCREENSHOT") == "1":
-        page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+def docs_screenshot(page: Page, name: str, full_page: bool = False,
+                    otherwise: Path | None = None) -> Path | None:
+    """A screenshot of this page at 1366×768: docs/<name> with NOTECODER_UPDATE_SCREENSHOT=1,
+    else `otherwise` (None: none is taken). The page's own viewport is restored after."""
+    target = ROOT / "docs" / name if os.environ.get("NOTECODER_UPDATE_SCREENSHOT") == "1" \
+        else otherwise
+    if target is None:
+        return None
+    size = page.viewport_size
+    page.set_viewport_size(SCREENSHOT_VIEWPORT)
+    try:
+        page.screenshot(path=str(target), full_page=full_page)
+    finally:
+        if size:
+            page.set_viewport_size(size)
+    return target
 
 
 def acknowledge_all(page: Page) -> int:
@@ -892,7 +907,12 @@ def test_axe_finds_no_serious_violations_on_the_note_queue_and_cdi_pages(new_con
     assert axe_violations(coder) == [], "note page"
     coder.goto("/queue")
     expect(coder.locator(f'#queue-rows tr[data-note-id="{note_id}"]')).to_have_count(1)
-    assert axe_violations(coder) == [], "queue"
+    coder.locator("input[type=file][name=files]").set_input_files([
+        {"name": "good.txt", "mimeType": "text/plain", "buffer": INFLIXIMAB_NOTE.encode()},
+        {"name": "bad.txt", "mimeType": "text/plain", "buffer": b"\x00\x01"}])
+    coder.get_by_role("button", name="Queue for coding").click()
+    expect(coder.locator("#upload-results li")).to_have_count(2)
+    assert axe_violations(coder) == [], "queue, with upload results"
     cdi = log_in(new_context(bypass_csp=True), "cdi1", "/cdi")
     expect(cdi_note(cdi, note_id)).to_have_count(1)
     assert axe_violations(cdi) == [], "CDI inbox (suggested)"
@@ -921,3 +941,230 @@ def test_the_note_page_at_200_percent_zoom_needs_no_sideways_scrolling(browser: 
             page.goto("/queue")
     finally:
         context.close()
+
+
+# --- issue 14 item 7: bulk upload, and a live queue that backs off ---------------------------
+
+
+def test_a_zip_of_notes_and_a_note_file_upload_through_the_queue_page(new_context,
+                                                                      tmp_path) -> None:
+    """Every note of the archive and the loose file is queued; the binary member is named
+    with its reason beside them; the page stays (no reload) and the new rows appear."""
+    page = log_in(new_context(), "coder1", "/queue")
+    page.evaluate("window.__same_page = true")
+    day = tmp_path / "tuesday.zip"
+    with zipfile.ZipFile(day, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("tuesday/reclast.txt", (EXAMPLES / "g4_reclast.txt").read_bytes())
+        zipped.writestr("tuesday/infliximab.txt", INFLIXIMAB_NOTE)
+        zipped.writestr("tuesday/scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    loose = tmp_path / "ceftriaxone visit.txt"
+    loose.write_bytes((EXAMPLES / "g1_ceftriaxone.txt").read_bytes())
+    page.locator("input[type=file][name=files]").set_input_files([str(day), str(loose)])
+    page.get_by_role("button", name="Queue for coding").click()
+
+    results = page.locator("#upload-results")
+    expect(results.locator(".upload-summary")).to_have_text(
+        "3 note(s) queued, 1 file(s) not read.")
+    expect(results.locator("li.upload-problem")).to_have_text(
+        "tuesday.zip: tuesday/scan.txt: The note contains binary data (NUL bytes), not text.")
+    queued = results.locator("li.upload-queued")
+    expect(queued).to_have_count(3)
+    expect(queued.get_by_role("link")).to_have_text([
+        "tuesday.zip: tuesday/reclast.txt", "tuesday.zip: tuesday/infliximab.txt",
+        "ceftriaxone visit.txt"])
+    assert page.url.endswith("/queue") and page.evaluate("window.__same_page === true")
+    ids = [int(re.search(r"note (\d+)$", text)[1]) for text in queued.all_inner_texts()]
+    for note_id in ids:  # drawn by the queue's own polling, coded by the worker
+        row = page.locator(f'#queue-rows tr[data-note-id="{note_id}"]')
+        expect(row.locator(".note-status")).to_have_text("coded")
+    docs_screenshot(page, "queue-upload.png")
+    queued.get_by_role("link", name="tuesday.zip: tuesday/reclast.txt").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{ids[0]}$"))
+    expect(code_row(page, "J3489").locator("td.units")).to_have_text("5")
+
+
+def _fake_queue(status: str) -> str:
+    """An /api/queue answer of one note in `status`, served by the test (not the server)."""
+    return json.dumps({"total": 1, "page": 1, "per_page": 25, "notes": [{
+        "id": 990001, "label": "served by the test", "status": status, "status_label": status,
+        "version": 1, "setting": "facility", "profile": "official",
+        "submitted_at": "2026-03-09T14:00:00+00:00", "error": None, "revision": 1,
+        "lines": 3, "warnings": 0, "open_queries": 0, "submitted_by": "coder1",
+        "assigned_to": None}]})
+
+
+def _set_hidden(page: Page, hidden: bool) -> None:
+    """Make the tab hidden or visible, as switching tabs does, and say so to the page."""
+    page.evaluate("""hidden => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+        Object.defineProperty(document, "visibilityState", {configurable: true,
+            get: () => hidden ? "hidden" : "visible"});
+        document.dispatchEvent(new Event("visibilitychange")); }""", hidden)
+
+
+def test_the_live_queue_backs_off_pauses_when_hidden_and_stops_on_errors(new_context) -> None:
+    """The page's clock is Playwright's (time runs only when the test says) and /api/queue
+    is answered by the test, so each wait between checks is exact."""
+    page = log_in(new_context(), "coder1", "/queue")
+    served = {"status": 200, "body": _fake_queue("coded")}
+    calls: list[str] = []
+
+    def answer(route) -> None:
+        calls.append(route.request.url)
+        route.fulfill(status=served["status"], content_type="application/json",
+                      body=served["body"] if served["status"] == 200 else '{"detail": "x"}')
+
+    page.route(lambda url: "/api/queue?" in url, answer)
+    page.clock.install()
+    page.goto("/queue")
+    state = page.locator("#queue-poll")
+    stopped = page.locator("#queue-stopped")
+
+    def check() -> int:
+        """Let the clock run to the next check; the wait it had been given."""
+        done = int(state.get_attribute("data-checks") or 0)
+        wait = int(state.get_attribute("data-next-ms"))
+        page.clock.run_for(wait)
+        expect(state).to_have_attribute("data-checks", str(done + 1))
+        return wait
+
+    # Nothing changes: each wait half as long again as the last, up to 30 s.
+    waits = [check() for _ in range(8)]
+    assert waits == [3000, 4500, 6750, 10125, 15188, 22781, 30000, 30000], waits
+    assert len(calls) == 8  # in 122 s; every 3 s would have been 40
+    expect(page.locator('#queue-rows tr[data-note-id="990001"]')).to_have_count(1)
+
+    # A change is drawn and announced, and the next check comes 3 s later again.
+    served["body"] = _fake_queue("final")
+    check()
+    expect(page.locator('#queue-rows tr[data-note-id="990001"] .note-status')).to_have_text(
+        "final")
+    expect(page.locator("#queue-live")).to_have_text("Note 990001 is now: final.")
+    assert state.get_attribute("data-next-ms") == "3000"
+    assert check() == 3000
+
+    # A hidden tab is not polled at all; shown again, it checks at once and starts over.
+    _set_hidden(page, True)
+    expect(state).not_to_have_attribute("data-next-ms", re.compile("."))
+    before = len(calls)
+    page.clock.run_for(600_000)
+    page.wait_for_timeout(200)  # real time for any request to show
+    assert len(calls) == before
+    _set_hidden(page, False)
+    expect(state).to_have_attribute("data-next-ms", "4500")
+    assert len(calls) == before + 1
+
+    # Failures: a longer wait after each; the third in a row stops it, visibly, with Retry.
+    served["status"] = 503
+    failed_waits = [check() for _ in range(3)]
+    assert failed_waits == [4500, 9000, 18000], failed_waits
+    expect(stopped).to_be_visible()
+    expect(stopped).to_contain_text("The queue stopped updating: the server did not answer "
+                                    "3 times in a row (HTTP 503).")
+    expect(state).to_have_text("Not updating.")
+    before = len(calls)
+    page.clock.run_for(600_000)
+    page.wait_for_timeout(200)
+    assert len(calls) == before
+    served["status"] = 200
+    stopped.get_by_role("button", name="Retry").click()
+    expect(stopped).to_be_hidden()
+    expect(state).to_contain_text("Updated")
+    assert len(calls) == before + 1
+    assert state.get_attribute("data-next-ms") == "4500"
+
+
+# --- issue 14 item 3: evidence in view on a long note -----------------------------------------
+
+EVIDENCE_IN_VIEW = """() => {
+    const row = document.querySelector("tr.code-line.selected");
+    const marks = Array.from(document.querySelectorAll("pre#note mark[data-keys]"))
+        .filter(m => m.dataset.keys.split(" ").includes(row.dataset.key));
+    if (!marks.length) return {code: row.dataset.code, marks: 0};
+    const pane = document.getElementById("note-pane").getBoundingClientRect();
+    const top = Math.max(pane.top, 0), bottom = Math.min(pane.bottom, innerHeight);
+    const box = marks[0].getBoundingClientRect();
+    return {code: row.dataset.code, marks: marks.length, top: box.top, bottom: box.bottom,
+            view: [top, bottom], inView: box.top >= top && box.bottom <= bottom};
+}"""
+PANE_TO = """end => { const p = document.getElementById("note-pane");
+    p.scrollTop = end === "top" ? 0 : p.scrollHeight; return p.scrollTop; }"""
+
+
+@pytest.fixture(scope="module")
+def long_note(browser: Browser, server: str) -> int:
+    """The 56-line ED note, queued and coded once for the tests that only read it."""
+    context = browser.new_context(base_url=server)
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        page = log_in(context, "coder1", "/queue")
+        note_id = queue_note(page, LONG_NOTE.read_text(encoding="utf-8"), "ed 56 lines")
+        wait_coded(page)
+        return note_id
+    finally:
+        context.close()
+
+
+def test_selecting_a_line_of_a_long_note_scrolls_its_evidence_into_the_note_pane(
+        new_context, long_note: int) -> None:
+    """The 56-line ED note at 1366×768: with the note pane scrolled to the far end, each
+    line selected by j (or k) has its first evidence inside the pane's visible part."""
+    page = log_in(new_context(viewport=SCREENSHOT_VIEWPORT), "coder1", "/queue")
+    page.goto(f"/notes/{long_note}")
+    rows = page.locator("table#codes tr.code-line")
+    count = rows.count()
+    assert count >= 10
+    page.keyboard.press("k")  # the first line (the page selects the first undecided one)
+    expect(rows.first).to_have_class(re.compile(r"\bselected\b"))
+    seen = []
+    for key, far_end, order in (("j", "top", range(1, count)),
+                                ("k", "bottom", range(count - 2, -1, -1))):
+        for index in order:
+            page.evaluate(PANE_TO, far_end)
+            page.keyboard.press(key)
+            expect(rows.nth(index)).to_have_class(re.compile(r"\bselected\b"))
+            where = page.evaluate(EVIDENCE_IN_VIEW)
+            if where["marks"]:
+                assert where["inView"], where
+                seen.append(where["code"])
+    assert "J18.9" in seen and "96375" in seen  # the assessment 1,200 px down, the flowsheet
+    assert len(seen) >= count  # most lines have evidence in the note
+    # The pane had to move: at the top, the assessment's evidence is out of sight.
+    page.evaluate(PANE_TO, "top")
+    below = page.evaluate("""() => { const pane = document.getElementById("note-pane");
+        const mark = Array.from(document.querySelectorAll("pre#note mark"))
+            .find(m => m.textContent === "Pneumonia, right lower lobe");
+        return mark.getBoundingClientRect().top - pane.getBoundingClientRect().bottom; }""")
+    assert below > 200, below
+
+
+def test_next_evidence_walks_every_span_of_a_line_into_view(new_context,
+                                                           long_note: int) -> None:
+    """96375 (two IV pushes, lines 16 and 33 of the long note) has six spans: '.' shows
+    each in turn, inside the pane, then starts over."""
+    page = log_in(new_context(viewport=SCREENSHOT_VIEWPORT), "coder1", "/queue")
+    page.goto(f"/notes/{long_note}")
+    push = code_row(page, "96375")
+    for _ in range(20):
+        if "selected" in (push.get_attribute("class") or ""):
+            break
+        page.keyboard.press("j")
+    expect(push).to_have_class(re.compile(r"\bselected\b"))
+    key = push.get_attribute("data-key")
+    current = page.locator("pre#note mark.current")
+    shown = []
+    for step in range(2, 8):  # the first span is shown on selecting the line
+        page.evaluate(PANE_TO, "bottom")
+        page.keyboard.press(".")
+        n = (step - 1) % 6 + 1
+        expect(page.locator("#live")).to_have_text(f"Evidence {n} of 6 for CPT 96375.")
+        expect(current.first).to_be_in_viewport()
+        inside = current.first.evaluate("""m => { const p = document.getElementById(
+            "note-pane").getBoundingClientRect(); const b = m.getBoundingClientRect();
+            return b.top >= Math.max(p.top, 0) && b.bottom <= Math.min(p.bottom, innerHeight); }""")
+        assert inside, f"evidence {n} is outside the note pane"
+        assert key in (current.first.get_attribute("data-keys") or "").split()
+        shown.append("".join(current.all_inner_texts()))  # a span may be several marks
+    # "0915 ondansetron 4 mg IV push" and "1150 ketorolac 15 mg IV push": the first span is
+    # shown on selecting the line, the sixth press starts over at it.
+    assert shown == ["ondansetron", "IV push", "1150", "ketorolac", "IV push", "0915"], shown

@@ -200,6 +200,24 @@ def test_a_5_mb_upload_reports_its_real_size(site):
     assert answer.status_code == 400 and "5,000,000 bytes" in answer.text
 
 
+def test_an_upload_over_the_request_limit_is_refused_while_it_arrives(site):
+    _, _, _, make = site
+    app, _ = make(max_upload_bytes=50_000)
+    coder = login(app)
+    files = [("files", (f"visit{k}.txt", CEFTRIAXONE.encode() * 40, "text/plain"))
+             for k in range(4)]  # each under the note limit, together over the request's
+    answer = coder.post("/api/uploads", files=files)
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == (
+        "The upload is larger than the limit of 50,000 bytes (setting "
+        "NOTECODER_MAX_UPLOAD_BYTES); nothing was saved. Send fewer files at a time.")
+    page = coder.post("/notes", files=files, headers={"Accept": "text/html"})
+    assert page.status_code == 413 and "larger than the limit of 50,000 bytes" in page.text
+    assert coder.get("/api/notes").json()["total"] == 0
+    small = coder.post("/api/uploads", files=files[:1])
+    assert small.status_code == 202
+
+
 # --- CSV export ---------------------------------------------------------------------------------
 
 

@@ -1,10 +1,11 @@
 // Times in the user's own zone, and the live queue (issue 14 item 7): the queue's rows are
-// refreshed from GET /api/queue every few seconds with the page's filters, no reload.
-// Without JavaScript the page shows UTC times and the Filter button reloads it.
+// refreshed from GET /api/queue with the page's filters, no reload, backing off while
+// nothing changes; uploads (note files, zip archives) report each file's result in place.
+// Without JavaScript the page shows UTC times, the Filter button reloads it and an upload
+// answers with the queue page and its results.
 (function () {
   "use strict";
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var POLL_MS = 3000;
 
   function localTime(iso) {
     var when = new Date(iso);
@@ -106,14 +107,81 @@
     if (heading) { heading.textContent = String(data.total); }
     if (changed.length && !quiet) { live.textContent = changed.join(" "); }
   }
+
+  // --- polling with back-off -------------------------------------------------------------
+  // Every 3 s while the queue changes; half as often again after each answer that changed
+  // nothing (up to 30 s); paused while the tab is hidden (a check at once when it shows
+  // again); after 3 failures in a row it stops and says so, with a Retry button.
+  var BASE_MS = 3000, MAX_MS = 30000, GROWTH = 1.5, STOP_AFTER = 3;
+  var delay = BASE_MS, failures = 0, timer = null, last = null, checks = 0;
+  var stopped = false, quietNext = false;
+  var state = document.getElementById("queue-poll");
+  var stoppedBox = document.getElementById("queue-stopped");
+
+  function schedule(ms) {
+    window.clearTimeout(timer);
+    timer = null;
+    delay = ms;
+    if (stopped || document.hidden) { delete state.dataset.nextMs; return; }
+    state.dataset.nextMs = String(Math.round(ms));
+    timer = window.setTimeout(poll, Math.round(ms));
+  }
+  function stop(message) {
+    stopped = true;
+    schedule(delay);
+    stoppedBox.querySelector(".why").textContent = message;
+    stoppedBox.hidden = false;
+    state.textContent = "Not updating.";
+  }
+  function answered(text) {
+    failures = 0;
+    var changed = last !== null && text !== last;
+    var first = last === null;
+    last = text;
+    if (changed || first) { render(JSON.parse(text), quietNext); }
+    quietNext = false;
+    checks += 1;
+    state.dataset.checks = String(checks);
+    state.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
+    schedule(changed ? BASE_MS : Math.min(delay * GROWTH, MAX_MS));
+  }
+  function failed(status) {
+    failures += 1;
+    checks += 1;
+    state.dataset.checks = String(checks);
+    if (status === 401 || status === 403) {
+      stop("Your session has ended: log in again to see the queue update.");
+    } else if (failures >= STOP_AFTER) {
+      stop("The queue stopped updating: the server did not answer " + failures +
+           " times in a row" + (status ? " (HTTP " + status + ")" : "") + ".");
+    } else {
+      schedule(Math.min(delay * 2, MAX_MS));
+    }
+  }
   function poll() {
+    timer = null;
     fetch("/api/queue?" + query(), {headers: {"Accept": "application/json"},
                                      credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) { render(data); } })
-      .catch(function () {})
-      .then(function () { window.setTimeout(poll, POLL_MS); });
+      .then(function (r) {
+        if (!r.ok) { return Promise.reject(r.status); }
+        return r.text();
+      })
+      .then(answered, function (status) { failed(typeof status === "number" ? status : 0); });
   }
+  function pollNow() {  // a change made here (filters, an upload), or Retry
+    stopped = false;
+    failures = 0;
+    stoppedBox.hidden = true;
+    window.clearTimeout(timer);
+    timer = null;
+    delay = BASE_MS;
+    poll();
+  }
+  stoppedBox.querySelector("button").addEventListener("click", pollNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { schedule(delay); } else if (!stopped) { pollNow(); }
+  });
+
   body.querySelectorAll("tr[data-note-id]").forEach(function (tr) {
     shown[tr.dataset.noteId] = tr.className.replace(/^status-/, "");
   });
@@ -121,9 +189,9 @@
   filters.addEventListener("change", function () {
     table.dataset.page = "1";
     history.replaceState(null, "", "/queue?" + query());
-    fetch("/api/queue?" + query(), {headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) { render(data, true); } });
+    last = null;
+    quietNext = true;  // other rows: drawn quietly, not announced as new
+    pollNow();
   });
   // "Assign to me" without a reload.
   body.addEventListener("submit", function (event) {
@@ -142,5 +210,68 @@
       })
       .catch(function () { live.textContent = "Note " + id + " could not be assigned."; });
   });
-  window.setTimeout(poll, POLL_MS);
+  schedule(BASE_MS);
+
+  // --- uploads: each file's result on this page -----------------------------------------
+  var upload = document.getElementById("add-notes");
+  var results = document.getElementById("upload-results");
+  function showResults(data) {
+    var list = results.querySelector("ul.upload-list");
+    var items = data.problems.map(function (p) {
+      var li = document.createElement("li");
+      li.className = "upload-problem";
+      var name = document.createElement("strong");
+      name.textContent = p.file;
+      li.appendChild(name);
+      li.appendChild(document.createTextNode(": " + p.message));
+      return li;
+    }).concat(data.queued.map(function (note) {
+      var li = document.createElement("li");
+      li.className = "upload-queued";
+      var a = document.createElement("a");
+      a.href = "/notes/" + note.id;
+      a.textContent = note.file;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(": queued as note " + note.id));
+      return li;
+    }));
+    list.replaceChildren.apply(list, items);
+    results.querySelector(".upload-summary").textContent = data.queued.length +
+      " note(s) queued, " + data.problems.length + " file(s) not read.";
+    results.hidden = false;
+  }
+  if (upload) {
+    upload.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = upload.querySelector("button[type=submit]");
+      button.disabled = true;
+      live.textContent = "Uploading ...";
+      fetch("/api/uploads", {method: "POST", body: new FormData(upload), credentials: "same-origin",
+                             headers: {"X-CSRF-Token": csrf, "Accept": "application/json"}})
+        .then(function (r) { return r.json().catch(function () { return {}; }); })
+        .then(function (data) {
+          if (!Array.isArray(data.queued)) {  // refused as a whole (too large, no file, role)
+            live.textContent = "";
+            showResults({queued: [], problems: [{file: "Upload", message:
+              typeof data.detail === "string" ? data.detail : "The upload was refused."}]});
+            return;
+          }
+          if (data.queued.length === 1 && !data.problems.length) {
+            window.location.assign("/notes/" + data.queued[0].id);
+            return;
+          }
+          showResults(data);
+          live.textContent = results.querySelector(".upload-summary").textContent;
+          if (data.queued.length) { upload.reset(); }
+          quietNext = true;  // the summary is what is said; the new rows just appear
+          pollNow();
+        })
+        .catch(function () {
+          live.textContent = "";
+          showResults({queued: [], problems: [{file: "Upload", message: "The server did not " +
+            "answer; check the queue before uploading again."}]});
+        })
+        .then(function () { button.disabled = false; });
+    });
+  }
 }());
