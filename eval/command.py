@@ -68,7 +68,8 @@ def run_eval_command(args) -> int:
     write_outputs(Path(args.out), document, diffs)
     import datetime as dt
 
-    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC))
+    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC),
+                        document.get("llm"))
     from eval.report_html import render_report
 
     same_split = [r for r in list_runs(db, limit=50) if r["split"] == args.split]
@@ -110,15 +111,24 @@ def print_history(runs: list[dict]) -> int:
 
     table = Table(title="evaluation runs (newest first)")
     for column in ("run", "when (UTC)", "commit", "split", "extractor", "dataset", "code F1",
-                   "claim exact"):
+                   "claim exact", "LLM calls/note", "tokens in/out per note", "s/note"):
         table.add_column(column)
     for run in runs:
-        head = run["headline"]
+        head, cost = run["headline"], run.get("llm") or {}
         table.add_row(str(run["id"]), f"{run['created_at']:%Y-%m-%d %H:%M}", run["git_commit"],
                       run["split"], run["extractor"], run["dataset_hash"],
-                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}")
+                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}",
+                      *(_cost_cells(cost) if cost else ("-", "-", "-")))
     Console().print(table)
     return EXIT_OK
+
+
+def _cost_cells(cost: dict) -> tuple[str, str, str]:
+    """The LLM reader's cost of a run, as history table cells."""
+    return (f"{cost.get('calls_per_note', 0):g}",
+            f"{cost.get('prompt_tokens_per_note', 0):,.0f} / "
+            f"{cost.get('completion_tokens_per_note', 0):,.0f}",
+            f"{cost.get('seconds_per_note', 0):.2f}")
 
 
 def run_corpus_command(path: Path, extractor: str, out_dir: Path) -> int:

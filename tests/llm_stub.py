@@ -23,6 +23,7 @@ class ScriptedClient:
         self.repairs: list[list[str]] = []  # the reasons sent back with each re-ask
         self.samplings: list = []  # (temperature, seed) of each call; None: the first pass
         self.asked: list[dict] = []  # the text, examples and context of each call
+        self.usage = (0, 0)  # prompt and answer tokens each call reports
         self._lock = threading.Lock()
         self._meters = threading.local()
 
@@ -40,7 +41,10 @@ class ScriptedClient:
                 context=("", "")) -> NoteDraft:
         with self._lock:  # chunks of one note are read on several threads
             self.requests += 1
-            self.meter().calls += 1
+            meter = self.meter()
+            meter.calls += 1
+            meter.prompt_tokens += self.usage[0]
+            meter.completion_tokens += self.usage[1]
             self.samplings.append(sampling)
             self.asked.append({"text": text, "examples": examples, "context": context})
         if repair is None:

@@ -30,9 +30,9 @@ from tests.llm_notes import (
     CASSETTES,
     EXAMPLES,
     INJECTION_NOTES,
-    MODE_NOTES,
     LONG_NOTE,
     LONG_NOTE_CHUNK_TOKENS,
+    MODE_NOTES,
     ROOT,
 )
 
