@@ -31,7 +31,10 @@ def run_eval_command(args) -> int:
     if args.history:
         return print_history(list_runs(db))
     split = None if args.split == "all" else args.split
-    notes = load_dataset(Path(args.dataset), split)
+    every = load_dataset(Path(args.dataset), split)
+    notes = every[:getattr(args, "first", None)]
+    # A run on part of a split is stored under its own name (never a full run's baseline).
+    split_name = args.split if len(notes) == len(every) else f"{args.split}[:{len(notes)}]"
     if args.check:
         print(f"{len(notes)} gold note(s) valid: schema and every evidence span checked.")
         return EXIT_OK
@@ -53,13 +56,13 @@ def run_eval_command(args) -> int:
             progress.advance(task)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or "unknown"
-    meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
+    meta = {"split": split_name, "extractor": args.extractor, "dataset_hash":
             dataset_hash(notes), "git_commit": commit, "prompt_version": prompt_version,
             "model": model}
     document = metrics_document(totals, len(notes), meta)
     baseline = None
     if args.baseline == "last":
-        previous = last_run(db, args.split, args.extractor)
+        previous = last_run(db, split_name, args.extractor)
         baseline = previous["headline"] if previous else None
     elif args.baseline:
         if not Path(args.baseline).is_file():
@@ -72,10 +75,10 @@ def run_eval_command(args) -> int:
                         document.get("llm"))
     from eval.report_html import render_report
 
-    same_split = [r for r in list_runs(db, limit=50) if r["split"] == args.split]
+    same_split = [r for r in list_runs(db, limit=50) if r["split"] == split_name]
     report = Path(args.out) / "report.html"
     report.write_text(render_report(document, diffs, same_split), encoding="utf-8")
-    table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
+    table = Table(title=f"notecoder eval - {split_name} split, {len(notes)} notes")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in document["headline"].items():

@@ -92,3 +92,13 @@ def test_a_history_made_before_the_cost_column_keeps_its_runs_and_gains_it(tmp_p
     new, old = list_runs(url)
     assert old["headline"] == {"code_f1": 0.9} and old["llm"] is None
     assert new["llm"] == {"calls_per_note": 1.0}
+
+
+def test_a_run_on_the_first_notes_of_a_split_is_stored_under_its_own_name(data_dir):
+    dataset = small_dataset(data_dir / "gold")
+    out = data_dir / "out"
+    assert main(["eval", "--dataset", str(dataset), "--split", "test", "--first", "2",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["headline"]["notes"] == 2
+    (run,) = list_runs(get_settings().resolved_database_url())
+    assert run["split"] == "test[:2]"

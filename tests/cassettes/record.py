@@ -42,21 +42,26 @@ def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: d
     use_llm_settings(settings)
     outcomes = {}
     started = time.perf_counter()
+    stopped = False
     with recording(cassette):
-        for label, text in notes:
-            t0 = time.perf_counter()
-            try:
-                facts, warnings = extract_note(text, "llm")
-                outcomes[label] = {"facts": len(facts.facts()), "dropped": len(warnings),
-                                   "seconds": round(time.perf_counter() - t0, 2)}
-            except NotecoderError as exc:
-                outcomes[label] = {"error": type(exc).__name__,
-                                   "seconds": round(time.perf_counter() - t0, 2)}
-            print(f"{name}: {label}: {outcomes[label]}", flush=True)
+        try:
+            for label, text in notes:
+                t0 = time.perf_counter()
+                try:
+                    facts, warnings = extract_note(text, "llm")
+                    outcomes[label] = {"facts": len(facts.facts()), "dropped": len(warnings),
+                                       "seconds": round(time.perf_counter() - t0, 2)}
+                except NotecoderError as exc:
+                    outcomes[label] = {"error": type(exc).__name__,
+                                       "seconds": round(time.perf_counter() - t0, 2)}
+                print(f"{name}: {label}: {outcomes[label]}", flush=True)
+        except KeyboardInterrupt:  # Ctrl-C (SIGINT) keeps the notes recorded so far
+            stopped = True
     reset_llm()
     meta = {"settings": recorded_settings(settings), "prompt_version": PROMPT_VERSION,
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes, **about}
+            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes,
+            **({"stopped_after": len(outcomes)} if stopped else {}), **about}
     meta_path(cassette).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
