@@ -34,18 +34,29 @@ def _notes_in(cassette: Path) -> tuple[list[str], int, dict[str, list[int]]]:
     import yaml
 
     from extractor.llm.replay import note_sent
+    from extractor.llm.tokens import estimate_tokens
 
     data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
     seen: list[str] = []
-    tokens: dict[str, list[int]] = {"prompt": [], "answer": [], "limit": []}
+    tokens: dict[str, list] = {"prompt": [], "answer": [], "limit": [], "cached": [],
+                               "estimate_ratio": []}
     for item in data["interactions"]:
         note = note_sent(item["request"]["body"])
         if note not in seen:
             seen.append(note)
+        body = json.loads(item["request"]["body"])
         usage = json.loads(item["response"]["body"]["string"]).get("usage") or {}
-        tokens["prompt"].append(int(usage.get("prompt_tokens") or 0))
+        prompt = int(usage.get("prompt_tokens") or 0)
+        tokens["prompt"].append(prompt)
         tokens["answer"].append(int(usage.get("completion_tokens") or 0))
-        tokens["limit"].append(int(json.loads(item["request"]["body"]).get("max_tokens") or 0))
+        tokens["limit"].append(int(body.get("max_tokens") or 0))
+        # Prompt tokens the server reused from its cache (the shared instructions and
+        # covering examples at the head of each prompt).
+        tokens["cached"].append(int((usage.get("prompt_tokens_details") or {})
+                                    .get("cached_tokens") or 0))
+        if prompt:
+            estimate = sum(estimate_tokens(m.get("content") or "") for m in body["messages"])
+            tokens["estimate_ratio"].append(estimate / prompt)
     return seen, len(data["interactions"]), tokens
 
 
@@ -88,18 +99,21 @@ def offline() -> None:
         calls = got["first"]["calls"]
         per_call.append(recorded / recorded_calls)
         recorded_notes = len(meta["notes"])
-        print(f"{cassette.stem:10s} {recorded_notes:3d} note(s), {recorded_calls} recorded calls = "
+        print(f"{cassette.stem:16s} {recorded_notes:3d} note(s), {recorded_calls} recorded calls = "
               f"{recorded_calls / recorded_notes:.2f} calls/note, {recorded:.0f} s live = "
               f"{recorded / recorded_calls:.1f} s/call | replay of {len(notes)} request "
               f"text(s): {calls} calls, {got['first']['failed']} failed, "
               f"{got['first']['seconds']:.2f} s; again: {got['second']['calls']} calls, "
               f"cache hit rate {got['second']['hit_rate']:.2f}")
-        print(f"{'':10s} prompt tokens/call median {statistics.median(tokens['prompt']):.0f} "
-              f"(mean {statistics.mean(tokens['prompt']):.0f}), answer tokens/call median "
-              f"{statistics.median(tokens['answer']):.0f}, answer limit sent median "
-              f"{statistics.median(tokens['limit']):.0f} (mode {meta['settings']['llm_mode']})")
-    model = meta["settings"]["llm_model"]
-    print(f"recorded server: {meta['server']}; model {model}")
+        ratio = tokens["estimate_ratio"] or [0.0]
+        print(f"{'':16s} prompt tokens/call median {statistics.median(tokens['prompt']):.0f} "
+              f"(mean {statistics.mean(tokens['prompt']):.0f}; reused from the server's "
+              f"prompt cache median {statistics.median(tokens['cached']):.0f}), answer "
+              f"tokens/call median {statistics.median(tokens['answer']):.0f}, answer limit "
+              f"sent median {statistics.median(tokens['limit']):.0f}; estimated/counted "
+              f"prompt tokens {min(ratio):.2f}-{max(ratio):.2f} (mode "
+              f"{meta['settings']['llm_mode']}, model {meta['settings']['llm_model']})")
+        print(f"{'':16s} recorded on {meta['server']}")
     if per_call:
         print(f"latency per call on the recorded server: median over cassettes "
               f"{statistics.median(per_call):.1f} s")

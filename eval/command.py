@@ -31,7 +31,10 @@ def run_eval_command(args) -> int:
     if args.history:
         return print_history(list_runs(db))
     split = None if args.split == "all" else args.split
-    notes = load_dataset(Path(args.dataset), split)
+    every = load_dataset(Path(args.dataset), split)
+    notes = every[:getattr(args, "first", None)]
+    # A run on part of a split is stored under its own name (never a full run's baseline).
+    split_name = args.split if len(notes) == len(every) else f"{args.split}[:{len(notes)}]"
     if args.check:
         print(f"{len(notes)} gold note(s) valid: schema and every evidence span checked.")
         return EXIT_OK
@@ -53,13 +56,13 @@ def run_eval_command(args) -> int:
             progress.advance(task)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or "unknown"
-    meta = {"split": args.split, "extractor": args.extractor, "dataset_hash":
+    meta = {"split": split_name, "extractor": args.extractor, "dataset_hash":
             dataset_hash(notes), "git_commit": commit, "prompt_version": prompt_version,
             "model": model}
     document = metrics_document(totals, len(notes), meta)
     baseline = None
     if args.baseline == "last":
-        previous = last_run(db, args.split, args.extractor)
+        previous = last_run(db, split_name, args.extractor)
         baseline = previous["headline"] if previous else None
     elif args.baseline:
         if not Path(args.baseline).is_file():
@@ -68,13 +71,14 @@ def run_eval_command(args) -> int:
     write_outputs(Path(args.out), document, diffs)
     import datetime as dt
 
-    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC))
+    run_id = record_run(db, meta, document["headline"], dt.datetime.now(dt.UTC),
+                        document.get("llm"))
     from eval.report_html import render_report
 
-    same_split = [r for r in list_runs(db, limit=50) if r["split"] == args.split]
+    same_split = [r for r in list_runs(db, limit=50) if r["split"] == split_name]
     report = Path(args.out) / "report.html"
     report.write_text(render_report(document, diffs, same_split), encoding="utf-8")
-    table = Table(title=f"notecoder eval - {args.split} split, {len(notes)} notes")
+    table = Table(title=f"notecoder eval - {split_name} split, {len(notes)} notes")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in document["headline"].items():
@@ -110,15 +114,24 @@ def print_history(runs: list[dict]) -> int:
 
     table = Table(title="evaluation runs (newest first)")
     for column in ("run", "when (UTC)", "commit", "split", "extractor", "dataset", "code F1",
-                   "claim exact"):
+                   "claim exact", "LLM calls/note", "tokens in/out per note", "s/note"):
         table.add_column(column)
     for run in runs:
-        head = run["headline"]
+        head, cost = run["headline"], run.get("llm") or {}
         table.add_row(str(run["id"]), f"{run['created_at']:%Y-%m-%d %H:%M}", run["git_commit"],
                       run["split"], run["extractor"], run["dataset_hash"],
-                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}")
+                      f"{head.get('code_f1', 0):.3f}", f"{head.get('claim_exact_match', 0):.3f}",
+                      *(_cost_cells(cost) if cost else ("-", "-", "-")))
     Console().print(table)
     return EXIT_OK
+
+
+def _cost_cells(cost: dict) -> tuple[str, str, str]:
+    """The LLM reader's cost of a run, as history table cells."""
+    return (f"{cost.get('calls_per_note', 0):g}",
+            f"{cost.get('prompt_tokens_per_note', 0):,.0f} / "
+            f"{cost.get('completion_tokens_per_note', 0):,.0f}",
+            f"{cost.get('seconds_per_note', 0):.2f}")
 
 
 def run_corpus_command(path: Path, extractor: str, out_dir: Path) -> int:

@@ -31,6 +31,9 @@ eval_runs = Table(
     Column("split", String(16), nullable=False),
     Column("extractor", String(32), nullable=False),
     Column("headline", JSON, nullable=False),
+    # The LLM reader's cost over the run (tokens in/out, calls, cache hits, seconds per
+    # note, drops by reason, agreement precision); null on the offline path.
+    Column("llm", JSON),
 )
 
 
@@ -42,16 +45,31 @@ def _engine(url: str):
         private_sqlite_file(path)  # the same file as the review queue's PHI
     engine = create_engine(url)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
 
 
-def record_run(url: str, meta: dict, headline: dict, now: dt.datetime) -> int:
-    """Store one run; returns its id."""
+def _add_missing_columns(engine) -> None:
+    """A history table made before a column existed gets it (added empty): the runs stored
+    before keep their figures."""
+    from sqlalchemy import inspect, text
+
+    present = {c["name"] for c in inspect(engine).get_columns("eval_runs")}
+    with engine.begin() as conn:
+        for column in eval_runs.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE eval_runs ADD COLUMN {column.name} {kind}"))
+
+
+def record_run(url: str, meta: dict, headline: dict, now: dt.datetime,
+               llm: dict | None = None) -> int:
+    """Store one run (with the LLM reader's cost, when it ran); returns its id."""
     with _engine(url).begin() as conn:
         result = conn.execute(eval_runs.insert().values(
             created_at=now, git_commit=meta["git_commit"], prompt_version=meta.get(
                 "prompt_version"), model=meta.get("model"), dataset_hash=meta["dataset_hash"],
-            split=meta["split"], extractor=meta["extractor"], headline=headline))
+            split=meta["split"], extractor=meta["extractor"], headline=headline, llm=llm))
         return int(result.inserted_primary_key[0])
 
 

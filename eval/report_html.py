@@ -53,6 +53,44 @@ def _trend(runs: list[dict]) -> str:
             f'{dots}</svg>')
 
 
+def _llm_cost(cost: dict | None, runs: list[dict]) -> str:
+    """The LLM reader's cost in this run (per note and in all, drops by reason, agreement
+    precision) and in the stored runs that had one; nothing on the offline path."""
+    if not cost:
+        return ""
+    rows = [("calls per note", cost["calls_per_note"]),
+            ("chunks per note", cost.get("chunks_per_note", "-")),
+            ("prompt tokens per note", cost["prompt_tokens_per_note"]),
+            ("answer tokens per note", cost["completion_tokens_per_note"]),
+            ("prompt tokens per call", cost["prompt_tokens_per_call"]),
+            ("seconds per note", cost["seconds_per_note"]),
+            ("calls / cache hits in all", f"{cost['calls']} / {cost['cache_hits']}"),
+            ("tokens in / out in all", f"{cost['prompt_tokens']} / {cost['completion_tokens']}")]
+    table = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    drops = "".join(f"<tr><td>{escape(k)}</td><td>{n}</td></tr>"
+                    for k, n in [*cost["dropped_facts"].items(), *cost["dropped_fields"].items()])
+    def precision(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    agreement = "".join(
+        f"<tr><td>{escape(k)}</td><td>{v['lines']}</td><td>{precision(v['precision'])}</td></tr>"
+        for k, v in cost["agreement_precision"].items())
+    history = "".join(
+        f"<tr><td>{r['id']}</td><td>{escape(str(r['extractor']))}</td>"
+        f"<td>{escape(str(r.get('model')))}</td><td>{r['llm']['calls_per_note']}</td>"
+        f"<td>{r['llm']['prompt_tokens_per_note']} / {r['llm']['completion_tokens_per_note']}"
+        f"</td><td>{r['llm']['seconds_per_note']}</td></tr>" for r in runs if r.get("llm"))
+    return f"""<h2>LLM reader cost</h2><table><tr><th>figure</th><th>value</th></tr>{table}</table>
+<h2>LLM facts and fields left out, by reason</h2>
+<table><tr><th>reason</th><th>count</th></tr>{drops or '<tr><td colspan="2">none</td></tr>'}
+</table>
+<h2>Claim lines by agreement of the readers</h2>
+<table><tr><th>found by</th><th>lines</th><th>precision</th></tr>{agreement}</table>
+<h2>LLM cost in stored runs</h2>
+<table><tr><th>run</th><th>extractor</th><th>model</th><th>calls/note</th>
+<th>tokens in / out per note</th><th>s/note</th></tr>{history}</table>"""
+
+
 def render_report(document: dict, diffs: list[dict], runs: list[dict]) -> str:
     """The report page for one evaluation run."""
     meta, head = document["meta"], document["headline"]
@@ -90,6 +128,7 @@ th {{ background: #f4f4f4; }} h1 {{ font-size: 22px; }} h2 {{ font-size: 16px; m
 <p class="meta">Code errors attributed to extraction: {document['attribution']['extraction']},
 to the engine: {document['attribution']['engine']} (the engine is also run on gold facts).</p>
 {_trend(runs)}
+{_llm_cost(document.get("llm"), runs)}
 {_bars("Per-code F1", code_rows)}
 {_bars("Per-field F1 (extraction)", field_rows)}
 <h2>Notes whose claim differed</h2>

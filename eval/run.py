@@ -34,6 +34,7 @@ class LLMTotals:
 
     notes: int = 0
     calls: int = 0
+    chunks: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -54,6 +55,7 @@ class LLMTotals:
     def add(self, run) -> None:
         self.notes += 1
         self.calls += run.calls
+        self.chunks += run.chunks
         self.cache_hits += run.cache_hits
         self.prompt_tokens += run.prompt_tokens
         self.completion_tokens += run.completion_tokens
@@ -67,6 +69,7 @@ class LLMTotals:
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
                 "calls_per_note": round(self.calls / per, 3),
+                "chunks_per_note": round(self.chunks / per, 3),
                 "prompt_tokens_per_note": round(self.prompt_tokens / per, 1),
                 "completion_tokens_per_note": round(self.completion_tokens / per, 1),
                 "prompt_tokens_per_call": round(self.prompt_tokens / max(self.calls, 1), 1),

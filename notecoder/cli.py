@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.01,
                     help="allowed absolute drop per headline metric (default 0.01)")
     ev.add_argument("--history", action="store_true", help="list stored evaluation runs")
+    ev.add_argument("--first", type=int, metavar="N",
+                    help="score only the first N notes of the split in id order (a replay "
+                         "cassette recorded on part of a split)")
     ev.add_argument("--corpus", metavar="FILE",
                     help="score a claim-level JSONL corpus (shared/corpus format) instead")
     _replay(ev)

@@ -96,8 +96,19 @@ class Settings(BaseSettings):
     llm_strict: bool | None = None
     llm_seed: int | None = 0
     llm_max_tokens: int = Field(default=2048, ge=64)
-    llm_chunk_chars: int = Field(default=6000, ge=500)  # longer notes are split
-    llm_chunk_overlap: int = Field(default=600, ge=0)
+    # Tokens the server's context holds (llama.cpp n_ctx, a hosted model's window): a note is
+    # split into chunks that fit it beside the instructions, examples and the answer limit.
+    llm_context_window: int = Field(default=8192, ge=1024)
+    # Note tokens per chunk; unset = sized from llm_context_window (extractor.llm.chunks).
+    llm_chunk_tokens: int | None = Field(default=None, ge=64)
+    # Lines before and after each chunk sent as context only (facts there are the
+    # neighbouring chunk's); chunks of one note in flight at once.
+    llm_context_lines: int = Field(default=2, ge=0, le=20)
+    llm_chunk_concurrency: int = Field(default=2, ge=1, le=16)
+    # Few-shot examples per call, chosen from the dev split by similarity to the chunk
+    # (extractor.llm.fewshot): at most this many, within this many (estimated) tokens.
+    llm_examples: int = Field(default=6, ge=3, le=6)
+    llm_examples_tokens: int = Field(default=2400, ge=256)
     # One re-ask per chunk whose answer had facts or fields dropped, sending the checker's
     # own reasons back (prompts/<version>/repair.md); the answer with fewer drops is kept.
     llm_repair: bool = True

@@ -341,6 +341,7 @@ class LLMRun(BaseModel):
     left out)."""
 
     calls: int = Field(default=0, ge=0)
+    chunks: int = Field(default=1, ge=1)  # the note's chunks (calls: 1 per chunk per pass)
     cache_hits: int = Field(default=0, ge=0)
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)

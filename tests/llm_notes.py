@@ -25,7 +25,7 @@ INJECTION_NOTES = {
 }
 
 # The long note is split into several chunks (chunk size set small when recorded).
-LONG_NOTE_CHUNK_CHARS = 700
+LONG_NOTE_CHUNK_TOKENS = 250
 LONG_NOTE = (
     "HOSPITAL OUTPATIENT INFUSION CENTER - NURSING NOTE\n"
     "Dx: Community-acquired pneumonia.\n"
@@ -36,3 +36,6 @@ LONG_NOTE = (
               "no adverse reaction noted.\n" for n in range(8))
     + "Weight 80 kg. Discharged ambulatory.\n"
 )
+
+# The notes recorded in the other structured-output modes (strict json_schema, tools).
+MODE_NOTES = [(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLES[:2]]

@@ -3,6 +3,7 @@ tests of what the path does with an answer, whatever a model would say."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from extractor.llm.client import Meter
@@ -21,18 +22,35 @@ class ScriptedClient:
         self.requests = 0
         self.repairs: list[list[str]] = []  # the reasons sent back with each re-ask
         self.samplings: list = []  # (temperature, seed) of each call; None: the first pass
+        self.asked: list[dict] = []  # the text, examples and context of each call
+        self.usage = (0, 0)  # prompt and answer tokens each call reports
+        self._lock = threading.Lock()
+        self._meters = threading.local()
 
     def start_meter(self) -> Meter:
-        self.meter = Meter()
-        return self.meter
+        self._meters.current = Meter()
+        return self._meters.current
 
-    def extract(self, text: str, prompts, repair=None, sampling=None) -> NoteDraft:
-        self.requests += 1
-        self.meter.calls += 1
-        self.samplings.append(sampling)
+    def use_meter(self, meter: Meter) -> None:
+        self._meters.current = meter
+
+    def meter(self) -> Meter | None:
+        return getattr(self._meters, "current", None)
+
+    def extract(self, text: str, prompts, repair=None, sampling=None, examples=(),
+                context=("", "")) -> NoteDraft:
+        with self._lock:  # chunks of one note are read on several threads
+            self.requests += 1
+            meter = self.meter()
+            meter.calls += 1
+            meter.prompt_tokens += self.usage[0]
+            meter.completion_tokens += self.usage[1]
+            self.samplings.append(sampling)
+            self.asked.append({"text": text, "examples": examples, "context": context})
         if repair is None:
             return self.answer(text)
-        self.repairs.append(repair[1])
+        with self._lock:
+            self.repairs.append(repair[1])
         return self.answer(text, repair)
 
 

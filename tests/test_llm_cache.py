@@ -29,7 +29,8 @@ def test_the_same_request_is_the_same_key():
     {"llm_mode": "json_object_schema"}, {"llm_mode": "tools"},
     {"llm_base_url": "http://127.0.0.1:8080/v1"}, {"llm_model": "other"},
     {"llm_seed": 1}, {"llm_seed": None}, {"llm_max_tokens": 1024}, {"llm_strict": True},
-    {"llm_repair": False}, {"llm_chunk_chars": 3000}, {"llm_chunk_overlap": 100},
+    {"llm_repair": False}, {"llm_context_window": 4096}, {"llm_chunk_tokens": 300},
+    {"llm_context_lines": 0}, {"llm_examples": 3}, {"llm_examples_tokens": 1000},
     {"llm_passes": 2}, {"llm_pass_temperature": 0.3},
 ], ids=lambda c: next(iter(c)))
 def test_any_setting_that_shapes_the_answer_changes_the_key(change):
@@ -54,3 +55,13 @@ def test_the_key_changes_when_any_prompt_file_changes(tmp_path: Path):
         assert key(digest=files_digest(folder)) != key(), name
         path.write_bytes(before)
     assert files_digest(folder) == original
+
+
+def test_the_key_changes_when_another_example_is_chosen():
+    chosen = [["datasets/gold/dev/a.json", "datasets/gold/dev/b.json"]]
+    other = [["datasets/gold/dev/a.json", "datasets/gold/dev/c.json"]]
+    digest = prompts_digest(PROMPT_VERSION)
+    assert cache_key(SHA, BASE, digest, chosen=chosen) == cache_key(SHA, BASE, digest,
+                                                                    chosen=chosen)
+    assert cache_key(SHA, BASE, digest, chosen=chosen) != cache_key(SHA, BASE, digest,
+                                                                    chosen=other)

@@ -20,8 +20,9 @@ from extractor.llm.drafts import (
     NoteDraft,
     WeightDraft,
 )
-from extractor.llm.extract import merge
+from extractor.llm.merge import merge
 from extractor.llm.reading import NoteReading
+from extractor.llm.tokens import estimate_tokens
 from extractor.nlp import build_nlp
 from extractor.rules import extract
 from notecoder.pipeline import drop_instruction_facts, reset_llm
@@ -378,23 +379,26 @@ def test_merge_keeps_dropped_reasons_and_dedupes_diagnoses(noted):
 
 # Chunks ----------------------------------------------------------------------------------
 
-def test_long_note_chunks_are_exact_slices_that_cover_and_overlap():
+def test_long_note_chunks_are_consecutive_exact_slices_within_their_token_size():
     text = NOTE * 60
-    assert len(text) > 2000 * 3
-    chunks = split_note(text, 2000, 200)
+    assert estimate_tokens(text) > 500 * 3
+    chunks = split_note(text, 500, 2)
     assert len(chunks) > 3
     for c in chunks:
         assert text[c.start:c.end] == c.text
-        assert 0 < len(c.text) <= 2000
+        assert 0 < estimate_tokens(c.text) <= 500
     assert chunks[0].start == 0
     assert chunks[-1].end == len(text)
     for before, after in itertools.pairwise(chunks):
-        assert before.start < after.start < before.end  # in order, no gap, overlapping
-        assert after.end > before.end
+        assert after.start == before.end  # in order, no gap, no overlap
+        # Each sees its neighbour's adjoining lines as context.
+        assert before.after and after.before
+        assert text[before.end:before.context_end] == before.after
+        assert text[after.context_start:after.start] == after.before
 
 
 def test_short_note_is_one_chunk():
-    assert split_note(NOTE, 2000, 200) == [Chunk(0, NOTE)]
+    assert split_note(NOTE, 2000, 2) == [Chunk(0, NOTE)]
 
 
 # Instruction-like lines ------------------------------------------------------------------
@@ -595,20 +599,21 @@ def test_categories_the_quote_states_are_kept():
 
 
 def test_few_shot_examples_come_from_the_dev_split_and_ground_in_their_notes():
-    from extractor.llm.prompt import PROMPT_VERSION, load_prompts
+    from extractor.llm.fewshot import load_pool
+    from extractor.llm.prompt import PROMPT_VERSION
 
     data = json.loads((Path(__file__).resolve().parent.parent / "prompts" / PROMPT_VERSION /
                        "examples.json").read_text(encoding="utf-8"))
     dev = {json.loads(p.read_text(encoding="utf-8"))["text"] for p in (GOLD / "dev").glob("*.json")}
     test = {json.loads(p.read_text(encoding="utf-8"))["text"]
             for p in (GOLD / "test").glob("*.json")}
-    assert len(load_prompts().examples) == len(data["examples"]) > 0
+    assert len(load_pool(PROMPT_VERSION)) == len(data["examples"]) > 0
     for example in data["examples"]:
         assert example["note"] in dev and example["note"] not in test
         text = example["note"]
         out = convert(NoteDraft.model_validate(example["answer"]), Window(text, 0, len(text)),
                       NoteReading(text))
-        assert out.dropped == []
+        assert not out.dropped_facts, example["source"]
 
 
 def test_a_military_time_quoted_alone_is_read_in_its_line():
@@ -656,7 +661,7 @@ def test_a_repair_reask_sends_the_checkers_reasons_once_and_keeps_the_better_ans
     extractor = use_scripted_llm(lambda _t, repair=None: wrong, tmp_path, llm_repair=False)
     extract_note(NOTE, "llm")
     assert extractor.client.requests == 1
-    sent = messages(NOTE, load_prompts(), (wrong, ["its dose left out: because."]))
+    sent = messages(NOTE, load_prompts(), repair=(wrong, ["its dose left out: because."]))
     assert sent[-2]["role"] == "assistant" and '"dose":2.0' in sent[-2]["content"]
     assert sent[-1]["role"] == "user" and "- its dose left out: because." in sent[-1]["content"]
 

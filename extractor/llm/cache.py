@@ -1,8 +1,8 @@
 """A response cache: the LLM's drafts for a note, in one SQLite file, keyed by everything
 that shapes the answer (`cache_key`): the note text, the content of every prompt file, the
 LLM-facing schema, the endpoint, model and mode, the sampling, the answer limit, strict
-output, repair and chunking. A second run of the same note makes no LLM call. Only complete
-answers are stored (every chunk of the note answered).
+output, repair, chunking and the few-shot examples chosen. A second run of the same note
+makes no LLM call. Only complete answers are stored (every chunk of the note answered).
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ def draft_schema_version() -> str:
 
 # The settings that change what is asked or how it is answered.
 KEYED_SETTINGS = ("llm_base_url", "llm_model", "llm_mode", "llm_strict", "llm_seed",
-                  "llm_max_tokens", "llm_repair", "llm_chunk_chars", "llm_chunk_overlap",
+                  "llm_max_tokens", "llm_repair", "llm_context_window", "llm_chunk_tokens",
+                  "llm_context_lines", "llm_examples", "llm_examples_tokens",
                   "llm_passes", "llm_pass_temperature")
 
 
-def cache_key(note_sha256: str, settings, prompts_digest: str, temperature: float = 0.0
-              ) -> str:
-    """The key of one note's answer: a change to any part of the request gets a new one."""
+def cache_key(note_sha256: str, settings, prompts_digest: str, temperature: float = 0.0,
+              chosen: list[list[str]] | None = None) -> str:
+    """The key of one note's answer: a change to any part of the request gets a new one,
+    including which few-shot examples each chunk was shown (`chosen`: their sources)."""
     from extractor.llm.drafts import response_schema
 
-    parts = {"note": note_sha256, "prompts": prompts_digest,
+    parts = {"note": note_sha256, "prompts": prompts_digest, "examples": chosen or [],
              "schema": draft_schema_version(),
              "sent_schema": hashlib.sha256(json.dumps(response_schema(), sort_keys=True)
                                            .encode()).hexdigest()[:12],

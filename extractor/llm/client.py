@@ -106,11 +106,11 @@ class LLMClient:
         return None
 
     def _count(self, _request) -> None:
-        with self._lock:
-            self.requests += 1
         meter = self.meter()
-        if meter is not None:
-            meter.calls += 1
+        with self._lock:  # a note's chunks may be read on several threads at once
+            self.requests += 1
+            if meter is not None:
+                meter.calls += 1
 
     def _usage(self, response) -> None:
         """Tokens the server says an answer used, for the note being read on this thread
@@ -122,17 +122,21 @@ class LLMClient:
             tokens_out = int(usage.get("completion_tokens") or 0)
         except Exception:  # not JSON, an error body: no usage to count
             return
+        meter = self.meter()
         with self._lock:
             self.spent += tokens_in + tokens_out
-        meter = self.meter()
-        if meter is not None:
-            meter.prompt_tokens += tokens_in
-            meter.completion_tokens += tokens_out
+            if meter is not None:
+                meter.prompt_tokens += tokens_in
+                meter.completion_tokens += tokens_out
 
     def start_meter(self) -> Meter:
         """Count calls and tokens of this thread's calls from now on (one note)."""
         self._meters.current = Meter()
         return self._meters.current
+
+    def use_meter(self, meter: Meter) -> None:
+        """Count this thread's calls on `meter` (a worker reading one chunk of a note)."""
+        self._meters.current = meter
 
     def meter(self) -> Meter | None:
         return getattr(self._meters, "current", None)
@@ -147,11 +151,12 @@ class LLMClient:
 
     def extract(self, text: str, prompts: PromptSet,
                 repair: tuple[NoteDraft, list[str]] | None = None,
-                sampling: tuple[float, int | None] | None = None) -> NoteDraft:
-        """One structured call for one note or chunk (with `repair`: its first answer and
-        the checker's reasons, asked once more; with `sampling`: the temperature and seed
-        of a further pass, else temperature 0 and `llm_seed`); a typed error when it
-        cannot."""
+                sampling: tuple[float, int | None] | None = None,
+                examples: tuple = (), context: tuple[str, str] = ("", "")) -> NoteDraft:
+        """One structured call for one note or chunk, shown `examples` first and its
+        neighbour `context` around it (with `repair`: its first answer and the checker's
+        reasons, asked once more; with `sampling`: the temperature and seed of a further
+        pass, else temperature 0 and `llm_seed`); a typed error when it cannot."""
         self.check_budget()
         limit = answer_tokens(text, self.settings)
         temperature, seed = sampling or (0, self.settings.llm_seed)
@@ -166,7 +171,7 @@ class LLMClient:
             return self._client.chat.completions.create(
                 model=self.model,
                 response_model=NoteDraft,
-                messages=messages(text, prompts, repair),
+                messages=messages(text, prompts, examples, repair, context),
                 max_retries=self.settings.llm_max_retries,  # re-asks after the first try
                 **extra,
             )

@@ -70,13 +70,22 @@ class Inconsistent(Exception):
 
 @dataclass
 class Window:
-    """The part of the note a draft came from (a chunk), within the whole note text."""
+    """The part of the note a draft came from (a chunk, `lo`-`hi`), within the whole note
+    text, and the neighbour context sent around it (`context_lo`-`context_hi`, default the
+    chunk itself): quotes are found there, and a fact whose evidence starts in the context
+    belongs to the neighbouring chunk."""
 
     text: str
     lo: int
     hi: int
     # How many drafts of this chunk quoted each evidence text so far (in-order grounding).
     quoted: Counter[str] = field(default_factory=Counter)
+    context_lo: int | None = None
+    context_hi: int | None = None
+
+    def __post_init__(self) -> None:
+        self.context_lo = self.lo if self.context_lo is None else min(self.context_lo, self.lo)
+        self.context_hi = self.hi if self.context_hi is None else max(self.context_hi, self.hi)
 
     def occurrence(self, kind: str, quote: str | None) -> int:
         """0 for the first draft of a kind quoting this text, 1 for the second, ..."""
@@ -127,12 +136,14 @@ class Checked:
 
 def _ground(quote: str | None, where: Window, what: str, near: int | None = None,
             occurrence: int = 0) -> Grounded:
-    """Ground in the chunk first, then in the whole note (a chunk boundary may cut it)."""
+    """Ground in the chunk and the context after it first (a quote may run across the
+    chunk's end), then in the context before it; never in text the LLM was not sent."""
     if not quote or not quote.strip():
         raise Inconsistent(f"the LLM gave no quote for the {what}", "no quote")
-    found = ground_quote(quote, where.text, where.lo, where.hi, near, occurrence)
-    if found.span is None:
-        found = ground_quote(quote, where.text, 0, len(where.text), near, occurrence)
+    found = ground_quote(quote, where.text, where.lo, where.context_hi, near, occurrence)
+    if found.span is None and where.context_lo < where.lo:
+        found = ground_quote(quote, where.text, where.context_lo, where.context_hi, near,
+                             occurrence)
     if found.span is None:
         raise Inconsistent(f"its {what} quote is not in the note", "quote not in the note")
     return found
@@ -146,6 +157,9 @@ def _evidence(draft_quote: str, where: Window, kind: str = "") -> tuple[Span, Al
     found = _ground(draft_quote, where, "evidence",
                     occurrence=where.occurrence(kind, draft_quote))
     assert found.span is not None
+    if not where.lo <= found.span.start < where.hi:
+        raise Inconsistent("its quote starts in the neighbour context sent around the chunk "
+                           "(the neighbouring chunk reports it)", "in the neighbour context")
     return found.span, found.alignment
 
 

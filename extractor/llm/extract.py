@@ -1,8 +1,9 @@
 """The LLM extractor: note text in, grounded `Extraction` out.
 
-cache -> split long notes -> one structured call per chunk -> ground and check every
-fact against the note -> merge facts from overlapping chunks by span. A note whose
-calls fail raises one typed error and yields no facts at all.
+cache -> split the note into chunks sized in tokens (with neighbour context) -> choose
+few-shot examples per chunk from the dev split -> one structured call per chunk, chunks
+in parallel -> ground and check every fact against the note -> merge the chunks' facts
+(extractor.llm.merge). A note whose calls fail raises one typed error and yields no facts.
 """
 
 from __future__ import annotations
@@ -11,21 +12,31 @@ import hashlib
 import logging
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from extractor.llm.cache import DraftCache, cache_key
-from extractor.llm.chunks import Chunk, split_note
+from extractor.llm.chunks import TEMPLATE_TOKENS, Chunk, chunk_tokens, split_note
 from extractor.llm.client import LLMClient
 from extractor.llm.convert import Converted, Window, convert
 from extractor.llm.drafts import NoteDraft
-from extractor.llm.prompt import PROMPT_VERSION, load_prompts, prompts_digest
+from extractor.llm.fewshot import Example, choose
+from extractor.llm.merge import merge
+from extractor.llm.prompt import PROMPT_VERSION, PromptSet, load_prompts, prompts_digest
 from extractor.llm.reading import NoteReading
+from extractor.llm.tokens import estimate_tokens
 from notecoder.config import Settings
-from notecoder.schema import DrugAdministration, Extraction, Fact, LLMRun
+from notecoder.schema import Extraction, LLMRun
 
 log = logging.getLogger(__name__)
 
 EXTRACTOR_NAME = "llm-1"
+
+
+def window(text: str, chunk: Chunk) -> Window:
+    """Where a chunk's drafts are grounded: the chunk and the context sent around it."""
+    return Window(text, chunk.start, chunk.end, context_lo=chunk.context_start,
+                  context_hi=chunk.context_end)
 
 
 @dataclass
@@ -41,24 +52,49 @@ class LLMExtractor:
         self.cache = (DraftCache(self.settings.resolved_llm_cache_path())
                       if self.settings.llm_cache else None)
 
+    def plan(self, text: str) -> tuple[list[Chunk], list[tuple[Example, ...]]]:
+        """The note's chunks (sized to the context window) and each chunk's examples."""
+        prompts = load_prompts(PROMPT_VERSION)
+        instructions = estimate_tokens(prompts.system + prompts.fields)
+        chunks = split_note(text, chunk_tokens(self.settings, instructions),
+                            self.settings.llm_context_lines)
+        examples = [choose(c.text, PROMPT_VERSION, self.settings.llm_examples,
+                           self.settings.llm_examples_tokens) for c in chunks]
+        return chunks, examples
+
     def drafts(self, reading: NoteReading, note_sha256: str
                ) -> tuple[list[Chunk], list[NoteDraft]]:
         """The note's chunks and the LLM's draft for each chunk in each pass (pass by pass:
-        `llm_passes` x chunks), from the cache when present."""
-        size, overlap = self.settings.llm_chunk_chars, self.settings.llm_chunk_overlap
-        chunks = split_note(reading.text, size, overlap)
-        key = cache_key(note_sha256, self.settings, prompts_digest(PROMPT_VERSION))
+        `llm_passes` x chunks), from the cache when present. Chunks are read
+        `llm_chunk_concurrency` at a time, each on its own thread counting on the note's
+        meter."""
+        chunks, examples = self.plan(reading.text)
+        key = cache_key(note_sha256, self.settings, prompts_digest(PROMPT_VERSION),
+                        chosen=[[e.source for e in chosen] for chosen in examples])
         cached = self.cache.get(key) if self.cache else None
         if cached is not None and len(cached) == len(chunks) * self.settings.llm_passes:
             return chunks, cached
         prompts = load_prompts(PROMPT_VERSION)
-        drafts = [self._answer(chunk, prompts, reading, n)
-                  for n in range(self.settings.llm_passes) for chunk in chunks]
+        meter = self.client.meter()
+        jobs = [(n, i) for n in range(self.settings.llm_passes) for i in range(len(chunks))]
+
+        def read(job: tuple[int, int]) -> NoteDraft:
+            n, i = job
+            if meter is not None:
+                self.client.use_meter(meter)
+            return self._answer(chunks[i], examples[i], prompts, reading, n)
+
+        if len(jobs) == 1:
+            drafts = [read(jobs[0])]
+        else:
+            with ThreadPoolExecutor(self.settings.llm_chunk_concurrency) as pool:
+                drafts = list(pool.map(read, jobs))
         if self.cache:
             self.cache.put(key, drafts)
         return chunks, drafts
 
-    def _answer(self, chunk: Chunk, prompts, reading: NoteReading, n: int = 0) -> NoteDraft:
+    def _answer(self, chunk: Chunk, examples: tuple[Example, ...], prompts: PromptSet,
+                reading: NoteReading, n: int = 0) -> NoteDraft:
         """The LLM's draft for one chunk in pass `n`. The first pass is at temperature 0;
         when checks drop something from it (and `llm_repair` is on), it is asked once more
         with the checker's own reasons, and the answer that keeps more facts, then drops
@@ -66,23 +102,40 @@ class LLMExtractor:
         call sampled at `llm_pass_temperature` with its own seed, never repaired."""
         from notecoder.errors import LLMError
 
+        ask = {"examples": examples, "context": (chunk.before, chunk.after)}
         if n > 0:
             seed = None if self.settings.llm_seed is None else self.settings.llm_seed + n
             return self.client.extract(chunk.text, prompts,
-                                       sampling=(self.settings.llm_pass_temperature, seed))
-        draft = self.client.extract(chunk.text, prompts)
+                                       sampling=(self.settings.llm_pass_temperature, seed),
+                                       **ask)
+        draft = self.client.extract(chunk.text, prompts, **ask)
         if not self.settings.llm_repair or not prompts.repair:
             return draft
-        first = convert(draft, Window(reading.text, chunk.start, chunk.end), reading)
-        if not first.dropped:
+        first = convert(draft, window(reading.text, chunk), reading)
+        if not first.dropped or not self._repair_fits(chunk, examples, prompts, draft):
             return draft
         try:
-            again = self.client.extract(chunk.text, prompts, repair=(draft, first.dropped))
+            again = self.client.extract(chunk.text, prompts, repair=(draft, first.dropped),
+                                        **ask)
         except LLMError as exc:
             log.debug("repair re-ask failed: %s", exc)
             return draft
-        second = convert(again, Window(reading.text, chunk.start, chunk.end), reading)
+        second = convert(again, window(reading.text, chunk), reading)
         return again if _score(second) > _score(first) else draft
+
+    def _repair_fits(self, chunk: Chunk, examples: tuple[Example, ...], prompts: PromptSet,
+                     first: NoteDraft) -> bool:
+        """Whether the re-ask (the first answer and the reasons added to the prompt, and a
+        second answer) fits the context window; a chunk sized to the window may leave no
+        room for it, and then the first answer stands."""
+        from extractor.llm.client import answer_tokens
+
+        used = (estimate_tokens(prompts.system + prompts.fields + prompts.repair)
+                + sum(e.tokens for e in examples)
+                + estimate_tokens(chunk.before + chunk.text + chunk.after)
+                + estimate_tokens(first.model_dump_json(exclude_none=True))
+                + answer_tokens(chunk.text, self.settings) + TEMPLATE_TOKENS)
+        return used <= self.settings.llm_context_window
 
     def __call__(self, text: str) -> tuple[Extraction, list[str]]:
         from extractor.compare import mark_found_by
@@ -96,7 +149,7 @@ class LLMExtractor:
         reading = NoteReading(text)
         chunks, drafts = self.drafts(reading, sha)
         passes = self.settings.llm_passes
-        parts = [convert(draft, Window(text, chunk.start, chunk.end), reading)
+        parts = [convert(draft, window(text, chunk), reading)
                  for chunk, draft in zip(chunks * passes, drafts, strict=True)]
         # Drops are reported and counted for the first pass; later passes only add facts.
         for part in parts[len(chunks):]:
@@ -113,7 +166,7 @@ class LLMExtractor:
             llm=LLMRun(
                 calls=meter.calls, cache_hits=(self.cache.hits - hits) if self.cache else 0,
                 prompt_tokens=meter.prompt_tokens, completion_tokens=meter.completion_tokens,
-                seconds=round(time.perf_counter() - started, 3),
+                chunks=len(chunks), seconds=round(time.perf_counter() - started, 3),
                 dropped_facts=dict(sorted(merged.dropped_facts.items())),
                 dropped_fields=dict(sorted(merged.dropped_fields.items()))))
         return mark_found_by(facts, reading.offline), warnings
@@ -126,83 +179,3 @@ def _score(part: Converted) -> tuple[int, int]:
     return kept, -len(part.dropped)
 
 
-def _overlaps(a: Fact, b: Fact) -> bool:
-    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
-
-
-def _same_administration(kept: DrugAdministration, new: DrugAdministration,
-                         same_chunk: bool) -> bool:
-    """Whether `new` is `kept` seen again: the same drug, never two different start times
-    or routes; from the same chunk only on the very same evidence (the LLM listed one
-    administration twice), from another chunk on overlapping evidence (the overlap of two
-    chunks). Two administrations the note documents apart stay two (96375/96376)."""
-    if kept.name.lower() != new.name.lower():
-        return False
-    for name in ("start", "route"):
-        a, b = getattr(kept, name), getattr(new, name)
-        if a is not None and b is not None and a != b:
-            return False
-    return kept.evidence == new.evidence if same_chunk else _overlaps(kept, new)
-
-
-def merge(parts: list[Converted], pass_of: list[int] | None = None
-          ) -> tuple[Converted, list[str]]:
-    """Facts of all chunks (and passes) as one set: an administration seen twice (see
-    `_same_administration`), or a diagnosis / culture of the same concept / organism on
-    overlapping evidence, is kept once; ids are renumbered A1.., D1.., C1.. in chunk order
-    and references follow them. With `pass_of` (the pass of each part), every kept fact
-    says in how many passes it was found (`passes`)."""
-    out = Converted()
-    warnings: list[str] = []
-    renamed: dict[tuple[int, str], str] = {}
-    chunk_of: dict[str, int] = {}  # kept administration id -> the chunk it came from
-    found_in: dict[str, set[int]] = {}  # kept fact id -> the passes that found it
-    for n, part in enumerate(parts):
-        seen_in = pass_of[n] if pass_of else 0
-        warnings += part.dropped
-        out.dropped_facts.update(part.dropped_facts)
-        out.dropped_fields.update(part.dropped_fields)
-        for admin in part.administrations:
-            twin = next((k for k in out.administrations
-                         if _same_administration(k, admin, chunk_of[k.id] == n)), None)
-            if twin is not None:
-                renamed[(id(part), admin.id)] = twin.id
-                found_in[twin.id].add(seen_in)
-                continue
-            new_id = f"A{len(out.administrations) + 1}"
-            renamed[(id(part), admin.id)] = new_id
-            chunk_of[new_id] = n
-            found_in[new_id] = {seen_in}
-            related = renamed.get((id(part), admin.related_to)) if admin.related_to else None
-            out.administrations.append(admin.model_copy(update={
-                "id": new_id, "related_to": related,
-                "relation": admin.relation if related else None}))
-        for dx in part.diagnoses:
-            twin = next((k for k in out.diagnoses
-                         if _overlaps(k, dx) and k.concept == dx.concept), None)
-            if twin is None:
-                twin = dx.model_copy(update={"id": f"D{len(out.diagnoses) + 1}"})
-                out.diagnoses.append(twin)
-            found_in.setdefault(twin.id, set()).add(seen_in)
-        for culture in part.cultures:
-            twin = next((k for k in out.cultures if k.organism == culture.organism), None)
-            if twin is None:
-                twin = culture.model_copy(update={"id": f"C{len(out.cultures) + 1}"})
-                out.cultures.append(twin)
-            found_in.setdefault(twin.id, set()).add(seen_in)
-        for name in ("em", "weight", "place"):
-            single = getattr(part, name)
-            if single is not None:
-                found_in.setdefault(single.id, set()).add(seen_in)
-                setattr(out, name, getattr(out, name) or single)
-    if pass_of:
-        def counted(fact):
-            return fact.model_copy(update={"passes": len(found_in.get(fact.id, ()))})
-
-        out.administrations = [counted(a) for a in out.administrations]
-        out.diagnoses = [counted(d) for d in out.diagnoses]
-        out.cultures = [counted(c) for c in out.cultures]
-        for name in ("em", "weight", "place"):
-            if getattr(out, name) is not None:
-                setattr(out, name, counted(getattr(out, name)))
-    return out, warnings

@@ -21,7 +21,8 @@ from notecoder.errors import InputNotFound
 _SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization",
                    "openai-project", "cookie", "set-cookie"]
 _REPLAYED = ("llm_model", "llm_mode", "llm_base_url", "llm_max_tokens", "llm_seed",
-             "llm_chunk_chars", "llm_chunk_overlap", "llm_max_retries", "llm_repair",
+             "llm_context_window", "llm_chunk_tokens", "llm_context_lines", "llm_examples",
+             "llm_examples_tokens", "llm_max_retries", "llm_repair",
              "llm_strict", "llm_passes", "llm_pass_temperature")
 # What a cassette recorded before a setting existed was recorded without it.
 _BEFORE = {"llm_repair": False}

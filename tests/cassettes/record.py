@@ -31,7 +31,8 @@ from tests.llm_notes import (
     EXAMPLES,
     INJECTION_NOTES,
     LONG_NOTE,
-    LONG_NOTE_CHUNK_CHARS,
+    LONG_NOTE_CHUNK_TOKENS,
+    MODE_NOTES,
     ROOT,
 )
 
@@ -41,21 +42,26 @@ def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: d
     use_llm_settings(settings)
     outcomes = {}
     started = time.perf_counter()
+    stopped = False
     with recording(cassette):
-        for label, text in notes:
-            t0 = time.perf_counter()
-            try:
-                facts, warnings = extract_note(text, "llm")
-                outcomes[label] = {"facts": len(facts.facts()), "dropped": len(warnings),
-                                   "seconds": round(time.perf_counter() - t0, 2)}
-            except NotecoderError as exc:
-                outcomes[label] = {"error": type(exc).__name__,
-                                   "seconds": round(time.perf_counter() - t0, 2)}
-            print(f"{name}: {label}: {outcomes[label]}", flush=True)
+        try:
+            for label, text in notes:
+                t0 = time.perf_counter()
+                try:
+                    facts, warnings = extract_note(text, "llm")
+                    outcomes[label] = {"facts": len(facts.facts()), "dropped": len(warnings),
+                                       "seconds": round(time.perf_counter() - t0, 2)}
+                except NotecoderError as exc:
+                    outcomes[label] = {"error": type(exc).__name__,
+                                       "seconds": round(time.perf_counter() - t0, 2)}
+                print(f"{name}: {label}: {outcomes[label]}", flush=True)
+        except KeyboardInterrupt:  # Ctrl-C (SIGINT) keeps the notes recorded so far
+            stopped = True
     reset_llm()
     meta = {"settings": recorded_settings(settings), "prompt_version": PROMPT_VERSION,
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes, **about}
+            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes,
+            **({"stopped_after": len(outcomes)} if stopped else {}), **about}
     meta_path(cassette).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
@@ -65,6 +71,10 @@ def main() -> int:
     parser.add_argument("--provenance", required=True,
                         help="the model: name, size, licence, where it came from")
     parser.add_argument("--only", nargs="*", help="cassette names to record (default: all)")
+    parser.add_argument("--limit", type=int,
+                        help="record the eval-test notes only up to this many (in id order)")
+    parser.add_argument("--prefix", default="",
+                        help="before each cassette's name: another model's set (gemma-)")
     args = parser.parse_args()
     base = Settings().model_copy(update={"llm_cache": False})
     if not base.llm_base_url or not base.llm_model:
@@ -76,13 +86,17 @@ def main() -> int:
         "examples": ([(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLES], base),
         "injection": (list(INJECTION_NOTES.items()), base),
         "long-note": ([("long_note", LONG_NOTE)], base.model_copy(update={
-            "llm_chunk_chars": LONG_NOTE_CHUNK_CHARS, "llm_chunk_overlap": 100})),
-        "eval-test": ([(g.note.id, g.note.text) for g in gold], base),
+            "llm_chunk_tokens": LONG_NOTE_CHUNK_TOKENS})),
+        "eval-test": ([(g.note.id, g.note.text) for g in gold][:args.limit], base),
+        # The other structured-output modes, on a few short notes (slow to record).
+        "modes-json-schema-strict": (MODE_NOTES, base.model_copy(update={
+            "llm_mode": "json_schema", "llm_strict": True})),
+        "modes-tools": (MODE_NOTES, base.model_copy(update={"llm_mode": "tools"})),
     }
     for name, (notes, settings) in jobs.items():
         if args.only and name not in args.only:
             continue
-        record(name, notes, settings, about)
+        record(args.prefix + name, notes, settings, about)
     return 0
 
 
