@@ -169,9 +169,10 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # external-cause details an injury code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
-    match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)
-                      - set(mention.bracketed_words)) & (
-        mt.vocabulary - _entry_words(e, mt.key))
+    unexplained = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)
+                   - set(mention.bracketed_words)) & (mt.vocabulary - _entry_words(e, mt.key))
+    match.doubtful = unexplained & _near_vocabulary(mt, sat, stated) if unexplained else \
+        frozenset()
     match._axes_from = (mt, e, sat, stated)
     return match
 
@@ -189,6 +190,22 @@ def _candidates(mt: MainTerm, stated: frozenset[str]):
     need = mt.need
     full = [ei for ei, mask in sat.items() if mask == need[ei]]
     return sat, full, _site_implied(mt, sat, stated), _other_needed(mt, sat)
+
+
+def _near_vocabulary(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]
+                     ) -> frozenset[str]:
+    """Words of the titles the phrase nearly states: every required word group stated but
+    at most one. A stated word only such a title uses is a sign of a more specific code the
+    phrase was meant to reach ("Crohn's disease of small and large bowel": K50.8-); a word
+    only far titles use ("large" of "Congenital stricture of large intestine") is not."""
+    out: set[str] = set()
+    need = mt.need
+    for ei, mask in sat.items():
+        if (need[ei] & ~mask).bit_count() <= 1 and mt.entries[ei].billable in (1, 7):
+            out |= mt.entries[ei].words
+    for ei in mt.no_required:
+        out |= mt.entries[ei].words
+    return frozenset(out)
 
 
 def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
@@ -294,6 +311,31 @@ def r_combination_code(matches: list[TermMatch]) -> tuple[list[TermMatch], list[
     return kept, aside
 
 
+def r_note_partners(cs: CodeSet, mention: DiagnosisMention, matches: list[TermMatch],
+                    index: TermIndex) -> list[TermMatch]:
+    """ICD-G I.A.13 / I.B.7 (etiology and manifestation, "code first" / "use additional
+    code") with I.A.15 ("with" and the presumed links of I.C.9.a): a chosen code's note
+    names the codes a phrase may state with it, so the title the phrase supports best
+    within each named range, under the phrase's own main terms, is a candidate too
+    ("Chronic HFrEF with HTN": I50.22's "code first ... due to hypertension (I11.0)" finds
+    "Hypertensive heart failure" under "failure"). The usual rules then choose."""
+    have = {m.code for m in matches}
+    out: list[TermMatch] = []
+    for m in matches:
+        for note in cs.code_first(m.code) + cs.use_additional(m.code):
+            for r in code_refs(note):
+                if "B95" <= r.first[:3] <= "B97" or r.first[:1] == "Z":
+                    continue  # organisms and status codes have rules of their own
+                for key in mention.main_terms:
+                    mt = index.term(key)
+                    found = r_most_specific_entry(mention, mt, within=r.holds) if mt else None
+                    if found is None or found.code in have or not (found.explained - {key}):
+                        continue
+                    have.add(found.code)
+                    out.append(found)
+    return out
+
+
 def _referenced(cs: CodeSet, by: str, code: str) -> str | None:
     """"code_first" / "use_additional" when a note of `by` names `code`, else None."""
     for kind, notes in (("code_first", cs.code_first(by)), ("use_additional",
@@ -316,6 +358,8 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
             kind = _referenced(cs, k.code, a.code)
             if kind is None or any(o.code == a.code for o in out):
                 continue
+            if _note_answered(cs, k, a, out):
+                continue
             a.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
             if kind == "code_first":
                 out.insert(out.index(k), a)
@@ -325,11 +369,13 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
         # A note's range ("N18.1-N18.4, N18.9") searched under the phrase's main terms: the
         # stage of CKD that I12.9 / E11.22 ask for is under the same main term as I12.9.
         for k in list(out):
-            refs = [(kind, r) for kind, notes in (("code_first", cs.code_first(k.code)),
-                                                  ("use_additional", cs.use_additional(k.code)))
+            refs = [(kind, r, n) for kind, notes in (("code_first", cs.code_first(k.code)),
+                                                     ("use_additional",
+                                                      cs.use_additional(k.code)))
                     for n in notes for r in code_refs(n)]
-            for kind, r in refs:
-                if any(o.code[:3] == r.first[:3] for o in out):
+            for kind, r, note in refs:
+                if any(o.code[:3] == r.first[:3] or any(x.holds(o.code) for x in code_refs(note))
+                       for o in out):
                     continue  # the note is answered (N18.31 for "N18.1-N18.4, N18.9")
                 for key in mention.main_terms:
                     mt = index.term(key)
@@ -338,7 +384,8 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                     if found is None or found.doubtful - claimed or any(
                             o.code == found.code for o in out):
                         continue
-                    if not (found.explained - {found.key}) or found.code[:1] == "Z":
+                    if not (found.explained - {found.key}) or found.code[:1] == "Z" or \
+                            _note_answered(cs, k, found, out):
                         continue
                     found.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
                     pos = out.index(k)
@@ -355,9 +402,20 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                     key = _title_key(cs.description(r.first))
                     if key and key in stated and key not in k.explained \
                             and not any(o.code == r.first for o in out):
-                        out.insert(out.index(k) + 1, _bare_code_match(
-                            cs, r.first, f"I.A.13 use additional code ({k.code})", {key}))
+                        bare = _bare_code_match(cs, r.first,
+                                                f"I.A.13 use additional code ({k.code})", {key})
+                        if not _note_answered(cs, k, bare, out):
+                            out.insert(out.index(k) + 1, bare)
     return out
+
+
+def _note_answered(cs: CodeSet, k: TermMatch, candidate: TermMatch, out: list[TermMatch]
+                   ) -> bool:
+    """True when another code `k`'s notes name already accounts for all the candidate
+    does: the note is answered by a fuller code (I13.0 holds the I11.0 that I50.22's "code
+    first" names; N18.32 the N18.9 of I12.9's "use additional")."""
+    return any(o is not k and o.code != candidate.code and _referenced(cs, k.code, o.code)
+               and o.explained >= candidate.explained for o in out)
 
 
 @lru_cache(maxsize=8192)
@@ -1005,6 +1063,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                 other = r_most_specific_entry(mention, mt, within=within)
                 if other is not None and all(x.code != other.code for x in matches):
                     matches.append(other)
+    matches += r_note_partners(cs, mention, matches, index)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches

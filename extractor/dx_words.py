@@ -59,6 +59,15 @@ _FIXED = [
     (re.compile(r"\bend[- ]stage\b"), " endstage "),
     (re.compile(r"\bin situ\b"), " insitu "),
     (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
+    # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
+    # axis is left open; stating it voids the title (like "without").
+    (re.compile(r"\bunspecified as to\b"), " without "),
+    # "Malignant melanoma of right upper limb, including shoulder": the site is widened,
+    # not narrowed; the words after "including" are nonessential.
+    (re.compile(r",?\s*\bincluding ([^,()]+)"), r" (\1) "),
+    # ICD-G I.A.13: an "in diseases classified elsewhere" code is a manifestation, coded
+    # only beside its etiology; no note phrase names it by words alone.
+    (re.compile(r"\bin (?:other )?diseases classified elsewhere\b"), " in elsewhereclassified "),
 ]
 
 
@@ -215,10 +224,15 @@ def title_terms(title: str) -> list[TitleTerms]:
     if not words:
         return []
     required: list[list[str]] = []
+    if words[:3] == ["other", "drug", "induced"]:  # "Other drug-induced agranulocytosis"
+        words = ["drug", "induced", "other", *words[3:]]
     if words[:2] == ["drug", "induced"] and len(words) > 2 and words[2] not in _HEAD_END:
         # "Drug-induced hypoglycemia without coma": the condition is the main term, the
         # cause words are required of it (not a main term "drug").
         required, words = [["drug"], ["induced"]], words[2:]
+    elif words[:4] == ["drug", "or", "chemical", "induced"] and len(words) > 4:
+        # "Drug or chemical induced diabetes mellitus" (E09): the same, either cause word.
+        required, words = [["chemical", "drug"], ["induced"]], words[4:]
     optional: list[str] = []
     negative: list[list[str]] = []
     head: list[str] = []
@@ -320,9 +334,46 @@ def title_terms(title: str) -> list[TitleTerms]:
         keys = [(head[-1], head[:-1])]
     out = []
     for key, mods in keys:
-        req = [[m] for m in mods] + [g for g in required if key not in g]
+        # A list that runs into the main term again ("with heart failure and stage 1
+        # through stage 4 chronic kidney disease") joined a second condition, not a list
+        # of alternatives: its first word stays required on its own.
+        req = [[m] for m in mods] + [g if key not in g else g[:1] for g in required
+                                     if g[0] != key]
         out.append(TitleTerms(key=key, required=_dedupe(req),
                               optional=sorted(set(optional) - {key}), negative=negative))
+    return out
+
+
+def inherited_terms(ancestor_title: str, code_title: str, term: str) -> list[TitleTerms]:
+    """Index entries of an ancestor's inclusion term for one of its complete codes (ICD-G
+    I.A.11: inclusion terms apply to the codes under the subcategory that lists them).
+
+    The code adds to the ancestor's title the axes that set it apart (S62.10 "Fracture of
+    unspecified carpal bone" -> S62.101 "..., right wrist"); those word groups are required
+    of the inclusion term too, so "Fracture of wrist NOS" (S62.10) gives S62.101 for a
+    stated right wrist and S62.109 when no side is stated. Groups the ancestor's title has
+    (and "other") are the ancestor's own, not the code's."""
+    ancestor = title_terms(ancestor_title)
+    own = title_terms(code_title)
+    if not ancestor or not own:
+        return []
+    base = ancestor[0]
+    code = next((t for t in own if t.key == base.key), None)
+    if code is None:
+        # "Neutropenia" (D70) -> "Other drug-induced agranulocytosis" (D70.2): the code names
+        # another condition, so the ancestor's terms do not describe it.
+        return []
+    have = {tuple(sorted(g)) for g in base.required}
+    extra = [g for g in code.required if tuple(sorted(g)) not in have and base.key not in g]
+    extra_neg = [g for g in code.negative if g not in base.negative]
+    extra_opt = set(code.optional) - set(base.optional)
+    out = []
+    for t in title_terms(term):
+        req = [g for g in extra if not set(g) & {t.key}]
+        out.append(TitleTerms(key=t.key, required=_dedupe(t.required + req),
+                              optional=sorted((set(t.optional) | extra_opt) - {t.key}),
+                              negative=t.negative + [g for g in extra_neg
+                                                     if g not in t.negative]))
     return out
 
 

@@ -30,7 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from engine.icd10cm_terms import WORDS_KEY, TermIndex
-from extractor.dx_words import title_terms
+from extractor.dx_words import inherited_terms, title_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ROOT / "engine" / "tables"
@@ -92,16 +92,25 @@ def code_rows(icd) -> list[list[str]]:
     return rows
 
 
+def _terms(inclusion: str, includes: str) -> list[str]:
+    return [t for t in (inclusion + SEP + includes).split(SEP) if t]
+
+
 def term_lines(rows: list[list[str]]) -> list[str]:
     """Term index lines: `key <TAB> json [[code, billable, required, optional, negative, src]]`."""
     by_key: dict[str, list] = defaultdict(list)
-    for code, billable, _parent, title, inclusion, *_, includes in rows:
+    by_code = {r[0]: r for r in rows}
+    for code, billable, parent, title, inclusion, *_, includes in rows:
         if billable == "0":
             continue  # categories with children: the children are indexed
-        sources = [("t", title)] + [("i", t) for t in (inclusion + SEP + includes).split(SEP)
-                                    if t]
+        sources = [("t", title, None)] + [("i", t, None) for t in _terms(inclusion, includes)]
+        # Inclusion terms of the subcategories and category above the code (I.A.11).
+        above = by_code.get(parent)
+        while above is not None and above[1] == "0":
+            sources += [("i", t, above[3]) for t in _terms(above[4], above[10])]
+            above = by_code.get(above[2])
         seen = set()
-        for src, text in sources:
+        for src, text, ancestor in sources:
             if src == "i" and _INSTRUCTION.match(text.strip()):
                 continue  # "This code is not for inpatient use": an instruction, no term
             if src == "i" and _ACRONYM.fullmatch(text.strip()):
@@ -109,7 +118,9 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                 # note words ("BP 118/74 pre", "PCP: Dr. Lee"); note acronyms are the
                 # curated `abbr` rows (TIA, BPH) instead.
                 continue
-            for terms in title_terms(text):
+            parsed = (title_terms(text) if ancestor is None
+                      else inherited_terms(ancestor, title, text))
+            for terms in parsed:
                 entry = [code, int(billable), terms.required, terms.optional, terms.negative,
                          src]
                 sig = json.dumps([terms.key, *entry[2:5]])
