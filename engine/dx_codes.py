@@ -41,7 +41,7 @@ from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
 from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
-from extractor.dx_words import title_terms
+from extractor.dx_words import synonyms, title_terms
 from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
 
 HISTORY_FILE = "dx_history_codes.json"
@@ -73,6 +73,10 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # not carry ("high-grade serous carcinoma of left ovary": C56.2).
                            "remission", "serous", "ductal", "lobular", "invasive",
                            "papillary", "mucinous", "high"})
+# "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
+# part of it: they count only for a title that names the limb ("Cellulitis of left lower
+# limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
+LIMB_LEVELS = frozenset({"lower", "upper"})
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -144,8 +148,12 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         if _states_negative(e, core, mt.key):
             continue  # "without X" but X is stated
         words = _entry_words(e, mt.key)
+        levels = frozenset() if "limb" in words else _limb_levels(soft_from)
+        usable = soft - levels
+        if levels and any(g & levels and not g & (core | usable) for g in e.required):
+            continue  # "lower" of "leg" -> "lower limb" is no "lower leg" (I82.4Z-)
         direct = words & core
-        explained = direct | {s for w in words & soft for s in soft_from[w].split()}
+        explained = direct | {s for w in words & usable for s in soft_from[w].split()}
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
         if is_other and (len(explained) + neg_stated <= plain_best
@@ -190,6 +198,13 @@ def _candidates(mt: MainTerm, stated: frozenset[str]):
     need = mt.need
     full = [ei for ei, mask in sat.items() if mask == need[ei]]
     return sat, full, _site_implied(mt, sat, stated), _other_needed(mt, sat)
+
+
+def _limb_levels(soft_from: dict[str, str]) -> frozenset[str]:
+    """The soft "lower" / "upper" that only a limb word added ("leg" -> "lower limb")."""
+    also = synonyms().also
+    return frozenset(w for w in LIMB_LEVELS & soft_from.keys()
+                     if all("limb" in also.get(s, "") for s in soft_from[w].split()))
 
 
 def _near_vocabulary(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]

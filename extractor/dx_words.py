@@ -344,6 +344,9 @@ def title_terms(title: str) -> list[TitleTerms]:
     return out
 
 
+_SPECIFIED = re.compile(r"(?i)\bspecified\b")
+
+
 def inherited_terms(ancestor_title: str, code_title: str, term: str) -> list[TitleTerms]:
     """Index entries of an ancestor's inclusion term for one of its complete codes (ICD-G
     I.A.11: inclusion terms apply to the codes under the subcategory that lists them).
@@ -353,6 +356,10 @@ def inherited_terms(ancestor_title: str, code_title: str, term: str) -> list[Tit
     of the inclusion term too, so "Fracture of wrist NOS" (S62.10) gives S62.101 for a
     stated right wrist and S62.109 when no side is stated. Groups the ancestor's title has
     (and "other") are the ancestor's own, not the code's."""
+    if _SPECIFIED.search(code_title) and not _SPECIFIED.search(ancestor_title):
+        # "Other specified chronic obstructive pulmonary disease" (J44.89) is for what the
+        # other codes do not name; the category's own terms are not that.
+        return []
     ancestor = title_terms(ancestor_title)
     own = title_terms(code_title)
     if not ancestor or not own:
