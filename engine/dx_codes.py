@@ -726,17 +726,60 @@ def r_sepsis_stated(mention: DiagnosisMention, kept: list[TermMatch]) -> list[Te
     return [m for m in kept if m.code[:3] not in ("A40", "A41")]
 
 
+def r_severe_sepsis_code(mention: DiagnosisMention, matches: list[TermMatch],
+                         index: TermIndex) -> list[TermMatch]:
+    """ICD-G I.C.1.d.1.b: severe sepsis (sepsis with organ dysfunction, septic shock) takes
+    an R65.2- code beside the sepsis code that names the organism ("severe sepsis due to
+    MRSA pneumonia": A41.02 and R65.20; "septic shock due to E. coli UTI": A41.51 and
+    R65.21); both titles under "sepsis" are candidates, whichever won the term."""
+    words = set(mention.words)
+    mt = index.term("sepsis")
+    if "sepsis" not in words or not words & {"severe", "shock"} or mt is None:
+        return []
+    out = []
+    for within in (lambda c: c.startswith("R65.2"), lambda c: c[:3] in ("A40", "A41")):
+        if any(within(m.code) for m in matches):
+            continue
+        found = r_most_specific_entry(mention, mt, within=within)
+        if found is not None and (found.code[:1] == "A" or found.explained & {"severe",
+                                                                               "shock"}):
+            out.append(found)
+    return out
+
+
+def r_severe_sepsis_first(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.1.d.1.b / I.C.1.d.4 (and the R65.2 "code first underlying infection"
+    note): severe sepsis and septic shock are never first; the systemic infection is coded
+    first, and when the phrase names none, the note's "sepsis NOS" code (A41.9)."""
+    severe = next((m for m in kept if m.code.startswith("R65.2")), None)
+    if severe is None:
+        return kept
+    systemic = [m for m in kept if m is not severe and (m.code[:3] in ("A40", "A41") or "sepsis"
+                in cs.description(m.code).lower())]
+    if systemic:  # the systemic infection, the localized infection, then R65.2-
+        return systemic + [m for m in kept if m not in systemic and m is not severe] + [severe]
+    refs = [r for note in cs.code_first(severe.code) if "sepsis NOS" in note
+            for r in code_refs(note)]
+    if not refs or not cs.is_billable(refs[0].first):
+        return kept
+    first = _bare_code_match(cs, refs[0].first, f"I.C.1.d.4 systemic infection first "
+                                                f"({severe.code})", {"sepsis"})
+    return [first, *(m for m in kept if m is not severe), severe]
+
+
 def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.B.4-5: signs and symptoms (R00-R99) routinely part of a definitive diagnosis
     are not coded beside it ("gastroenteritis with nausea and vomiting" -> K52.9 only),
-    unless a chosen code's note asks for them (D70.1 + R50.81)."""
+    unless a chosen code's note asks for them (D70.1 + R50.81) or the symptom code's own
+    "code first" note says it accompanies another condition (R65.21 severe sepsis with
+    septic shock, I.C.1.d.1.b)."""
     definitive = [m for m in kept if not _is_symptom(m.code)]
     if not definitive:
         return kept
     out = []
     for m in kept:
-        if _is_symptom(m.code) and not any(_referenced(cs, d.code, m.code)
-                                           for d in definitive):
+        if _is_symptom(m.code) and not cs.code_first(m.code) and not any(
+                _referenced(cs, d.code, m.code) for d in definitive):
             continue
         out.append(m)
     return out
@@ -1079,6 +1122,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                 if other is not None and all(x.code != other.code for x in matches):
                     matches.append(other)
     matches += r_note_partners(cs, mention, matches, index)
+    matches += r_severe_sepsis_code(mention, matches, index)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches
@@ -1101,6 +1145,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     kept, aside = r_combination_code(matches)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
+    kept = r_severe_sepsis_first(cs, kept)
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_excludes1(cs, kept)
     kept = r_anemia_in_neoplastic_disease(kept)
