@@ -908,7 +908,8 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
     """ICD-G I.C.2 (primary and secondary malignant neoplasms are coded apart; I.C.2.d: an
     unknown primary is C80.1): "colon cancer with liver metastases", "metastatic breast cancer
     to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases)."""
-    text = " ".join(re.sub(r"\([^()]*\)", " ", mention.text.lower()).split()).strip(" .;")
+    text = _RECEPTOR.sub(" ", re.sub(r"\([^()]*\)", " ", mention.text.lower()))
+    text = " ".join(re.sub(r"\btriple[- ]negative\b|\btnbc\b", " ", text).split()).strip(" .;,/")
     for pattern in _SPREAD:
         m = pattern.match(text)
         if m is None:
@@ -919,6 +920,83 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
         sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
         return primary, [f"secondary malignant neoplasm of {site}" for site in sites]
     return None
+
+
+# A receptor and its status: "ER+", "PR-", "HER2 negative", "ER/PR positive", "HR+".
+_RECEPTOR = re.compile(r"\b(er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b(?:\s*/\s*(er|pr|pgr)\b)?"
+                       r"[\s:-]*(positive|pos|negative|neg|\+|-)(?![a-z])", re.I)
+RECEPTOR_WORDS = frozenset({"er", "pr", "pgr", "her2", "her", "2", "neu", "hr", "hormone",
+                            "receptor", "positive", "pos", "negative", "neg", "triple",
+                            "status"})
+_RECEPTOR_NAMES = {"pgr": "pr", "hormone receptor": "hr"}
+
+
+def receptor_status(text: str) -> dict[str, str]:
+    """Receptor -> "+" / "-" as the phrase states them ("ER+/PR-/HER2-", "ER/PR positive,
+    HER2 negative", "HR+/HER2-"); "triple negative" is the combined HR-/HER2- status the
+    Z17.421 inclusion terms name, "triple positive" each receptor positive."""
+    s = text.lower()
+    out: dict[str, str] = {}
+    if re.search(r"\btriple[- ]negative\b|\btnbc\b", s):
+        out.update(hr="-", her2="-")
+    if re.search(r"\btriple[- ]positive\b", s):
+        out.update(er="+", pr="+", her2="+")
+    for m in _RECEPTOR.finditer(s):
+        sign = "+" if m.group(3) in ("positive", "pos", "+") else "-"
+        for name in (m.group(1), m.group(2)):
+            if name:
+                name = re.sub(r"-|/neu", "", name)
+                out[_RECEPTOR_NAMES.get(name, name)] = sign
+    return out
+
+
+@cache
+def _receptor_codes(year: str, folder: str | None) -> dict[frozenset, str]:
+    """{(receptor, sign), ...} -> Z17 code, read from the Z17 titles and inclusion terms
+    ("[ER+]", "PR-", "HR+ with HER2-"), never typed by hand."""
+    cs = code_set(year, folder)
+    out: dict[frozenset, str] = {}
+    stack = ["Z17"]
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if not cs.is_billable(code):
+            continue
+        for text in [cs.description(code), *cs.inclusion_terms(code)]:
+            found = frozenset((r.lower(), s) for r, s in re.findall(r"\b(ER|PR|HER2|HR)([+-])", text))
+            if found:
+                out.setdefault(found, code)
+    return out
+
+
+def r_receptor_status(cs: CodeSet, mention: DiagnosisMention, out: list[DiagnosisCodeChoice],
+                      year: str = DEFAULT_YEAR, folder: str | None = None
+                      ) -> list[DiagnosisCodeChoice]:
+    """ICD-TAB Z17 ("code first malignant neoplasm"; "use one code, as available, for each
+    receptor"; Z17.4-: "when only a combined receptor status is documented"): the stated
+    receptor status of a neoplasm whose note asks for Z17 (C50 breast) follows it; a
+    combined HR status takes the HR/HER2 code, never one per receptor beside it."""
+    status = receptor_status(mention.text)
+    host = next((c for c in out if any(r.first.startswith("Z17") for n in
+                                       cs.use_additional(c.code) for r in code_refs(n))), None)
+    if not status or host is None:
+        return out
+    table = _receptor_codes(year, folder)
+    wanted: list[frozenset] = []
+    if "hr" in status:
+        if "her2" in status:
+            wanted.append(frozenset({("hr", status["hr"]), ("her2", status["her2"])}))
+    else:
+        wanted += [frozenset({(r, status[r])}) for r in ("er", "pr", "her2") if r in status]
+    added = [table[w] for w in wanted if w in table and cs.is_billable(table[w])]
+    codes = [DiagnosisCodeChoice(code=c, description=cs.description(c), term="receptor",
+                                 words=sorted(RECEPTOR_WORDS & set(mention.words)),
+                                 rule=f"ICD-TAB Z17 receptor status ({host.code})",
+                                 missing_axes=[], code_set=cs.release)
+             for c in added if all(o.code != c for o in out)]
+    # After the neoplasm codes (primary and secondary), before anything else.
+    at = max(i for i, c in enumerate(out) if c is host or c.code[:1] == "C") + 1
+    return out[:at] + codes + out[at:]
 
 
 _ON_DRUG = re.compile(r"\b(?:on|maintained on|long[- ]term(?: use of)?|chronic)\s+"
@@ -1080,6 +1158,12 @@ def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[Term
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
+    out = _condition_codes(mention, year, folder)
+    return r_receptor_status(code_set(year, folder), mention, out, year, folder)
+
+
+def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
+                     ) -> list[DiagnosisCodeChoice]:
     spread = r_primary_and_secondary(mention)
     if spread is not None:
         from extractor.dx_terms import read_phrase
@@ -1087,7 +1171,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         primary, secondary = spread
         out: list[DiagnosisCodeChoice] = []
         for phrase in ([primary] if primary else []) + secondary:
-            for choice in choose_codes(read_phrase(phrase, year, folder), year, folder):
+            for choice in _condition_codes(read_phrase(phrase, year, folder), year, folder):
                 if all(c.code != choice.code for c in out):
                     out.append(choice.model_copy(update={
                         "rule": f"{choice.rule}; I.C.2 primary and secondary sites apart"}))
@@ -1139,6 +1223,8 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if _BMI.search(mention.text.lower()):
         cause_words |= {"bmi", "body", "mass", "index", *(w for w in mention.words
                                                           if w.replace(".", "").isdigit())}
+    if receptor_status(mention.text):  # "ER+/PR-/HER2-": receptor status, no condition
+        cause_words |= RECEPTOR_WORDS
     matches = r_understood(mention, matches, index.words(), cause_words)
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
