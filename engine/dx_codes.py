@@ -77,6 +77,9 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
 LIMB_LEVELS = frozenset({"lower", "upper"})
+# A grade a title does not name qualifies the condition ("grade 2 neuropathy"), as "grade"
+# does (NEUTRAL_WORDS); a title that names it ("Second degree ... grade/stage II") uses it.
+_GRADES = frozenset(f"grade{n}{x}" for n in "1234" for x in ("", "a", "b"))
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -177,7 +180,7 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # external-cause details an injury code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
-    unexplained = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)
+    unexplained = (core - explained - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
                    - set(mention.bracketed_words)) & (mt.vocabulary - _entry_words(e, mt.key))
     match.doubtful = unexplained & _near_vocabulary(mt, sat, stated) if unexplained else \
         frozenset()
@@ -508,7 +511,7 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
                 changed = True
                 break
     out.sort(key=ordered.index)
-    left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
+    left = set(mention.words) - accounted - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
     left = {w for w in left if not _is_number(w)}  # "CKD stage 4 (eGFR 22)": a value
     left -= set(mention.bracketed_words)
     left = {w for w in left if w in known and w not in axis_of_word()}
@@ -765,6 +768,15 @@ def r_severe_sepsis_first(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]
     first = _bare_code_match(cs, refs[0].first, f"I.C.1.d.4 systemic infection first "
                                                 f"({severe.code})", {"sepsis"})
     return [first, *(m for m in kept if m is not severe), severe]
+
+
+def r_pain_by_site(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-TAB R52 Excludes1 ("localized pain, unspecified type - code to pain by site"):
+    "Pain, unspecified" is never the code of a pain the phrase puts at a site or side ("left
+    ear pain"); with no site code found, nothing is coded."""
+    if not (mention.axes.site or mention.axes.laterality):
+        return kept
+    return [m for m in kept if m.code != "R52"]
 
 
 def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
@@ -1233,6 +1245,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     kept = r_sepsis_stated(mention, kept)
     kept = r_severe_sepsis_first(cs, kept)
     kept = r_signs_symptoms_integral(cs, kept)
+    kept = r_pain_by_site(mention, kept)
     kept = r_excludes1(cs, kept)
     kept = r_anemia_in_neoplastic_disease(kept)
     kept = r_organism_code(cs, mention, kept)

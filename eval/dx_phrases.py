@@ -58,9 +58,13 @@ def clauses(phrase: str) -> list[tuple[str, str]]:
         if not part.strip():
             continue
         pieces = [part]
-        if UNCERTAIN.match(part) or NEGATED.match(part):
-            # "probable pneumonia with cough": the symptom after "with" is stated.
-            pieces = re.split(r"\s+\bwith\b\s+", part, maxsplit=1)
+        cue = UNCERTAIN.match(part) or NEGATED.match(part)
+        if cue:
+            # "probable pneumonia with cough": the symptom after "with" is stated (the "with"
+            # of the cue itself, "consistent with", is not that).
+            head, rest = part[: cue.end()], part[cue.end():]
+            pieces = re.split(r"\s+\bwith\b\s+", rest, maxsplit=1)
+            pieces[0] = head + pieces[0]
         for i, piece in enumerate(pieces):
             if i == 0 and (UNCERTAIN.match(piece) or DIFFERENTIAL.search(piece)):
                 out.append(("uncertain", piece))

@@ -41,6 +41,8 @@ NOT_PLURAL = _wordset(
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _TYPE = re.compile(r"\btype\s*-?\s*(1|2|i|ii)\b")
 _STAGE = re.compile(r"\bstage\s*-?\s*(1|2|3|4|5|i|ii|iii|iv|v)\s*([ab])?\b")
+# "grade 2", "grade II", "Grade/stage II hemorrhoids" (K64.1), "follicular lymphoma grade IIIa".
+_GRADE = re.compile(r"\bgrade(?:/stage)?\s*-?\s*(1|2|3|4|i|ii|iii|iv)\s*([ab])?\b")
 _STAGE_RANGE = re.compile(r"\bstage (\d) through stage (\d)")
 _WORD = re.compile(r"[a-z0-9][a-z0-9.'/-]*[a-z0-9]|[a-z0-9]")
 _FIXED = [
@@ -150,6 +152,8 @@ def prepare(text: str) -> str:
         s = pattern.sub(repl, s)
     s = _STAGE_RANGE.sub(_stage_range, s)
     s = _TYPE.sub(lambda m: f" type{_ROMAN.get(m.group(1), m.group(1))} ", s)
+    s = _GRADE.sub(lambda m: f" grade{_ROMAN.get(m.group(1), m.group(1))}{m.group(2) or ''} ",
+                   s)
     s = _STAGE.sub(_stage_token, s)
     return s
 
@@ -424,6 +428,8 @@ _NOTE_SHORTHAND = [
     # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
     (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
      " calcium "),
+    (re.compile(r"(?<![a-z0-9])(?:fhx|fmhx|fam hx|family hx)(?:\s+of)?(?![a-z0-9])"),
+     " family history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
     (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
      " history of "),
