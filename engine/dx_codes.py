@@ -844,8 +844,15 @@ def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatc
     if mention.family:
         return [m for m in kept if "Z80" <= m.code[:3] <= "Z84"]
     if mention.history:
-        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87"]
+        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87" or m.code in OTHER_HISTORY_CODES]
     return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
+
+
+# History codes outside Z85-Z87 ("History of falling" Z91.81; ICD-G I.C.21.c.4 lists
+# Z91.4-, Z91.5-, Z91.8- and Z92.- among the history codes).
+OTHER_HISTORY_CODES = frozenset({"Z91.81", "Z91.82", "Z91.410", "Z91.411", "Z91.412",
+                                 "Z91.419", "Z91.42", "Z91.49", "Z91.51", "Z91.52",
+                                 "Z92.21", "Z92.3", "Z92.241", "Z92.25", "Z92.82"})
 
 
 @cache
@@ -856,26 +863,83 @@ def history_codes() -> dict[str, str]:
             if not k.startswith("_")}
 
 
-def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str]
-                   ) -> list[TermMatch]:
-    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2): a "history of" phrase
-    whose condition has no personal-history title in the index is coded by the history
-    code of the condition's category (`dx_history_codes.json`: pneumonia -> Z87.01, DVT ->
-    Z86.718, MI -> I25.2). Every current code must have one, else nothing is coded."""
-    kept, _ = r_combination_code(r_understood(mention, current, known))
-    table = history_codes()
+def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str],
+                   cs: CodeSet | None = None) -> list[TermMatch]:
+    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2), I.C.2.d (Z85): a
+    "history of" / "family history of" phrase whose condition has no history title in the
+    index is coded by the history code of the condition's category: `dx_history_codes.json`
+    (pneumonia -> Z87.01, DVT -> Z86.718, MI -> I25.2), else the history code whose
+    tabular inclusion term says "Conditions classifiable to" the condition's code
+    (`classifiable_history`: C43.9 -> Z85.820, C18.9 -> Z80.0 in a family history).
+    Every current code must have one, else nothing is coded."""
+    current = [m for m in current if not ("Z80" <= m.code[:3] <= "Z87")]
+    kept, _ = r_combination_code(r_understood(mention, current, known,
+                                              _treatment_words(mention) | HISTORY_WORDS))
+    table = {} if mention.family else history_codes()
     out: list[TermMatch] = []
     for m in kept:
         plain = m.code.replace(".", "")
         hits = [k for k in table if plain.startswith(k.replace(".", ""))]
-        if not hits:
+        code = table[max(hits, key=len)] if hits else (
+            classifiable_history(cs, m.code, mention.family) if cs is not None else None)
+        if code is None:
             return []
-        code = table[max(hits, key=len)]
         if not any(o.code == code for o in out):
             out.append(TermMatch(m.key, TermEntry(code, 1, (), frozenset(), (), "t"),
-                                 m.explained | {"history", "personal"}, 0,
+                                 m.explained | {"history", "personal", "family"}, 0,
                                  rule=f"I.C.21.c.4 history of {m.code}"))
     return out
+
+
+def classifiable_history(cs: CodeSet, code: str, family: bool) -> str | None:
+    """The complete history code (Z80-Z84 family, Z85-Z87 personal) whose inclusion term
+    "Conditions classifiable to ..." holds `code` most narrowly; None when the narrowest
+    such range belongs to a subcategory with several codes (Z86.7 "I00-I99")."""
+    best: tuple[int, str, bool] | None = None
+    for r, history, billable in _classifiable_ranges(cs, family):
+        if r.holds(code):
+            width = len(r.first.replace(".", "")) + (r.first == r.last)
+            if best is None or width > best[0]:
+                best = (width, history, billable)
+    return best[1] if best is not None and best[2] else None
+
+
+_CLASSIFIABLE: dict[tuple[int, bool], list] = {}
+
+
+def _classifiable_ranges(cs: CodeSet, family: bool) -> list[tuple[object, str, bool]]:
+    key = (id(cs), family)
+    got = _CLASSIFIABLE.get(key)
+    if got is None:
+        got = []
+        stack = ["Z80", "Z81", "Z82", "Z83", "Z84"] if family else ["Z85", "Z86", "Z87"]
+        while stack:
+            code = stack.pop()
+            stack.extend(cs.children(code))
+            for term in cs.inclusion_terms(code):
+                if "classifiable to" in term.lower() and "except" not in term.lower():
+                    got += [(r, code, cs.is_billable(code)) for r in code_refs(term)]
+        _CLASSIFIABLE[key] = got
+    return got
+
+
+HISTORY_WORDS = frozenset({"family", "history", "personal"})
+# "s/p resection", "s/p lumpectomy and XRT", "completed treatment": how a past condition was
+# treated, in a history phrase; no condition of its own.
+_TREATED = re.compile(r"\b(?:s/p|status post|after|following|completed|treated with|"
+                      r"post)\b[^,;]*")
+
+
+def _treatment_words(mention: DiagnosisMention) -> frozenset[str]:
+    """Words of a history phrase that say how the condition was treated (I.C.2.d)."""
+    if not (mention.history or mention.family):
+        return frozenset()
+    from extractor.dx_words import phrase_words
+
+    out: set[str] = {"status", "post"}
+    for m in _TREATED.finditer(mention.text.lower()):
+        out.update(phrase_words(m.group(0)).core)
+    return frozenset(out) & frozenset(mention.words)
 
 
 def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
@@ -1223,8 +1287,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches
     matches = r_history(mention, matches)
-    if mention.history and not mention.family and not matches:
-        matches = r_history_code(mention, current, index.words())
+
     cause_words = cause.words | _cue_words(mention) if cause else frozenset()
     if mention.axes.gestation_weeks is not None:
         weeks = mention.axes.gestation_weeks
@@ -1237,7 +1300,16 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
                                                           if w.replace(".", "").isdigit())}
     if receptor_status(mention.text):  # "ER+/PR-/HER2-": receptor status, no condition
         cause_words |= RECEPTOR_WORDS
+    cause_words |= _treatment_words(mention)
     matches = r_understood(mention, matches, index.words(), cause_words)
+    if (mention.history or mention.family) and (not matches or any(
+            "unspecified" in cs.description(m.code).lower() for m in matches)):
+        # The history code of the condition's own category where no history title fits, or
+        # only an "unspecified" one does (Z80.1 for a family history of lung cancer, not the
+        # Z80.9 the title "Family history of malignant neoplasm, unspecified" gives).
+        derived = r_understood(mention, r_history_code(mention, current, index.words(), cs),
+                               index.words(), cause_words)
+        matches = derived or matches
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
     kept, aside = r_combination_code(matches)

@@ -6,7 +6,7 @@ The term index (`engine/tables/icd10cm_*_terms.tsv.gz`) is built from tabular ti
 "kidney", "type2" and "stage3a" on both sides. Vocabulary is data:
 `notecoder/refdata/curated/dx_synonyms.csv` (kind `word`: both sides; `abbr`: note
 language -> tabular wording; `also`: note words that add a softer tabular word, "leg" ->
-"lower limb").
+"lower limb"; `keep`: note words the speller leaves as they are, "resection").
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class Synonyms:
     word_re: re.Pattern | None
     abbr_re: re.Pattern | None
     also_re: re.Pattern | None
+    keep: frozenset[str] = frozenset()  # note words the speller keeps as they are
 
 
 def _alternation(terms) -> re.Pattern | None:
@@ -110,13 +111,14 @@ def _alternation(terms) -> re.Pattern | None:
 def synonyms() -> Synonyms:
     """The curated synonym file (`notecoder/refdata/curated/dx_synonyms.csv`)."""
     path = resources.files("notecoder.refdata") / "curated" / SYNONYMS_FILE
-    kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}}
+    kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}, "keep": {}}
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             term, repl = row["term"].strip().lower(), row["replacement"].strip().lower()
             kinds[row["kind"].strip()][term] = repl
     return Synonyms(kinds["word"], kinds["abbr"], kinds["also"], _alternation(kinds["word"]),
-                    _alternation(kinds["abbr"]), _alternation(kinds["also"]))
+                    _alternation(kinds["abbr"]), _alternation(kinds["also"]),
+                    frozenset(kinds["keep"]))
 
 
 @cache
@@ -128,7 +130,7 @@ def synonym_words() -> frozenset[str]:
         for k, v in table.items():
             out.update(split_words(k))
             out.update(split_words(v))
-    return frozenset(out)
+    return frozenset(out | syn.keep)
 
 
 def singular(word: str) -> str:
@@ -428,8 +430,13 @@ _NOTE_SHORTHAND = [
     # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
     (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
      " calcium "),
-    (re.compile(r"(?<![a-z0-9])(?:fhx|fmhx|fam hx|family hx)(?:\s+of)?(?![a-z0-9])"),
+    (re.compile(r"(?<![a-z0-9])(?:fhx|fmhx|fh|fam hx|family hx)(?:\s+of)?(?![a-z0-9])"),
      " family history of "),
+    # "Remote history of CVA", "prior DVT", "previous PE": a past condition (ICD-G I.C.21.c.4).
+    (re.compile(r"(?<![a-z0-9])(?:remote|distant|past|prior|previous)\s+(?=(?:history|hx|h/o)\b)"),
+     " "),
+    (re.compile(r"^\s*(?:prior|previous|remote)\s+(?!to\b|history\b|hx\b|h/o\b)"),
+     " history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
     (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
      " history of "),
