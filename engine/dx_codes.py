@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
-from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
+from engine.icd10cm import DEFAULT_YEAR, CodeRange, CodeSet, code_refs, code_set
 from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
@@ -341,17 +341,53 @@ def r_note_partners(cs: CodeSet, mention: DiagnosisMention, matches: list[TermMa
     out: list[TermMatch] = []
     for m in matches:
         for note in cs.code_first(m.code) + cs.use_additional(m.code):
+            # One code per note line ("code to identify site of ulcer (L97.4-, L97.5-)"): the
+            # best title over its ranges.
+            best: TermMatch | None = None
+            if any(r.holds(c) for r in code_refs(note) for c in have):
+                continue  # the note is answered already
+            identify = note in cs.use_additional(m.code) and "to identify" in note
             for r in code_refs(note):
                 if "B95" <= r.first[:3] <= "B97" or r.first[:1] == "Z":
                     continue  # organisms and status codes have rules of their own
+                implied = (_range_words(cs, r.first, r.last) - set(mention.words)
+                           if identify else frozenset())
+                # Words every code of the range has ("Non-pressure chronic ulcer of ..." for
+                # E11.621's "use additional code to identify site of ulcer (L97.4-, L97.5-)")
+                # are said by the note: they may meet a title's requirement, but account for
+                # no word of the phrase. A "code first ... such as" note says nothing exists.
+                said = mention.model_copy(update={"soft_words": {
+                    **{w: "" for w in implied}, **mention.soft_words}}) if implied else mention
                 for key in mention.main_terms:
                     mt = index.term(key)
-                    found = r_most_specific_entry(mention, mt, within=r.holds) if mt else None
+                    found = r_most_specific_entry(said, mt, within=r.holds) if mt else None
                     if found is None or found.code in have or not (found.explained - {key}):
                         continue
-                    have.add(found.code)
-                    out.append(found)
+                    if best is None or (len(found.explained), -found.defaults) > (
+                            len(best.explained), -best.defaults):
+                        best = found
+            if best is not None:
+                have.add(best.code)
+                out.append(best)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _range_words(cs: CodeSet, first: str, last: str) -> frozenset[str]:
+    """The title words every complete code of a note's range shares (none for a range of
+    more than one category or of no codes)."""
+    if first[:3] != last[:3]:
+        return frozenset()
+    r = CodeRange(first, last)
+    stack, common = [first[:3]], None
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if cs.is_billable(code) and r.holds(code):
+            words = {w for t in title_terms(cs.description(code)) for g in t.required
+                     for w in g} | {t.key for t in title_terms(cs.description(code))}
+            common = words if common is None else common & words
+    return frozenset(common or ())
 
 
 def _referenced(cs: CodeSet, by: str, code: str) -> str | None:
