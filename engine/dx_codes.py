@@ -150,6 +150,8 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
             continue
         if _states_negative(e, core, mt.key):
             continue  # "without X" but X is stated
+        if _other_acuity(e, core, mt.key):
+            continue  # an acute title for a condition stated chronic, or the reverse
         words = _entry_words(e, mt.key)
         levels = frozenset() if "limb" in words else _limb_levels(soft_from)
         usable = soft - levels
@@ -275,6 +277,20 @@ def _other_needed(mt: MainTerm, sat: dict[int, int]) -> list[int]:
 
 def _site_words() -> frozenset[str]:
     return frozenset(axes_vocabulary()["site"])
+
+
+def _other_acuity(e: TermEntry, core: frozenset[str], key: str) -> bool:
+    """ICD-G I.B.8 (acute and chronic conditions have their own subentries): a title that
+    names one acuity is never the code of a condition stated with only the other ("Chronic
+    DVT right femoral vein" is never I82.411 "Acute embolism ...")."""
+    said = _ACUITY & core
+    if len(said) != 1:
+        return False
+    named = _ACUITY & _entry_words(e, key)
+    return bool(named) and not named & said
+
+
+_ACUITY = frozenset({"acute", "chronic"})
 
 
 def _states_negative(e: TermEntry, core: frozenset[str], key: str) -> bool:
@@ -1144,28 +1160,51 @@ def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
 
 
 def long_term_drug(cs: CodeSet, mention: DiagnosisMention, year: str = DEFAULT_YEAR,
-                   folder: str | None = None) -> tuple[str, frozenset[str]] | None:
-    """The Z79 code of the drug a phrase says the condition is treated with ("A-fib on
-    apixaban", "DM2 on insulin") and the words naming it; None when it names none."""
+                   folder: str | None = None) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The Z79 codes of the drugs a phrase says the condition is treated with ("A-fib on
+    apixaban", "DM2 on insulin and metformin") and the words naming them; None when it
+    names none."""
     table = _long_term_codes(year, folder)
+    codes: list[str] = []
+    named: set[str] = set()
     for m in _ON_DRUG.finditer(mention.text.lower()):
         words = m.group(1).split()
-        for n in range(min(3, len(words)), 0, -1):
-            name = " ".join(words[:n])
-            code = table.get(name)
-            if code is not None and cs.is_billable(code):
-                return code, frozenset(name.split())
-    return None
+        i = 0
+        while i < len(words):  # "insulin and metformin": every drug of the list
+            for n in range(min(3, len(words) - i), 0, -1):
+                name = " ".join(words[i:i + n])
+                code = table.get(name)
+                if code is not None and cs.is_billable(code):
+                    if code not in codes:
+                        codes.append(code)
+                    named.update(name.split())
+                    i += n - 1
+                    break
+            i += 1
+    return (tuple(codes), frozenset(named)) if codes else None
 
 
 def r_long_term_drug(cs: CodeSet, kept: list[TermMatch],
-                     drug: tuple[str, frozenset[str]] | None) -> list[TermMatch]:
+                     drug: tuple[tuple[str, ...], frozenset[str]] | None) -> list[TermMatch]:
     """ICD-G I.C.21.c.3 (Z79: a drug taken long term for a chronic condition) and
-    I.C.4.a.3 (diabetes control by insulin / oral drugs): the drug's Z79 code
-    (`long_term_drug`) after the condition, never alone."""
-    if drug is None or not kept or any(k.code == drug[0] for k in kept):
+    I.C.4.a.3 (diabetes control by insulin / oral drugs; both Z79.4 and Z79.84 when insulin
+    and an oral drug are both used): each drug's Z79 code (`long_term_drug`) after the
+    condition, never alone. I.C.15.i: no Z79 control code beside gestational diabetes
+    (O24.4-), whose codes say the control."""
+    if drug is None or not kept:
         return kept
-    return [*kept, _bare_code_match(cs, drug[0], "I.C.21.c.3 long-term drug therapy")]
+    out = list(kept)
+    gestational = any(k.code.startswith("O24.4") for k in kept)
+    for code in drug[0]:
+        if any(k.code == code for k in out) or (gestational and code in GDM_CONTROL):
+            continue
+        out.append(_bare_code_match(cs, code, "I.C.21.c.3 long-term drug therapy"))
+    return out
+
+
+# ICD-G I.C.15.i: "Codes Z79.4, Z79.84 and Z79.85 should not be assigned with codes from
+# subcategory O24.4".
+GDM_CONTROL = frozenset({"Z79.4", "Z79.84", "Z79.85"})
 
 
 _BMI = re.compile(r"\bbmi\s*(?:of|is|=|:)?\s*(\d{2}(?:\.\d)?)\b")
@@ -1245,10 +1284,11 @@ def _with_trimester(mention: DiagnosisMention) -> DiagnosisMention:
     weeks = mention.axes.gestation_weeks
     if weeks is None:
         return mention
-    # Stated words, so the title naming the trimester outranks "unspecified trimester";
-    # `choose_codes` counts them as accounted for when no title uses them.
-    return mention.model_copy(update={"words": [*mention.words, _trimester(weeks),
-                                                "trimester"]})
+    # Soft words that account for themselves: a title naming the trimester outranks
+    # "unspecified trimester", but a title with no trimester axis is not outranked by one
+    # that has it (O24.419 gestational diabetes, not O24.913, at 30 weeks).
+    said = {w: w for w in (_trimester(weeks), "trimester") if w not in mention.words}
+    return mention.model_copy(update={"soft_words": {**mention.soft_words, **said}})
 
 
 def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
