@@ -536,7 +536,10 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     A main term that is an axis word ("acute", "left", "kidney") is never a diagnosis.
     A wrong code is worse than none."""
     axis = axis_of_word()
-    ordered = sorted((m for m in matches if m.key not in axis),
+    # A main term that is an axis word counts only with a condition word of its own
+    # ("Overactive bladder" N32.81, "varicose veins"), never alone ("left kidney").
+    ordered = sorted((m for m in matches if m.key not in axis or m.explained - axis.keys()
+                      - NEUTRAL_WORDS - {m.key}),
                      key=lambda m: (-len(m.explained), m.defaults, m.code))
     accounted: set[str] = set(also_accounted)
     out: list[TermMatch] = []
@@ -976,6 +979,19 @@ def _classifiable_ranges(cs: CodeSet, family: bool) -> list[tuple[object, str, b
 
 
 HISTORY_WORDS = frozenset({"family", "history", "personal"})
+# Words of a diagnosis line that say what today's visit does for the condition ("Iron
+# infusion for IDA", "here for IVIG, CIDP", "Crohn's on infliximab maintenance"): no
+# condition of their own, and never a reason to code anything.
+VISIT_WORDS = frozenset({"infusion", "transfusion", "injection", "here", "today", "visit",
+                         "maintenance", "scheduled", "due", "dose", "ivig", "tx", "rx"})
+
+
+def _visit_words(mention: DiagnosisMention) -> frozenset[str]:
+    """Visit and status words of the phrase ("s/p" of a status code, "infusion")."""
+    out = VISIT_WORDS & frozenset(mention.words)
+    if re.search(r"\bs/p\b|\bstatus post\b", mention.text.lower()):
+        out |= {"status", "post"}
+    return out
 # "s/p resection", "s/p lumpectomy and XRT", "completed treatment": how a past condition was
 # treated, in a history phrase; no condition of its own.
 _TREATED = re.compile(r"\b(?:s/p|status post|after|following|completed|treated with|"
@@ -1376,7 +1392,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
                                                           if w.replace(".", "").isdigit())}
     if receptor_status(mention.text):  # "ER+/PR-/HER2-": receptor status, no condition
         cause_words |= RECEPTOR_WORDS
-    cause_words |= _treatment_words(mention)
+    cause_words |= _treatment_words(mention) | _visit_words(mention)
     matches = r_understood(mention, matches, index.words(), cause_words)
     if (mention.history or mention.family) and (not matches or any(
             "unspecified" in cs.description(m.code).lower() for m in matches)):

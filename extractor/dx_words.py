@@ -64,6 +64,10 @@ _FIXED = [
     # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
     # axis is left open; stating it voids the title (like "without").
     (re.compile(r"\bunspecified as to\b"), " without "),
+    # "Ankylosing spondylitis of unspecified sites in spine": the place of an open axis is
+    # as nonessential as the axis.
+    (re.compile(r"\bunspecified (sites?|parts?|regions?) (?:in|of) (?:the )?([a-z]+)"),
+     r"unspecified \1 (\2)"),
     # "Malignant melanoma of right upper limb, including shoulder": the site is widened,
     # not narrowed; the words after "including" are nonessential.
     (re.compile(r",?\s*\bincluding ([^,()]+)"), r" (\1) "),
