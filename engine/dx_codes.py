@@ -878,6 +878,56 @@ def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
     return out
 
 
+# The tabular's blocks of acute lower respiratory infections: "Influenza and pneumonia
+# (J09-J18)" and "Other acute lower respiratory infections (J20-J22)".
+LOWER_RESPIRATORY_INFECTIONS = (CodeRange("J09", "J18"), CodeRange("J20", "J22"))
+
+
+def r_copd_lower_respiratory_infection(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-TAB J44.0 "Chronic obstructive pulmonary disease with (acute) lower respiratory
+    infection" ("code also to identify the infection"; I.A.15 "with"): COPD stated with a
+    pneumonia or acute bronchitis is J44.0, the infection coded too; an exacerbation keeps
+    J44.1 beside it (both when both are documented)."""
+    infection = [m for m in kept if any(r.holds(m.code) for r in LOWER_RESPIRATORY_INFECTIONS)]
+    copd = [m for m in kept if m.code in ("J44.9", "J44.1")]
+    if not infection or not copd or any(m.code == "J44.0" for m in kept) or not \
+            cs.is_billable("J44.0"):
+        return kept
+    with_lri = _bare_code_match(cs, "J44.0", f"ICD-TAB J44.0 COPD with {infection[0].code}",
+                                copd[0].explained)
+    out = [m for m in kept if m.code != "J44.9"]
+    at = out.index(copd[0]) if copd[0] in out else out.index(infection[0])
+    return out[:at] + [with_lri] + out[at:]
+
+
+def r_covid_acute_bronchitis(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.1.g.1.c.iii: acute bronchitis confirmed as due to COVID-19 is U07.1 with
+    J20.8 (acute bronchitis due to other specified organisms), not J20.9."""
+    covid = [m for m in kept if m.code == "U07.1"]
+    if not covid or not cs.is_billable("J20.8"):
+        return kept
+    # I.C.1.g.1: U07.1 first, then its manifestations.
+    return covid + [_bare_code_match(cs, "J20.8", "I.C.1.g.1.c.iii acute bronchitis due to "
+                                                  "COVID-19", m.explained)
+                    if m.code == "J20.9" else m for m in kept if m.code != "U07.1"]
+
+
+def r_chronic_pain(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
+                   ) -> list[TermMatch]:
+    """ICD-G I.C.6.b.1.a: a pain stated chronic whose site code does not say so ("Chronic R
+    knee pain" M25.561) takes G89.29 (other chronic pain) after it; neoplasm-related and
+    specified chronic pain syndromes have their own G89 codes and are not touched."""
+    if "chronic" not in mention.words or any(m.code.startswith("G89") for m in kept):
+        return kept
+    pain = [m for m in kept if "pain" in cs.description(m.code).lower()
+            and "chronic" not in cs.description(m.code).lower()]
+    if not pain or not cs.is_billable("G89.29"):
+        return kept
+    at = kept.index(pain[-1]) + 1
+    return kept[:at] + [_bare_code_match(cs, "G89.29", "I.C.6.b.1.a chronic pain",
+                                         {"chronic"})] + kept[at:]
+
+
 def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.A.12.a: codes in an Excludes1 pair are never reported together; the code
     that accounts for more of the phrase stays."""
@@ -1012,17 +1062,30 @@ def _treatment_words(mention: DiagnosisMention) -> frozenset[str]:
 
 def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
     """ICD-G I.C.19.a: the 7th character follows the stated encounter (initial, subsequent,
-    sequela); "initial encounter for closed fracture" is the default among initial ones
-    (I.C.19.c.1). No encounter stated -> None (never guessed)."""
+    sequela); I.C.19.c.1: a fracture not stated open is closed, and a subsequent encounter
+    has routine healing unless delayed healing, nonunion or malunion is stated (the first
+    character of those meanings: "open fracture NOS" is type I or II). No encounter stated
+    -> None (never guessed)."""
     encounter = mention.axes.encounter
     if encounter is None:
         return None
     wanted = ENCOUNTER_CHARACTER[encounter]
+    words = set(mention.words)
+    course = next((q for q in HEALING_COURSES if q in words), None)
+    is_open = "open" in words and "closed" not in words
     for char, meaning in sorted(cs.seventh_characters(m.code).items()):
-        if meaning.startswith(wanted) and ("delayed" not in meaning and "nonunion" not in meaning
-                                           and "malunion" not in meaning):
+        if not meaning.startswith(wanted) or ("open" in meaning) != is_open and \
+                "fracture" in meaning:
+            continue
+        if all((q in meaning) == (q == course) for q in HEALING_COURSES):
             return cs.with_seventh(m.code, char)
     return None
+
+
+# Healing stated for a subsequent fracture encounter (I.C.19.c.1): the 7th character's own
+# words.
+HEALING_COURSES = ("delayed", "nonunion", "malunion")
+SEVENTH_WORDS = frozenset({*HEALING_COURSES, "open", "closed", "routine", "healing"})
 
 
 def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
@@ -1393,6 +1456,8 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     if receptor_status(mention.text):  # "ER+/PR-/HER2-": receptor status, no condition
         cause_words |= RECEPTOR_WORDS
     cause_words |= _treatment_words(mention) | _visit_words(mention)
+    if mention.axes.encounter is not None:  # the 7th character's words (r_seventh_character)
+        cause_words |= SEVENTH_WORDS & frozenset(mention.words)
     matches = r_understood(mention, matches, index.words(), cause_words)
     if (mention.history or mention.family) and (not matches or any(
             "unspecified" in cs.description(m.code).lower() for m in matches)):
@@ -1411,6 +1476,9 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_pain_by_site(mention, kept)
     kept = r_excludes1(cs, kept)
+    kept = r_copd_lower_respiratory_infection(cs, kept)
+    kept = r_covid_acute_bronchitis(cs, kept)
+    kept = r_chronic_pain(cs, mention, kept)
     kept = r_anemia_in_neoplastic_disease(kept)
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
