@@ -47,6 +47,10 @@ CURATED_DRUGS = Path(__file__).resolve().parent / "curated" / "dx_drug_substance
 CODE_COLUMNS = ["code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
                 "use_additional", "seventh_def", "sevenths", "includes"]
 SEP = " | "  # list items inside one cell (no title uses it)
+# An inherited inclusion term with more word groups than this is a title no note line
+# states in other words ("arteriosclerosis of native arteries of right leg with ulceration
+# of thigh"): left to the code's own title, which keeps the index small to load.
+MAX_INHERITED_GROUPS = 4
 _INSTRUCTION = re.compile(r"(?i)(?:this (?:code|category|subcategory)|use (?:additional|this)|"
                           r"code (?:also|first)|note:)")
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*[+-]?")
@@ -104,8 +108,9 @@ def term_lines(rows: list[list[str]]) -> list[str]:
         if billable == "0":
             continue  # categories with children: the children are indexed
         sources = [("t", title, None)] + [("i", t, None) for t in _terms(inclusion, includes)]
-        # Inclusion terms of the subcategories and category above the code (I.A.11).
-        above = by_code.get(parent)
+        # Inclusion terms of the subcategories and category above the code (I.A.11); not
+        # for external causes (V00-Y99), which no diagnosis line is coded to.
+        above = by_code.get(parent) if not "V" <= code[0] <= "Y" else None
         while above is not None and above[1] == "0":
             sources += [("i", t, above[3]) for t in _terms(above[4], above[10])]
             above = by_code.get(above[2])
@@ -119,7 +124,8 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                 # curated `abbr` rows (TIA, BPH) instead.
                 continue
             parsed = (title_terms(text) if ancestor is None
-                      else inherited_terms(ancestor, title, text))
+                      else [p for p in inherited_terms(ancestor, title, text)
+                            if len(p.required) <= MAX_INHERITED_GROUPS])
             for terms in parsed:
                 entry = [code, int(billable), terms.required, terms.optional, terms.negative,
                          src]
