@@ -372,8 +372,11 @@ def r_note_partners(cs: CodeSet, mention: DiagnosisMention, matches: list[TermMa
                 # E11.621's "use additional code to identify site of ulcer (L97.4-, L97.5-)")
                 # are said by the note: they may meet a title's requirement, but account for
                 # no word of the phrase. A "code first ... such as" note says nothing exists.
+                # The note may also name a manifestation code ("dementia in other diseases
+                # classified elsewhere", F02.80 of G30.9's note), never reached by words.
+                implied |= {"elsewhereclassified"}
                 said = mention.model_copy(update={"soft_words": {
-                    **{w: "" for w in implied}, **mention.soft_words}}) if implied else mention
+                    **{w: "" for w in implied}, **mention.soft_words}})
                 for key in mention.main_terms:
                     mt = index.term(key)
                     found = r_most_specific_entry(said, mt, within=r.holds) if mt else None
@@ -504,23 +507,54 @@ def r_organism_code(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch
                     ) -> list[TermMatch]:
     """ICD-TAB B95-B97 note, ICD-G I.C.1: B95-B97 identify the organism of a disease coded
     elsewhere, so they are never coded alone; one is added after a code whose "use
-    additional code (B95-B97)" note applies when no chosen code names the organism.
-    R78.81 bacteremia takes the organism too (R-DX-05 profile default `add`)."""
+    additional code (B95-B97)" note applies when no chosen code names the organism, else
+    (the block's own note: "supplementary or additional codes to identify the infectious
+    agent(s) in diseases classified elsewhere") after the first condition code the phrase
+    says the organism caused ("MRSA cellulitis right arm": L03.113, B95.62; "H. pylori
+    gastritis": K29.70, B96.81). R78.81 bacteremia takes the organism too (R-DX-05 profile
+    default `add`); symptom and status codes never do."""
     kept = [m for m in kept if not ("B95" <= m.code[:3] <= "B97")]
     organism = mention.axes.organism
     code = axes_vocabulary()["organism_codes"].get(organism or "")
     if not code:
         return kept
     words = next((set(w) for n, w in _organism_words() if n == organism), set())
-    if any(words <= set(_entry_words(m.entry, m.key)) for m in kept):
+    if any(words <= set(_entry_words(m.entry, m.key)) | _title_words(cs.description(m.code))
+           for m in kept):
         return kept  # a combination code names the organism (J15.212, A41.02)
     out = list(kept)
-    for m in kept:
-        if _referenced(cs, m.code, code) == "use_additional" or m.code == "R78.81":
-            out.insert(out.index(m) + 1, _bare_code_match(
-                cs, code, f"I.C.1 organism, use additional code ({m.code})", words))
-            break
+    host = next((m for m in kept if _referenced(cs, m.code, code) == "use_additional"
+                 or m.code == "R78.81"), None)
+    rule = "use additional code"
+    if host is None:
+        host = next((m for m in kept if m.code[:1] not in "RSTVWXYZ"), None)
+        rule = "B95-B97 block note"
+        if host is not None and _category_names(cs, host.code[:3], frozenset(words)):
+            # The category has a code naming the organism (J21.0 RSV bronchiolitis) the
+            # phrase did not reach: no organism code beside a sibling (vaguer, not wrong).
+            host = None
+    if host is not None:
+        out.insert(out.index(host) + 1, _bare_code_match(
+            cs, code, f"I.C.1 organism, {rule} ({host.code})", words))
     return out
+
+
+@lru_cache(maxsize=2048)
+def _category_names(cs: CodeSet, category: str, words: frozenset[str]) -> bool:
+    """True when a complete code of the category has a title naming all `words`."""
+    stack = [category]
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if cs.is_billable(code) and words <= _title_words(cs.description(code)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _title_words(title: str) -> frozenset[str]:
+    return frozenset(w for t in title_terms(title) for g in t.required for w in g) | \
+        frozenset(t.key for t in title_terms(title))
 
 
 def _organism_stated(mention: DiagnosisMention) -> set[str]:
@@ -1067,6 +1101,8 @@ def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) ->
     character of those meanings: "open fracture NOS" is type I or II). No encounter stated
     -> None (never guessed)."""
     encounter = mention.axes.encounter
+    if encounter is None and m.code[:3] in ACTIVE_TREATMENT_DEFAULT:
+        encounter = "initial"
     if encounter is None:
         return None
     wanted = ENCOUNTER_CHARACTER[encounter]
@@ -1085,6 +1121,11 @@ def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) ->
 # Healing stated for a subsequent fracture encounter (I.C.19.c.1): the 7th character's own
 # words.
 HEALING_COURSES = ("delayed", "nonunion", "malunion")
+# ICD-G I.C.19.a (7th character A "while the patient is receiving active treatment"),
+# I.C.19.e: allergic and adverse reactions (T78), complications of infusion and
+# transfusion (T80) and of care (T88) are coded for the visit that treats them: A unless
+# another encounter is stated. Injuries keep needing a stated encounter.
+ACTIVE_TREATMENT_DEFAULT = frozenset({"T78", "T80", "T88"})
 SEVENTH_WORDS = frozenset({*HEALING_COURSES, "open", "closed", "routine", "healing"})
 
 
@@ -1106,6 +1147,7 @@ _SPREAD = [  # (pattern, whether the primary site is named first)
     re.compile(rf"^(?P<p>.+?)\s+{_METS}\s+(?:to|in)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(r"^metastatic\s+(?P<p>.+?)\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(r"^(?P<p>)metastatic\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
+    re.compile(r"^(?P<p>.+?)\s+metastatic\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(rf"^(?P<s>.+?)\s+{_METS}\s+(?:from|of|2/2)\s+(?:an?\s+|the\s+)?(?P<p>.+?)\s*$"),
 ]
 _UNKNOWN_PRIMARY = re.compile(r"^(?:unknown|unspecified|occult)(?:\s+primary)?(?:\s+site)?$")
@@ -1517,6 +1559,7 @@ def missing_encounter(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     for key in mention.main_terms:
         mt = index.term(key)
         m = r_most_specific_entry(mention, mt) if mt is not None else None
-        if m is not None and cs.needs_seventh(m.code):
+        if m is not None and cs.needs_seventh(m.code) and \
+                m.code[:3] not in ACTIVE_TREATMENT_DEFAULT:
             return True
     return False

@@ -64,6 +64,9 @@ _FIXED = [
     # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
     # axis is left open; stating it voids the title (like "without").
     (re.compile(r"\bunspecified as to\b"), " without "),
+    # "Chronic or unspecified gastric ulcer with hemorrhage" (K25.4): the acuity is the
+    # default, not a requirement.
+    (re.compile(r"\b([a-z]+) or unspecified\b"), r"(\1)"),
     # "Ankylosing spondylitis of unspecified sites in spine": the place of an open axis is
     # as nonessential as the axis.
     (re.compile(r"\bunspecified (sites?|parts?|regions?) (?:in|of) (?:the )?([a-z]+)"),
@@ -236,10 +239,12 @@ def title_terms(title: str) -> list[TitleTerms]:
     required: list[list[str]] = []
     if words[:3] == ["other", "drug", "induced"]:  # "Other drug-induced agranulocytosis"
         words = ["drug", "induced", "other", *words[3:]]
-    if words[:2] == ["drug", "induced"] and len(words) > 2 and words[2] not in _HEAD_END:
-        # "Drug-induced hypoglycemia without coma": the condition is the main term, the
-        # cause words are required of it (not a main term "drug").
-        required, words = [["drug"], ["induced"]], words[2:]
+    if len(words) > 2 and words[1] == "induced" and words[0] not in _HEAD_END \
+            and words[2] not in _HEAD_END:
+        # "Drug-induced hypoglycemia without coma", "Alcohol induced acute pancreatitis",
+        # "Lead-induced gout": the condition is the main term, the cause words are
+        # required of it (not a main term "drug" / "alcohol").
+        required, words = [[words[0]], ["induced"]], words[2:]
     elif words[:4] == ["drug", "or", "chemical", "induced"] and len(words) > 4:
         # "Drug or chemical induced diabetes mellitus" (E09): the same, either cause word.
         required, words = [["chemical", "drug"], ["induced"]], words[4:]
@@ -442,6 +447,10 @@ _NOTE_SHORTHAND = [
     (re.compile(r"^\s*(?:prior|previous|remote)\s+(?!to\b|history\b|hx\b|h/o\b)"),
      " history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
+    # "CKD, stage not documented", "side unknown": the axis is not stated (unspecified code).
+    (re.compile(r"(?<![a-z0-9])(?:stage|type|side|site|laterality|organism|trimester)\s+"
+                r"(?:not (?:documented|specified|stated|given|known)|unknown|unspecified)"
+                r"(?![a-z0-9])"), " "),
     (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
      " history of "),
 ]
