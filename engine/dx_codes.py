@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
-from engine.icd10cm import DEFAULT_YEAR, CodeSet, code_refs, code_set
+from engine.icd10cm import DEFAULT_YEAR, CodeRange, CodeSet, code_refs, code_set
 from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
-from extractor.dx_words import title_terms
+from extractor.dx_words import synonyms, title_terms
 from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
 
 HISTORY_FILE = "dx_history_codes.json"
@@ -73,6 +73,13 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # not carry ("high-grade serous carcinoma of left ovary": C56.2).
                            "remission", "serous", "ductal", "lobular", "invasive",
                            "papillary", "mucinous", "high"})
+# "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
+# part of it: they count only for a title that names the limb ("Cellulitis of left lower
+# limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
+LIMB_LEVELS = frozenset({"lower", "upper"})
+# A grade a title does not name qualifies the condition ("grade 2 neuropathy"), as "grade"
+# does (NEUTRAL_WORDS); a title that names it ("Second degree ... grade/stage II") uses it.
+_GRADES = frozenset(f"grade{n}{x}" for n in "1234" for x in ("", "a", "b"))
 # Adverse effects the guidelines pair with a drug code although the tabular note is absent
 # (ICD-G I.C.2.c.2: anemia due to antineoplastic chemotherapy -> D64.81 + T45.1X5-).
 ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
@@ -143,9 +150,15 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
             continue
         if _states_negative(e, core, mt.key):
             continue  # "without X" but X is stated
+        if _other_acuity(e, core, mt.key):
+            continue  # an acute title for a condition stated chronic, or the reverse
         words = _entry_words(e, mt.key)
+        levels = frozenset() if "limb" in words else _limb_levels(soft_from)
+        usable = soft - levels
+        if levels and any(g & levels and not g & (core | usable) for g in e.required):
+            continue  # "lower" of "leg" -> "lower limb" is no "lower leg" (I82.4Z-)
         direct = words & core
-        explained = direct | {s for w in words & soft for s in soft_from[w].split()}
+        explained = direct | {s for w in words & usable for s in soft_from[w].split()}
         neg_stated = sum(1 for g in e.negative if g & negated)
         defaults = len(e.negative) - neg_stated
         if is_other and (len(explained) + neg_stated <= plain_best
@@ -169,9 +182,10 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # external-cause details an injury code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
-    match.doubtful = (core - explained - NEUTRAL_WORDS - _organism_stated(mention)
-                      - set(mention.bracketed_words)) & (
-        mt.vocabulary - _entry_words(e, mt.key))
+    unexplained = (core - explained - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
+                   - set(mention.bracketed_words)) & (mt.vocabulary - _entry_words(e, mt.key))
+    match.doubtful = unexplained & _near_vocabulary(mt, sat, stated) if unexplained else \
+        frozenset()
     match._axes_from = (mt, e, sat, stated)
     return match
 
@@ -189,6 +203,29 @@ def _candidates(mt: MainTerm, stated: frozenset[str]):
     need = mt.need
     full = [ei for ei, mask in sat.items() if mask == need[ei]]
     return sat, full, _site_implied(mt, sat, stated), _other_needed(mt, sat)
+
+
+def _limb_levels(soft_from: dict[str, str]) -> frozenset[str]:
+    """The soft "lower" / "upper" that only a limb word added ("leg" -> "lower limb")."""
+    also = synonyms().also
+    return frozenset(w for w in LIMB_LEVELS & soft_from.keys()
+                     if all("limb" in also.get(s, "") for s in soft_from[w].split()))
+
+
+def _near_vocabulary(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]
+                     ) -> frozenset[str]:
+    """Words of the titles the phrase nearly states: every required word group stated but
+    at most one. A stated word only such a title uses is a sign of a more specific code the
+    phrase was meant to reach ("Crohn's disease of small and large bowel": K50.8-); a word
+    only far titles use ("large" of "Congenital stricture of large intestine") is not."""
+    out: set[str] = set()
+    need = mt.need
+    for ei, mask in sat.items():
+        if (need[ei] & ~mask).bit_count() <= 1 and mt.entries[ei].billable in (1, 7):
+            out |= mt.entries[ei].words
+    for ei in mt.no_required:
+        out |= mt.entries[ei].words
+    return frozenset(out)
 
 
 def _site_implied(mt: MainTerm, sat: dict[int, int], stated: frozenset[str]) -> list[int]:
@@ -240,6 +277,20 @@ def _other_needed(mt: MainTerm, sat: dict[int, int]) -> list[int]:
 
 def _site_words() -> frozenset[str]:
     return frozenset(axes_vocabulary()["site"])
+
+
+def _other_acuity(e: TermEntry, core: frozenset[str], key: str) -> bool:
+    """ICD-G I.B.8 (acute and chronic conditions have their own subentries): a title that
+    names one acuity is never the code of a condition stated with only the other ("Chronic
+    DVT right femoral vein" is never I82.411 "Acute embolism ...")."""
+    said = _ACUITY & core
+    if len(said) != 1:
+        return False
+    named = _ACUITY & _entry_words(e, key)
+    return bool(named) and not named & said
+
+
+_ACUITY = frozenset({"acute", "chronic"})
 
 
 def _states_negative(e: TermEntry, core: frozenset[str], key: str) -> bool:
@@ -294,6 +345,70 @@ def r_combination_code(matches: list[TermMatch]) -> tuple[list[TermMatch], list[
     return kept, aside
 
 
+def r_note_partners(cs: CodeSet, mention: DiagnosisMention, matches: list[TermMatch],
+                    index: TermIndex) -> list[TermMatch]:
+    """ICD-G I.A.13 / I.B.7 (etiology and manifestation, "code first" / "use additional
+    code") with I.A.15 ("with" and the presumed links of I.C.9.a): a chosen code's note
+    names the codes a phrase may state with it, so the title the phrase supports best
+    within each named range, under the phrase's own main terms, is a candidate too
+    ("Chronic HFrEF with HTN": I50.22's "code first ... due to hypertension (I11.0)" finds
+    "Hypertensive heart failure" under "failure"). The usual rules then choose."""
+    have = {m.code for m in matches}
+    out: list[TermMatch] = []
+    for m in matches:
+        for note in cs.code_first(m.code) + cs.use_additional(m.code):
+            # One code per note line ("code to identify site of ulcer (L97.4-, L97.5-)"): the
+            # best title over its ranges.
+            best: TermMatch | None = None
+            if any(r.holds(c) for r in code_refs(note) for c in have):
+                continue  # the note is answered already
+            identify = note in cs.use_additional(m.code) and "to identify" in note
+            for r in code_refs(note):
+                if "B95" <= r.first[:3] <= "B97" or r.first[:1] == "Z":
+                    continue  # organisms and status codes have rules of their own
+                implied = (_range_words(cs, r.first, r.last) - set(mention.words)
+                           if identify else frozenset())
+                # Words every code of the range has ("Non-pressure chronic ulcer of ..." for
+                # E11.621's "use additional code to identify site of ulcer (L97.4-, L97.5-)")
+                # are said by the note: they may meet a title's requirement, but account for
+                # no word of the phrase. A "code first ... such as" note says nothing exists.
+                # The note may also name a manifestation code ("dementia in other diseases
+                # classified elsewhere", F02.80 of G30.9's note), never reached by words.
+                implied |= {"elsewhereclassified"}
+                said = mention.model_copy(update={"soft_words": {
+                    **{w: "" for w in implied}, **mention.soft_words}})
+                for key in mention.main_terms:
+                    mt = index.term(key)
+                    found = r_most_specific_entry(said, mt, within=r.holds) if mt else None
+                    if found is None or found.code in have or not (found.explained - {key}):
+                        continue
+                    if best is None or (len(found.explained), -found.defaults) > (
+                            len(best.explained), -best.defaults):
+                        best = found
+            if best is not None:
+                have.add(best.code)
+                out.append(best)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _range_words(cs: CodeSet, first: str, last: str) -> frozenset[str]:
+    """The title words every complete code of a note's range shares (none for a range of
+    more than one category or of no codes)."""
+    if first[:3] != last[:3]:
+        return frozenset()
+    r = CodeRange(first, last)
+    stack, common = [first[:3]], None
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if cs.is_billable(code) and r.holds(code):
+            words = {w for t in title_terms(cs.description(code)) for g in t.required
+                     for w in g} | {t.key for t in title_terms(cs.description(code))}
+            common = words if common is None else common & words
+    return frozenset(common or ())
+
+
 def _referenced(cs: CodeSet, by: str, code: str) -> str | None:
     """"code_first" / "use_additional" when a note of `by` names `code`, else None."""
     for kind, notes in (("code_first", cs.code_first(by)), ("use_additional",
@@ -316,6 +431,8 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
             kind = _referenced(cs, k.code, a.code)
             if kind is None or any(o.code == a.code for o in out):
                 continue
+            if _note_answered(cs, k, a, out):
+                continue
             a.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
             if kind == "code_first":
                 out.insert(out.index(k), a)
@@ -325,11 +442,13 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
         # A note's range ("N18.1-N18.4, N18.9") searched under the phrase's main terms: the
         # stage of CKD that I12.9 / E11.22 ask for is under the same main term as I12.9.
         for k in list(out):
-            refs = [(kind, r) for kind, notes in (("code_first", cs.code_first(k.code)),
-                                                  ("use_additional", cs.use_additional(k.code)))
+            refs = [(kind, r, n) for kind, notes in (("code_first", cs.code_first(k.code)),
+                                                     ("use_additional",
+                                                      cs.use_additional(k.code)))
                     for n in notes for r in code_refs(n)]
-            for kind, r in refs:
-                if any(o.code[:3] == r.first[:3] for o in out):
+            for kind, r, note in refs:
+                if any(o.code[:3] == r.first[:3] or any(x.holds(o.code) for x in code_refs(note))
+                       for o in out):
                     continue  # the note is answered (N18.31 for "N18.1-N18.4, N18.9")
                 for key in mention.main_terms:
                     mt = index.term(key)
@@ -338,7 +457,8 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                     if found is None or found.doubtful - claimed or any(
                             o.code == found.code for o in out):
                         continue
-                    if not (found.explained - {found.key}) or found.code[:1] == "Z":
+                    if not (found.explained - {found.key}) or found.code[:1] == "Z" or \
+                            _note_answered(cs, k, found, out):
                         continue
                     found.rule = f"I.A.13 {kind.replace('_', ' ')} ({k.code})"
                     pos = out.index(k)
@@ -355,9 +475,20 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                     key = _title_key(cs.description(r.first))
                     if key and key in stated and key not in k.explained \
                             and not any(o.code == r.first for o in out):
-                        out.insert(out.index(k) + 1, _bare_code_match(
-                            cs, r.first, f"I.A.13 use additional code ({k.code})", {key}))
+                        bare = _bare_code_match(cs, r.first,
+                                                f"I.A.13 use additional code ({k.code})", {key})
+                        if not _note_answered(cs, k, bare, out):
+                            out.insert(out.index(k) + 1, bare)
     return out
+
+
+def _note_answered(cs: CodeSet, k: TermMatch, candidate: TermMatch, out: list[TermMatch]
+                   ) -> bool:
+    """True when another code `k`'s notes name already accounts for all the candidate
+    does: the note is answered by a fuller code (I13.0 holds the I11.0 that I50.22's "code
+    first" names; N18.32 the N18.9 of I12.9's "use additional")."""
+    return any(o is not k and o.code != candidate.code and _referenced(cs, k.code, o.code)
+               and o.explained >= candidate.explained for o in out)
 
 
 @lru_cache(maxsize=8192)
@@ -376,23 +507,54 @@ def r_organism_code(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch
                     ) -> list[TermMatch]:
     """ICD-TAB B95-B97 note, ICD-G I.C.1: B95-B97 identify the organism of a disease coded
     elsewhere, so they are never coded alone; one is added after a code whose "use
-    additional code (B95-B97)" note applies when no chosen code names the organism.
-    R78.81 bacteremia takes the organism too (R-DX-05 profile default `add`)."""
+    additional code (B95-B97)" note applies when no chosen code names the organism, else
+    (the block's own note: "supplementary or additional codes to identify the infectious
+    agent(s) in diseases classified elsewhere") after the first condition code the phrase
+    says the organism caused ("MRSA cellulitis right arm": L03.113, B95.62; "H. pylori
+    gastritis": K29.70, B96.81). R78.81 bacteremia takes the organism too (R-DX-05 profile
+    default `add`); symptom and status codes never do."""
     kept = [m for m in kept if not ("B95" <= m.code[:3] <= "B97")]
     organism = mention.axes.organism
     code = axes_vocabulary()["organism_codes"].get(organism or "")
     if not code:
         return kept
     words = next((set(w) for n, w in _organism_words() if n == organism), set())
-    if any(words <= set(_entry_words(m.entry, m.key)) for m in kept):
+    if any(words <= set(_entry_words(m.entry, m.key)) | _title_words(cs.description(m.code))
+           for m in kept):
         return kept  # a combination code names the organism (J15.212, A41.02)
     out = list(kept)
-    for m in kept:
-        if _referenced(cs, m.code, code) == "use_additional" or m.code == "R78.81":
-            out.insert(out.index(m) + 1, _bare_code_match(
-                cs, code, f"I.C.1 organism, use additional code ({m.code})", words))
-            break
+    host = next((m for m in kept if _referenced(cs, m.code, code) == "use_additional"
+                 or m.code == "R78.81"), None)
+    rule = "use additional code"
+    if host is None:
+        host = next((m for m in kept if m.code[:1] not in "RSTVWXYZ"), None)
+        rule = "B95-B97 block note"
+        if host is not None and _category_names(cs, host.code[:3], frozenset(words)):
+            # The category has a code naming the organism (J21.0 RSV bronchiolitis) the
+            # phrase did not reach: no organism code beside a sibling (vaguer, not wrong).
+            host = None
+    if host is not None:
+        out.insert(out.index(host) + 1, _bare_code_match(
+            cs, code, f"I.C.1 organism, {rule} ({host.code})", words))
     return out
+
+
+@lru_cache(maxsize=2048)
+def _category_names(cs: CodeSet, category: str, words: frozenset[str]) -> bool:
+    """True when a complete code of the category has a title naming all `words`."""
+    stack = [category]
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if cs.is_billable(code) and words <= _title_words(cs.description(code)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _title_words(title: str) -> frozenset[str]:
+    return frozenset(w for t in title_terms(title) for g in t.required for w in g) | \
+        frozenset(t.key for t in title_terms(title))
 
 
 def _organism_stated(mention: DiagnosisMention) -> set[str]:
@@ -408,7 +570,10 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     A main term that is an axis word ("acute", "left", "kidney") is never a diagnosis.
     A wrong code is worse than none."""
     axis = axis_of_word()
-    ordered = sorted((m for m in matches if m.key not in axis),
+    # A main term that is an axis word counts only with a condition word of its own
+    # ("Overactive bladder" N32.81, "varicose veins"), never alone ("left kidney").
+    ordered = sorted((m for m in matches if m.key not in axis or m.explained - axis.keys()
+                      - NEUTRAL_WORDS - {m.key}),
                      key=lambda m: (-len(m.explained), m.defaults, m.code))
     accounted: set[str] = set(also_accounted)
     out: list[TermMatch] = []
@@ -435,7 +600,7 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
                 changed = True
                 break
     out.sort(key=ordered.index)
-    left = set(mention.words) - accounted - NEUTRAL_WORDS - _organism_stated(mention)
+    left = set(mention.words) - accounted - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
     left = {w for w in left if not _is_number(w)}  # "CKD stage 4 (eGFR 22)": a value
     left -= set(mention.bracketed_words)
     left = {w for w in left if w in known and w not in axis_of_word()}
@@ -653,17 +818,69 @@ def r_sepsis_stated(mention: DiagnosisMention, kept: list[TermMatch]) -> list[Te
     return [m for m in kept if m.code[:3] not in ("A40", "A41")]
 
 
+def r_severe_sepsis_code(mention: DiagnosisMention, matches: list[TermMatch],
+                         index: TermIndex) -> list[TermMatch]:
+    """ICD-G I.C.1.d.1.b: severe sepsis (sepsis with organ dysfunction, septic shock) takes
+    an R65.2- code beside the sepsis code that names the organism ("severe sepsis due to
+    MRSA pneumonia": A41.02 and R65.20; "septic shock due to E. coli UTI": A41.51 and
+    R65.21); both titles under "sepsis" are candidates, whichever won the term."""
+    words = set(mention.words)
+    mt = index.term("sepsis")
+    if "sepsis" not in words or not words & {"severe", "shock"} or mt is None:
+        return []
+    out = []
+    for within in (lambda c: c.startswith("R65.2"), lambda c: c[:3] in ("A40", "A41")):
+        if any(within(m.code) for m in matches):
+            continue
+        found = r_most_specific_entry(mention, mt, within=within)
+        if found is not None and (found.code[:1] == "A" or found.explained & {"severe",
+                                                                               "shock"}):
+            out.append(found)
+    return out
+
+
+def r_severe_sepsis_first(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.1.d.1.b / I.C.1.d.4 (and the R65.2 "code first underlying infection"
+    note): severe sepsis and septic shock are never first; the systemic infection is coded
+    first, and when the phrase names none, the note's "sepsis NOS" code (A41.9)."""
+    severe = next((m for m in kept if m.code.startswith("R65.2")), None)
+    if severe is None:
+        return kept
+    systemic = [m for m in kept if m is not severe and (m.code[:3] in ("A40", "A41") or "sepsis"
+                in cs.description(m.code).lower())]
+    if systemic:  # the systemic infection, the localized infection, then R65.2-
+        return systemic + [m for m in kept if m not in systemic and m is not severe] + [severe]
+    refs = [r for note in cs.code_first(severe.code) if "sepsis NOS" in note
+            for r in code_refs(note)]
+    if not refs or not cs.is_billable(refs[0].first):
+        return kept
+    first = _bare_code_match(cs, refs[0].first, f"I.C.1.d.4 systemic infection first "
+                                                f"({severe.code})", {"sepsis"})
+    return [first, *(m for m in kept if m is not severe), severe]
+
+
+def r_pain_by_site(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-TAB R52 Excludes1 ("localized pain, unspecified type - code to pain by site"):
+    "Pain, unspecified" is never the code of a pain the phrase puts at a site or side ("left
+    ear pain"); with no site code found, nothing is coded."""
+    if not (mention.axes.site or mention.axes.laterality):
+        return kept
+    return [m for m in kept if m.code != "R52"]
+
+
 def r_signs_symptoms_integral(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.B.4-5: signs and symptoms (R00-R99) routinely part of a definitive diagnosis
     are not coded beside it ("gastroenteritis with nausea and vomiting" -> K52.9 only),
-    unless a chosen code's note asks for them (D70.1 + R50.81)."""
+    unless a chosen code's note asks for them (D70.1 + R50.81) or the symptom code's own
+    "code first" note says it accompanies another condition (R65.21 severe sepsis with
+    septic shock, I.C.1.d.1.b)."""
     definitive = [m for m in kept if not _is_symptom(m.code)]
     if not definitive:
         return kept
     out = []
     for m in kept:
-        if _is_symptom(m.code) and not any(_referenced(cs, d.code, m.code)
-                                           for d in definitive):
+        if _is_symptom(m.code) and not cs.code_first(m.code) and not any(
+                _referenced(cs, d.code, m.code) for d in definitive):
             continue
         out.append(m)
     return out
@@ -695,6 +912,56 @@ def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
     return out
 
 
+# The tabular's blocks of acute lower respiratory infections: "Influenza and pneumonia
+# (J09-J18)" and "Other acute lower respiratory infections (J20-J22)".
+LOWER_RESPIRATORY_INFECTIONS = (CodeRange("J09", "J18"), CodeRange("J20", "J22"))
+
+
+def r_copd_lower_respiratory_infection(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-TAB J44.0 "Chronic obstructive pulmonary disease with (acute) lower respiratory
+    infection" ("code also to identify the infection"; I.A.15 "with"): COPD stated with a
+    pneumonia or acute bronchitis is J44.0, the infection coded too; an exacerbation keeps
+    J44.1 beside it (both when both are documented)."""
+    infection = [m for m in kept if any(r.holds(m.code) for r in LOWER_RESPIRATORY_INFECTIONS)]
+    copd = [m for m in kept if m.code in ("J44.9", "J44.1")]
+    if not infection or not copd or any(m.code == "J44.0" for m in kept) or not \
+            cs.is_billable("J44.0"):
+        return kept
+    with_lri = _bare_code_match(cs, "J44.0", f"ICD-TAB J44.0 COPD with {infection[0].code}",
+                                copd[0].explained)
+    out = [m for m in kept if m.code != "J44.9"]
+    at = out.index(copd[0]) if copd[0] in out else out.index(infection[0])
+    return out[:at] + [with_lri] + out[at:]
+
+
+def r_covid_acute_bronchitis(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.C.1.g.1.c.iii: acute bronchitis confirmed as due to COVID-19 is U07.1 with
+    J20.8 (acute bronchitis due to other specified organisms), not J20.9."""
+    covid = [m for m in kept if m.code == "U07.1"]
+    if not covid or not cs.is_billable("J20.8"):
+        return kept
+    # I.C.1.g.1: U07.1 first, then its manifestations.
+    return covid + [_bare_code_match(cs, "J20.8", "I.C.1.g.1.c.iii acute bronchitis due to "
+                                                  "COVID-19", m.explained)
+                    if m.code == "J20.9" else m for m in kept if m.code != "U07.1"]
+
+
+def r_chronic_pain(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
+                   ) -> list[TermMatch]:
+    """ICD-G I.C.6.b.1.a: a pain stated chronic whose site code does not say so ("Chronic R
+    knee pain" M25.561) takes G89.29 (other chronic pain) after it; neoplasm-related and
+    specified chronic pain syndromes have their own G89 codes and are not touched."""
+    if "chronic" not in mention.words or any(m.code.startswith("G89") for m in kept):
+        return kept
+    pain = [m for m in kept if "pain" in cs.description(m.code).lower()
+            and "chronic" not in cs.description(m.code).lower()]
+    if not pain or not cs.is_billable("G89.29"):
+        return kept
+    at = kept.index(pain[-1]) + 1
+    return kept[:at] + [_bare_code_match(cs, "G89.29", "I.C.6.b.1.a chronic pain",
+                                         {"chronic"})] + kept[at:]
+
+
 def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.A.12.a: codes in an Excludes1 pair are never reported together; the code
     that accounts for more of the phrase stays."""
@@ -716,8 +983,15 @@ def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatc
     if mention.family:
         return [m for m in kept if "Z80" <= m.code[:3] <= "Z84"]
     if mention.history:
-        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87"]
+        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87" or m.code in OTHER_HISTORY_CODES]
     return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
+
+
+# History codes outside Z85-Z87 ("History of falling" Z91.81; ICD-G I.C.21.c.4 lists
+# Z91.4-, Z91.5-, Z91.8- and Z92.- among the history codes).
+OTHER_HISTORY_CODES = frozenset({"Z91.81", "Z91.82", "Z91.410", "Z91.411", "Z91.412",
+                                 "Z91.419", "Z91.42", "Z91.49", "Z91.51", "Z91.52",
+                                 "Z92.21", "Z92.3", "Z92.241", "Z92.25", "Z92.82"})
 
 
 @cache
@@ -728,41 +1002,131 @@ def history_codes() -> dict[str, str]:
             if not k.startswith("_")}
 
 
-def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str]
-                   ) -> list[TermMatch]:
-    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2): a "history of" phrase
-    whose condition has no personal-history title in the index is coded by the history
-    code of the condition's category (`dx_history_codes.json`: pneumonia -> Z87.01, DVT ->
-    Z86.718, MI -> I25.2). Every current code must have one, else nothing is coded."""
-    kept, _ = r_combination_code(r_understood(mention, current, known))
-    table = history_codes()
+def r_history_code(mention: DiagnosisMention, current: list[TermMatch], known: frozenset[str],
+                   cs: CodeSet | None = None) -> list[TermMatch]:
+    """ICD-G I.C.21.c.4 (history codes), I.C.9.e.4 (old MI I25.2), I.C.2.d (Z85): a
+    "history of" / "family history of" phrase whose condition has no history title in the
+    index is coded by the history code of the condition's category: `dx_history_codes.json`
+    (pneumonia -> Z87.01, DVT -> Z86.718, MI -> I25.2), else the history code whose
+    tabular inclusion term says "Conditions classifiable to" the condition's code
+    (`classifiable_history`: C43.9 -> Z85.820, C18.9 -> Z80.0 in a family history).
+    Every current code must have one, else nothing is coded."""
+    current = [m for m in current if not ("Z80" <= m.code[:3] <= "Z87")]
+    kept, _ = r_combination_code(r_understood(mention, current, known,
+                                              _treatment_words(mention) | HISTORY_WORDS))
+    table = {} if mention.family else history_codes()
     out: list[TermMatch] = []
     for m in kept:
         plain = m.code.replace(".", "")
         hits = [k for k in table if plain.startswith(k.replace(".", ""))]
-        if not hits:
+        code = table[max(hits, key=len)] if hits else (
+            classifiable_history(cs, m.code, mention.family) if cs is not None else None)
+        if code is None:
             return []
-        code = table[max(hits, key=len)]
         if not any(o.code == code for o in out):
             out.append(TermMatch(m.key, TermEntry(code, 1, (), frozenset(), (), "t"),
-                                 m.explained | {"history", "personal"}, 0,
+                                 m.explained | {"history", "personal", "family"}, 0,
                                  rule=f"I.C.21.c.4 history of {m.code}"))
     return out
 
 
+def classifiable_history(cs: CodeSet, code: str, family: bool) -> str | None:
+    """The complete history code (Z80-Z84 family, Z85-Z87 personal) whose inclusion term
+    "Conditions classifiable to ..." holds `code` most narrowly; None when the narrowest
+    such range belongs to a subcategory with several codes (Z86.7 "I00-I99")."""
+    best: tuple[int, str, bool] | None = None
+    for r, history, billable in _classifiable_ranges(cs, family):
+        if r.holds(code):
+            width = len(r.first.replace(".", "")) + (r.first == r.last)
+            if best is None or width > best[0]:
+                best = (width, history, billable)
+    return best[1] if best is not None and best[2] else None
+
+
+_CLASSIFIABLE: dict[tuple[int, bool], list] = {}
+
+
+def _classifiable_ranges(cs: CodeSet, family: bool) -> list[tuple[object, str, bool]]:
+    key = (id(cs), family)
+    got = _CLASSIFIABLE.get(key)
+    if got is None:
+        got = []
+        stack = ["Z80", "Z81", "Z82", "Z83", "Z84"] if family else ["Z85", "Z86", "Z87"]
+        while stack:
+            code = stack.pop()
+            stack.extend(cs.children(code))
+            for term in cs.inclusion_terms(code):
+                if "classifiable to" in term.lower() and "except" not in term.lower():
+                    got += [(r, code, cs.is_billable(code)) for r in code_refs(term)]
+        _CLASSIFIABLE[key] = got
+    return got
+
+
+HISTORY_WORDS = frozenset({"family", "history", "personal"})
+# Words of a diagnosis line that say what today's visit does for the condition ("Iron
+# infusion for IDA", "here for IVIG, CIDP", "Crohn's on infliximab maintenance"): no
+# condition of their own, and never a reason to code anything.
+VISIT_WORDS = frozenset({"infusion", "transfusion", "injection", "here", "today", "visit",
+                         "maintenance", "scheduled", "due", "dose", "ivig", "tx", "rx"})
+
+
+def _visit_words(mention: DiagnosisMention) -> frozenset[str]:
+    """Visit and status words of the phrase ("s/p" of a status code, "infusion")."""
+    out = VISIT_WORDS & frozenset(mention.words)
+    if re.search(r"\bs/p\b|\bstatus post\b", mention.text.lower()):
+        out |= {"status", "post"}
+    return out
+# "s/p resection", "s/p lumpectomy and XRT", "completed treatment": how a past condition was
+# treated, in a history phrase; no condition of its own.
+_TREATED = re.compile(r"\b(?:s/p|status post|after|following|completed|treated with|"
+                      r"post)\b[^,;]*")
+
+
+def _treatment_words(mention: DiagnosisMention) -> frozenset[str]:
+    """Words of a history phrase that say how the condition was treated (I.C.2.d)."""
+    if not (mention.history or mention.family):
+        return frozenset()
+    from extractor.dx_words import phrase_words
+
+    out: set[str] = {"status", "post"}
+    for m in _TREATED.finditer(mention.text.lower()):
+        out.update(phrase_words(m.group(0)).core)
+    return frozenset(out) & frozenset(mention.words)
+
+
 def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) -> str | None:
     """ICD-G I.C.19.a: the 7th character follows the stated encounter (initial, subsequent,
-    sequela); "initial encounter for closed fracture" is the default among initial ones
-    (I.C.19.c.1). No encounter stated -> None (never guessed)."""
+    sequela); I.C.19.c.1: a fracture not stated open is closed, and a subsequent encounter
+    has routine healing unless delayed healing, nonunion or malunion is stated (the first
+    character of those meanings: "open fracture NOS" is type I or II). No encounter stated
+    -> None (never guessed)."""
     encounter = mention.axes.encounter
+    if encounter is None and m.code[:3] in ACTIVE_TREATMENT_DEFAULT:
+        encounter = "initial"
     if encounter is None:
         return None
     wanted = ENCOUNTER_CHARACTER[encounter]
+    words = set(mention.words)
+    course = next((q for q in HEALING_COURSES if q in words), None)
+    is_open = "open" in words and "closed" not in words
     for char, meaning in sorted(cs.seventh_characters(m.code).items()):
-        if meaning.startswith(wanted) and ("delayed" not in meaning and "nonunion" not in meaning
-                                           and "malunion" not in meaning):
+        if not meaning.startswith(wanted) or ("open" in meaning) != is_open and \
+                "fracture" in meaning:
+            continue
+        if all((q in meaning) == (q == course) for q in HEALING_COURSES):
             return cs.with_seventh(m.code, char)
     return None
+
+
+# Healing stated for a subsequent fracture encounter (I.C.19.c.1): the 7th character's own
+# words.
+HEALING_COURSES = ("delayed", "nonunion", "malunion")
+# ICD-G I.C.19.a (7th character A "while the patient is receiving active treatment"),
+# I.C.19.e: allergic and adverse reactions (T78), complications of infusion and
+# transfusion (T80) and of care (T88) are coded for the visit that treats them: A unless
+# another encounter is stated. Injuries keep needing a stated encounter.
+ACTIVE_TREATMENT_DEFAULT = frozenset({"T78", "T80", "T88"})
+SEVENTH_WORDS = frozenset({*HEALING_COURSES, "open", "closed", "routine", "healing"})
 
 
 def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
@@ -783,6 +1147,7 @@ _SPREAD = [  # (pattern, whether the primary site is named first)
     re.compile(rf"^(?P<p>.+?)\s+{_METS}\s+(?:to|in)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(r"^metastatic\s+(?P<p>.+?)\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(r"^(?P<p>)metastatic\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
+    re.compile(r"^(?P<p>.+?)\s+metastatic\s+(?:to|in|involving)\s+(?:the\s+)?(?P<s>.+?)\s*$"),
     re.compile(rf"^(?P<s>.+?)\s+{_METS}\s+(?:from|of|2/2)\s+(?:an?\s+|the\s+)?(?P<p>.+?)\s*$"),
 ]
 _UNKNOWN_PRIMARY = re.compile(r"^(?:unknown|unspecified|occult)(?:\s+primary)?(?:\s+site)?$")
@@ -792,7 +1157,8 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
     """ICD-G I.C.2 (primary and secondary malignant neoplasms are coded apart; I.C.2.d: an
     unknown primary is C80.1): "colon cancer with liver metastases", "metastatic breast cancer
     to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases)."""
-    text = " ".join(re.sub(r"\([^()]*\)", " ", mention.text.lower()).split()).strip(" .;")
+    text = _RECEPTOR.sub(" ", re.sub(r"\([^()]*\)", " ", mention.text.lower()))
+    text = " ".join(re.sub(r"\btriple[- ]negative\b|\btnbc\b", " ", text).split()).strip(" .;,/")
     for pattern in _SPREAD:
         m = pattern.match(text)
         if m is None:
@@ -803,6 +1169,83 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
         sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
         return primary, [f"secondary malignant neoplasm of {site}" for site in sites]
     return None
+
+
+# A receptor and its status: "ER+", "PR-", "HER2 negative", "ER/PR positive", "HR+".
+_RECEPTOR = re.compile(r"\b(er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b(?:\s*/\s*(er|pr|pgr)\b)?"
+                       r"[\s:-]*(positive|pos|negative|neg|\+|-)(?![a-z])", re.I)
+RECEPTOR_WORDS = frozenset({"er", "pr", "pgr", "her2", "her", "2", "neu", "hr", "hormone",
+                            "receptor", "positive", "pos", "negative", "neg", "triple",
+                            "status"})
+_RECEPTOR_NAMES = {"pgr": "pr", "hormone receptor": "hr"}
+
+
+def receptor_status(text: str) -> dict[str, str]:
+    """Receptor -> "+" / "-" as the phrase states them ("ER+/PR-/HER2-", "ER/PR positive,
+    HER2 negative", "HR+/HER2-"); "triple negative" is the combined HR-/HER2- status the
+    Z17.421 inclusion terms name, "triple positive" each receptor positive."""
+    s = text.lower()
+    out: dict[str, str] = {}
+    if re.search(r"\btriple[- ]negative\b|\btnbc\b", s):
+        out.update(hr="-", her2="-")
+    if re.search(r"\btriple[- ]positive\b", s):
+        out.update(er="+", pr="+", her2="+")
+    for m in _RECEPTOR.finditer(s):
+        sign = "+" if m.group(3) in ("positive", "pos", "+") else "-"
+        for name in (m.group(1), m.group(2)):
+            if name:
+                name = re.sub(r"-|/neu", "", name)
+                out[_RECEPTOR_NAMES.get(name, name)] = sign
+    return out
+
+
+@cache
+def _receptor_codes(year: str, folder: str | None) -> dict[frozenset, str]:
+    """{(receptor, sign), ...} -> Z17 code, read from the Z17 titles and inclusion terms
+    ("[ER+]", "PR-", "HR+ with HER2-"), never typed by hand."""
+    cs = code_set(year, folder)
+    out: dict[frozenset, str] = {}
+    stack = ["Z17"]
+    while stack:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if not cs.is_billable(code):
+            continue
+        for text in [cs.description(code), *cs.inclusion_terms(code)]:
+            found = frozenset((r.lower(), s) for r, s in re.findall(r"\b(ER|PR|HER2|HR)([+-])", text))
+            if found:
+                out.setdefault(found, code)
+    return out
+
+
+def r_receptor_status(cs: CodeSet, mention: DiagnosisMention, out: list[DiagnosisCodeChoice],
+                      year: str = DEFAULT_YEAR, folder: str | None = None
+                      ) -> list[DiagnosisCodeChoice]:
+    """ICD-TAB Z17 ("code first malignant neoplasm"; "use one code, as available, for each
+    receptor"; Z17.4-: "when only a combined receptor status is documented"): the stated
+    receptor status of a neoplasm whose note asks for Z17 (C50 breast) follows it; a
+    combined HR status takes the HR/HER2 code, never one per receptor beside it."""
+    status = receptor_status(mention.text)
+    host = next((c for c in out if any(r.first.startswith("Z17") for n in
+                                       cs.use_additional(c.code) for r in code_refs(n))), None)
+    if not status or host is None:
+        return out
+    table = _receptor_codes(year, folder)
+    wanted: list[frozenset] = []
+    if "hr" in status:
+        if "her2" in status:
+            wanted.append(frozenset({("hr", status["hr"]), ("her2", status["her2"])}))
+    else:
+        wanted += [frozenset({(r, status[r])}) for r in ("er", "pr", "her2") if r in status]
+    added = [table[w] for w in wanted if w in table and cs.is_billable(table[w])]
+    codes = [DiagnosisCodeChoice(code=c, description=cs.description(c), term="receptor",
+                                 words=sorted(RECEPTOR_WORDS & set(mention.words)),
+                                 rule=f"ICD-TAB Z17 receptor status ({host.code})",
+                                 missing_axes=[], code_set=cs.release)
+             for c in added if all(o.code != c for o in out)]
+    # After the neoplasm codes (primary and secondary), before anything else.
+    at = max(i for i, c in enumerate(out) if c is host or c.code[:1] == "C") + 1
+    return out[:at] + codes + out[at:]
 
 
 _ON_DRUG = re.compile(r"\b(?:on|maintained on|long[- ]term(?: use of)?|chronic)\s+"
@@ -838,28 +1281,51 @@ def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
 
 
 def long_term_drug(cs: CodeSet, mention: DiagnosisMention, year: str = DEFAULT_YEAR,
-                   folder: str | None = None) -> tuple[str, frozenset[str]] | None:
-    """The Z79 code of the drug a phrase says the condition is treated with ("A-fib on
-    apixaban", "DM2 on insulin") and the words naming it; None when it names none."""
+                   folder: str | None = None) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The Z79 codes of the drugs a phrase says the condition is treated with ("A-fib on
+    apixaban", "DM2 on insulin and metformin") and the words naming them; None when it
+    names none."""
     table = _long_term_codes(year, folder)
+    codes: list[str] = []
+    named: set[str] = set()
     for m in _ON_DRUG.finditer(mention.text.lower()):
         words = m.group(1).split()
-        for n in range(min(3, len(words)), 0, -1):
-            name = " ".join(words[:n])
-            code = table.get(name)
-            if code is not None and cs.is_billable(code):
-                return code, frozenset(name.split())
-    return None
+        i = 0
+        while i < len(words):  # "insulin and metformin": every drug of the list
+            for n in range(min(3, len(words) - i), 0, -1):
+                name = " ".join(words[i:i + n])
+                code = table.get(name)
+                if code is not None and cs.is_billable(code):
+                    if code not in codes:
+                        codes.append(code)
+                    named.update(name.split())
+                    i += n - 1
+                    break
+            i += 1
+    return (tuple(codes), frozenset(named)) if codes else None
 
 
 def r_long_term_drug(cs: CodeSet, kept: list[TermMatch],
-                     drug: tuple[str, frozenset[str]] | None) -> list[TermMatch]:
+                     drug: tuple[tuple[str, ...], frozenset[str]] | None) -> list[TermMatch]:
     """ICD-G I.C.21.c.3 (Z79: a drug taken long term for a chronic condition) and
-    I.C.4.a.3 (diabetes control by insulin / oral drugs): the drug's Z79 code
-    (`long_term_drug`) after the condition, never alone."""
-    if drug is None or not kept or any(k.code == drug[0] for k in kept):
+    I.C.4.a.3 (diabetes control by insulin / oral drugs; both Z79.4 and Z79.84 when insulin
+    and an oral drug are both used): each drug's Z79 code (`long_term_drug`) after the
+    condition, never alone. I.C.15.i: no Z79 control code beside gestational diabetes
+    (O24.4-), whose codes say the control."""
+    if drug is None or not kept:
         return kept
-    return [*kept, _bare_code_match(cs, drug[0], "I.C.21.c.3 long-term drug therapy")]
+    out = list(kept)
+    gestational = any(k.code.startswith("O24.4") for k in kept)
+    for code in drug[0]:
+        if any(k.code == code for k in out) or (gestational and code in GDM_CONTROL):
+            continue
+        out.append(_bare_code_match(cs, code, "I.C.21.c.3 long-term drug therapy"))
+    return out
+
+
+# ICD-G I.C.15.i: "Codes Z79.4, Z79.84 and Z79.85 should not be assigned with codes from
+# subcategory O24.4".
+GDM_CONTROL = frozenset({"Z79.4", "Z79.84", "Z79.85"})
 
 
 _BMI = re.compile(r"\bbmi\s*(?:of|is|=|:)?\s*(\d{2}(?:\.\d)?)\b")
@@ -939,10 +1405,11 @@ def _with_trimester(mention: DiagnosisMention) -> DiagnosisMention:
     weeks = mention.axes.gestation_weeks
     if weeks is None:
         return mention
-    # Stated words, so the title naming the trimester outranks "unspecified trimester";
-    # `choose_codes` counts them as accounted for when no title uses them.
-    return mention.model_copy(update={"words": [*mention.words, _trimester(weeks),
-                                                "trimester"]})
+    # Soft words that account for themselves: a title naming the trimester outranks
+    # "unspecified trimester", but a title with no trimester axis is not outranked by one
+    # that has it (O24.419 gestational diabetes, not O24.913, at 30 weeks).
+    said = {w: w for w in (_trimester(weeks), "trimester") if w not in mention.words}
+    return mention.model_copy(update={"soft_words": {**mention.soft_words, **said}})
 
 
 def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
@@ -964,6 +1431,12 @@ def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[Term
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
+    out = _condition_codes(mention, year, folder)
+    return r_receptor_status(code_set(year, folder), mention, out, year, folder)
+
+
+def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
+                     ) -> list[DiagnosisCodeChoice]:
     spread = r_primary_and_secondary(mention)
     if spread is not None:
         from extractor.dx_terms import read_phrase
@@ -971,7 +1444,7 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
         primary, secondary = spread
         out: list[DiagnosisCodeChoice] = []
         for phrase in ([primary] if primary else []) + secondary:
-            for choice in choose_codes(read_phrase(phrase, year, folder), year, folder):
+            for choice in _condition_codes(read_phrase(phrase, year, folder), year, folder):
                 if all(c.code != choice.code for c in out):
                     out.append(choice.model_copy(update={
                         "rule": f"{choice.rule}; I.C.2 primary and secondary sites apart"}))
@@ -1005,12 +1478,13 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                 other = r_most_specific_entry(mention, mt, within=within)
                 if other is not None and all(x.code != other.code for x in matches):
                     matches.append(other)
+    matches += r_note_partners(cs, mention, matches, index)
+    matches += r_severe_sepsis_code(mention, matches, index)
     # B95-B97 are supplementary only; r_organism_code adds them where a note asks.
     matches = [m for m in matches if not ("B95" <= m.code[:3] <= "B97")]
     current = matches
     matches = r_history(mention, matches)
-    if mention.history and not mention.family and not matches:
-        matches = r_history_code(mention, current, index.words())
+
     cause_words = cause.words | _cue_words(mention) if cause else frozenset()
     if mention.axes.gestation_weeks is not None:
         weeks = mention.axes.gestation_weeks
@@ -1021,14 +1495,32 @@ def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if _BMI.search(mention.text.lower()):
         cause_words |= {"bmi", "body", "mass", "index", *(w for w in mention.words
                                                           if w.replace(".", "").isdigit())}
+    if receptor_status(mention.text):  # "ER+/PR-/HER2-": receptor status, no condition
+        cause_words |= RECEPTOR_WORDS
+    cause_words |= _treatment_words(mention) | _visit_words(mention)
+    if mention.axes.encounter is not None:  # the 7th character's words (r_seventh_character)
+        cause_words |= SEVENTH_WORDS & frozenset(mention.words)
     matches = r_understood(mention, matches, index.words(), cause_words)
+    if (mention.history or mention.family) and (not matches or any(
+            "unspecified" in cs.description(m.code).lower() for m in matches)):
+        # The history code of the condition's own category where no history title fits, or
+        # only an "unspecified" one does (Z80.1 for a family history of lung cancer, not the
+        # Z80.9 the title "Family history of malignant neoplasm, unspecified" gives).
+        derived = r_understood(mention, r_history_code(mention, current, index.words(), cs),
+                               index.words(), cause_words)
+        matches = derived or matches
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
     kept, aside = r_combination_code(matches)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
+    kept = r_severe_sepsis_first(cs, kept)
     kept = r_signs_symptoms_integral(cs, kept)
+    kept = r_pain_by_site(mention, kept)
     kept = r_excludes1(cs, kept)
+    kept = r_copd_lower_respiratory_infection(cs, kept)
+    kept = r_covid_acute_bronchitis(cs, kept)
+    kept = r_chronic_pain(cs, mention, kept)
     kept = r_anemia_in_neoplastic_disease(kept)
     kept = r_organism_code(cs, mention, kept)
     kept = r_adverse_effect_drug(cs, kept)
@@ -1067,6 +1559,7 @@ def missing_encounter(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     for key in mention.main_terms:
         mt = index.term(key)
         m = r_most_specific_entry(mention, mt) if mt is not None else None
-        if m is not None and cs.needs_seventh(m.code):
+        if m is not None and cs.needs_seventh(m.code) and \
+                m.code[:3] not in ACTIVE_TREATMENT_DEFAULT:
             return True
     return False

@@ -270,4 +270,11 @@ def code_diagnoses(
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
     encounter = r_dx_05_chemotherapy_encounter(initial)
-    return encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)
+    combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)
+    # One line per code: a diagnosis phrase may state what a rule adds (Z79.620 "on
+    # maintenance vedolizumab", Z51.11 "C1D1 FOLFOX"); the first line keeps its evidence.
+    first: dict[str, CodeLine] = {}
+    for line in combined.codes:
+        first.setdefault(line.code, line)
+    combined.codes = list(first.values())
+    return combined

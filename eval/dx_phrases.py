@@ -28,9 +28,14 @@ from pathlib import Path
 from engine.dx_codes import choose_codes
 from extractor.dx_terms import read_phrase
 
-UNCERTAIN = re.compile(r"^\s*(?:possible|possibly|probable|probably|likely|suspected|suspect|"
-                       r"questionable|r/o|rule out|ruled out|cannot rule out|consistent with|"
-                       r"compatible with|concern for|working diagnosis of|presumed)\b", re.I)
+UNCERTAIN = re.compile(r"^\s*(?:(?:possible|possibly|probable|probably|likely|suspected|suspect|"
+                       r"questionable|r/o|rule out|ruled out|cannot rule out|can't rule out|"
+                       r"cannot exclude|consistent with|c/w|compatible with|concern for|"
+                       r"concerning for|suspicious for|worrisome for|question of|"
+                       r"working diagnosis of|presumed)\b|\?)", re.I)
+# "HER2 negative", "ER/PR positive": a receptor status of the neoplasm named with it, not a
+# negated condition (ICD-TAB Z17).
+RECEPTOR = re.compile(r"^\s*(?:er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b", re.I)
 NEGATED = re.compile(r"^\s*(?:no|denies|denied|negative for|without|not|absence of|free of)\b",
                      re.I)
 HISTORY = re.compile(r"\b(?:h/o|hx of|history of|past history of|status post|s/p)\b", re.I)
@@ -53,13 +58,18 @@ def clauses(phrase: str) -> list[tuple[str, str]]:
         if not part.strip():
             continue
         pieces = [part]
-        if UNCERTAIN.match(part) or NEGATED.match(part):
-            # "probable pneumonia with cough": the symptom after "with" is stated.
-            pieces = re.split(r"\s+\bwith\b\s+", part, maxsplit=1)
+        cue = UNCERTAIN.match(part) or NEGATED.match(part)
+        if cue:
+            # "probable pneumonia with cough": the symptom after "with" is stated (the "with"
+            # of the cue itself, "consistent with", is not that).
+            head, rest = part[: cue.end()], part[cue.end():]
+            pieces = re.split(r"\s+\bwith\b\s+", rest, maxsplit=1)
+            pieces[0] = head + pieces[0]
         for i, piece in enumerate(pieces):
             if i == 0 and (UNCERTAIN.match(piece) or DIFFERENTIAL.search(piece)):
                 out.append(("uncertain", piece))
-            elif i == 0 and (NEGATED.match(piece) or NEGATED_AFTER.search(piece)):
+            elif i == 0 and (NEGATED.match(piece) or NEGATED_AFTER.search(piece)) and \
+                    not RECEPTOR.match(piece):
                 out.append(("negated", piece))
             elif RESOLVED.fullmatch(piece) or RESOLVED.sub("", piece).strip() == "":
                 # "Pneumonia, resolved": the clause before is past history.

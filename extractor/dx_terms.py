@@ -61,6 +61,9 @@ def _organisms() -> list[tuple[str, tuple[str, ...]]]:
     return sorted(out, key=lambda x: -len(x[1]))
 
 
+_PROCEDURE_SUFFIX = re.compile(r"(?:ectomy|ostomy|otomy|plasty|scopy|graphy|pexy|rrhaphy)$")
+
+
 class _Speller:
     """Bounded-edit-distance correction to the index's words; the candidate lists of a
     first letter are built the first time a word with that letter needs correcting."""
@@ -86,8 +89,13 @@ class _Speller:
 
         bound = 1 if len(word) <= 8 else 2
         best, best_d, tie = word, bound + 1, False
+        # A procedure word is corrected only to a word of the same procedure suffix
+        # ("colectomy" is never "colostomy", a status code's word).
+        suffix = _PROCEDURE_SUFFIX.search(word)
         for n in range(len(word) - bound, len(word) + bound + 1):
             for cand in self._bucket(word[0], n):
+                if suffix and not cand.endswith(suffix.group(0)):
+                    continue
                 d = OSA.distance(word, cand, score_cutoff=bound)
                 if d < best_d:
                     best, best_d, tie = cand, d, False

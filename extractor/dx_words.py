@@ -6,7 +6,7 @@ The term index (`engine/tables/icd10cm_*_terms.tsv.gz`) is built from tabular ti
 "kidney", "type2" and "stage3a" on both sides. Vocabulary is data:
 `notecoder/refdata/curated/dx_synonyms.csv` (kind `word`: both sides; `abbr`: note
 language -> tabular wording; `also`: note words that add a softer tabular word, "leg" ->
-"lower limb").
+"lower limb"; `keep`: note words the speller leaves as they are, "resection").
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ NOT_PLURAL = _wordset(
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _TYPE = re.compile(r"\btype\s*-?\s*(1|2|i|ii)\b")
 _STAGE = re.compile(r"\bstage\s*-?\s*(1|2|3|4|5|i|ii|iii|iv|v)\s*([ab])?\b")
+# "grade 2", "grade II", "Grade/stage II hemorrhoids" (K64.1), "follicular lymphoma grade IIIa".
+_GRADE = re.compile(r"\bgrade(?:/stage)?\s*-?\s*(1|2|3|4|i|ii|iii|iv)\s*([ab])?\b")
 _STAGE_RANGE = re.compile(r"\bstage (\d) through stage (\d)")
 _WORD = re.compile(r"[a-z0-9][a-z0-9.'/-]*[a-z0-9]|[a-z0-9]")
 _FIXED = [
@@ -59,6 +61,22 @@ _FIXED = [
     (re.compile(r"\bend[- ]stage\b"), " endstage "),
     (re.compile(r"\bin situ\b"), " insitu "),
     (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
+    # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
+    # axis is left open; stating it voids the title (like "without").
+    (re.compile(r"\bunspecified as to\b"), " without "),
+    # "Chronic or unspecified gastric ulcer with hemorrhage" (K25.4): the acuity is the
+    # default, not a requirement.
+    (re.compile(r"\b([a-z]+) or unspecified\b"), r"(\1)"),
+    # "Ankylosing spondylitis of unspecified sites in spine": the place of an open axis is
+    # as nonessential as the axis.
+    (re.compile(r"\bunspecified (sites?|parts?|regions?) (?:in|of) (?:the )?([a-z]+)"),
+     r"unspecified \1 (\2)"),
+    # "Malignant melanoma of right upper limb, including shoulder": the site is widened,
+    # not narrowed; the words after "including" are nonessential.
+    (re.compile(r",?\s*\bincluding ([^,()]+)"), r" (\1) "),
+    # ICD-G I.A.13: an "in diseases classified elsewhere" code is a manifestation, coded
+    # only beside its etiology; no note phrase names it by words alone.
+    (re.compile(r"\bin (?:other )?diseases classified elsewhere\b"), " in elsewhereclassified "),
 ]
 
 
@@ -85,6 +103,7 @@ class Synonyms:
     word_re: re.Pattern | None
     abbr_re: re.Pattern | None
     also_re: re.Pattern | None
+    keep: frozenset[str] = frozenset()  # note words the speller keeps as they are
 
 
 def _alternation(terms) -> re.Pattern | None:
@@ -99,13 +118,14 @@ def _alternation(terms) -> re.Pattern | None:
 def synonyms() -> Synonyms:
     """The curated synonym file (`notecoder/refdata/curated/dx_synonyms.csv`)."""
     path = resources.files("notecoder.refdata") / "curated" / SYNONYMS_FILE
-    kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}}
+    kinds: dict[str, dict[str, str]] = {"word": {}, "abbr": {}, "also": {}, "keep": {}}
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             term, repl = row["term"].strip().lower(), row["replacement"].strip().lower()
             kinds[row["kind"].strip()][term] = repl
     return Synonyms(kinds["word"], kinds["abbr"], kinds["also"], _alternation(kinds["word"]),
-                    _alternation(kinds["abbr"]), _alternation(kinds["also"]))
+                    _alternation(kinds["abbr"]), _alternation(kinds["also"]),
+                    frozenset(kinds["keep"]))
 
 
 @cache
@@ -117,7 +137,7 @@ def synonym_words() -> frozenset[str]:
         for k, v in table.items():
             out.update(split_words(k))
             out.update(split_words(v))
-    return frozenset(out)
+    return frozenset(out | syn.keep)
 
 
 def singular(word: str) -> str:
@@ -141,6 +161,8 @@ def prepare(text: str) -> str:
         s = pattern.sub(repl, s)
     s = _STAGE_RANGE.sub(_stage_range, s)
     s = _TYPE.sub(lambda m: f" type{_ROMAN.get(m.group(1), m.group(1))} ", s)
+    s = _GRADE.sub(lambda m: f" grade{_ROMAN.get(m.group(1), m.group(1))}{m.group(2) or ''} ",
+                   s)
     s = _STAGE.sub(_stage_token, s)
     return s
 
@@ -215,10 +237,17 @@ def title_terms(title: str) -> list[TitleTerms]:
     if not words:
         return []
     required: list[list[str]] = []
-    if words[:2] == ["drug", "induced"] and len(words) > 2 and words[2] not in _HEAD_END:
-        # "Drug-induced hypoglycemia without coma": the condition is the main term, the
-        # cause words are required of it (not a main term "drug").
-        required, words = [["drug"], ["induced"]], words[2:]
+    if words[:3] == ["other", "drug", "induced"]:  # "Other drug-induced agranulocytosis"
+        words = ["drug", "induced", "other", *words[3:]]
+    if len(words) > 2 and words[1] == "induced" and words[0] not in _HEAD_END \
+            and words[2] not in _HEAD_END:
+        # "Drug-induced hypoglycemia without coma", "Alcohol induced acute pancreatitis",
+        # "Lead-induced gout": the condition is the main term, the cause words are
+        # required of it (not a main term "drug" / "alcohol").
+        required, words = [[words[0]], ["induced"]], words[2:]
+    elif words[:4] == ["drug", "or", "chemical", "induced"] and len(words) > 4:
+        # "Drug or chemical induced diabetes mellitus" (E09): the same, either cause word.
+        required, words = [["chemical", "drug"], ["induced"]], words[4:]
     optional: list[str] = []
     negative: list[list[str]] = []
     head: list[str] = []
@@ -320,9 +349,53 @@ def title_terms(title: str) -> list[TitleTerms]:
         keys = [(head[-1], head[:-1])]
     out = []
     for key, mods in keys:
-        req = [[m] for m in mods] + [g for g in required if key not in g]
+        # A list that runs into the main term again ("with heart failure and stage 1
+        # through stage 4 chronic kidney disease") joined a second condition, not a list
+        # of alternatives: its first word stays required on its own.
+        req = [[m] for m in mods] + [g if key not in g else g[:1] for g in required
+                                     if g[0] != key]
         out.append(TitleTerms(key=key, required=_dedupe(req),
                               optional=sorted(set(optional) - {key}), negative=negative))
+    return out
+
+
+_SPECIFIED = re.compile(r"(?i)\bspecified\b")
+
+
+def inherited_terms(ancestor_title: str, code_title: str, term: str) -> list[TitleTerms]:
+    """Index entries of an ancestor's inclusion term for one of its complete codes (ICD-G
+    I.A.11: inclusion terms apply to the codes under the subcategory that lists them).
+
+    The code adds to the ancestor's title the axes that set it apart (S62.10 "Fracture of
+    unspecified carpal bone" -> S62.101 "..., right wrist"); those word groups are required
+    of the inclusion term too, so "Fracture of wrist NOS" (S62.10) gives S62.101 for a
+    stated right wrist and S62.109 when no side is stated. Groups the ancestor's title has
+    (and "other") are the ancestor's own, not the code's."""
+    if _SPECIFIED.search(code_title) and not _SPECIFIED.search(ancestor_title):
+        # "Other specified chronic obstructive pulmonary disease" (J44.89) is for what the
+        # other codes do not name; the category's own terms are not that.
+        return []
+    ancestor = title_terms(ancestor_title)
+    own = title_terms(code_title)
+    if not ancestor or not own:
+        return []
+    base = ancestor[0]
+    code = next((t for t in own if t.key == base.key), None)
+    if code is None:
+        # "Neutropenia" (D70) -> "Other drug-induced agranulocytosis" (D70.2): the code names
+        # another condition, so the ancestor's terms do not describe it.
+        return []
+    have = {tuple(sorted(g)) for g in base.required}
+    extra = [g for g in code.required if tuple(sorted(g)) not in have and base.key not in g]
+    extra_neg = [g for g in code.negative if g not in base.negative]
+    extra_opt = set(code.optional) - set(base.optional)
+    out = []
+    for t in title_terms(term):
+        req = [g for g in extra if not set(g) & {t.key}]
+        out.append(TitleTerms(key=t.key, required=_dedupe(t.required + req),
+                              optional=sorted((set(t.optional) | extra_opt) - {t.key}),
+                              negative=t.negative + [g for g in extra_neg
+                                                     if g not in t.negative]))
     return out
 
 
@@ -366,7 +439,18 @@ _NOTE_SHORTHAND = [
     # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
     (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
      " calcium "),
+    (re.compile(r"(?<![a-z0-9])(?:fhx|fmhx|fh|fam hx|family hx)(?:\s+of)?(?![a-z0-9])"),
+     " family history of "),
+    # "Remote history of CVA", "prior DVT", "previous PE": a past condition (ICD-G I.C.21.c.4).
+    (re.compile(r"(?<![a-z0-9])(?:remote|distant|past|prior|previous)\s+(?=(?:history|hx|h/o)\b)"),
+     " "),
+    (re.compile(r"^\s*(?:prior|previous|remote)\s+(?!to\b|history\b|hx\b|h/o\b)"),
+     " history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
+    # "CKD, stage not documented", "side unknown": the axis is not stated (unspecified code).
+    (re.compile(r"(?<![a-z0-9])(?:stage|type|side|site|laterality|organism|trimester)\s+"
+                r"(?:not (?:documented|specified|stated|given|known)|unknown|unspecified)"
+                r"(?![a-z0-9])"), " "),
     (re.compile(r"(?<![a-z0-9])(?:former|ex-|prior|past|remote|old)\s*(?=smoker\b)"),
      " history of "),
 ]

@@ -30,7 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from engine.icd10cm_terms import WORDS_KEY, TermIndex
-from extractor.dx_words import title_terms
+from extractor.dx_words import inherited_terms, title_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ROOT / "engine" / "tables"
@@ -47,6 +47,10 @@ CURATED_DRUGS = Path(__file__).resolve().parent / "curated" / "dx_drug_substance
 CODE_COLUMNS = ["code", "billable", "parent", "title", "inclusion", "excludes1", "code_first",
                 "use_additional", "seventh_def", "sevenths", "includes"]
 SEP = " | "  # list items inside one cell (no title uses it)
+# An inherited inclusion term with more word groups than this is a title no note line
+# states in other words ("arteriosclerosis of native arteries of right leg with ulceration
+# of thigh"): left to the code's own title, which keeps the index small to load.
+MAX_INHERITED_GROUPS = 4
 _INSTRUCTION = re.compile(r"(?i)(?:this (?:code|category|subcategory)|use (?:additional|this)|"
                           r"code (?:also|first)|note:)")
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*[+-]?")
@@ -92,16 +96,26 @@ def code_rows(icd) -> list[list[str]]:
     return rows
 
 
+def _terms(inclusion: str, includes: str) -> list[str]:
+    return [t for t in (inclusion + SEP + includes).split(SEP) if t]
+
+
 def term_lines(rows: list[list[str]]) -> list[str]:
     """Term index lines: `key <TAB> json [[code, billable, required, optional, negative, src]]`."""
     by_key: dict[str, list] = defaultdict(list)
-    for code, billable, _parent, title, inclusion, *_, includes in rows:
+    by_code = {r[0]: r for r in rows}
+    for code, billable, parent, title, inclusion, *_, includes in rows:
         if billable == "0":
             continue  # categories with children: the children are indexed
-        sources = [("t", title)] + [("i", t) for t in (inclusion + SEP + includes).split(SEP)
-                                    if t]
+        sources = [("t", title, None)] + [("i", t, None) for t in _terms(inclusion, includes)]
+        # Inclusion terms of the subcategories and category above the code (I.A.11); not
+        # for external causes (V00-Y99), which no diagnosis line is coded to.
+        above = by_code.get(parent) if not "V" <= code[0] <= "Y" else None
+        while above is not None and above[1] == "0":
+            sources += [("i", t, above[3]) for t in _terms(above[4], above[10])]
+            above = by_code.get(above[2])
         seen = set()
-        for src, text in sources:
+        for src, text, ancestor in sources:
             if src == "i" and _INSTRUCTION.match(text.strip()):
                 continue  # "This code is not for inpatient use": an instruction, no term
             if src == "i" and _ACRONYM.fullmatch(text.strip()):
@@ -109,7 +123,10 @@ def term_lines(rows: list[list[str]]) -> list[str]:
                 # note words ("BP 118/74 pre", "PCP: Dr. Lee"); note acronyms are the
                 # curated `abbr` rows (TIA, BPH) instead.
                 continue
-            for terms in title_terms(text):
+            parsed = (title_terms(text) if ancestor is None
+                      else [p for p in inherited_terms(ancestor, title, text)
+                            if len(p.required) <= MAX_INHERITED_GROUPS])
+            for terms in parsed:
                 entry = [code, int(billable), terms.required, terms.optional, terms.negative,
                          src]
                 sig = json.dumps([terms.key, *entry[2:5]])
