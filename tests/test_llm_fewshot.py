@@ -38,7 +38,11 @@ def _fresh_llm():
 def test_the_pool_is_the_dev_splits_gold_facts_and_nothing_of_the_test_split():
     pool_file = ROOT / "prompts" / PROMPT_VERSION / "examples.json"
     recorded = json.loads(pool_file.read_text(encoding="utf-8"))["examples"]
-    assert recorded == build_pool(GOLD)  # regenerated from the gold labels, not edited
+    # Every recorded example is regenerated from the gold labels, not edited. The pool's
+    # membership is frozen with the prompt version its cassettes were recorded with: a dev
+    # note that passes the checks only after later reader changes joins at the next version.
+    built = {item["source"]: item for item in build_pool(GOLD)}
+    assert all(built.get(item["source"]) == item for item in recorded)
     test_notes = {g.note.text for g in load_dataset(GOLD, "test")}
     dev_ids = {g.note.id for g in load_dataset(GOLD, "dev")}
     assert len(recorded) >= 40
