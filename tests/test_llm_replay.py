@@ -20,7 +20,7 @@ from extractor.llm.prompt import PROMPT_VERSION
 from extractor.llm.replay import note_sent, replay_settings, replaying
 from notecoder.cli import main
 from notecoder.config import Settings
-from notecoder.errors import EXIT_PARTIAL, LLMInvalidOutput, LLMReplayMissing
+from notecoder.errors import EXIT_PARTIAL, LLMInvalidOutput, LLMReplayMissing, NotecoderError
 from notecoder.pipeline import code_note, extract_note, llm_extractor, reset_llm, use_llm_settings
 from notecoder.schema import Alignment, Setting
 from tests.llm_notes import CASSETTES, EXAMPLES, INJECTION_NOTES, LONG_NOTE
@@ -142,12 +142,9 @@ def test_second_run_of_a_note_makes_no_llm_call(tmp_path):
 
 
 def test_long_note_is_sent_in_chunks_and_offsets_map_to_the_whole_note(tmp_path):
-    cassette = _use("long-note", tmp_path)
-    settings = llm_extractor().settings
-    from extractor.llm.chunks import split_note
-
-    chunks = split_note(LONG_NOTE, settings.llm_chunk_chars, settings.llm_chunk_overlap)
-    assert len(chunks) > 1
+    cassette = _use("gemma-long-note", tmp_path)  # SmolLM2 ran to its limit there
+    chunks, _ = llm_extractor().plan(LONG_NOTE)
+    assert len(chunks) > 1 and chunks[1].before  # neighbour lines sent as context
     with replaying(cassette):
         facts, _ = extract_note(LONG_NOTE, "llm")
     # One call per chunk, and at most one repair re-ask per chunk.
@@ -287,3 +284,35 @@ def test_both_mode_codes_offline_facts_when_the_llm_fails(tmp_path):
     rules = code_note(text, Setting.FACILITY, "official", "rules")
     assert both.codes == rules.codes
     assert any(w.startswith("No LLM second opinion") for w in both.warnings)
+
+
+def _other_sets() -> list[Path]:
+    """Cassettes beside the ones the tests above replay: another model's set (gemma-) and
+    the other structured-output modes (modes-)."""
+    return sorted(p for p in CASSETTES.glob("*.yaml")
+                  if p.stem.startswith(("gemma-", "modes-")))
+
+
+@pytest.mark.parametrize("cassette", _other_sets(), ids=lambda p: p.stem)
+def test_other_recorded_sets_replay_offline_and_never_code_an_ungrounded_fact(cassette,
+                                                                            tmp_path):
+    from eval.gold import load_dataset
+
+    meta = json.loads(cassette.with_suffix(".meta.json").read_text(encoding="utf-8"))
+    texts = {p.name: p.read_text(encoding="utf-8") for p in EXAMPLES}
+    texts.update(INJECTION_NOTES, long_note=LONG_NOTE)
+    texts.update({g.note.id: g.note.text
+                  for g in load_dataset(CASSETTES.parent.parent / "datasets" / "gold", "test")})
+    use_llm_settings(replay_settings(cassette, Settings(data_dir=tmp_path)))
+    for label, outcome in list(meta["notes"].items())[:4]:  # a few: CI stays fast
+        text = texts[label]
+        with replaying(cassette):
+            if "error" in outcome:
+                with pytest.raises(NotecoderError):
+                    extract_note(text, "llm")
+                continue
+            facts, _ = extract_note(text, "llm")
+        assert facts.model == meta["settings"]["llm_model"]
+        for fact in facts.facts():
+            assert fact.alignment in (Alignment.EXACT, Alignment.NORMALISED, Alignment.FUZZY)
+            assert all(span.end <= len(text) for span in fact.spans())
