@@ -1490,7 +1490,8 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
                     out.append(choice.model_copy(update={
                         "rule": f"{choice.rule}; I.C.2 primary and secondary sites apart"}))
         if any(c.code.startswith(("C77", "C78", "C79")) for c in out):
-            return out
+            # I.C.2.e.2: the chemotherapy / immunotherapy encounter is listed first.
+            return sorted(out, key=lambda c: not c.code.startswith("Z51.1"))
     cs = code_set(year, folder)
     index: TermIndex = term_index(year, folder)
     cause = drug_cause(mention, year, folder)
