@@ -481,6 +481,16 @@ _NOTE_SHORTHAND = [
     (re.compile(r"^\s*(?:prior|previous|remote)\s+(?!to\b|history\b|hx\b|h/o\b)"),
      " history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
+    # F10-F19 inclusion terms: a substance use disorder stated moderate or severe is
+    # dependence, mild is abuse ("Alcohol use disorder, moderate" F10.20, "mild" F10.10).
+    (re.compile(r"(?<![a-z0-9])(alcohol|opioid|cannabis|cocaine|stimulant|sedative)\s+use\s+"
+                r"disorders?,?\s+(?:moderate|severe)(?![a-z0-9])"), r" \1 dependence "),
+    (re.compile(r"(?<![a-z0-9])(alcohol|opioid|cannabis|cocaine|stimulant|sedative)\s+use\s+"
+                r"disorders?,?\s+mild(?![a-z0-9])"), r" \1 abuse "),
+    # "with uncomplicated withdrawal": the adjective of one noun, as the tabular writes it
+    # ("Alcohol dependence with withdrawal, uncomplicated"), not "without" all that follows.
+    (re.compile(r"(?<![a-z0-9])uncomplicated\s+(withdrawal|intoxication|remission)"),
+     r" \1, uncomplicated "),
     # "NYHA II", "NYHA class III": a functional class, no axis of the heart failure code.
     (re.compile(r"(?<![a-z0-9])nyha\s*(?:class\s*)?(?:iv|i{1,3}|[1-4])(?![a-z0-9])"), " "),
     # "CKD, stage not documented", "side unknown": the axis is not stated (unspecified code).

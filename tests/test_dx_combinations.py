@@ -252,3 +252,12 @@ def test_mutually_accounting_titles_are_accepted_together():
 def test_do_not_resuscitate_is_no_negation():
     (t,) = title_terms("Do not resuscitate")
     assert t.key == "dnr" and not t.negative
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Alcohol use disorder, severe, with uncomplicated withdrawal", ["F10.230"]),
+    ("Alcohol use disorder, mild", ["F10.10"]),
+])
+def test_substance_use_disorder_severity_and_uncomplicated_withdrawal(phrase, expected):
+    # F10.20 would be a wrong code here: "uncomplicated" belongs to the withdrawal.
+    assert codes(phrase) == expected
