@@ -960,7 +960,7 @@ def r_copd_lower_respiratory_infection(cs: CodeSet, kept: list[TermMatch]) -> li
                                 copd[0].explained)
     out = [m for m in kept if m.code != "J44.9"]
     at = out.index(copd[0]) if copd[0] in out else out.index(infection[0])
-    return out[:at] + [with_lri] + out[at:]
+    return [*out[:at], with_lri, *out[at:]]
 
 
 def r_covid_acute_bronchitis(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
@@ -987,8 +987,8 @@ def r_chronic_pain(cs: CodeSet, mention: DiagnosisMention, kept: list[TermMatch]
     if not pain or not cs.is_billable("G89.29"):
         return kept
     at = kept.index(pain[-1]) + 1
-    return kept[:at] + [_bare_code_match(cs, "G89.29", "I.C.6.b.1.a chronic pain",
-                                         {"chronic"})] + kept[at:]
+    chronic = _bare_code_match(cs, "G89.29", "I.C.6.b.1.a chronic pain", {"chronic"})
+    return [*kept[:at], chronic, *kept[at:]]
 
 
 def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
@@ -1145,8 +1145,8 @@ def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) ->
     course = next((q for q in HEALING_COURSES if q in words), None)
     is_open = "open" in words and "closed" not in words
     for char, meaning in sorted(cs.seventh_characters(m.code).items()):
-        if not meaning.startswith(wanted) or ("open" in meaning) != is_open and \
-                "fracture" in meaning:
+        if not meaning.startswith(wanted) or (
+                ("open" in meaning) != is_open and "fracture" in meaning):
             continue
         if all((q in meaning) == (q == course) for q in HEALING_COURSES):
             return cs.with_seventh(m.code, char)
@@ -1213,7 +1213,8 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
 
 
 # A receptor and its status: "ER+", "PR-", "HER2 negative", "ER/PR positive", "HR+".
-_RECEPTOR = re.compile(r"\b(er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b(?:\s*/\s*(er|pr|pgr)\b)?"
+_RECEPTOR = re.compile(r"\b(er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b"
+                       r"(?:\s*/\s*(er|pr|pgr)\b)?"
                        r"[\s:-]*(positive|pos|negative|neg|\+|-)(?![a-z])", re.I)
 RECEPTOR_WORDS = frozenset({"er", "pr", "pgr", "her2", "her", "2", "neu", "hr", "hormone",
                             "receptor", "positive", "pos", "negative", "neg", "triple",
@@ -1253,7 +1254,8 @@ def _receptor_codes(year: str, folder: str | None) -> dict[frozenset, str]:
         if not cs.is_billable(code):
             continue
         for text in [cs.description(code), *cs.inclusion_terms(code)]:
-            found = frozenset((r.lower(), s) for r, s in re.findall(r"\b(ER|PR|HER2|HR)([+-])", text))
+            found = frozenset((r.lower(), s)
+                              for r, s in re.findall(r"\b(ER|PR|HER2|HR)([+-])", text))
             if found:
                 out.setdefault(found, code)
     return out
