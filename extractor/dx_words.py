@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 SYNONYMS_FILE = "dx_synonyms.csv"
@@ -513,10 +513,16 @@ def expand_abbreviations(text: str) -> str:
     return s
 
 
+@lru_cache(maxsize=16384)
+def _note_words(text: str) -> tuple[str, ...]:
+    """The prepared words of a note phrase (the regex passes are the reader's main cost,
+    and notes repeat their phrases)."""
+    return tuple(split_words(prepare(expand_abbreviations(text))))
+
+
 def phrase_words(text: str, known=None) -> PhraseWords:
     """Words of a phrase, abbreviations expanded; `known(word)` may correct a misspelling."""
-    s = prepare(expand_abbreviations(text))
-    words = split_words(s)
+    words = _note_words(text)
     core: list[str] = []
     negated: set[str] = set()
     inside: set[str] = set()
