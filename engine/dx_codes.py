@@ -589,10 +589,11 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
         if changed:
             continue
         # Two titles each holding the other's doubtful words ("iron deficiency anemia in
-        # pregnancy": O99.019 + D50.9) are accepted together.
+        # pregnancy": O99.019 + D50.9; "Hypertensive heart disease with CHF": I11.0 holds
+        # "hypertensive", I50.9 "congestive") are accepted together.
         waiting = [m for m in ordered if m not in out]
         for a, b in ((a, b) for i, a in enumerate(waiting) for b in waiting[i + 1:]
-                     if (a.code[:1] == "O") != (b.code[:1] == "O")):
+                     if a.code != b.code):
             if not (a.doubtful - accounted - b.explained) and not (
                     b.doubtful - accounted - a.explained):
                 out += [a, b]
@@ -912,6 +913,34 @@ def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
     return out
 
 
+def r_sibling_with_named_symptom(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.A.15 ("with") and the sibling's "use additional code for associated
+    symptoms" note: a title chosen by its "without X" default ("BPH without lower urinary
+    tract symptoms", N40.0) gives way to the "with X" sibling whose note names a symptom
+    the phrase states ("BPH with urinary retention": N40.1, and R33.8, the code the note
+    names, for the retention the phrase called R33.9)."""
+    out = list(kept)
+    for m in kept:
+        if not m.defaults or m not in out:
+            continue
+        parent = cs.parent(m.code)
+        for sib in cs.children(parent) if parent else []:
+            if sib == m.code or not cs.is_billable(sib):
+                continue
+            named = [r for note in cs.use_additional(sib) for r in code_refs(note)
+                     if r.first == r.last and cs.is_billable(r.first)]
+            for k in out:
+                ref = next((r for r in named if k is not m and k.code[:3] == r.first[:3]
+                            and _is_symptom(k.code)), None)
+                if ref is None:
+                    continue
+                rule = f"I.A.15 with, {sib} use additional code"
+                out[out.index(m)] = _bare_code_match(cs, sib, rule, m.explained | k.explained)
+                out[out.index(k)] = _bare_code_match(cs, ref.first, rule, k.explained)
+                return out
+    return out
+
+
 # The tabular's blocks of acute lower respiratory infections: "Influenza and pneumonia
 # (J09-J18)" and "Other acute lower respiratory infections (J20-J22)".
 LOWER_RESPIRATORY_INFECTIONS = (CodeRange("J09", "J18"), CodeRange("J20", "J22"))
@@ -973,6 +1002,12 @@ def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
             if any(r.holds(b.code) for note in cs.excludes1(a.code) for r in code_refs(note)):
                 loser = a if len(a.explained) < len(b.explained) else b
                 out.remove(loser)
+                if loser.explained - set().union(*(o.explained for o in out)) - \
+                        NEUTRAL_WORDS:
+                    # The phrase says what the set-aside code held ("PE with cor
+                    # pulmonale": I27.81 is "cor pulmonale without embolism"): the pair
+                    # has a code of its own the phrase did not reach; code nothing.
+                    return []
     return out
 
 
@@ -1110,8 +1145,8 @@ def r_seventh_character(cs: CodeSet, mention: DiagnosisMention, m: TermMatch) ->
     course = next((q for q in HEALING_COURSES if q in words), None)
     is_open = "open" in words and "closed" not in words
     for char, meaning in sorted(cs.seventh_characters(m.code).items()):
-        if not meaning.startswith(wanted) or (("open" in meaning) != is_open
-                                              and "fracture" in meaning):
+        if not meaning.startswith(wanted) or (
+                ("open" in meaning) != is_open and "fracture" in meaning):
             continue
         if all((q in meaning) == (q == course) for q in HEALING_COURSES):
             return cs.with_seventh(m.code, char)
@@ -1156,25 +1191,31 @@ _UNKNOWN_PRIMARY = re.compile(r"^(?:unknown|unspecified|occult)(?:\s+primary)?(?
 def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] | None:
     """ICD-G I.C.2 (primary and secondary malignant neoplasms are coded apart; I.C.2.d: an
     unknown primary is C80.1): "colon cancer with liver metastases", "metastatic breast cancer
-    to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases)."""
+    to bone", "bone mets from unknown primary" -> (primary phrase, secondary phrases); the
+    other comma parts of a line that states the spread in one part ("Encounter for chemo,
+    metastatic breast ca to liver") follow as phrases of their own."""
     text = _RECEPTOR.sub(" ", re.sub(r"\([^()]*\)", " ", mention.text.lower()))
     text = " ".join(re.sub(r"\btriple[- ]negative\b|\btnbc\b", " ", text).split()).strip(" .;,/")
-    for pattern in _SPREAD:
-        m = pattern.match(text)
-        if m is None:
-            continue
-        primary = m.group("p")
-        if _UNKNOWN_PRIMARY.match(primary):
-            primary = "malignant neoplasm, unspecified"
-        sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
-        return primary, [f"secondary malignant neoplasm of {site}" for site in sites]
+    parts = [p.strip(" .;/") for p in text.split(",")]
+    for candidate, others in [(text, [])] + [
+            (p, parts[:i] + parts[i + 1:]) for i, p in enumerate(parts) if len(parts) > 1]:
+        for pattern in _SPREAD:
+            m = pattern.match(candidate)
+            if m is None:
+                continue
+            primary = m.group("p")
+            if _UNKNOWN_PRIMARY.match(primary):
+                primary = "malignant neoplasm, unspecified"
+            sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
+            return primary, [f"secondary malignant neoplasm of {site}" for site in sites] + \
+                [o for o in others if o]
     return None
 
 
 # A receptor and its status: "ER+", "PR-", "HER2 negative", "ER/PR positive", "HR+".
 _RECEPTOR = re.compile(r"\b(er|pr|pgr|her-?2(?:/neu)?|hr|hormone receptor)\b"
-                       r"(?:\s*/\s*(er|pr|pgr)\b)?[\s:-]*"
-                       r"(positive|pos|negative|neg|\+|-)(?![a-z])", re.I)
+                       r"(?:\s*/\s*(er|pr|pgr)\b)?"
+                       r"[\s:-]*(positive|pos|negative|neg|\+|-)(?![a-z])", re.I)
 RECEPTOR_WORDS = frozenset({"er", "pr", "pgr", "her2", "her", "2", "neu", "hr", "hormone",
                             "receptor", "positive", "pos", "negative", "neg", "triple",
                             "status"})
@@ -1451,7 +1492,8 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
                     out.append(choice.model_copy(update={
                         "rule": f"{choice.rule}; I.C.2 primary and secondary sites apart"}))
         if any(c.code.startswith(("C77", "C78", "C79")) for c in out):
-            return out
+            # I.C.2.e.2: the chemotherapy / immunotherapy encounter is listed first.
+            return sorted(out, key=lambda c: not c.code.startswith("Z51.1"))
     cs = code_set(year, folder)
     index: TermIndex = term_index(year, folder)
     cause = drug_cause(mention, year, folder)
@@ -1517,6 +1559,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
     kept = r_severe_sepsis_first(cs, kept)
+    kept = r_sibling_with_named_symptom(cs, kept)
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_pain_by_site(mention, kept)
     kept = r_excludes1(cs, kept)

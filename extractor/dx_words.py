@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 SYNONYMS_FILE = "dx_synonyms.csv"
@@ -61,6 +61,16 @@ _FIXED = [
     (re.compile(r"\bend[- ]stage\b"), " endstage "),
     (re.compile(r"\bin situ\b"), " insitu "),
     (re.compile(r"\bnon[- ]st elevation\b"), " nstemi "),
+    # "Fractures of two or more ribs" (S22.4-) is "multiple"; "Fracture of one rib" (S22.3-)
+    # is the default a fracture of "rib" takes (Index: Fracture, rib S22.3-).
+    (re.compile(r"\b(?:two|three|2|3) or more\b"), " multiple "),
+    (re.compile(r"\bof one\b"), " of (one) "),
+    # "Influenza A", "hepatitis A", "vitamin A": the letter names the kind, never an article.
+    (re.compile(r"\b(influenza|hepatitis|vitamin|group|type) a\b"), r"\1 lettera"),
+    # "Malignant neoplasm of right kidney, except renal pelvis": what the code leaves out.
+    (re.compile(r",?\s*\bexcept\b"), " without "),
+    # "Do not resuscitate" (Z66) is a status, not a negation.
+    (re.compile(r"\bdo not resuscitate\b|\bdo-not-resuscitate\b"), " dnr "),
     # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
     # axis is left open; stating it voids the title (like "without").
     (re.compile(r"\bunspecified as to\b"), " without "),
@@ -210,6 +220,7 @@ AXIS_NOUNS = _wordset(
     "intestine colon level chamber ligament muscle tendon nerve control")
 
 
+_ADJECTIVE = re.compile(r"(?:ic|al|ar|ous|ive|ary|ory)$")
 BOUND_PREFIXES = _wordset("hypo hyper non pre post sub anti de co re peri intra extra")
 AXIS_WORDS = _wordset("acute chronic subacute left right bilateral type1 type2 systolic "
                        "diastolic combined mild moderate severe")
@@ -307,6 +318,12 @@ def title_terms(title: str) -> list[TitleTerms]:
         if w in ("or", "and"):
             alt_next = bool(required) and mode == "pos"
             continue
+        if alt_next and required and len(required[-1]) >= 2 and _ADJECTIVE.search(
+                required[-1][0]):
+            # "following an ectopic and molar pregnancy": adjectives listed before one noun;
+            # the noun is required on its own ("liver and intrahepatic bile duct", a list
+            # of organs, stays one group).
+            alt_next = False
         if w == "unspecified":
             if prev_axis_noun and required and required[-1] == [prev_axis_noun]:
                 # "intestine, part unspecified": the axis noun before "unspecified" is open.
@@ -356,10 +373,27 @@ def title_terms(title: str) -> list[TitleTerms]:
                                      if g[0] != key]
         out.append(TitleTerms(key=key, required=_dedupe(req),
                               optional=sorted(set(optional) - {key}), negative=negative))
-    return out
+    return out + _encounter_for_terms(title, words)  # the title's own head first
 
 
 _SPECIFIED = re.compile(r"(?i)\bspecified\b")
+
+
+def _encounter_for_terms(title: str, words: list[str]) -> list[TitleTerms]:
+    """ICD-G I.C.21.c (Z codes for encounters): "Encounter for screening for malignant
+    neoplasm of colon" is also indexed under what the encounter is for ("Screening for
+    colon cancer", "Supervision of normal pregnancy"), "encounter" nonessential, when that
+    states at least three more word groups (never "chemotherapy" alone: Z51.11 needs the
+    encounter said, a chemotherapy drug's mention is no encounter)."""
+    if words[:2] != ["encounter", "for"] or title[:14].lower() != "encounter for ":
+        return []
+    out = []
+    for t in title_terms(title[14:]):
+        if len(t.required) >= 3:
+            out.append(TitleTerms(key=t.key, required=t.required,
+                                  optional=sorted({*t.optional, "encounter"}),
+                                  negative=t.negative))
+    return out
 
 
 def inherited_terms(ancestor_title: str, code_title: str, term: str) -> list[TitleTerms]:
@@ -447,6 +481,18 @@ _NOTE_SHORTHAND = [
     (re.compile(r"^\s*(?:prior|previous|remote)\s+(?!to\b|history\b|hx\b|h/o\b)"),
      " history of "),
     (re.compile(r"(?<![a-z0-9])(?:h/o|hx of|hx|pmh of|pmhx of)(?![a-z0-9])"), " history of "),
+    # F10-F19 inclusion terms: a substance use disorder stated moderate or severe is
+    # dependence, mild is abuse ("Alcohol use disorder, moderate" F10.20, "mild" F10.10).
+    (re.compile(r"(?<![a-z0-9])(alcohol|opioid|cannabis|cocaine|stimulant|sedative)\s+use\s+"
+                r"disorders?,?\s+(?:moderate|severe)(?![a-z0-9])"), r" \1 dependence "),
+    (re.compile(r"(?<![a-z0-9])(alcohol|opioid|cannabis|cocaine|stimulant|sedative)\s+use\s+"
+                r"disorders?,?\s+mild(?![a-z0-9])"), r" \1 abuse "),
+    # "with uncomplicated withdrawal": the adjective of one noun, as the tabular writes it
+    # ("Alcohol dependence with withdrawal, uncomplicated"), not "without" all that follows.
+    (re.compile(r"(?<![a-z0-9])uncomplicated\s+(withdrawal|intoxication|remission)"),
+     r" \1, uncomplicated "),
+    # "NYHA II", "NYHA class III": a functional class, no axis of the heart failure code.
+    (re.compile(r"(?<![a-z0-9])nyha\s*(?:class\s*)?(?:iv|i{1,3}|[1-4])(?![a-z0-9])"), " "),
     # "CKD, stage not documented", "side unknown": the axis is not stated (unspecified code).
     (re.compile(r"(?<![a-z0-9])(?:stage|type|side|site|laterality|organism|trimester)\s+"
                 r"(?:not (?:documented|specified|stated|given|known)|unknown|unspecified)"
@@ -467,10 +513,16 @@ def expand_abbreviations(text: str) -> str:
     return s
 
 
+@lru_cache(maxsize=16384)
+def _note_words(text: str) -> tuple[str, ...]:
+    """The prepared words of a note phrase (the regex passes are the reader's main cost,
+    and notes repeat their phrases)."""
+    return tuple(split_words(prepare(expand_abbreviations(text))))
+
+
 def phrase_words(text: str, known=None) -> PhraseWords:
     """Words of a phrase, abbreviations expanded; `known(word)` may correct a misspelling."""
-    s = prepare(expand_abbreviations(text))
-    words = split_words(s)
+    words = _note_words(text)
     core: list[str] = []
     negated: set[str] = set()
     inside: set[str] = set()

@@ -200,3 +200,64 @@ def test_grade_is_one_word_and_never_other_hemorrhoids():
 ])
 def test_iv_h_uncertain_cues(phrase, expected):
     assert sorted(code_phrase(phrase)) == sorted(expected)
+
+
+# ---- rules found on the third dev batch ---------------------------------------------------
+
+def test_adjectives_listed_before_one_noun_keep_the_noun_required():
+    (t,) = title_terms("Unspecified complication following an ectopic and molar pregnancy")
+    assert ["pregnancy"] in t.required
+    assert "O08.9" not in codes("Anemia complicating pregnancy, third trimester")
+
+
+def test_a_rib_fracture_is_one_rib_unless_multiple_is_said():
+    assert codes("Rib fracture, right, initial") == ["S22.31XA"]
+    assert codes("Multiple rib fractures, right, initial") == ["S22.41XA"]
+
+
+def test_except_leaves_the_named_part_out():
+    (t,) = title_terms("Malignant neoplasm of right kidney, except renal pelvis")
+    assert ["kidney", "pelvis"] in t.negative
+    assert codes("Renal cell carcinoma, right kidney") == ["C64.1"]
+
+
+def test_influenza_letter_is_no_article():
+    assert codes("Influenza with pneumonia") == ["J11.00"]
+
+
+def test_encounter_for_title_under_what_it_is_for():
+    assert codes("Screening for colon cancer") == ["Z12.11"]
+    # never "chemotherapy" alone: a drug's mention is no encounter
+    assert "Z51.11" not in codes("Anemia due to chemotherapy")
+
+
+def test_spread_stated_in_one_comma_part():
+    assert codes("Encounter for chemo, metastatic breast ca to liver") == [
+        "Z51.11", "C50.919", "C78.7"]
+
+
+def test_i_a_15_with_sibling_whose_note_names_the_stated_symptom():
+    assert codes("BPH with urinary retention") == ["N40.1", "R33.8"]
+
+
+def test_an_excludes1_pair_that_drops_stated_words_codes_nothing():
+    # I26 Excludes1 "cor pulmonale without embolism (I27.81)": never I26.99 alone.
+    assert "I26.99" not in codes("PE with cor pulmonale")
+
+
+def test_mutually_accounting_titles_are_accepted_together():
+    assert codes("Hypertensive heart disease with CHF") == ["I11.0", "I50.9"]
+
+
+def test_do_not_resuscitate_is_no_negation():
+    (t,) = title_terms("Do not resuscitate")
+    assert t.key == "dnr" and not t.negative
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("Alcohol use disorder, severe, with uncomplicated withdrawal", ["F10.230"]),
+    ("Alcohol use disorder, mild", ["F10.10"]),
+])
+def test_substance_use_disorder_severity_and_uncomplicated_withdrawal(phrase, expected):
+    # F10.20 would be a wrong code here: "uncomplicated" belongs to the withdrawal.
+    assert codes(phrase) == expected
