@@ -6,14 +6,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from extractor.llm.client import Meter
+from extractor.llm.client import ThreadMeters
 from extractor.llm.drafts import NoteDraft
 from extractor.llm.extract import LLMExtractor
 from notecoder import pipeline
 from notecoder.config import Settings
 
 
-class ScriptedClient:
+class ScriptedClient(ThreadMeters):
     """Stands in for `LLMClient`: `answer(text)` gives the draft for each note or chunk."""
 
     def __init__(self, answer: Callable[..., NoteDraft], model: str = "scripted") -> None:
@@ -26,16 +26,6 @@ class ScriptedClient:
         self.usage = (0, 0)  # prompt and answer tokens each call reports
         self._lock = threading.Lock()
         self._meters = threading.local()
-
-    def start_meter(self) -> Meter:
-        self._meters.current = Meter()
-        return self._meters.current
-
-    def use_meter(self, meter: Meter) -> None:
-        self._meters.current = meter
-
-    def meter(self) -> Meter | None:
-        return getattr(self._meters, "current", None)
 
     def extract(self, text: str, prompts, repair=None, sampling=None, examples=(),
                 context=("", "")) -> NoteDraft:

@@ -46,6 +46,7 @@ from notecoder.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
+from tests.http_thread import serving
 
 MARKER = "Zebra-7731"
 NOTE = (f"Patient {MARKER} received ceftriaxone 1 g IV over 30 min at 08:00 for pneumonia. "
@@ -168,17 +169,8 @@ def hermetic_env(monkeypatch, tmp_path):
 @pytest.fixture
 def server() -> Iterator[FaultServer]:
     srv = FaultServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(srv, before_stop=srv.stopping.set):
         yield srv
-    finally:
-        srv.stopping.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
-        assert not thread.is_alive(), "the fault server did not stop"
 
 
 def client_for(url: str, **overrides) -> LLMClient:

@@ -5,7 +5,6 @@ endpoint honours it, and the constraints a grammar can enforce."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +13,7 @@ import pytest
 from extractor.llm.client import LLMClient, strict_for
 from extractor.llm.prompt import load_prompts
 from notecoder.config import Settings
+from tests.http_thread import serving
 
 VALID = json.dumps({"administrations": [], "diagnoses": [], "cultures": []})
 # A description that is only in the schema: how many times the schema was sent.
@@ -62,15 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     srv = Capture()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(srv):
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
 
 
 def sent(capture: Capture, **settings) -> dict:

@@ -52,7 +52,26 @@ class Meter:
     completion_tokens: int = 0
 
 
-class LLMClient:
+class ThreadMeters:
+    """The Meter each thread's calls count on: a client, and anything standing in for
+    one, mixes it in and sets `self._meters = threading.local()` in its constructor."""
+
+    _meters: threading.local
+
+    def start_meter(self) -> Meter:
+        """Count calls and tokens of this thread's calls from now on (one note)."""
+        self._meters.current = Meter()
+        return self._meters.current
+
+    def use_meter(self, meter: Meter) -> None:
+        """Count this thread's calls on `meter` (a worker reading one chunk of a note)."""
+        self._meters.current = meter
+
+    def meter(self) -> Meter | None:
+        return getattr(self._meters, "current", None)
+
+
+class LLMClient(ThreadMeters):
     """Structured extraction calls to one endpoint; counts HTTP requests it sends."""
 
     def __init__(self, settings: Settings) -> None:
@@ -128,18 +147,6 @@ class LLMClient:
             if meter is not None:
                 meter.prompt_tokens += tokens_in
                 meter.completion_tokens += tokens_out
-
-    def start_meter(self) -> Meter:
-        """Count calls and tokens of this thread's calls from now on (one note)."""
-        self._meters.current = Meter()
-        return self._meters.current
-
-    def use_meter(self, meter: Meter) -> None:
-        """Count this thread's calls on `meter` (a worker reading one chunk of a note)."""
-        self._meters.current = meter
-
-    def meter(self) -> Meter | None:
-        return getattr(self._meters, "current", None)
 
     def check_budget(self) -> None:
         """Refuse a call once the run has spent `llm_token_budget` tokens."""
