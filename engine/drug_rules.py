@@ -85,11 +85,13 @@ def r_units_04_product_code(admin: DrugAdministration) -> tuple[list[DrugCode], 
     named = [r for r in rows if product and r.product == product]
     reference = [r for r in rows if not r.product]
     chosen = named or reference or rows[:1]
-    plain = [r for r in chosen if not r.qualifier]
-    chosen = plain or chosen[:1]
-    # Permanent J/Q codes before OPPS pass-through (C) and non-Medicare (S) codes.
+    # Permanent J/Q codes before OPPS pass-through (C) and non-Medicare (S) codes, whether
+    # or not they carry a qualifier: fosphenytoin is Q2009 per 50 mg phenytoin equivalent,
+    # never S0078 (S codes are not payable by Medicare; CMS HCPCS Level II, "S" codes).
     permanent = [r for r in chosen if r.code[0] in "JQ"]
     chosen = permanent or chosen
+    plain = [r for r in chosen if not r.qualifier]
+    chosen = plain or chosen[:1]
     if not named:
         chosen = [r for r in chosen if r.billing_unit == chosen[0].billing_unit]
     out = Outcome()

@@ -59,6 +59,15 @@ class Draft:
     spans: dict[str, Span] = field(default_factory=dict)
     # Numbers beyond any plausible dose or duration, left unread (told to the coder).
     implausible: list[str] = field(default_factory=list)
+    # The administration this mention was found to be part of (`_merge_same_drug`).
+    merged_into: Draft | None = None
+
+    def merged(self) -> Draft:
+        """The administration this mention belongs to after merging."""
+        draft = self
+        while draft.merged_into is not None:
+            draft = draft.merged_into
+        return draft
 
     def set(self, name: str, value, start: int, end: int) -> None:
         if name not in self.fields:
@@ -125,12 +134,31 @@ def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:
 
 
 def _is_diluent(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | None) -> bool:
+    """A fluid named after "in" as what the drug before it is mixed in: in the drug's own
+    sentence ("ceftriaxone 1 g in NS 100 mL"), or opening the preparation line right after
+    the drug's line ("Ruxience 375 mg/m2 = 680 mg." / "680 mg in NS 500 mL; 20 mg
+    wasted"), where a drug's mass comes before it on that line."""
     if not entry.is_fluid or previous is None:
         return False
     if sentence_of(previous.mention).start != sentence_of(ent).start:
+        return _prepared_in(ent, text, previous)
+    before = text[max(previous.mention.end_char, ent.start_char - 40):ent.start_char]
+    return bool(cues.DILUENT_BEFORE.search(before[-30:]) or cues.CARRIER_BEFORE.search(before))
+
+
+def _prepared_in(ent: SpacySpan, text: str, previous: Draft) -> bool:
+    """True when the fluid's line follows the drug's line and reads "<mass> in <fluid>"."""
+    if previous.entry.is_fluid:
         return False
-    before = text[max(previous.mention.end_char, ent.start_char - 30):ent.start_char]
-    return bool(cues.DILUENT_BEFORE.search(before))
+    line_start = text.rfind("\n", 0, ent.start_char) + 1
+    previous_line = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+    if not previous_line <= previous.mention.start_char < line_start:
+        return False
+    before = text[line_start:ent.start_char]
+    if not cues.DILUENT_BEFORE.search(before[-30:]):
+        return False
+    return any(a.kind == "dose" and a.unit in ("mg", "g", "mcg", "units")
+               for a in find_amounts(before))
 
 
 def _assign_times(draft: Draft, text: str) -> None:
@@ -441,6 +469,27 @@ class _LastDraftBefore:
         return self.drafts[self.latest[k - 1]] if k else None
 
 
+class _Owners:
+    """The administration a drugless sentence continues: the last one listed before it,
+    or, when a mention merged into another administration lies after that one's mention,
+    the administration the merged mention belongs to."""
+
+    def __init__(self, drafts: list[Draft], merged: list[Draft]) -> None:
+        self.kept, self.merged = _LastDraftBefore(drafts), _LastDraftBefore(merged)
+
+    def _pick(self, kept: Draft | None, merged: Draft | None) -> Draft | None:
+        if merged is None or (kept is not None
+                              and kept.mention.start_char >= merged.mention.start_char):
+            return kept
+        return merged.merged()
+
+    def last_on(self, start: int, end: int) -> Draft | None:
+        return self._pick(self.kept.last_on(start, end), self.merged.last_on(start, end))
+
+    def last_before(self, offset: int) -> Draft | None:
+        return self._pick(self.kept.last_before(offset), self.merged.last_before(offset))
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     if cues.NOT_A_CONTINUATION.match(chunk):
@@ -458,8 +507,10 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     mentions = _merge_mentions([e for e in doc.ents if e.label_ == "DRUG"])
     drafts: list[Draft] = []
     blocks = _HeaderBlocks(text, mentions)
+    not_given_at: list[int] = []  # drugs named but not given: their sentences continue none
     for ent, entry in mentions:
         if not _given(ent, text, not_today):
+            not_given_at.append(ent.start_char)
             continue
         previous = drafts[-1] if drafts else None
         header = blocks.header_of(ent, entry, previous)
@@ -499,9 +550,13 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
                                   not_today.__contains__)
     drafts = charted.stamp_line_times(drafts, chart)
     drafts = charted.drop_change_mentions(drafts, chart)
+    mentioned_drafts = drafts
     drafts = _merge_same_drug(drafts)
     drafts = charted.apply_events(drafts, chart, text)
-    owners = _LastDraftBefore(drafts)
+    # A drugless sentence continues the mention before it, in the administration that
+    # mention was merged into ("Ruxience ... = 680 mg." / "Vials: ...; 20 mg wasted" /
+    # "0900 rituximab started": the waste is the 0900 infusion's).
+    owners = _Owners(drafts, [d for d in mentioned_drafts if d.merged_into is not None])
     # Sentences with no drug of their own continue the last administration before them.
     # On a chart line (a table row, a timed flowsheet line) the chart decided the times;
     # such a sentence adds only waste and amounts, to the drug named on its own line.
@@ -510,6 +565,9 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         first = bisect.bisect_left(mentioned, sentence.start_char)
         if first < len(mentioned) and mentioned[first] < sentence.end_char:
             continue  # the sentence names a drug of its own
+        refused = bisect.bisect_left(not_given_at, sentence.start_char)
+        if refused < len(not_given_at) and not_given_at[refused] < sentence.end_char:
+            continue  # "1015 Neulasta 6 mg SC ordered for day 2; not given today": no dose
         if sentence.start_char in not_today:
             continue  # a plan's or a copied visit's times belong to no administration today
         if blocks.holds(sentence.start_char):
@@ -611,7 +669,14 @@ def _next_bag(earlier: Draft, later: Draft) -> bool:
 
 
 def _absorb(target: Draft, draft: Draft) -> None:
-    """Fill the target's missing fields from another mention of the same administration."""
+    """Fill the target's missing fields from another mention of the same administration;
+    a product named there ("Ruxience (rituximab-pvvr) 375 mg/m2 = 680 mg" above "0900
+    rituximab started") is the product given (R-UNITS-04 codes the product)."""
+    draft.merged_into = target
+    if draft.entry.product and not target.entry.product:
+        target.entry = draft.entry
+        target.spans.setdefault("product", Span(start=draft.mention.start_char,
+                                                end=draft.mention.end_char))
     for name, value in draft.fields.items():
         if name in draft.spans:
             span = draft.spans[name]
@@ -647,6 +712,7 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
         if target is not None and _next_bag(target, draft):
             target.fields["stop"] = draft.fields["stop"]
             target.spans["stop"] = draft.spans["stop"]
+            draft.merged_into = target
             continue
         if target is None or _separate(target, draft):
             timed.append(draft)

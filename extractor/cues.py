@@ -58,6 +58,11 @@ SEQUENTIAL = _words(r"followed by", r"then", r"sequential(?:ly)?", r"subsequentl
                     r"after (?:the )?\w+(?: \w+)? (?:was )?(?:complete|completed|finished|done)")
 DILUENT_BEFORE = re.compile(r"(?:\bin|\bwith|\bdiluted in|\bmixed in|/)\s*(?:[\d.,]+\s*"
                             r"(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
+# A fluid the drug runs into, not a drug of its own: "slow IV push via side arm of
+# free-flowing NS", "into a running NS line", "via the Y-site of the NS carrier".
+CARRIER_BEFORE = re.compile(r"\b(?:via|through|into|in|with|to)\s+(?:the\s+|a\s+)?"
+                            r"(?:(?:side[- ]?(?:arm|port)|y[- ]?site)\s+(?:of\s+)?"
+                            r"(?:the\s+|a\s+)?)?(?:free[- ]?flowing|running|carrier)\s*$", _I)
 INDICATION = _words(r"for", r"to treat", r"treatment of", r"indication:?", r"due to")
 NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wasted",
                   r"no wastage", r"entire vial", r"full vial", r"no discarded drug",

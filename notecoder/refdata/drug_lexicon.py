@@ -127,6 +127,11 @@ def build_lexicon(table_rows: list[dict], asp_path: Path | None,
         if len(targets) == 1 and ("-" in name or name in listed):
             generic, product = next(iter(targets))
             add(name, generic, product)
+        else:
+            # A maker's own code is named as the descriptor writes it, the generic with the
+            # maker in brackets: "cyclophosphamide (Baxter)" is J9076, not J9075 (NOS).
+            for generic, product in targets:
+                add(f"{generic} ({product})", generic, product, trusted=True)
     from notecoder.refdata.drug_descriptor import base_name, parse_drug_descriptor
 
     for row in table_rows:
