@@ -138,12 +138,27 @@ def _is_diluent(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | No
     sentence ("ceftriaxone 1 g in NS 100 mL"), or opening the preparation line right after
     the drug's line ("Ruxience 375 mg/m2 = 680 mg." / "680 mg in NS 500 mL; 20 mg
     wasted"), where a drug's mass comes before it on that line."""
-    if not entry.is_fluid or previous is None:
+    if previous is None:
         return False
+    if not entry.is_fluid:
+        return _reconstituted_with(ent, text, previous)
     if sentence_of(previous.mention).start != sentence_of(ent).start:
         return _prepared_in(ent, text, previous)
     before = text[max(previous.mention.end_char, ent.start_char - 40):ent.start_char]
     return bool(cues.DILUENT_BEFORE.search(before[-30:]) or cues.CARRIER_BEFORE.search(before))
+
+
+def _reconstituted_with(ent: SpacySpan, text: str, previous: Draft) -> bool:
+    """A drug named in the previous drug's sentence as what it is reconstituted in
+    ("ceftriaxone 1 g vial reconstituted with 2.1 mL lidocaine 1%", "+ 1 mL lidocaine",
+    "lidocaine 1% (diluent)"): part of preparing that drug, never a drug given or billed
+    of its own. Source: RULES.md R-ADMIN-06 (what only carries a drug is incidental; CMS
+    Pub 100-04 ch. 12 s.30.5), read for a reconstitution diluent as for a carrier fluid."""
+    if previous.entry.is_fluid or sentence_of(previous.mention).start != sentence_of(ent).start:
+        return False
+    before = text[max(previous.mention.end_char, ent.start_char - 40):ent.start_char]
+    return bool(cues.RECONSTITUTED_BEFORE.search(before)
+                or cues.DILUENT_AFTER.match(text, ent.end_char))
 
 
 def _prepared_in(ent: SpacySpan, text: str, previous: Draft) -> bool:

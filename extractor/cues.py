@@ -63,6 +63,12 @@ DILUENT_BEFORE = re.compile(r"(?:\bin|\bwith|\bdiluted in|\bmixed in|/)\s*(?:[\d
 CARRIER_BEFORE = re.compile(r"\b(?:via|through|into|in|with|to)\s+(?:the\s+|a\s+)?"
                             r"(?:(?:side[- ]?(?:arm|port)|y[- ]?site)\s+(?:of\s+)?"
                             r"(?:the\s+|a\s+)?)?(?:free[- ]?flowing|running|carrier)\s*$", _I)
+# A drug named as what another drug is reconstituted in: "reconstituted with 1 mL
+# lidocaine 1%", "1 g vial + 2.1 mL lidocaine 1%", "lidocaine 1% (diluent)".
+RECONSTITUTED_BEFORE = re.compile(r"(?:\b(?:re)?constituted|\bdiluted|\bmixed|\bdissolved)"
+                                  r"\s+(?:with|in)\s+(?:[\d.,]+\s*(?:mL|ml|cc)\s+)?"
+                                  r"(?:of\s+)?$|\+\s*[\d.,]+\s*(?:mL|ml|cc)\s+(?:of\s+)?$", _I)
+DILUENT_AFTER = re.compile(r"\s*(?:[\d.]+\s*%\s*)?\(\s*(?:as\s+)?diluent\s*\)", _I)
 INDICATION = _words(r"for", r"to treat", r"treatment of", r"indication:?", r"due to")
 NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wasted",
                   r"no wastage", r"entire vial", r"full vial", r"no discarded drug",

@@ -18,7 +18,7 @@ _EM_CUE = re.compile(
 # Codes a biller or assistant typed on a charge line are not the clinician's documentation
 # of the visit (corpus wd-04, wd-09): an E/M comes only from what the note documents.
 _CHARGE_LINE = re.compile(r"^\W*(?:charge ticket|charges?|billing(?: per [\w. ]+)?|billed|"
-                          r"superbill|encounter form|coding)\b[^\n:]*:", _I)
+                          r"superbill|encounter form|coding)\b[^\n:]*:", _I | re.M)
 _MODIFIER_25 = re.compile(r"\b99\d{3}\s*-\s*25\b|\b(?:modifier|mod\.?)\s*-?\s*25\b|"
                           r"-25 modifier", _I)
 # Shared with the LLM path (extractor/llm/convert.py), which reads E/M levels from quotes.
@@ -31,7 +31,8 @@ _STATUS = re.compile(r"\b(established|new)\s+patient\b", _I)
 SEPARATE = re.compile(r"\bseparate(?:ly)?(?: identifiable)?\b|\bsignificant,? separately\b", _I)
 _PLACES = [
     (Place.EMERGENCY_DEPARTMENT,
-     re.compile(r"\b(?:emergency department|emergency room|ED|ER)\b(?!\s*visit level)")),
+     re.compile(r"\b(?:(?i:emergency department|emergency dep(?:ar)?t\b\.?|emergency room)|ED|ER)"
+                r"\b(?!\s*visit level)")),
     (Place.INFUSION_CENTER, re.compile(r"\binfusion (?:center|centre|suite|clinic)\b", _I)),
     (Place.HOSPITAL_OUTPATIENT,
      re.compile(r"\b(?:hospital outpatient|outpatient hospital|HOPD)\b", _I)),
