@@ -32,7 +32,8 @@ from extractor.mar_tables import (
     mar_administrations,
     name_first_words,
 )
-from notecoder.schema import Method, Span
+from extractor.quantities import find_amounts
+from notecoder.schema import Method, Quantity, Span
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -236,6 +237,19 @@ _NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|sta
                        r"|\bnew bag\b", re.I)
 
 
+def _add_bag_dose(target: Draft, after: str) -> None:
+    """"bag #1 complete; bag #2 KCl 10 mEq/100 mL hung": the second bag's dose is given
+    too, in the same infusion (R-ADMIN-09), so the drug's units count both bags (R-UNITS-01:
+    units from the total amount given)."""
+    dose = target.fields.get("dose")
+    if dose is None:
+        return
+    amounts = [a for a in find_amounts(after) if a.kind == "dose" and not a.per_kg
+               and not a.per_m2]
+    if amounts and amounts[0].unit == dose.unit:
+        target.fields["dose"] = Quantity(value=dose.value + amounts[0].value, unit=dose.unit)
+
+
 def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
     """Flowsheet events applied to the administration each belongs to: a start named only
     by its diluent, the stop, and pause/restart pairs (paused minutes)."""
@@ -273,8 +287,10 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
             if "start" in target.fields and "stop" not in target.fields:
                 _set_time(target, "stop", event.time)
             line = text[event.line[0]:event.line[1]]
-            if generic in named and _NEXT_BAG.search(line):
+            bag = _NEXT_BAG.search(line) if generic in named else None
+            if bag is not None:
                 next_bag = target
+                _add_bag_dose(target, line[bag.start():])
         elif event.kind == "pause":
             paused_at[id(target)] = minute
         elif event.kind == "restart" and id(target) in paused_at:

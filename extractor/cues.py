@@ -23,8 +23,11 @@ STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discon
 ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
-# "poor PO intake", "PO challenge" describe eating and drinking, not a route of a dose.
-ROUTE_ORAL = _words(r"PO(?![ \t]+(?:intake|fluids?|challenge|trial|diet|liquids|status|"
+# "poor PO intake", "poor PO", "tolerating PO", "PO challenge" describe eating and drinking,
+# not a route of a dose.
+ROUTE_ORAL = _words(r"(?<!poor )(?<!no )(?<!minimal )(?<!decreased )(?<!reduced )"
+                    r"(?<!tolerating )(?<!tolerated )(?<!tolerate )(?<!taking )"
+                    r"PO(?![ \t]+(?:intake|fluids?|challenge|trial|diet|liquids|status|"
                     r"tolerance|well))", r"by mouth", r"orally", r"oral", r"ODT", r"SL",
                     r"sublingual(?:ly)?", r"tabs?", r"tablets?", r"capsules?", r"chewed",
                     r"swallowed")
@@ -56,8 +59,8 @@ CONCURRENT = _words(r"concurrent(?:ly)?", r"simultaneous(?:ly)?", r"at the same 
                     r"running with", r"throughout (?:the )?infusion", r"alongside")
 SEQUENTIAL = _words(r"followed by", r"then", r"sequential(?:ly)?", r"subsequently",
                     r"after (?:the )?\w+(?: \w+)? (?:was )?(?:complete|completed|finished|done)")
-DILUENT_BEFORE = re.compile(r"(?:\bin|\bwith|\bdiluted in|\bmixed in|/)\s*(?:[\d.,]+\s*"
-                            r"(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
+DILUENT_BEFORE = re.compile(r"(?:\bin|\binto|\bwith|\bdiluted in|\bmixed in|\badded to|/)"
+                            r"\s*(?:[\d.,]+\s*(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
 # A fluid the drug runs into, not a drug of its own: "slow IV push via side arm of
 # free-flowing NS", "into a running NS line", "via the Y-site of the NS carrier".
 CARRIER_BEFORE = re.compile(r"\b(?:via|through|into|in|with|to)\s+(?:the\s+|a\s+)?"

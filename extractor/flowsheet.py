@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from extractor.budget import check_budget
+from extractor.lexicon import DrugName
 from extractor.mar_tables import (
     ClockAt,
     DrugLookup,
@@ -57,6 +58,10 @@ class FlowsheetEvent:
     bolus: bool = False
     pump: bool = False
     volume_ml: float | None = None
+    # Further drugs on a start/stop line whose own clause states that action too
+    # ("oxaliplatin ... started; leucovorin ... started same time", "oxaliplatin and
+    # leucovorin both complete"): the event is theirs as well.
+    also: tuple[str, ...] = ()
 
 
 _LEAD = re.compile(
@@ -78,6 +83,31 @@ _PUMP = re.compile(r"(?<!\w)pump(?!\w)", _I)
 _NOT_CONTEXT = re.compile(r"(?<!\w)(?:premed\w*|pre-med\w*|allerg\w*|home med\w*|"
                           r"prn|will|plan\w*)(?!\w)", _I)
 _KINDS = {"held": "pause", "stopped": "stop"}
+_CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+_JOINED = re.compile(r"\s*(?:,|and|&|\+|/)\s*", _I)
+
+
+def _also(text: str, kind: str, names: list[tuple[DrugName, int, int]], end: int) -> tuple:
+    """Generics after the first drug on a start/stop line that the action names too: each
+    drug whose clause (up to the next "; " or ". ") states the same action, or drugs joined
+    by "and"/","/"&" in one clause with one action ("X and Y both complete")."""
+    if kind not in ("start", "stop", "stopped"):
+        return ()
+    drugs = [(e.generic, a, b) for e, a, b in names if not e.is_fluid]
+    found: list[str] = []
+    for index, (generic, a, b) in enumerate(drugs[1:], start=1):
+        previous_end = drugs[index - 1][2]
+        if generic == drugs[0][0] or generic in found:
+            continue
+        if _JOINED.fullmatch(text, previous_end, a):
+            found.append(generic)  # one clause, one action for the drugs it joins
+            continue
+        clause_end = _CLAUSE_END.search(text, b, end)
+        clause = text[a:clause_end.start() if clause_end else end]
+        split = _CLAUSE_END.search(text, previous_end, a)
+        if split is not None and classify_action(clause) == kind:
+            found.append(generic)
+    return tuple(found)
 
 
 def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | None, int] | None:
@@ -152,7 +182,8 @@ def flowsheet_events(text: str, lookup: DrugLookup,
             date=date, context_drugs=list(context),
             fluids=frozenset(e.generic for e, _, _ in names if e.is_fluid) | context_fluids,
             bolus=bool(_BOLUS.search(rest)), pump=bool(_PUMP.search(rest)),
-            volume_ml=max(volumes) if volumes else None))
+            volume_ml=max(volumes) if volumes else None,
+            also=_also(text, raw_kind, names, end)))
     return _stopped_then_restarted(events, stopped)
 
 
@@ -301,4 +332,20 @@ def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent,
             elif event.kind == "other" and event.generic_infusion and running:
                 generic = running[-1].generic
         paired.append((event, generic))
+        for other in event.also:
+            paired.append((event, _also_event(event, other, running, finished)))
     return paired
+
+
+def _also_event(event: FlowsheetEvent, generic: str, running: list[_Running],
+                finished: list[_Running]) -> str:
+    """Apply a start or stop to a further drug its line names (`FlowsheetEvent.also`)."""
+    if event.kind == "start":
+        if _most_recent(running, lambda r: r.generic == generic) is None:
+            running.append(_Running(generic, False, event.bolus, event.pump, frozenset()))
+    else:
+        run = _most_recent(running, lambda r: r.generic == generic)
+        if run is not None and event.kind == "stop":
+            running.remove(run)
+            finished.append(run)
+    return generic

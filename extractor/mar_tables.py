@@ -143,8 +143,8 @@ def classify_action(text: str) -> str:
     return best[2] if best else "other"
 
 
-_TOKEN = re.compile(
-    r"(?:\d+(?:\.\d+)?%|[A-Za-z][A-Za-z0-9']*)(?:[-/](?:\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*))*")
+_TOKEN = re.compile(  # "5-FU": a number joined to a name by a hyphen starts a name
+    r"(?:\d+(?:\.\d+)?%|\d+(?=-[A-Za-z])|[A-Za-z][A-Za-z0-9']*)(?:[-/](?:\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*))*")
 _PIECE = re.compile(r"\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*")
 _MAX_WORDS = 4  # longest multi-word name tried ("0.9% sodium chloride")
 
