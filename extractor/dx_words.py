@@ -515,6 +515,7 @@ def expand_abbreviations(text: str) -> str:
     s = " " + _LIST_PREFIX.sub(" ", text.lower()) + " "
     for pattern, repl in _NOTE_SHORTHAND:
         s = pattern.sub(repl, s)
+    s = re.sub(r"\s+", " ", s)  # "pancreatitis d/t gallstones": the abbreviations' spacing
     syn = synonyms()
     if syn.abbr_re is not None:
         s = syn.abbr_re.sub(lambda m: " " + syn.abbr[m.group(1)] + " ", s)
