@@ -670,7 +670,8 @@ _ASSAULT = re.compile(r"\bassault\w*")
 _UNDETERMINED = re.compile(r"\b(?:undetermined|cannot be determined)\b")
 # An adverse-effect cue before the substance ("due to X", "reaction to X") or right after
 # it ("X-induced", "X related").
-_CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|secondary to|"
+_CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|d/t|2/2|"
+                           r"secondary to|"
                            r"caused by|reaction to|anaphylaxis to|from|after)\b")
 _CAUSE_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|side effects?)\b")
 # Manifestations the Index codes apart when a drug properly taken caused them.
@@ -1520,6 +1521,11 @@ def r_allergy_status(cs: CodeSet, mention: DiagnosisMention, out: list[Diagnosis
     if not stated & _ALLERGY_WORDS or stated & _REACTION_WORDS or mention.negated_words:
         return out
     if any(c.code.startswith(("Z88", "Z91.0")) for c in out):
+        return out
+    # A condition the drug caused ("Allergic urticaria due to amoxicillin": L50.0 +
+    # T36.0X5A) is a reaction now, not a status; only "allergy" itself may be replaced.
+    if drug_cause(mention, year, folder) is not None or any(
+            not c.code.startswith(("T78.4", "T88.7")) for c in out):
         return out
     found = drug_table(year, folder).find(mention.words) or drug_table(year, folder).find(
         _generic_names(mention.words))

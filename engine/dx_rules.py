@@ -142,7 +142,8 @@ def r_dx_08_presumed_links(lines: list[CodeLine],
             continue
         out.append(line.model_copy(update={
             "code": new, "rule": f"{line.rule}; R-DX-08 I.C.9.a presumed link",
-            "rationale": f"{cs.description(new)} ({line.code} with {', '.join(sorted(set(icd) - {line.code}))}; "
+            "rationale": f"{cs.description(new)} ({line.code} with "
+                         f"{', '.join(sorted(set(icd) - {line.code}))}; "
                          "ICD-G I.C.9.a / I.A.15 presumed link)"}))
     return out
 

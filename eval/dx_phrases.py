@@ -108,8 +108,9 @@ def code_phrase(phrase: str) -> list[str]:
 
     Each semicolon item is coded apart; an item that codes nothing as a whole is cut at its
     plan marks and the parts coded apart: plan text ("cont lisinopril") codes nothing, a
-    part naming a diagnosis ("Cancer pain - metastatic prostate ca to bone") its own codes. Codes of separate items that the classification presumes linked take
-    their combination code (`engine.dx_codes.r_presumed_links`, as the claim does)."""
+    part naming a diagnosis ("Cancer pain - metastatic prostate ca to bone") its own codes.
+    Codes of separate items that the classification presumes linked take their combination
+    code (`engine.dx_codes.r_presumed_links`, as the claim does)."""
     codes: list[str] = []
     items = [i for i in ITEM.split(phrase) if i.strip()] or [phrase]
     for item in items:
