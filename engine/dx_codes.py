@@ -438,6 +438,20 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                 out.insert(out.index(k), a)
             else:
                 out.insert(out.index(k) + 1, a)
+    for a in aside:
+        # I.A.13 at the manifestation: a stated condition whose own "code first" note names
+        # the combination code kept for it (K31.84 Gastroparesis: "code first ... diabetes
+        # (E11.43)") is coded after it: "Diabetic gastroparesis" -> E11.43, K31.84.
+        for k in list(out):
+            if any(o.code == a.code for o in out) or a.code[:1] in "RZ":
+                continue
+            # The note names the code itself (not a category: J18.9's "code first, if
+            # applicable, associated influenza (J10.0-)" is answered by J10.00 alone).
+            named = any(r.first == r.last == k.code for note in cs.code_first(a.code)
+                        for r in code_refs(note))
+            if named and _referenced(cs, k.code, a.code) is None:
+                a.rule = f"I.A.13 code first ({k.code}) at the manifestation"
+                out.insert(out.index(k) + 1, a)
     if mention is not None and index is not None:
         # A note's range ("N18.1-N18.4, N18.9") searched under the phrase's main terms: the
         # stage of CKD that I12.9 / E11.22 ask for is under the same main term as I12.9.
@@ -621,10 +635,17 @@ def _organism_words():
 def r_adverse_effect_drug(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.C.19.e.5.a: an adverse effect is coded by its nature, followed by the T36-T50
     code with 5th/6th character 5 that the note names (D64.81, D70.1 -> T45.1X5); 7th
-    character A while the condition is under active treatment."""
+    character A while the condition is under active treatment.
+
+    A note that says "if applicable" (D75.81 Myelofibrosis, E88.3 Tumor lysis syndrome: "code
+    for adverse effect, if applicable, to identify drug (T45.1X5)") applies only when a drug
+    caused the condition: the title says so itself (D70.1 "secondary to cancer
+    chemotherapy", D75.82- "heparin induced"), or the phrase names the drug, which
+    `r_drug_table_code` codes. A myelofibrosis with no drug named is D75.81 alone."""
     out = list(kept)
     for m in kept:
-        notes = [n for n in cs.use_additional(m.code) if "adverse effect" in n]
+        notes = [n for n in cs.use_additional(m.code) if "adverse effect" in n
+                 and ("if applicable" not in n or _TITLE_NAMES_DRUG.search(cs.description(m.code)))]
         if m.code in ADVERSE_EFFECT_PAIRS:
             notes.append(f"({ADVERSE_EFFECT_PAIRS[m.code]})")
         for note in notes:
@@ -637,6 +658,9 @@ def r_adverse_effect_drug(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]
     return out
 
 
+# A title that names a drug or therapy as the cause of its condition (ICD-G I.C.19.e.5.a).
+_TITLE_NAMES_DRUG = re.compile(r"(?i)\b(?:chemotherapy|antineoplastic|drugs?|induced|"
+                               r"anticoagulants?|neuroleptic|anesthesia|serum|medicaments?)\b")
 _POISONING = re.compile(r"\b(?:overdos\w*|od|poisoning|poisoned|ingestion|ingested|"
                         r"intoxication)\b")
 _UNDERDOSING = re.compile(r"\b(?:underdos\w*|subtherapeutic|missed doses?|ran out of|"
@@ -646,7 +670,8 @@ _ASSAULT = re.compile(r"\bassault\w*")
 _UNDETERMINED = re.compile(r"\b(?:undetermined|cannot be determined)\b")
 # An adverse-effect cue before the substance ("due to X", "reaction to X") or right after
 # it ("X-induced", "X related").
-_CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|secondary to|"
+_CAUSE_BEFORE = re.compile(r"\b(?:adverse effects? of|side effects? of|due to|d/t|2/2|"
+                           r"secondary to|"
                            r"caused by|reaction to|anaphylaxis to|from|after)\b")
 _CAUSE_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|side effects?)\b")
 # Manifestations the Index codes apart when a drug properly taken caused them.
@@ -1471,11 +1496,64 @@ def r_weeks_of_gestation(cs: CodeSet, mention: DiagnosisMention, kept: list[Term
                                     (str(weeks), "week"))]
 
 
+# Z88 "Allergy status to ..." by the Table of Drugs class of the substance (T-code prefix),
+# most specific prefix first; any other drug is Z88.8.
+_ALLERGY_STATUS_BY_CLASS = (("T36.0", "Z88.0"), ("T36", "Z88.1"), ("T37.0", "Z88.2"),
+                            ("T37", "Z88.3"), ("T41", "Z88.4"), ("T40.0", "Z88.5"),
+                            ("T40.2", "Z88.5"), ("T40.3", "Z88.5"), ("T40.4", "Z88.5"),
+                            ("T40.6", "Z88.5"), ("T39", "Z88.6"), ("T50.A", "Z88.7"),
+                            ("T50.B", "Z88.7"), ("T50.Z", "Z88.7"))
+_ALLERGY_WORDS = frozenset({"allergy", "allergic", "allergies"})
+# Words of an allergic reaction happening now (T78.-, T88.6/T88.7), not of a status.
+_REACTION_WORDS = frozenset({"reaction", "anaphylaxis", "anaphylactic", "angioedema"})
+
+
+def r_allergy_status(cs: CodeSet, mention: DiagnosisMention, out: list[DiagnosisCodeChoice],
+                     year: str = DEFAULT_YEAR, folder: str | None = None
+                     ) -> list[DiagnosisCodeChoice]:
+    """ICD-TAB Z88 (Allergy status to drugs, medicaments and biological substances; ICD-G
+    I.C.21.c.3 status codes): "Allergy: codeine", "allergic to ceftriaxone" states an allergy
+    status, coded Z88.- by the drug's class in the Table of Drugs (codeine T40.2- -> Z88.5
+    narcotic agent, ceftriaxone T36.1- -> Z88.1 other antibiotic), never T78.40 "Allergy,
+    unspecified", which is a reaction happening now. A reaction stated with it ("allergic
+    reaction to PCN") and a status already coded (Z88.0 for "PCN allergy") are left alone."""
+    stated = set(mention.words) - set(mention.bracketed_words)
+    if not stated & _ALLERGY_WORDS or stated & _REACTION_WORDS or mention.negated_words:
+        return out
+    if any(c.code.startswith(("Z88", "Z91.0")) for c in out):
+        return out
+    # A condition the drug caused ("Allergic urticaria due to amoxicillin": L50.0 +
+    # T36.0X5A) is a reaction now, not a status; only "allergy" itself may be replaced.
+    if drug_cause(mention, year, folder) is not None or any(
+            not c.code.startswith(("T78.4", "T88.7")) for c in out):
+        return out
+    found = drug_table(year, folder).find(mention.words) or drug_table(year, folder).find(
+        _generic_names(mention.words))
+    if found is None:
+        return out
+    sub = found[0]
+    # A medicament has an adverse-effect column; a chemical (latex T65.81-) is no drug and
+    # its allergy is a Z91.0- status the titles give.
+    tcode = sub.codes.get("adverse_effect", "")
+    if not tcode.startswith("T"):
+        return out
+    code = next((z for prefix, z in _ALLERGY_STATUS_BY_CLASS if tcode.startswith(prefix)),
+                "Z88.8")
+    if not cs.is_billable(code):
+        return out
+    return [DiagnosisCodeChoice(
+        code=code, description=cs.description(code), term="allergy",
+        words=sorted(stated & (_ALLERGY_WORDS | set(sub.words))),
+        rule=f"ICD-TAB Z88 allergy status by drug class ({tcode})", code_set=cs.release)]
+
+
 def choose_codes(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                  folder: str | None = None) -> list[DiagnosisCodeChoice]:
     """The codes for one mention, most specific the phrase supports, each checked billable."""
     out = _condition_codes(mention, year, folder)
-    return r_receptor_status(code_set(year, folder), mention, out, year, folder)
+    cs = code_set(year, folder)
+    out = r_allergy_status(cs, mention, out, year, folder)
+    return r_receptor_status(cs, mention, out, year, folder)
 
 
 def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
@@ -1608,3 +1686,33 @@ def missing_encounter(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
                 m.code[:3] not in ACTIVE_TREATMENT_DEFAULT:
             return True
     return False
+
+
+def _ckd_stage_5(n18: str) -> bool:
+    return n18 in ("N18.5", "N18.6")
+
+
+def r_presumed_links(codes: list[str]) -> dict[str, str]:
+    """Codes of separate statements the classification presumes linked, as replacements
+    {old code: combination code} (ICD-G I.C.9.a: hypertension with heart failure I11.0,
+    with chronic kidney disease I12.-, with both I13.-, "even in the absence of provider
+    documentation explicitly linking them"; I.A.15 and I.C.4.a: "with" in the Alphabetic
+    Index links diabetes and chronic kidney disease, E11.9 -> E11.22). A problem list "HTN;
+    CKD 3a" is I12.9 + N18.31, "DM2; CKD 3a" E11.22 + N18.31. The stage and heart-failure
+    codes stay (the I12/I13/E11.22 "use additional code" notes ask for them)."""
+    have = set(codes)
+    ckd = next((c for c in codes if c.startswith("N18.")), None)
+    heart_failure = any(c.startswith("I50.") for c in codes)
+    out: dict[str, str] = {}
+    if "I10" in have and (ckd or heart_failure):
+        if ckd and heart_failure:
+            out["I10"] = "I13.2" if _ckd_stage_5(ckd) else "I13.0"
+        elif ckd:
+            out["I10"] = "I12.0" if _ckd_stage_5(ckd) else "I12.9"
+        else:
+            out["I10"] = "I11.0"
+    if ckd:
+        for plain, linked in (("E11.9", "E11.22"), ("E10.9", "E10.22"), ("E13.9", "E13.22")):
+            if plain in have:
+                out[plain] = linked
+    return {a: b for a, b in out.items() if b not in have}

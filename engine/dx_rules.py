@@ -122,6 +122,32 @@ def r_dx_06_integral_symptoms(lines: list[CodeLine], narrative: set[str]) -> lis
     return [c for c in lines if not (c.code.startswith("R") and c.code in narrative)]
 
 
+def r_dx_08_presumed_links(lines: list[CodeLine],
+                           code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
+    """ICD-G I.C.9.a / I.A.15: hypertension and heart failure or CKD, and diabetes and CKD,
+    stated as separate diagnoses are coded to their combination code
+    (`engine.dx_codes.r_presumed_links`); the line keeps its evidence."""
+    from engine.dx_codes import r_presumed_links
+
+    icd = [line.code for line in lines if line.system == "ICD-10-CM"]
+    swap = r_presumed_links(icd)
+    if not swap:
+        return lines
+    cs = code_set(*code_set_ref)
+    out = []
+    for line in lines:
+        new = swap.get(line.code) if line.system == "ICD-10-CM" else None
+        if new is None or not cs.is_billable(new):
+            out.append(line)
+            continue
+        out.append(line.model_copy(update={
+            "code": new, "rule": f"{line.rule}; R-DX-08 I.C.9.a presumed link",
+            "rationale": f"{cs.description(new)} ({line.code} with "
+                         f"{', '.join(sorted(set(icd) - {line.code}))}; "
+                         "ICD-G I.C.9.a / I.A.15 presumed link)"}))
+    return out
+
+
 def r_dx_06_excludes1_note(lines: list[CodeLine],
                            code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
     """ICD-G I.A.12.a: two codes of the claim in an Excludes1 pair are never both reported;
@@ -268,6 +294,7 @@ def code_diagnoses(
             if dx.id == reason_dx_id:
                 reason.append(line.code)
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
+    out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
     encounter = r_dx_05_chemotherapy_encounter(initial)
     combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.dx_codes import choose_codes
+from engine.dx_codes import choose_codes, r_presumed_links
 from extractor.dx_terms import read_phrase
 
 UNCERTAIN = re.compile(r"^\s*(?:(?:possible|possibly|probable|probably|likely|suspected|suspect|"
@@ -85,16 +85,46 @@ def clauses(phrase: str) -> list[tuple[str, str]]:
     return out
 
 
-def code_phrase(phrase: str) -> list[str]:
-    """Codes for one phrase, assertion applied, in order, without repeats."""
+# Items and plan text as the note reader cuts an assessment line (`extractor.dx_statements`):
+# items at semicolons ("HTN; HLD; DM2"), the plan after a dash, an arrow or a colon ("CAP -
+# cont ceftriaxone", "HTN: stable, cont lisinopril").
+ITEM = re.compile(r"\s*;\s*")
+PLAN = re.compile(r"\s[-–—]+\s|\s?->|→|=>|:\s")
+
+
+def _clause_codes(text: str) -> list[str]:
     codes: list[str] = []
-    for assertion, text in clauses(phrase):
+    for assertion, clause in clauses(text):
         if assertion in ("uncertain", "negated"):
             continue
-        for choice in choose_codes(read_phrase(text)):
+        for choice in choose_codes(read_phrase(clause)):
             if choice.code not in codes:
                 codes.append(choice.code)
     return codes
+
+
+def code_phrase(phrase: str) -> list[str]:
+    """Codes for one phrase, assertion applied, in order, without repeats.
+
+    Each semicolon item is coded apart; an item that codes nothing as a whole is cut at its
+    plan marks and the parts coded apart: plan text ("cont lisinopril") codes nothing, a
+    part naming a diagnosis ("Cancer pain - metastatic prostate ca to bone") its own codes.
+    Codes of separate items that the classification presumes linked take their combination
+    code (`engine.dx_codes.r_presumed_links`, as the claim does)."""
+    codes: list[str] = []
+    items = [i for i in ITEM.split(phrase) if i.strip()] or [phrase]
+    for item in items:
+        parts = [p for p in PLAN.split(item) if p.strip()]
+        whole = _clause_codes(item)
+        if len(parts) > 1 and not whole:
+            rest = [c for p in parts[1:] for c in _clause_codes(p)]
+            whole = _clause_codes(parts[0]) + rest
+        found = whole
+        for c in found:
+            if c not in codes:
+                codes.append(c)
+    swap = r_presumed_links(codes)
+    return list(dict.fromkeys(swap.get(c, c) for c in codes))
 
 
 def outcome(expected: list[str], got: list[str]) -> str:

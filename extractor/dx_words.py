@@ -466,7 +466,15 @@ _LIST_PREFIX = re.compile(r"^\s*(?:(?:#\s*\d+|\d+\s*[.)])\s*|(?:dx|diagnosis|dia
 _NOTE_SHORTHAND = [
     (re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])"), " without "),
     (re.compile(r"(?<![a-z0-9])w/(?![a-z0-9])"), " with "),
-    (re.compile(r"(?<![a-z0-9])2/2(?![a-z0-9])"), " due to "),
+    (re.compile(r"(?<![a-z0-9])(?:2/2|d/t|d\.t\.)(?![a-z0-9])"), " due to "),
+    # "SBP - cont ceftriaxone": spontaneous bacterial peritonitis; "SBP 142", "SBP > 180"
+    # is a systolic pressure, never a diagnosis.
+    (re.compile(r"(?<![a-z0-9])sbp(?!\s*(?:[:=<>]|of|\d|goal|target|ranged?))(?![a-z0-9])"),
+     " spontaneous bacterial peritonitis "),
+    # "NPH" alone is normal pressure hydrocephalus; "NPH insulin", "on NPH 20 units",
+    # "NPH 70/30" is the insulin.
+    (re.compile(r"(?<!on )(?<![a-z0-9])nph(?!\s*(?:insulin|\d|/|u\b|units?|humulin|novolin|"
+                r"bid|qhs|qam|daily))(?![a-z0-9])"), " normal pressure hydrocephalus "),
     # "Pain 3/10", "pain score: 8/10": a vital sign, no diagnosis of pain.
     (re.compile(r"(?<![a-z0-9])pain(?:\s+score)?\s*[:=]?\s*\d{1,2}\s*/\s*10(?![0-9])"),
      " painscore "),
@@ -507,6 +515,7 @@ def expand_abbreviations(text: str) -> str:
     s = " " + _LIST_PREFIX.sub(" ", text.lower()) + " "
     for pattern, repl in _NOTE_SHORTHAND:
         s = pattern.sub(repl, s)
+    s = re.sub(r"\s+", " ", s)  # "pancreatitis d/t gallstones": the abbreviations' spacing
     syn = synonyms()
     if syn.abbr_re is not None:
         s = syn.abbr_re.sub(lambda m: " " + syn.abbr[m.group(1)] + " ", s)

@@ -57,7 +57,7 @@ def test_records_are_well_formed(records):
             keys = set(row)
             assert keys >= REQUIRED, f"{where}: missing {REQUIRED - keys}"
             assert keys <= REQUIRED | OPTIONAL, f"{where}: unexpected {keys - REQUIRED - OPTIONAL}"
-            assert re.fullmatch(rf"{split}-\d{{3}}", row["id"]), f"{where}: bad id"
+            assert re.fullmatch(rf"{split}-\d{{3,}}", row["id"]), f"{where}: bad id"
             assert isinstance(row["phrase"], str) and row["phrase"].strip(), f"{where}: phrase"
             assert row["phrase"] == row["phrase"].strip(), f"{where}: phrase has outer spaces"
             codes = row["codes"]
