@@ -41,7 +41,7 @@ def test_sbp_and_nph_read_as_diagnoses_only_without_a_value_or_insulin(phrase, e
     ("Legionella pneumonia", ["A48.1"]),            # was J18.9
     ("Delirium tremens", ["F10.231"]),              # was R41.0
     ("Epidermoid cyst of scalp", ["L72.0"]),        # was K09.8 (an oral cyst)
-    ("Primary myelofibrosis", ["D47.4"]),           # was D75.81 + T45.1X5A
+    ("Primary myelofibrosis", ["D47.1"]),           # D75.81 Excludes1; was D75.81 + T45.1X5A
     ("Pancreatitis d/t gallstones", ["K85.10"]),    # was K80.20 + K85.90
 ])
 def test_index_redirects_for_note_wording(phrase, expected):
