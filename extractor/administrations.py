@@ -100,6 +100,10 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
     if ent.start_char in not_today:
         return False
     sent = sentence_of(ent)
+    if cues.SUSCEPTIBILITY_BEFORE.search(text, sent.start_char, ent.start_char):
+        return False  # "cx: resistant to ciprofloxacin and levofloxacin": a lab result
+    if cues.HOME_BEFORE.search(text, max(sent.start_char, ent.start_char - 40), ent.start_char):
+        return False  # "on home IV meropenem via PICC": a home medication
     sentence = text[sent.start_char:sent.end_char]
     if written_as_not_given(sentence, _clause(text, ent)) is not None:
         return False
@@ -236,7 +240,7 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("rate", _quantity(amount), begin, end)
         elif amount.kind == "volume":
             draft.set("volume", _quantity(amount), begin, end)
-        elif cues.VIAL.match(after.lstrip()) or cues.VIAL.search(after[:30]):
+        elif cues.VIAL.match(after.lstrip()) or _vial_follows(after[:30]):
             draft.set("vial_size", _quantity(amount), begin, end)
             count = _vial_count(before) or _vial_count_after(after)
             if count:
@@ -254,6 +258,14 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("dose", _quantity(amount), begin, end)
 
 
+def _vial_follows(after: str) -> bool:
+    """"400 mg/20 mL single-dose vial": the amount is a container's content; "1250 mg
+    (reconstituted from vials)" is a dose made up from vials, not a vial size."""
+    match = cues.VIAL.search(after)
+    return match is not None and not _NOT_CONTENT.search(after, 0, match.start())
+
+
+_NOT_CONTENT = re.compile(r"[()]|\bfrom\b|\breconstitut|\busing\b|\bof\b", re.I)
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,
                 "ten": 10}
@@ -341,10 +353,11 @@ _ROUNDED_TO = re.compile(r"^\s*(?:[,;]\s*)?(?:->|→|=>|>|rounded (?:up |down )?
                          r"\(?\s*dose capped at|\(?\s*cap(?:ped)?:?)\s*", re.I)
 
 
-def _dose_from_container(draft: Draft) -> None:
+def _dose_from_container(draft: Draft, text: str) -> None:
     """'Injectafer 750 mg/15 mL single-dose vial ... Full vial, no waste': with no separate
     dose written, the dose given is the container's content when the note says nothing was
-    left (or the content less the documented waste). Otherwise the dose stays unknown."""
+    left (or the content less the documented waste), or when one vial named right after
+    the drug was mixed into its bag (`_vial_into_bag`). Otherwise the dose stays unknown."""
     if "dose" in draft.fields or "dose_per_kg" in draft.fields or "vial_size" not in draft.fields:
         return
     vial = draft.fields["vial_size"]
@@ -352,13 +365,31 @@ def _dose_from_container(draft: Draft) -> None:
     wasted = draft.fields.get("wasted")
     if wasted is not None and wasted.unit == vial.unit and wasted.value < total:
         total -= wasted.value
-    elif not draft.fields.get("no_waste"):
+    elif not draft.fields.get("no_waste") and not _vial_into_bag(draft, text):
         return
     if total > MAX_AMOUNT:
         draft.implausible.append(f"a container total of {total:g} {vial.unit}")
         return
     draft.fields["dose"] = Quantity(value=total, unit=vial.unit)
     draft.spans["dose"] = draft.spans["vial_size"]
+
+
+_NAME_TO_VIAL = re.compile(r"\s*(?:\([^()\n]{1,40}\)\s*)?$")
+
+
+def _vial_into_bag(draft: Draft, text: str) -> bool:
+    """"meropenem 1 g vial (ED stock) in NS 100 mL IV over 30 min": one vial whose content
+    is written right after the drug's name, mixed into a bag and infused, is the dose given
+    (R-UNITS-01: units from the amount given; the vial is the whole preparation). A count
+    above one, a waste word or any other amount leaves the dose to the coder."""
+    if (draft.fields.get("vial_count") or 1) != 1 or "diluent" not in draft.fields:
+        return False
+    if draft.fields.get("method") == Method.PUSH or draft.entry.is_fluid:
+        return False
+    span = draft.spans.get("vial_size")
+    if span is None or span.start < draft.mention.end_char:
+        return False
+    return bool(_NAME_TO_VIAL.fullmatch(text, draft.mention.end_char, span.start))
 
 
 def _dose_after_rounding(draft: Draft, text: str) -> None:
@@ -602,7 +633,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         _read_into(owner, text, sentence.start_char, sentence.end_char,
                    _assign_times, *_CONTINUATION_FIELDS)
     for draft in drafts:
-        _dose_from_container(draft)
+        _dose_from_container(draft, text)
     return drafts, unrecognised
 
 

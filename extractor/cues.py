@@ -80,6 +80,30 @@ WASTE = _words(r"wasted", r"waste", r"discarded")
 VIAL = _words(r"vials?", r"single[- ]dose vials?", r"SDV")
 FUTURE = _words(r"will", r"plan(?:ned|s)?", r"next", r"tomorrow", r"to be given",
                 r"due (?:on|in)", r"schedule(?:d)? for", r"return(?:s)? in", r"consider")
+# A medication stopped on an earlier date ("MTX stopped 2024 (intolerance)", "metformin
+# discontinued 03/2025", "held since last month"): history, not a dose given today. A bare
+# four-digit year reads as one only with "in"/"since"/a month before it or a reason after it
+# ("heparin stopped 2015" is a stop time).
+_STOPPED = r"\b(?:stopped|discontinued|d/c'?d|dc'?d|held|quit|off)\s+"
+_MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?")
+_REASON = r"(?=\s*\(|\s+(?:due|for|because|d/t|after|secondary)\b)"
+STOPPED_BEFORE = re.compile(
+    _STOPPED + r"(?:(?:in|since|on)\s+)?(?:\d{1,2}/){1,2}(?:19|20)\d{2}\b"
+    + "|" + _STOPPED + r"(?:(?:in|since)(?:\s+" + _MONTH + r")?|" + _MONTH + r")\s+(?:19|20)\d{2}\b"
+    + "|" + _STOPPED + r"(?:19|20)\d{2}\b" + _REASON
+    + "|" + _STOPPED + r"(?:\d+\s*(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)\s+ago"
+    r"|(?:since\s+)?last\s+(?:week|month|year))", _I)
+# A drug named in a culture's susceptibility or an intolerance ("resistant to ciprofloxacin
+# and levofloxacin", "sensitive to cefazolin", "intolerant of statins"): no dose given.
+SUSCEPTIBILITY_BEFORE = re.compile(
+    r"\b(?:resistant|resistance|sensitive|sensitivity|susceptible|susceptibility|"
+    r"intolerant|intolerance|non-?susceptible)\s+(?:to|of|with)\s+"
+    r"(?:(?!\b(?:given|gave|start(?:ed)?|received|administered|now|so|then|switch(?:ed)?|"
+    r"changed|instead|but)\b)[^.;:()\n]){0,60}$", _I)
+# A drug the patient has at home ("on home IV meropenem via PICC", "home infusion of
+# cefepime"): a home medication, not a dose given here today.
+HOME_BEFORE = re.compile(r"\bhome\s+(?:(?:IV|SC|SQ|IM|subq|infusions?(?:\s+of)?|"
+                         r"antibiotics?|abx)\s+)?$", _I)
 GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"started",
                r"initiated", r"completed", r"received", r"injected", r"bolus(?:ed)?", r"ran",
                r"running", r"IVPB", r"IVP", r"IV", r"SC", r"SQ", r"IM")

@@ -5,7 +5,7 @@ drug is billed."""
 from __future__ import annotations
 
 from extractor import cues
-from extractor.quantities import find_clock_times
+from extractor.quantities import find_amounts, find_clock_times
 
 
 def written_as_not_given(sentence: str, clause: str) -> str | None:
@@ -19,6 +19,8 @@ def written_as_not_given(sentence: str, clause: str) -> str | None:
         return "written as a plan or order (a future word and no time given)"
     if cues.SCHEDULE.search(clause) and not has_time and not cues.GIVEN_NOW.search(clause):
         return "written as a dosing schedule the patient takes, not a dose given"
+    if cues.STOPPED_BEFORE.search(clause) and not find_amounts(clause):
+        return "written as a medication stopped before today, not a dose given"
     return None
 
 

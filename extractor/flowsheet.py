@@ -110,6 +110,23 @@ def _also(text: str, kind: str, names: list[tuple[DrugName, int, int]], end: int
     return tuple(found)
 
 
+_LATER_STOP = re.compile(
+    r"(?:->|→|=>)\s*(?P<a>(?:[01]\d|2[0-3]):?[0-5]\d)(?![\d:])"
+    r"|(?P<b>(?:[01]\d|2[0-3]):?[0-5]\d)\s+(?:end(?:ed|s)?|stop(?:ped|s)?|complete[ds]?|"
+    r"finished|done|off)\b", _I)
+
+
+def _later_stop(text: str, start: int, end: int) -> ClockAt | None:
+    """The stop time a start line charts after an arrow or before a stop word ("0930 start
+    -> 1034 end", "1300 infusion started, 1415 complete"), as (hour, minute, start, end)."""
+    m = _LATER_STOP.search(text, start, end)
+    if m is None:
+        return None
+    group = "a" if m.group("a") else "b"
+    digits = m.group(group).replace(":", "")
+    return int(digits[:2]), int(digits[2:]), m.start(group), m.end(group)
+
+
 def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | None, int] | None:
     m = _LEAD.match(text, start, end)
     if m is None:
@@ -175,6 +192,7 @@ def flowsheet_events(text: str, lookup: DrugLookup,
         if raw_kind == "stopped":
             stopped.append(len(events))
         volumes = [a.value for a in find_amounts(rest) if a.kind == "volume"]
+        later = _later_stop(text, rest_at, end) if raw_kind == "start" else None
         events.append(FlowsheetEvent(
             time=time, kind=_KINDS.get(raw_kind, raw_kind), line=(start, end),
             drugs=[(e.generic, a, b) for e, a, b in names],
@@ -184,6 +202,11 @@ def flowsheet_events(text: str, lookup: DrugLookup,
             bolus=bool(_BOLUS.search(rest)), pump=bool(_PUMP.search(rest)),
             volume_ml=max(volumes) if volumes else None,
             also=_also(text, raw_kind, names, end)))
+        if later is not None:  # "0930 start -> 1034 end": the same line charts the stop
+            events.append(FlowsheetEvent(
+                time=later, kind="stop", line=(start, end), drugs=events[-1].drugs,
+                generic_infusion=events[-1].generic_infusion, date=date,
+                context_drugs=list(context), fluids=events[-1].fluids))
     return _stopped_then_restarted(events, stopped)
 
 
