@@ -90,9 +90,15 @@ _REASON = r"(?=\s*\(|\s+(?:due|for|because|d/t|after|secondary)\b)"
 STOPPED_BEFORE = re.compile(
     _STOPPED + r"(?:(?:in|since|on)\s+)?(?:\d{1,2}/){1,2}(?:19|20)\d{2}\b"
     + "|" + _STOPPED + r"(?:(?:in|since)(?:\s+" + _MONTH + r")?|" + _MONTH + r")\s+(?:19|20)\d{2}\b"
-    + "|" + _STOPPED + r"(?:19|20)\d{2}\b" + _REASON
     + "|" + _STOPPED + r"(?:\d+\s*(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)\s+ago"
-    r"|(?:since\s+)?last\s+(?:week|month|year))", _I)
+    r"|(?:since\s+)?last\s+(?:week|month|year))"
+    # A course written with its years: "etanercept 50 mg SC weekly 2019-2022", "q8 weeks
+    # from 2021 to 2023".
+    r"|\b(?:daily|weekly|monthly|q\s?\d+\s?(?:wks?|weeks?|months?|mos?)|every \d+ (?:weeks|months))"
+    r"\s*,?\s*\(?(?:from\s+)?(?:19|20)\d{2}\s*(?:-|–|to)\s*(?:(?:19|20)\d{2}\b|present\b)", _I)
+# "stopped 2024 (intolerance)": a bare year is one only with no dose in the clause
+# ("heparin 1,000 units/h stopped 2015 (bleeding)" is today's stop time with its reason).
+STOPPED_YEAR = re.compile(_STOPPED + r"(?:19|20)\d{2}\b" + _REASON, _I)
 # A drug named in a culture's susceptibility or an intolerance ("resistant to ciprofloxacin
 # and levofloxacin", "sensitive to cefazolin", "intolerant of statins"): no dose given.
 SUSCEPTIBILITY_BEFORE = re.compile(

@@ -19,8 +19,9 @@ def written_as_not_given(sentence: str, clause: str) -> str | None:
         return "written as a plan or order (a future word and no time given)"
     if cues.SCHEDULE.search(clause) and not has_time and not cues.GIVEN_NOW.search(clause):
         return "written as a dosing schedule the patient takes, not a dose given"
-    if cues.STOPPED_BEFORE.search(clause) and not find_amounts(clause):
-        return "written as a medication stopped before today, not a dose given"
+    if cues.STOPPED_BEFORE.search(clause) or (cues.STOPPED_YEAR.search(clause)
+                                              and not find_amounts(clause)):
+        return "written as a medication stopped or a course ended before today"
     return None
 
 
