@@ -213,18 +213,32 @@ def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeL
     return first + [c for c in codes if c.code not in reason]
 
 
-def r_dx_05_chemotherapy_encounter(initial: Episode | None) -> Outcome:
+def _neoplasm(code: str) -> bool:
+    """ICD-10-CM chapter 2 (C00-D49): neoplasms."""
+    return code[0] == "C" or (code[0] == "D" and code[1:3].isdigit() and int(code[1:3]) <= 49)
+
+
+def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str]) -> Outcome:
     """R-DX-05 (rule book R-DX-06): an encounter chiefly for antineoplastic therapy lists its
     Z code first: Z51.12 (antineoplastic immunotherapy) when the initial service is an
     antineoplastic monoclonal antibody or fusion protein (drug table `complex_biologic`, e.g.
     pembrolizumab, rituximab for lymphoma), else Z51.11 (chemotherapy). A complex biologic
-    given for a non-neoplastic condition is not antineoplastic: no Z51.1- (Excludes2).
-    Source: ICD-G I.C.2.e.2, Section IV; ICD-TAB Z51.1."""
+    given for a non-neoplastic condition is not antineoplastic: no Z51.1- (Excludes2). The
+    same holds for an antineoplastic drug the note gives for a condition that is not a
+    neoplasm (`reason`: the codes of the diagnosis the initial service was given for, e.g.
+    cyclophosphamide for lupus nephritis): no Z51.1-, and the coder is told why. Source:
+    ICD-G I.C.2.e.2 (an encounter
+    for chemotherapy or immunotherapy "for the treatment of a neoplasm"), Section IV;
+    ICD-TAB Z51.1."""
     if initial is None or initial.family != "chemo":
         return Outcome()
     rows = [r for r in drug_code_rows(initial.admin.generic) if r.drug_class == "antineoplastic"]
     if not rows:
         return Outcome()
+    if reason and not any(_neoplasm(code) for code in reason):
+        return Outcome.warn(
+            f"{initial.admin.id}: {initial.admin.generic} given for a condition that is not a "
+            "neoplasm; no Z51.1- encounter code (R-DX-05, ICD-G I.C.2.e.2).")
     immunotherapy = any(r.complex_biologic for r in rows)
     code = "Z51.12" if immunotherapy else "Z51.11"
     kind = "immunotherapy" if immunotherapy else "chemotherapy"
@@ -296,7 +310,7 @@ def code_diagnoses(
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
     out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
-    encounter = r_dx_05_chemotherapy_encounter(initial)
+    encounter = r_dx_05_chemotherapy_encounter(initial, reason)
     combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)
     # One line per code: a diagnosis phrase may state what a rule adds (Z79.620 "on
     # maintenance vedolizumab", Z51.11 "C1D1 FOLFOX"); the first line keeps its evidence.

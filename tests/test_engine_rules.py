@@ -444,3 +444,16 @@ def test_r_admin_17_pump_refill_is_not_a_new_pump_start():
     pump = admin("A1", "fluorouracil", "10:00", None, device="portable_pump",
                  duration_minutes=7 * 24 * 60)
     assert cpt(facts(pump, access_services=[refill])) == [("96521", 1)]
+
+
+def test_r_dx_05_no_chemotherapy_encounter_code_for_a_non_neoplastic_indication():
+    """ICD-G I.C.2.e.2: Z51.11 is the encounter for chemotherapy for a neoplasm; the same
+    cyclophosphamide given for lupus nephritis takes no Z51.1-, and the coder is told."""
+    lupus = admin("A1", "cyclophosphamide", "10:00", "11:00", dose=(750, "mg"), indication="D1")
+    out = code_facts(facts(lupus, dx("D1", "pneumonia")), Setting.FACILITY, OFFICIAL)
+    assert "Z51.11" not in [c.code for c in out.codes]
+    assert any("not a neoplasm" in w for w in out.warnings)
+    cancer = admin("A1", "cyclophosphamide", "10:00", "11:00", dose=(750, "mg"),
+                   indication="D1")
+    out = code_facts(facts(cancer, dx("D1", "breast_cancer")), Setting.FACILITY, OFFICIAL)
+    assert next(c.code for c in out.codes if c.system == "ICD-10-CM") == "Z51.11"
