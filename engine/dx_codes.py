@@ -302,6 +302,9 @@ def _states_negative(e: TermEntry, core: frozenset[str], key: str) -> bool:
     return any((g - positive) & core for g in e.negative)
 
 
+_BOTH = frozenset({"both"})
+
+
 def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
                   stated: frozenset[str]) -> list[str]:
     """Axes (laterality, stage, type, ...) that siblings more specific than `chosen` need."""
@@ -317,6 +320,8 @@ def _missing_axes(mt: MainTerm, chosen: TermEntry, sat: dict[int, int],
         if e.code == chosen.code or e.billable not in (1, 7):
             continue
         unmet = [g for gi, g in enumerate(e.required) if open_bits & (1 << gi)]
+        if all(g <= _BOTH for g in unmet):
+            continue  # "both small and large intestine" (K57.5-) names a site, not a side
         axes = {axis.get(w) for g in unmet for w in g}
         if None in axes or "sex" in axes or len(axes) != 1:
             continue

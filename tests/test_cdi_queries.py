@@ -96,3 +96,11 @@ def test_queries_are_compliant(text):
         wording = " ".join([query.question, *query.options]).lower()
         assert not re.search(r"\b(pay|payment|reimburse\w*|bill\w*|revenue|code|cpt|icd|"
                              r"hcpcs|drg)\b", wording), wording
+
+
+def test_r_cdi_06_no_side_asked_for_a_site_named_both():
+    """K57.5- "both small and large intestine" names a site: sigmoid diverticulitis is
+    coded without a laterality query; a cellulitis with no side still gets one."""
+    assert "R-CDI-06" not in note_rules(
+        "Assessment: sigmoid diverticulitis without abscess, perforation or bleeding.")
+    assert "R-CDI-06" in note_rules("Assessment: cellulitis of lower leg.")
