@@ -218,7 +218,19 @@ def _neoplasm(code: str) -> bool:
     return code[0] == "C" or (code[0] == "D" and code[1:3].isdigit() and int(code[1:3]) <= 49)
 
 
-def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str]) -> Outcome:
+def _not_for_a_neoplasm(reason: list[str], coded: list[CodeLine]) -> bool:
+    """The drug's diagnosis (`reason`) is not a neoplasm; with none linked, no code on the
+    claim names a neoplasm, a personal history of one (Z85) or an adverse effect of an
+    antineoplastic (T45.1X5-), and at least one condition is coded."""
+    if reason:
+        return not any(_neoplasm(code) for code in reason)
+    codes = [c.code for c in coded]
+    return bool(codes) and not any(_neoplasm(c) or c.startswith(("Z85", "T45.1X5"))
+                                   for c in codes)
+
+
+def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str],
+                                   coded: list[CodeLine]) -> Outcome:
     """R-DX-05 (rule book R-DX-06): an encounter chiefly for antineoplastic therapy lists its
     Z code first: Z51.12 (antineoplastic immunotherapy) when the initial service is an
     antineoplastic monoclonal antibody or fusion protein (drug table `complex_biologic`, e.g.
@@ -226,7 +238,8 @@ def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str]) -
     given for a non-neoplastic condition is not antineoplastic: no Z51.1- (Excludes2). The
     same holds for an antineoplastic drug the note gives for a condition that is not a
     neoplasm (`reason`: the codes of the diagnosis the initial service was given for, e.g.
-    cyclophosphamide for lupus nephritis): no Z51.1-, and the coder is told why. Source:
+    cyclophosphamide for lupus nephritis), or, with none linked, beside only conditions that
+    are not neoplasms (`_not_for_a_neoplasm`): no Z51.1-, and the coder is told why. Source:
     ICD-G I.C.2.e.2 (an encounter
     for chemotherapy or immunotherapy "for the treatment of a neoplasm"), Section IV;
     ICD-TAB Z51.1."""
@@ -235,7 +248,7 @@ def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str]) -
     rows = [r for r in drug_code_rows(initial.admin.generic) if r.drug_class == "antineoplastic"]
     if not rows:
         return Outcome()
-    if reason and not any(_neoplasm(code) for code in reason):
+    if _not_for_a_neoplasm(reason, coded):
         return Outcome.warn(
             f"{initial.admin.id}: {initial.admin.generic} given for a condition that is not a "
             "neoplasm; no Z51.1- encounter code (R-DX-05, ICD-G I.C.2.e.2).")
@@ -310,7 +323,7 @@ def code_diagnoses(
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
     out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
-    encounter = r_dx_05_chemotherapy_encounter(initial, reason)
+    encounter = r_dx_05_chemotherapy_encounter(initial, reason, out.codes)
     combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)
     # One line per code: a diagnosis phrase may state what a rule adds (Z79.620 "on
     # maintenance vedolizumab", Z51.11 "C1D1 FOLFOX"); the first line keeps its evidence.

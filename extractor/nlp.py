@@ -58,7 +58,8 @@ def line_sentences(doc: Doc) -> Doc:
         # An indented line is an item of its own ("  fluorouracil 400 mg/m2 = 800 mg").
         indented = previous.is_space and previous.text.rsplit("\n", 1)[-1][:1] in (" ", "\t")
         wrapped = (token.text[:1].islower() and not indented
-                   and not _ends_statement(doc, previous.i))
+                   and not _ends_statement(doc, previous.i)
+                   and not _short_labelled_line(doc.text, token.idx))
         value = -1 if wrapped else 1
         if starts[token.i] != value:
             starts[token.i] = value
@@ -67,6 +68,21 @@ def line_sentences(doc: Doc) -> Doc:
         # One array write: setting `token.is_sent_start` checks the whole Doc each time.
         doc.from_array([SENT_START], starts.astype("uint64"))
     return doc
+
+
+_LABELLED_LINE = re.compile(r"[ \t]*[A-Za-z][A-Za-z/&.' -]{0,24}:[ \t]*\S")
+_SHORT_LINE = 60
+
+
+def _short_labelled_line(text: str, next_line_at: int) -> bool:
+    """The line before `next_line_at` is a short labelled item ("Allergy: PCN (rash)",
+    "Wt: 70 kg"): a fact of its own, never wrapped into the next line (else the allergy's
+    ConText cue would reach the drug given on the next line)."""
+    end = text.rfind("\n", 0, next_line_at)
+    start = text.rfind("\n", max(0, end - _SHORT_LINE - 1), end) + 1
+    if end < 0 or (start == 0 and end > _SHORT_LINE) or end - start > _SHORT_LINE:
+        return False
+    return bool(_LABELLED_LINE.match(text, start, end))
 
 
 def _ends_statement(doc: Doc, index: int) -> bool:
