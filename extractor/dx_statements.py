@@ -42,9 +42,10 @@ _COMMA = re.compile(r"[,;]")
 # A quotation mark (a provider's words quoted in a nursing note), a dash between words and
 # "on <treatment>" also end a clause ("Pt 36 M - ulcerative
 # pancolitis, in remission on maintenance vedolizumab"), and so does the indication of a
-# drug line ("Vancomycin 1 g IV 1000-1100 for cellulitis of right forearm"); a clause naming no condition is
-# joined back to the one before it by the reader ("A-fib on apixaban" keeps its Z79.01).
-_NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|\s(?=on\s)|\s(?=for\s|to treat\s)|"
+# drug line ("Vancomycin 1 g IV 1000-1100 for cellulitis of right forearm"); a clause
+# naming no condition is joined back to the one before it by the reader ("A-fib on
+# apixaban" keeps its Z79.01).
+_NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|\s(?=on\s)|\s(?:for|to treat)\s|"
                               r"\b\d{1,3}\s*(?:y/?o|yo|-year-old|year old)?\s*"
                               r"(?:[MF]|male|female|man|woman)\b:?(?=\s|$)", re.I)
 _LABEL = re.compile(r"(?:(?:md |provider |primary |secondary |principal |additional )?"
