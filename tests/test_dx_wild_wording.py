@@ -80,3 +80,22 @@ def test_md_label_in_a_nursing_note_is_the_physician_statement():
             "2230 ondansetron 4 mg IV push.")
     got = icd(note)
     assert "E87.6" in got and any(c.startswith("R11.1") for c in got)
+
+
+def test_forward_cue_inside_a_bracket_negates_only_the_bracket():
+    """'(no DTs, no seizures)' lists what the withdrawal lacks; the dependence is affirmed.
+    A backward cue in a bracket ('(ruled out by CTA)') still negates the phrase."""
+    note = ("ED physician note\nImpression:\n"
+            "1. Alcohol dependence with withdrawal, uncomplicated (no seizures or hallucinations)\n"
+            "2. Pulmonary embolism (ruled out by CTA)\n")
+    assert icd(note) == ["F10.230"]
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    # L23.7 "Allergic contact dermatitis due to plants, except food" (Index: poison ivy).
+    ("allergic contact dermatitis from poison oak, face and arms", ["L23.7"]),
+    ("Contact dermatitis - poison sumac", ["L23.7"]),
+    ("poison oak exposure while hiking", []),  # no dermatitis stated: no code
+])
+def test_poison_ivy_oak_sumac_are_plants(phrase, expected):
+    assert codes(phrase) == expected
