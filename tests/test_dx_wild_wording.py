@@ -99,3 +99,11 @@ def test_forward_cue_inside_a_bracket_negates_only_the_bracket():
 ])
 def test_poison_ivy_oak_sumac_are_plants(phrase, expected):
     assert codes(phrase) == expected
+
+
+def test_two_conditions_joined_by_and_are_each_coded():
+    """One statement naming two conditions with "and" that no single code names: each part
+    is coded on its own; a part that names no condition leaves the statement uncoded."""
+    note = ("Pelvic pain clinic\n"
+            "Dx: superficial endometriosis of left ovary and endometriosis of bladder\n")
+    assert icd(note) == ["N80.112", "N80.A0"]
