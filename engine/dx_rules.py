@@ -148,6 +148,28 @@ def r_dx_08_presumed_links(lines: list[CodeLine],
     return out
 
 
+def r_dx_09_unspecified_beside_specific(lines: list[CodeLine],
+                                        code_set_ref: CodeSetRef = DEFAULT_CODE_SET
+                                        ) -> list[CodeLine]:
+    """ICD-G I.A.9.b / I.B.2: an "unspecified" code is for a record that says no more, so
+    it is not reported beside a code under the same parent that the record specifies
+    ("hypertensive CKD" gives N18.9 through I12.9's use-additional note; "CKD stage 4"
+    elsewhere in the note gives N18.4: N18.4 alone)."""
+    cs = code_set(*code_set_ref)
+    icd = [line.code for line in lines if line.system == "ICD-10-CM"]
+
+    def vaguer(code: str) -> bool:
+        # The unspecified child of its parent (N18.9, M79.609), not a combination whose
+        # title leaves one detail open (R11.2 "Nausea with vomiting, unspecified").
+        if not code.endswith("9") or "unspecified" not in cs.description(code).lower():
+            return False
+        parent = cs.parent(code)
+        return any(other != code and other.startswith(parent)
+                   and "unspecified" not in cs.description(other).lower() for other in icd)
+
+    return [line for line in lines if line.system != "ICD-10-CM" or not vaguer(line.code)]
+
+
 def r_dx_06_excludes1_note(lines: list[CodeLine],
                            code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
     """ICD-G I.A.12.a: two codes of the claim in an Excludes1 pair are never both reported;
@@ -322,6 +344,7 @@ def code_diagnoses(
                 reason.append(line.code)
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
     out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
+    out.codes = r_dx_09_unspecified_beside_specific(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
     encounter = r_dx_05_chemotherapy_encounter(initial, reason, out.codes)
     combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)

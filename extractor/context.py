@@ -259,8 +259,15 @@ def _inner_qualifier(cue: Cue, target: Span) -> bool:
     if ATTRIBUTES.get(cue.rule.category) != "is_negated":
         return False
     doc = target.doc
-    return (target.start < cue.start and cue.end <= target.end
-            and doc[cue.start:cue.end].text.lower() in ("without", "w/o"))
+    if not (target.start < cue.start and cue.end <= target.end):
+        return False
+    if doc[cue.start:cue.end].text.lower() in ("without", "w/o"):
+        return True
+    # "Alcohol withdrawal (no hallucinations, no seizures)": a cue inside a bracket of the
+    # phrase negates the bracket's details (read as "without" words), not the condition.
+    # Only a forward cue: "PE (ruled out)" still negates the PE.
+    before = doc[target.start:cue.start].text
+    return cue.rule.direction == "FORWARD" and before.count("(") > before.count(")")
 
 
 @cache

@@ -166,6 +166,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
 
     text = doc_text(doc)
     phrases: list[tuple[int, int, object, str]] = []  # (start, end, mention, main term)
+    listed_statements: set[int] = set()  # parts of a statement listing conditions by "and"
     pieces = diagnosis_pieces(text, sections)
     weeks = note_gestation_weeks(text) if re.search(r"(?i)pregnan|gestation|gravid", text) \
         else None
@@ -188,6 +189,12 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
         if choices:
             phrases.append((piece.start, piece.end, mention, choices[0].term))
             continue
+        listed = _listed_conditions(text, piece.start, piece.end, read)
+        if listed:
+            phrases += listed
+            if piece.statement:
+                listed_statements.update(p[0] for p in listed)
+            continue
         if phrases and _same_sentence(text, phrases[-1][1], piece.start) and not \
                 _OWN_ASSERTION.match(text, piece.start, piece.end):
             start = phrases[-1][0]
@@ -199,7 +206,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     kept = [(p, s) for p, s in zip(phrases, spans, strict=True) if s is not None]
     assert_spans(doc, [s for _, s in kept])
     groups: dict[tuple, list] = {}
-    statement_at = {p.start for p in pieces if p.statement}
+    statement_at = {p.start for p in pieces if p.statement} | listed_statements
     for (start, end, mention, term), span in kept:
         assertion = _assertion_of_piece(span, historical or [])
         key = (tuple(mention.words), assertion)
@@ -226,6 +233,38 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
             laterality=mention.axes.laterality, mention=mention,
             statement=start in statement_at))
     return facts, at
+
+
+_AND = re.compile(r"\s+and\s+", re.I)
+
+
+def _listed_conditions(text: str, start: int, end: int, read) -> list:
+    """"deep endometriosis of right ovary and endometriosis of pelvic peritoneum": a piece
+    no code accounts for whole, whose parts around "and" (outside brackets) each name a
+    codable condition, states those conditions one by one (ICD-G I.B.9 combines only what
+    one code names). Every part must be codable, else the piece is left as it was."""
+    from engine.dx_rules import choices_for as choose_codes
+
+    depth, cuts = 0, []
+    for m in _AND.finditer(text, start, end):
+        before = text[start:m.start()]
+        depth = before.count("(") - before.count(")")
+        if depth == 0:
+            cuts.append(m)
+    if not cuts:
+        return []
+    out, pos = [], start
+    for a, b in [*[(pos_m.start(), pos_m.end()) for pos_m in cuts], (end, end)]:
+        part_start, part_end = pos, a
+        while part_start < part_end and text[part_start].isspace():
+            part_start += 1
+        mention = read(text[part_start:part_end])
+        choices = choose_codes(mention) if mention.main_terms else []
+        if not choices:
+            return []
+        out.append((part_start, part_end, mention, choices[0].term))
+        pos = b
+    return out
 
 
 # A piece opening with its own cue ("no abscess", "r/o PE", "h/o DVT") never completes the

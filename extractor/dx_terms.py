@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
@@ -193,12 +194,26 @@ _ENCOUNTER_WORDS = frozenset({"encounter", "routine", "healing", "delayed", "non
                               "malunion"})
 
 
+def _multiple_sites_listed(pw):
+    """"RA of multiple joints (hands, wrists, knees)": a bracket that lists two or more
+    sites beside "multiple" (or "polyarticular") names the sites the "multiple sites" code
+    covers (Index: Arthritis, rheumatoid, multiple site M05.79); they are not one site's
+    code (M05.73- wrist), so the listed site words leave the phrase."""
+    if "multiple" not in pw.core and "multiple" not in pw.soft:
+        return pw
+    listed = pw.bracketed & frozenset(axes_vocabulary()["site"])
+    if len(listed) < 2:
+        return pw
+    return replace(pw, core=tuple(w for w in pw.core if w not in listed),
+                   bracketed=pw.bracketed - listed)
+
+
 def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
                 ) -> DiagnosisMention:
     """A diagnosis phrase -> its main terms, words and axes (no code is chosen here)."""
     index: TermIndex = term_index(year, folder)
     speller = _speller(year, folder)
-    pw = phrase_words(text, known=speller.correct)
+    pw = _multiple_sites_listed(phrase_words(text, known=speller.correct))
     axes = _axes(pw)
     # "initial encounter", "subsequent encounter ... routine healing" state the 7th
     # character (I.C.19.a), never an "Encounter for ..." Z code.
