@@ -186,10 +186,12 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
         # Only a phrase some code fully accounts for is a diagnosis; a piece that is not
         # ("right upper lobe", "failed outpatient therapy") may complete the phrase before it.
         choices = choose_codes(mention) if mention.main_terms else []
-        if choices:
+        listed = (_listed_conditions(text, piece.start, piece.end, read)
+                  if choices and _sides_apart(text, piece.start, piece.end) else [])
+        if choices and not listed:
             phrases.append((piece.start, piece.end, mention, choices[0].term))
             continue
-        listed = _listed_conditions(text, piece.start, piece.end, read)
+        listed = listed or _listed_conditions(text, piece.start, piece.end, read)
         if listed:
             phrases += listed
             if piece.statement:
@@ -236,6 +238,21 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
 
 
 _AND = re.compile(r"\s+and\s+", re.I)
+
+
+_SIDE = re.compile(r"\b(?:right|left|bilateral|R|L|rt|lt)\b", re.I)
+
+
+def _sides_apart(text: str, start: int, end: int) -> bool:
+    """Two or more parts around "and" each name their own side ("cellulitis of right forearm
+    and gout of left great toe"): read whole, one part's side and site would be taken for
+    the other's (ICD-G I.B.13: laterality is the side documented for that condition)."""
+    pos, sided = start, 0
+    for m in [*_AND.finditer(text, start, end), None]:
+        part_end = m.start() if m else end
+        sided += bool(_SIDE.search(text, pos, part_end))
+        pos = m.end() if m else end
+    return sided >= 2
 
 
 def _listed_conditions(text: str, start: int, end: int, read) -> list:

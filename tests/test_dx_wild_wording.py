@@ -107,3 +107,11 @@ def test_two_conditions_joined_by_and_are_each_coded():
     note = ("Pelvic pain clinic\n"
             "Dx: superficial endometriosis of left ovary and endometriosis of bladder\n")
     assert icd(note) == ["N80.112", "N80.A0"]
+
+
+def test_each_condition_keeps_its_own_side_and_site():
+    """ICD-G I.B.13: "cellulitis of right forearm and gout of left great toe" read whole gave
+    the forearm's side to the toe (L03.031 right toe, M10.071 right foot: both wrong); each
+    part with its own side is coded on its own."""
+    note = "Walk-in clinic\nDx: cellulitis of right forearm and gout of left great toe\n"
+    assert sorted(icd(note)) == ["L03.113", "M10.072"]
