@@ -38,6 +38,7 @@ LONG_NOTE = (
 )
 
 # The notes recorded in the other structured-output modes (strict json_schema, tools): the
-# three shortest seed notes (g5, g4, g3), shortest first, so a slow model records them.
+# seed notes, shortest first (g5, g4, g3, g1, g2), so a slow model records the short ones
+# first (`record.py --start N --append` goes on with the rest).
 MODE_NOTES = [(p.name, p.read_text(encoding="utf-8"))
-              for p in sorted(EXAMPLES, key=lambda p: p.name, reverse=True)[:3]]
+              for p in sorted(EXAMPLES, key=lambda p: len(p.read_text(encoding="utf-8")))]
