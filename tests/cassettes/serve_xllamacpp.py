@@ -10,8 +10,10 @@ the prebuilt `xllamacpp` wheel (installs in seconds; no source build), on 127.0.
 One thread for generation and prompt reading (on 2 busy cores more threads spin-wait and
 run slower); it serves /v1/chat/completions with `response_format: json_schema` turned
 into a grammar (NOTECODER_LLM_MODE=json_schema) and, with a jinja template that renders
-tools (`chatml-tools.jinja`), tool calls constrained to the tool's schema when the request
-says `tool_choice: "required"` (NOTECODER_LLM_MODE=tools), until the process is stopped.
+tools (`chatml-tools.jinja`), tool calls whose arguments the grammar holds to the tool's
+schema when the request says `tool_choice: "required"` (NOTECODER_LLM_MODE=tools; text
+before the call is still allowed: the few-shot tool calls make the model open with one),
+until the process is stopped.
 """
 
 from __future__ import annotations
