@@ -37,5 +37,8 @@ LONG_NOTE = (
     + "Weight 80 kg. Discharged ambulatory.\n"
 )
 
-# The notes recorded in the other structured-output modes (strict json_schema, tools).
-MODE_NOTES = [(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLES[:2]]
+# The notes recorded in the other structured-output modes (strict json_schema, tools): the
+# seed notes, shortest first (g5, g4, g3, g1, g2), so a slow model records the short ones
+# first (`record.py --start N --append` goes on with the rest).
+MODE_NOTES = [(p.name, p.read_text(encoding="utf-8"))
+              for p in sorted(EXAMPLES, key=lambda p: len(p.read_text(encoding="utf-8")))]

@@ -180,3 +180,60 @@ def test_eval_sums_the_llm_cost_and_drops_per_note():
     assert cost["dropped_fields"] == {"dose: value not written in its quote": 2}
     assert cost["dropped_facts"] == {"diagnosis: quote not in the note": 2}
     assert metrics_document(EvalTotals(), 0, {})["llm"] is None  # offline runs: none
+
+
+# Tools mode and strict mode: what a local server needs, and the examples' form ---------
+
+def _with_examples(capture: Capture, **settings) -> dict:
+    from extractor.llm.fewshot import choose
+
+    client = LLMClient(Settings(llm_base_url=capture.url, llm_model="m", llm_cache=False,
+                                **settings))
+    text = "Ceftriaxone 1 g IV 10:15."
+    client.extract(text, load_prompts(), examples=choose(text, "v3", 3, 2400))
+    return capture.bodies[-1]
+
+
+def test_tools_mode_asks_a_local_server_for_exactly_one_call_of_the_tool(capture):
+    body = sent(capture, llm_mode="tools")
+    # llama.cpp refuses instructor's named-function object and answers in plain text.
+    assert body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
+    assert body["stop"] == ["</tool_call>"]  # its grammar allows more calls than one
+    assert [t["function"]["name"] for t in body["tools"]] == ["NoteDraft"]
+
+
+@pytest.mark.parametrize(("url", "mode", "fields"), [
+    ("http://127.0.0.1:8765/v1", "tools", {"tool_choice", "parallel_tool_calls", "stop"}),
+    ("http://localhost:11434/v1", "tools", {"tool_choice", "parallel_tool_calls", "stop"}),
+    ("https://api.example.com/v1", "tools", set()),  # instructor's named function stands
+    ("http://127.0.0.1:8765/v1", "json_schema", set()),
+])
+def test_tool_call_fields_only_for_a_local_server_in_tools_mode(url, mode, fields):
+    from extractor.llm.client import tool_call_fields
+
+    settings = Settings(llm_base_url=url, llm_model="m", llm_mode=mode)
+    assert set(tool_call_fields(settings)) == fields
+
+
+def test_tools_mode_shows_each_example_as_a_tool_call_and_its_result(capture):
+    chat = _with_examples(capture, llm_mode="tools")["messages"]
+    roles = [m["role"] for m in chat]
+    assert roles == ["system"] + ["user", "assistant", "tool"] * 3 + ["user"]
+    for call, result in zip(chat[2::3], chat[3::3], strict=True):
+        (tool_call,) = call["tool_calls"]
+        assert tool_call["function"]["name"] == "NoteDraft" and not call["content"]
+        assert result["tool_call_id"] == tool_call["id"]
+        json.loads(tool_call["function"]["arguments"])
+
+
+def test_strict_mode_examples_carry_every_field_and_others_leave_defaults_out(capture):
+    from extractor.llm.drafts import NoteDraft
+
+    strict = _with_examples(capture, llm_mode="json_schema", llm_strict=True)["messages"]
+    plain = _with_examples(capture, llm_mode="json_schema")["messages"]
+    for strict_answer, plain_answer in zip(
+            [m for m in strict if m["role"] == "assistant"],
+            [m for m in plain if m["role"] == "assistant"], strict=True):
+        full, compact = json.loads(strict_answer["content"]), json.loads(plain_answer["content"])
+        assert set(full) == set(NoteDraft.model_fields) and set(compact) < set(full)
+        assert NoteDraft.model_validate(full) == NoteDraft.model_validate(compact)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from extractor.llm.drafts import NoteDraft, response_schema
-from extractor.llm.prompt import PromptSet, messages
+from extractor.llm.prompt import AnswerForm, PromptSet, messages
 from notecoder.config import Settings
 from notecoder.errors import (
     LLMBudgetSpent,
@@ -110,6 +110,7 @@ class LLMClient(ThreadMeters):
                 "json_object_schema": instructor.Mode.JSON_SCHEMA}[settings.llm_mode]
         self._client = instructor.from_openai(raw, mode=mode)
         self.strict = strict_for(settings)
+        self.form = answer_form(settings)
 
     def response_format(self) -> dict | None:
         """The response format sent in place of instructor's (which has no `strict` and,
@@ -172,13 +173,16 @@ class LLMClient(ThreadMeters):
         if seed is not None:
             extra["seed"] = seed
         response_format = self.response_format()
-        if response_format is not None:
-            extra["extra_body"] = {"response_format": response_format}
+        # Sent over instructor's own fields (extra_body is merged last into the request).
+        body = {**({"response_format": response_format} if response_format else {}),
+                **tool_call_fields(self.settings)}
+        if body:
+            extra["extra_body"] = body
         try:
             return self._client.chat.completions.create(
                 model=self.model,
                 response_model=NoteDraft,
-                messages=messages(text, prompts, examples, repair, context),
+                messages=messages(text, prompts, examples, repair, context, self.form),
                 max_retries=self.settings.llm_max_retries,  # re-asks after the first try
                 **extra,
             )
@@ -224,6 +228,20 @@ def _client_class():
 
 
 _LOCAL_HOSTS = ("127.", "localhost", "[::1]", "0.0.0.0")
+# The tool instructor's TOOLS mode offers: the response model's name.
+TOOL_NAME = NoteDraft.__name__
+# Where a tool call ends in the Hermes/Qwen form that llama.cpp, vLLM and the ChatML
+# template of tests/cassettes/chatml-tools.jinja write tool calls in.
+TOOL_CALL_END = "</tool_call>"
+
+
+def is_local(settings: Settings) -> bool:
+    """Whether the endpoint is on this machine (a llama.cpp, vLLM or Ollama server), not a
+    hosted API: what strict output and the tool-call fields are chosen by."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.llm_base_url or "").netloc.rsplit("@", 1)[-1]
+    return host.startswith(_LOCAL_HOSTS)
 
 
 def strict_for(settings: Settings) -> bool:
@@ -232,10 +250,30 @@ def strict_for(settings: Settings) -> bool:
     server enforces the plain schema, with min lengths, as a grammar)."""
     if settings.llm_strict is not None:
         return settings.llm_strict and settings.llm_mode == "json_schema"
-    from urllib.parse import urlsplit
+    return settings.llm_mode == "json_schema" and not is_local(settings)
 
-    host = urlsplit(settings.llm_base_url or "").netloc.rsplit("@", 1)[-1]
-    return settings.llm_mode == "json_schema" and not host.startswith(_LOCAL_HOSTS)
+
+def tool_call_fields(settings: Settings) -> dict:
+    """The request fields that make a local server answer with one call of the tool, in
+    place of instructor's: `tool_choice: "required"` (llama.cpp refuses the named-function
+    object instructor sends as the wrong type and answers in plain text), no parallel
+    calls (one NoteDraft per chunk) and a stop at the end of the first call: llama.cpp's
+    tool-call grammar allows one call or more whatever `parallel_tool_calls` says, and a
+    small model repeats its call until the token limit (the server parses a call cut at
+    its closing tag as a whole call). Empty outside tools mode and for a hosted endpoint,
+    which honours the named function as instructor sends it."""
+    if settings.llm_mode != "tools" or not is_local(settings):
+        return {}
+    return {"tool_choice": "required", "parallel_tool_calls": False,
+            "stop": [TOOL_CALL_END]}
+
+
+def answer_form(settings: Settings) -> AnswerForm:
+    """How the chat's answers (examples, a repair's first answer) are written in this mode:
+    tool calls in tools mode, every field in strict json_schema, else compact JSON text."""
+    if settings.llm_mode == "tools":
+        return AnswerForm(tool=TOOL_NAME)
+    return AnswerForm(every_field=strict_for(settings))
 
 
 def _chain(exc: BaseException):

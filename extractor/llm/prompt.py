@@ -73,19 +73,61 @@ def undelimit(content: str) -> str | None:
     return content[start + len("<note>\n"):end].replace("</ note>", "</note>")
 
 
+@dataclass(frozen=True)
+class AnswerForm:
+    """How the answers in the chat (each example's, a repair's first one) are written, as
+    the mode asks for its own: JSON text with defaults left out (json_schema,
+    json_object_schema, json); JSON with `every_field` (strict json_schema: a strict schema
+    requires every property, so an example without them shows an answer the schema
+    forbids); or, in tools mode, a call of the tool named `tool` followed by its result."""
+
+    every_field: bool = False
+    tool: str | None = None
+
+    def text(self, answer: str) -> str:
+        """An answer (NoteDraft JSON) as this form writes it."""
+        if not self.every_field:
+            return answer
+        from extractor.llm.drafts import NoteDraft
+
+        return NoteDraft.model_validate_json(answer).model_dump_json()
+
+    def turn(self, answer: str, call_id: str, result: str) -> list[dict]:
+        """The assistant's answer and what follows it: in tools mode its tool call and the
+        tool's `result` (every tool call needs its result before the next turn), else the
+        answer as text and `result` as the next user turn."""
+        if self.tool is None:
+            return [{"role": "assistant", "content": self.text(answer)},
+                    {"role": "user", "content": result}]
+        call = {"id": call_id, "type": "function",
+                "function": {"name": self.tool, "arguments": self.text(answer)}}
+        return [{"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call_id, "content": result}]
+
+
+# The tool's result after an example's call: the answer was taken (tools mode only).
+EXAMPLE_RESULT = "OK"
+
+
 def messages(note: str, prompts: PromptSet, examples=(), repair=None,
-             context: tuple[str, str] = ("", "")) -> list[dict[str, str]]:
+             context: tuple[str, str] = ("", ""), form: AnswerForm = AnswerForm()
+             ) -> list[dict]:
     """Chat messages for one note (or chunk): instructions, the chosen examples (note and
-    answer each), then the note with its neighbour context; for a repair, the first answer
-    and the checker's own reasons after it."""
-    chat = [{"role": "system", "content": prompts.system + "\n\n" + prompts.fields}]
-    for example in examples:
+    answer each, the answer written in `form`), then the note with its neighbour context;
+    for a repair, the first answer and the checker's own reasons after it (in tools mode:
+    the first call, and the reasons as its result)."""
+    chat: list[dict] = [{"role": "system", "content": prompts.system + "\n\n" + prompts.fields}]
+    for n, example in enumerate(examples, 1):
         chat.append({"role": "user", "content": delimit(example.note)})
-        chat.append({"role": "assistant", "content": example.answer})
+        if form.tool is None:
+            chat.append({"role": "assistant", "content": form.text(example.answer)})
+        else:
+            chat.extend(form.turn(example.answer, f"example-{n}", EXAMPLE_RESULT))
     chat.append({"role": "user", "content": delimit(note, *context)})
     if repair is not None:
         first, reasons = repair
-        chat.append({"role": "assistant", "content": first.model_dump_json(exclude_none=True)})
-        chat.append({"role": "user", "content": prompts.repair.replace(
-            "{reasons}", "\n".join(f"- {r}" for r in reasons))})
+        answer = first.model_dump_json() if form.every_field else first.model_dump_json(
+            exclude_none=True)
+        chat.extend(form.turn(answer, "answer-1", prompts.repair.replace(
+            "{reasons}", "\n".join(f"- {r}" for r in reasons))))
     return chat

