@@ -19,7 +19,7 @@ from spacy.tokens import Span as SpacySpan
 
 from extractor import charted, cues
 from extractor.budget import check_budget
-from extractor.dose_wording import clause_around, written_as_not_given
+from extractor.dose_wording import clause_around, named_not_given, written_as_not_given
 from extractor.lexicon import DrugName, drug_names
 from extractor.nlp import doc_text, sentence_of
 from extractor.quantities import (
@@ -100,10 +100,8 @@ def _given(ent: SpacySpan, text: str, not_today: NotToday) -> bool:
     if ent.start_char in not_today:
         return False
     sent = sentence_of(ent)
-    if cues.SUSCEPTIBILITY_BEFORE.search(text, sent.start_char, ent.start_char):
-        return False  # "cx: resistant to ciprofloxacin and levofloxacin": a lab result
-    if cues.HOME_BEFORE.search(text, max(sent.start_char, ent.start_char - 40), ent.start_char):
-        return False  # "on home IV meropenem via PICC": a home medication
+    if named_not_given(text, ent.start_char, ent.end_char, sent.start_char) is not None:
+        return False  # "resistant to ciprofloxacin", "on home IV meropenem", "vanc trough"
     sentence = text[sent.start_char:sent.end_char]
     if written_as_not_given(sentence, _clause(text, ent)) is not None:
         return False

@@ -77,7 +77,7 @@ NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wast
                   r"no wastage", r"entire vial", r"full vial", r"no discarded drug",
                   r"0 mg wasted", r"waste: none", r"waste none")
 WASTE = _words(r"wasted", r"waste", r"discarded")
-VIAL = _words(r"vials?", r"single[- ]dose vials?", r"SDV")
+VIAL = _words(r"vials?", r"single[- ]dose (?:vials?|bottles?)", r"bottles?", r"SDV")
 FUTURE = _words(r"will", r"plan(?:ned|s)?", r"next", r"tomorrow", r"to be given",
                 r"due (?:on|in)", r"schedule(?:d)? for", r"return(?:s)? in", r"consider")
 # A medication stopped on an earlier date ("MTX stopped 2024 (intolerance)", "metformin
@@ -105,11 +105,23 @@ SUSCEPTIBILITY_BEFORE = re.compile(
     r"\b(?:resistant|resistance|sensitive|sensitivity|susceptible|susceptibility|"
     r"intolerant|intolerance|non-?susceptible)\s+(?:to|of|with)\s+"
     r"(?:(?!\b(?:given|gave|start(?:ed)?|received|administered|now|so|then|switch(?:ed)?|"
-    r"changed|instead|but)\b)[^.;:()\n]){0,60}$", _I)
+    r"changed|instead|but)\b)[^.;:()\n]){0,60}$"
+    # "Susceptible: vancomycin, daptomycin. Resistant: oxacillin": a panel's columns.
+    r"|\b(?:susceptible|sensitive|resistant|intermediate|susceptibilities|sensitivities)"
+    r"\s*:\s*[^.;:()\n]{0,80}$", _I)
 # A drug the patient has at home ("on home IV meropenem via PICC", "home infusion of
 # cefepime"): a home medication, not a dose given here today.
 HOME_BEFORE = re.compile(r"\bhome\s+(?:(?:IV|SC|SQ|IM|subq|infusions?(?:\s+of)?|"
                          r"antibiotics?|abx)\s+)?$", _I)
+# A drug named as a laboratory value ("vancomycin trough 17.2", "tacrolimus level 8.1"), a
+# drug-screen result ("UDS positive for benzodiazepines") or in a consent or risk talk
+# ("risks of propofol and midazolam sedation reviewed"): no dose given.
+LEVEL_AFTER = re.compile(r"\s*(?:trough|peak|levels?|lvl|random level|concentration|"
+                         r"serum level|plasma level)\b", _I)
+SCREEN_BEFORE = re.compile(r"(?:\b(?:positive|negative|pos|neg)\s+for|\b(?:UDS|tox(?:icology)?"
+                           r" screen|drug screen|urine drug screen)\b)[^.;:\n]{0,40}$", _I)
+CONSENT_BEFORE = re.compile(r"\b(?:risks?(?:,?\s+(?:and\s+)?benefits?)?(?:,?\s+and\s+"
+                            r"alternatives)?\s+of|consent(?:ed)?\s+for)\s+[^.;:\n]{0,40}$", _I)
 GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"started",
                r"initiated", r"completed", r"received", r"injected", r"bolus(?:ed)?", r"ran",
                r"running", r"IVPB", r"IVP", r"IV", r"SC", r"SQ", r"IM")

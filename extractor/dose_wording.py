@@ -30,3 +30,23 @@ def clause_around(text: str, start: int, end: int, lo: int, hi: int) -> str:
     left = max(text.rfind(";", lo, start), text.rfind(",", lo, start), lo - 1) + 1
     ends = [i for i in (text.find(";", end, hi), text.find(",", end, hi)) if i != -1]
     return text[left:min(ends) if ends else hi]
+
+
+def named_not_given(text: str, start: int, end: int, lo: int) -> str | None:
+    """Why a drug named at text[start:end] (its sentence or line starts at `lo`) is no dose
+    given, from the words around the name, or None: a culture's susceptibility list or an
+    intolerance ("resistant to oxacillin and clindamycin"), a home medication ("on home IV
+    cefepime"), a drug level ("vancomycin trough 17.2"), a drug-screen result or a consent
+    talk. Both readers use it (RULES.md: only a record of a dose given today is billed)."""
+    near = max(lo, start - 60)
+    if cues.SUSCEPTIBILITY_BEFORE.search(text, lo, start):
+        return "named in a culture's susceptibility or an intolerance"
+    if cues.HOME_BEFORE.search(text, max(lo, start - 40), start):
+        return "named as a home medication"
+    if cues.LEVEL_AFTER.match(text, end):
+        return "named as a drug level (a laboratory result)"
+    if cues.SCREEN_BEFORE.search(text, near, start):
+        return "named in a drug-screen result"
+    if cues.CONSENT_BEFORE.search(text, near, start):
+        return "named in a consent or risk discussion"
+    return None

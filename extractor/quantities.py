@@ -87,7 +87,8 @@ _UNIT_AFTER = re.compile(
     r"mmol|iu)", _I)
 _MIL_SUFFIX = re.compile(r"\s?(?:h|hr|hrs|hours)\b", _I)
 _LINE_LEAD = re.compile(r"[\s\-*•>]*")
-_WORD_AFTER = re.compile(r"\s*[:\-]?\s+[A-Za-z]")
+# "1410 Zofran 4 mg", "1104 5-FU 804 mg" (a name that starts with a digit and a hyphen).
+_WORD_AFTER = re.compile(r"\s*[:\-]?\s+(?:[A-Za-z]|\d-[A-Za-z])")
 
 
 def _compile(template: str, **names: str) -> re.Pattern[str]:

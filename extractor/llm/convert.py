@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from extractor import cues
-from extractor.dose_wording import clause_around, written_as_not_given
+from extractor.dose_wording import clause_around, named_not_given, written_as_not_given
 from extractor.encounter import EM_CODE, EM_LEVEL, EM_LEVELS, SEPARATE
 from extractor.grounding import Grounded, ground_quote
 from extractor.lexicon import DrugName, drug_names, phrase_index
@@ -253,6 +253,9 @@ def administration(draft: AdministrationDraft, where: Window,
         text, drug.span.start, drug.span.end, line_start, line_end))
     if why is not None:
         raise Inconsistent(f"its line is {why}", "not given today")
+    named = named_not_given(text, drug.span.start, drug.span.end, line_start)
+    if named is not None:
+        raise Inconsistent(f"the drug is {named}", "not given today")
     entry = _lexicon_drug(draft.drug)
     if entry is None:
         raise Inconsistent(f"'{text[drug.span.start:drug.span.end]}' names no drug in the "
