@@ -32,6 +32,7 @@ from extractor.mar_tables import (
     mar_administrations,
     name_first_words,
 )
+from extractor.nlp import doc_text
 from extractor.quantities import find_amounts
 from notecoder.schema import Method, Quantity, Span
 
@@ -190,10 +191,30 @@ def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
             route = mar.route.text.lower()
             if "push" in route or "ivp" in route:
                 base.set("method", Method.PUSH, mar.route.start, mar.route.end)
+            elif _iv_injection(mar, doc_text(doc)):
+                base.set("method", Method.PUSH, mar.drug.start, mar.drug.end)
         for s, e in rows:
             fill(base, s, e)
         drafts.append(base)
     return sorted(drafts, key=lambda d: d.mention.start_char)
+
+
+_IV_ROUTE = re.compile(r"^\s*(?:intravenous(?:ly)?|IV)\s*$", re.I)
+_INJECTION_FORM = re.compile(r"\binjection\b", re.I)
+_INFUSION_WORDS = re.compile(r"\b(?:infusion|infuse[ds]?|IVPB|piggyback|bag|drip|premix|"
+                             r"mL/h(?:r|our)?|in (?:NS|D5W|LR|sodium chloride|dextrose))\b", re.I)
+
+
+def _iv_injection(mar: MarAdministration, text: str) -> bool:
+    """A MAR row given at one time whose order is an "injection" by the intravenous route
+    ("ketorolac (TORADOL) injection 15 mg | Intravenous | Given | 03:12", an Epic MAR) is an
+    IV push: CPT and CMS Pub 100-04 ch. 12 s.30.5 read an IV injection given at one time,
+    with no infusion documented, as a push (RULES.md R-ADMIN-01)."""
+    if mar.route is None or not _IV_ROUTE.match(mar.route.text):
+        return False
+    if not _INJECTION_FORM.search(mar.drug.text):
+        return False
+    return not any(_INFUSION_WORDS.search(text, r.start, r.end) for r in mar.rows)
 
 
 def _by_generic(generic: str) -> DrugName | None:

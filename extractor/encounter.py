@@ -23,7 +23,7 @@ _MODIFIER_25 = re.compile(r"\b99\d{3}\s*-\s*25\b|\b(?:modifier|mod\.?)\s*-?\s*25
                           r"-25 modifier", _I)
 # Shared with the LLM path (extractor/llm/convert.py), which reads E/M levels from quotes.
 EM_CODE = re.compile(r"\b99(?:20[2-5]|21[1-5]|28[1-5])\b")
-EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
+EM_LEVEL = re.compile(r"\blevel\s*(?:of\s*)?:?\s*([1-5]|one|two|three|four|five|IV|V|I{1,3})\b", _I)
 EM_LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "one": 1, "two": 2, "three": 3, "four": 4,
               "five": 5, "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
 _NEGATED = re.compile(r"\b(?:no|not|without|declined)\b", _I)

@@ -83,6 +83,11 @@ _PUMP = re.compile(r"(?<!\w)pump(?!\w)", _I)
 _NOT_CONTEXT = re.compile(r"(?<!\w)(?:premed\w*|pre-med\w*|allerg\w*|home med\w*|"
                           r"prn|will|plan\w*)(?!\w)", _I)
 _KINDS = {"held": "pause", "stopped": "stop"}
+# A bolus finished and the same line running on at a new rate ("0110 LR bolus done -> LR 150
+# mL/h continued for volume resuscitation"): the infusion goes on (R-ADMIN-09), a rate change.
+_CONTINUED = re.compile(r"(?:->|→|=>|,|;|\bthen\b)[^;\n]{0,40}?\d+\s*(?:mL|cc)\s*/\s*h(?:r|our)?\b"
+                        r"[^;\n]{0,20}?\bcontinu(?:ed|es|ing|e)\b"
+                        r"|\bcontinu(?:ed|es|ing|e)\s+(?:at|@)\s*\d+\s*(?:mL|cc)\s*/\s*h", _I)
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _JOINED = re.compile(r"\s*(?:,|and|&|\+|/)\s*", _I)
 
@@ -189,6 +194,8 @@ def flowsheet_events(text: str, lookup: DrugLookup,
         rest = text[rest_at:end]
         names = find_drug_names(text, lookup, rest_at, end)
         raw_kind = classify_action(rest)
+        if raw_kind in ("stop", "stopped") and _CONTINUED.search(rest):
+            raw_kind = "rate_change"  # "LR bolus done -> LR 150 mL/h continued": one fluid
         if raw_kind == "stopped":
             stopped.append(len(events))
         volumes = [a.value for a in find_amounts(rest) if a.kind == "volume"]

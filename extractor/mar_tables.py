@@ -294,7 +294,9 @@ _FIXED_RULE = re.compile(r"[\s\-=_*]*[\-=_][\s\-=_*]*")
 
 _HEADER_KEYS = {
     "time": ("time", "admin time", "time given", "given at", "clock", "hour", "charted time",
-             "time admin", "admin dt tm", "date time"),
+             "time admin", "admin dt tm", "date time", "action time", "action date time",
+             "action dt tm", "administration time", "given time", "admin date time",
+             "date and time", "taken time", "documented time", "time charted"),
     "date": ("date", "day", "admin date", "dt"),
     "drug": ("medication", "medications", "med", "meds", "drug", "order", "orders",
              "medication name", "med name", "drug name", "product", "item", "medication dose",

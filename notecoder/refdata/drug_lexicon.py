@@ -127,6 +127,10 @@ def build_lexicon(table_rows: list[dict], asp_path: Path | None,
         if len(targets) == 1 and ("-" in name or name in listed):
             generic, product = next(iter(targets))
             add(name, generic, product)
+            # "gamunex-c/gammaked": each brand of a shared code is a name of its own.
+            for part in name.split("/") if "/" in name else ():
+                if len(part.strip()) >= 4:
+                    add(part.strip(), generic, product, trusted=True)
         else:
             # A maker's own code is named as the descriptor writes it, the generic with the
             # maker in brackets: "cyclophosphamide (Baxter)" is J9076, not J9075 (NOS).

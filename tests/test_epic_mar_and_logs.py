@@ -1,0 +1,56 @@
+"""Charting styles first met in the independent fresh-dev corpus (datasets/corpus), written
+here afresh: an Epic-style MAR report with an "Action Time" column and "injection" orders
+given by the intravenous route, an ED level written "Level: 3", a bolus that runs on at a
+maintenance rate, and a brand named by one half of a shared HCPCS product name."""
+
+from __future__ import annotations
+
+from notecoder.pipeline import code_note
+from notecoder.schema import Setting
+
+EPIC_MAR = """ST. LUKE ED - MAR REPORT  06/02/26
+Medication | Dose | Route | Frequency | Action | Action Time | User
+metoclopramide (REGLAN) injection 10 mg | 10 mg | Intravenous | Once | Given | 06/02/26 14:05 | AB
+famotidine (PEPCID) injection 20 mg | 20 mg | Intravenous | Once | Given | 06/02/26 14:09 | AB
+metoclopramide (REGLAN) injection 10 mg | 10 mg | Intravenous | PRN | Given | 06/02/26 15:20 | AB
+Clinical impression: gastritis
+ED Facility Level: 3
+"""
+
+RUNS_ON = """ED RN 06/03/2026 - vomiting, dehydrated, unable to tolerate PO
+1410 NS 1 L bolus started for dehydration
+1500 NS bolus done -> NS 125 mL/hr continued per MD
+1715 NS stopped, tolerating crackers
+"""
+
+SHARED_PRODUCT = """Neuro infusion 06/04/2026, CIDP, wt 70 kg
+Gamunex-C 70 g IV: 1000 start, 1400 complete. No waste, all bottles used.
+"""
+
+
+def _lines(result, system: str) -> list[tuple]:
+    return sorted((c.code, c.units, tuple(c.modifiers)) for c in result.codes
+                  if c.system == system)
+
+
+def test_epic_mar_rows_with_action_time_and_iv_injection_are_pushes():
+    """"Action Time" is the time column; an IV "injection" order given at one time is a
+    push (R-ADMIN-01): 96374, 96375 for the second drug, 96376 for the repeat after 71
+    minutes (facility); the level written "Level: 3" is 99283 with -25."""
+    result = code_note(EPIC_MAR, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96374", 1, ()), ("96375", 1, ()), ("96376", 1, ()),
+                                     ("99283", 1, ("25",))]
+
+
+def test_bolus_that_runs_on_at_a_new_rate_is_one_hydration():
+    """"bolus done -> NS 125 mL/hr continued": the saline runs 1410-1715 (185 min), one
+    hydration: 96360 + 96361 x2 (R-ADMIN-09: the same fluid running on is one service)."""
+    result = code_note(RUNS_ON, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96360", 1, ()), ("96361", 2, ())]
+
+
+def test_brand_named_by_half_of_a_shared_product_name():
+    """HCPCS J1561 names "gamunex-c/gammaked": "Gamunex-C" is that product (per 500 mg,
+    70 g = 140 units), not the not-otherwise-specified immune globulin code."""
+    result = code_note(SHARED_PRODUCT, Setting.FACILITY, "official")
+    assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1561", 140)]
