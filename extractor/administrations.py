@@ -234,17 +234,22 @@ def _assign_amounts(draft: Draft, text: str) -> None:
         before = chunk[max(0, amount.start - 25):amount.start]
         if amount.kind in ("dose_rate", "concentration"):
             continue
+        if _needle_gauge(amount, before, after):
+            continue  # "started via L hand 22g": a catheter's gauge, not 22 grams
         if amount.kind == "rate":
             draft.set("rate", _quantity(amount), begin, end)
         elif amount.kind == "volume":
             draft.set("volume", _quantity(amount), begin, end)
-        elif cues.VIAL.match(after.lstrip()) or _vial_follows(after[:30]):
+        elif (cues.VIAL.match(after.lstrip()) or _vial_follows(chunk[amount.end:amount.end + 40])
+              or _COUNT_FOLLOWS.match(chunk, amount.end)):
             draft.set("vial_size", _quantity(amount), begin, end)
             count = _vial_count(before) or _vial_count_after(after)
             if count:
                 draft.fields.setdefault("vial_count", count)
         elif cues.WASTE.search(after[:20]) or cues.WASTE.search(before[-12:]):
             draft.set("wasted", _quantity(amount), begin, end)
+        elif _OPENED_TOTAL.search(before):
+            continue  # "SDV x3 opened (760 mg)": what the vials held, not the dose given
         elif draft.entry.is_fluid and amount.unit in ("g", "mg", "mcg"):
             continue  # a mass is never the saline's dose: it belongs to a drug, named or not
         elif amount.per_kg:
@@ -256,14 +261,42 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("dose", _quantity(amount), begin, end)
 
 
+# "5 g/50 mL x1 opened", "120 mg x3 +": a content counted out like containers.
+_COUNT_FOLLOWS = re.compile(r"\s*(?:/\s*[\d.]+\s*(?:mL|ml|cc)\s*)?x\s*\d{1,2}\s*"
+                            r"(?:opened|\+|vials?|SDVs?|bottles?)", re.I)
+
+
+_GAUGE_NEAR = re.compile(r"\b(?:PIV|IV|hand|AC|antecubital|forearm|wrist|arm|FA|via|"
+                         r"catheter|cath|angio(?:cath)?|needle|Huber|#)\W*$", re.I)
+_GAUGE_AFTER = re.compile(r"^\s*(?:PIV|IV|angio(?:cath)?|catheter|cath|needle|Huber|"
+                          r"peripheral)\b", re.I)
+
+
+def _needle_gauge(amount: Amount, before: str, after: str) -> bool:
+    """"L hand 22g", "#20g PIV", "20G angiocath": a catheter or needle gauge (14-27 G),
+    written beside the access, is never a dose in grams."""
+    if amount.unit != "g" or not 14 <= amount.value <= 27 or amount.value != int(amount.value):
+        return False
+    if not re.fullmatch(r"\d{2}\s?(?:g|G|ga)", amount.text.strip()):
+        return False
+    return bool(_GAUGE_NEAR.search(before) or _GAUGE_AFTER.match(after))
+
+
 def _vial_follows(after: str) -> bool:
     """"400 mg/20 mL single-dose vial": the amount is a container's content; "1250 mg
     (reconstituted from vials)" is a dose made up from vials, not a vial size."""
-    match = cues.VIAL.search(after)
+    match = cues.VIAL.search(after[:40])
     return match is not None and not _NOT_CONTENT.search(after, 0, match.start())
 
 
-_NOT_CONTENT = re.compile(r"[()]|\bfrom\b|\breconstitut|\busing\b|\bof\b", re.I)
+# The content of the containers opened, in brackets after them: "400 mg SDV x1 + 120 mg SDV
+# x3 opened (760 mg)", "100 mg SDV x8 reconstituted (800 mg)". The dose given is written
+# apart ("680 mg prepared"); the opened total only bounds dose plus waste (R-UNITS-03).
+_OPENED_TOTAL = re.compile(r"(?:\b(?:opened|reconstituted|used|drawn up|available|dispensed)|"
+                           r"\b(?:vials?|SDVs?|bottles?)|\bx\s*\d{1,2})\s*\(\s*(?:total\s*)?$",
+                           re.I)
+_NOT_CONTENT = re.compile(r"[()=]|\bfrom\b|\breconstitut|\busing\b|\bof\b|"
+                          r"\d\s*(?:mg|g|gm|mcg|units?)\b", re.I)
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,
                 "ten": 10}

@@ -76,7 +76,8 @@ INDICATION = _words(r"for", r"to treat", r"treatment of", r"indication:?", r"due
 NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wasted",
                   r"no wastage", r"entire vial", r"full vial", r"no discarded drug",
                   r"0 mg wasted", r"waste: none", r"waste none")
-WASTE = _words(r"wasted", r"waste", r"discarded")
+# "no waste", "none wasted" say there was none: never a waste amount.
+WASTE = _words(r"(?<!no )(?<!none )(?<!nothing )(?:wasted|waste|discarded)")
 VIAL = _words(r"vials?", r"single[- ]dose (?:vials?|bottles?)", r"bottles?", r"SDV")
 FUTURE = _words(r"will", r"plan(?:ned|s)?", r"next", r"tomorrow", r"to be given",
                 r"due (?:on|in)", r"schedule(?:d)? for", r"return(?:s)? in", r"consider")

@@ -62,6 +62,10 @@ class FlowsheetEvent:
     # ("oxaliplatin ... started; leucovorin ... started same time", "oxaliplatin and
     # leucovorin both complete"): the event is theirs as well.
     also: tuple[str, ...] = ()
+    # The action is written in a clause that names no drug, and the drugs come in a later one
+    # ("1030 HA 6/10 - INFUSION STOPPED. NS 250 mL bolus 1030-1045"): the action is the
+    # running infusion's, as on an unnamed line.
+    action_unnamed: bool = False
 
 
 _LEAD = re.compile(
@@ -92,6 +96,22 @@ _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _JOINED = re.compile(r"\s*(?:,|and|&|\+|/)\s*", _I)
 
 
+def _action_unnamed(text: str, start: int, end: int, names: list) -> bool:
+    """The first clause of the line that states an action names no drug, and a later clause
+    does ("INFUSION STOPPED. NS 250 mL bolus")."""
+    if not names:
+        return False
+    pos = start
+    for m in [*_CLAUSE_END.finditer(text, start, end), None]:
+        clause_end = m.start() if m else end
+        if classify_action(text[pos:clause_end]) in ("stop", "stopped", "held", "pause"):
+            return not any(pos <= a < clause_end for _, a, _ in names)
+        if any(pos <= a < clause_end for _, a, _ in names):
+            return False
+        pos = m.end() if m else end
+    return False
+
+
 def _also(text: str, kind: str, names: list[tuple[DrugName, int, int]], end: int) -> tuple:
     """Generics after the first drug on a start/stop line that the action names too: each
     drug whose clause (up to the next "; " or ". ") states the same action, or drugs joined
@@ -115,21 +135,20 @@ def _also(text: str, kind: str, names: list[tuple[DrugName, int, int]], end: int
     return tuple(found)
 
 
+# Only a time followed by a stop word: "-> 0935 200 mL/h" is a rate change, not a stop.
 _LATER_STOP = re.compile(
-    r"(?:->|→|=>)\s*(?P<a>(?:[01]\d|2[0-3]):?[0-5]\d)(?![\d:])"
-    r"|(?P<b>(?:[01]\d|2[0-3]):?[0-5]\d)\s+(?:end(?:ed|s)?|stop(?:ped|s)?|complete[ds]?|"
+    r"(?P<b>(?:[01]\d|2[0-3]):?[0-5]\d)\s+(?:end(?:ed|s)?|stop(?:ped|s)?|complete[ds]?|"
     r"finished|done|off)\b", _I)
 
 
 def _later_stop(text: str, start: int, end: int) -> ClockAt | None:
-    """The stop time a start line charts after an arrow or before a stop word ("0930 start
-    -> 1034 end", "1300 infusion started, 1415 complete"), as (hour, minute, start, end)."""
+    """The stop time a start line charts before a stop word ("0930 start -> 1034 end",
+    "1300 infusion started, 1415 complete"), as (hour, minute, start, end)."""
     m = _LATER_STOP.search(text, start, end)
     if m is None:
         return None
-    group = "a" if m.group("a") else "b"
-    digits = m.group(group).replace(":", "")
-    return int(digits[:2]), int(digits[2:]), m.start(group), m.end(group)
+    digits = m.group("b").replace(":", "")
+    return int(digits[:2]), int(digits[2:]), m.start("b"), m.end("b")
 
 
 def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | None, int] | None:
@@ -208,7 +227,8 @@ def flowsheet_events(text: str, lookup: DrugLookup,
             fluids=frozenset(e.generic for e, _, _ in names if e.is_fluid) | context_fluids,
             bolus=bool(_BOLUS.search(rest)), pump=bool(_PUMP.search(rest)),
             volume_ml=max(volumes) if volumes else None,
-            also=_also(text, raw_kind, names, end)))
+            also=_also(text, raw_kind, names, end),
+            action_unnamed=_action_unnamed(text, rest_at, end, names)))
         if later is not None:  # "0930 start -> 1034 end": the same line charts the stop
             events.append(FlowsheetEvent(
                 time=later, kind="stop", line=(start, end), drugs=events[-1].drugs,
@@ -278,7 +298,7 @@ def _started(event: FlowsheetEvent, running: list[_Running]) -> tuple[str | None
 def _belongs(event: FlowsheetEvent, running: list[_Running],
              finished: list[_Running]) -> _Running | str | None:
     """The running (or finished) infusion a stop/pause/restart/rate/disconnect line is about."""
-    named = [g for g, _, _ in event.drugs]
+    named = [] if event.action_unnamed else [g for g, _, _ in event.drugs]
     ordered = [g for g in named if g not in event.fluids] + [g for g in named
                                                                if g in event.fluids]
     for generic in ordered:

@@ -54,3 +54,36 @@ def test_brand_named_by_half_of_a_shared_product_name():
     70 g = 140 units), not the not-otherwise-specified immune globulin code."""
     result = code_note(SHARED_PRODUCT, Setting.FACILITY, "official")
     assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1561", 140)]
+
+
+OPENED_TOTAL = """Infusion suite 06/05/2026 - SLE, wt 60 kg
+Benlysta 400 mg SDV x1 + 120 mg SDV x2 opened (640 mg); 600 mg prepared in NS 250 mL,
+40 mg discarded.
+0915 infusion started L FA 22g
+1020 infusion complete
+"""
+
+PAUSED_IN_ANOTHER_CLAUSE = """IVIG day unit 06/06/2026 - CIDP
+Privigen 40 g/400 mL x1 + 10 g/100 mL x1 opened; 50 g infused, no waste.
+0900 IVIG start 60 mL/h -> 0930 120 mL/h
+1000 chills, BP up - INFUSION STOPPED. NS 250 mL bolus 1000-1010.
+1030 IVIG resumed 120 mL/h
+1230 IVIG complete
+"""
+
+
+def test_opened_total_in_brackets_and_a_gauge_are_no_dose():
+    """"SDV x2 opened (640 mg)" is what the vials held and "22g" a catheter gauge; the
+    dose is the 600 mg prepared: J0490 x60 and JW x4 (R-UNITS-01, R-UNITS-03)."""
+    result = code_note(OPENED_TOTAL, Setting.FACILITY, "official")
+    assert _lines(result, "HCPCS") == [("J0490", 4, ("JW",)), ("J0490", 60, ())]
+
+
+def test_a_stop_written_before_the_drugs_of_its_line_is_the_running_infusion():
+    """"INFUSION STOPPED. NS 250 mL bolus": the stop pauses the IVIG, not the saline, and
+    "-> 0930 120 mL/h" is a rate change, not a stop: 0900-1000 + 1030-1230 = 180 minutes
+    running, 96365 + 96366 x2 (R-ADMIN-09: paused time removed)."""
+    result = code_note(PAUSED_IN_ANOTHER_CLAUSE, Setting.FACILITY, "official")
+    assert [line for line in _lines(result, "CPT") if line[0].startswith("9636")] == [
+        ("96365", 1, ()), ("96366", 2, ())]
+    assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1459", 100)]
