@@ -190,6 +190,8 @@ def _assign_times(draft: Draft, text: str) -> None:
             continue
         before = chunk[max(0, clock.start - _CUE_WINDOW):clock.start]
         stop_cue, start_cue = _last(cues.STOP, before), _last(cues.START, before)
+        if stop_cue >= 0 and _STOP_THEN_AT.search(before):
+            start_cue = -1  # "finished at twenty to three": the "at" belongs to the stop
         if _STOP_RIGHT_AFTER.match(chunk, clock.end):  # "start -> 1910 complete"
             stop_cue, start_cue = 1, 0
         if stop_cue < 0 and start_cue < 0:
@@ -207,6 +209,10 @@ def _assign_times(draft: Draft, text: str) -> None:
             draft.implausible.append(f"a duration of {duration.minutes:,} minutes")
             continue
         draft.set("duration_minutes", duration.minutes, lo + duration.start, lo + duration.end)
+
+
+_STOP_THEN_AT = re.compile(r"\b(?:stopped|ended|completed?|finished|done|off|d/c'?d)\s+"
+                           r"(?:at|@)\s*$", re.I)
 
 
 def _last(pattern, text: str) -> int:

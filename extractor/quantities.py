@@ -170,7 +170,45 @@ def _all_times(text: str, military_in_range: set[int] | None = None) -> list[Clo
             end = suffix.end()
         found.append(_clock(text, m.start(), end, int(m.group("h")), int(m.group("m"))))
         taken.append((m.start(), end))
+    for m in _RE_WORDS.finditer(text):
+        if m.group("rel") and m.group("rel").lower() in ("to", "before") and not \
+                _TIME_INTRO.search(text, max(0, m.start() - 16), m.start()):
+            continue
+        if free(m.start(), m.end()):
+            hour, minute = _word_time(m)
+            found.append(_clock(text, m.start(), m.end(), hour, minute))
+            taken.append((m.start(), m.end()))
     return sorted(found, key=lambda t: t.start)
+
+
+# Dictated notes write times in words: "at a quarter past two", "twenty to three", "half
+# past four", "three o'clock". The hour stays as written (12-hour, no am/pm guessed), so
+# times of one note keep their order and the minutes between them.
+_WORD_HOURS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six",
+                                            "seven", "eight", "nine", "ten", "eleven",
+                                            "twelve"), start=1)}
+_MINUTES = {"five": 5, "ten": 10, "quarter": 15, "a quarter": 15, "twenty": 20,
+            "twenty-five": 25, "twenty five": 25, "half": 30}
+_HOUR_WORD = "(?P<hour>" + "|".join(sorted(_WORD_HOURS, key=len, reverse=True)) + ")"
+_RE_WORDS = re.compile(
+    r"\b(?:(?P<min>a quarter|quarter|half|twenty[- ]five|twenty|ten|five)\s+(?P<rel>past|after|"
+    r"to|before)\s+" + _HOUR_WORD + r"|" + _HOUR_WORD.replace("hour", "oclock") +
+    r"\s+o'?\s?clock)\b(?!\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|times|"
+    r"mg|ml|mL|units?|%|percent|out of|/))", _I)
+# "five to ten minutes" is a count: a "to"/"before" time needs a word that introduces a time.
+_TIME_INTRO = re.compile(r"\b(?:at|by|from|until|till|around|about|approximately|since|"
+                         r"and|then)\s+$|@\s*$", _I)
+
+
+def _word_time(m: re.Match[str]) -> tuple[int, int]:
+    if m.group("oclock"):
+        return _WORD_HOURS[m.group("oclock").lower()], 0
+    hour = _WORD_HOURS[m.group("hour").lower()]
+    minutes = _MINUTES[m.group("min").lower().replace("-", " ").replace("twenty five",
+                                                                          "twenty-five")]
+    if m.group("rel").lower() in ("to", "before"):
+        return (hour - 1) or 12, 60 - minutes
+    return hour, minutes
 
 
 _RANGE_JOIN = re.compile(r"^\s*(?:-|–|—|to|until|till|through)\s*$", _I)

@@ -87,3 +87,29 @@ def test_a_stop_written_before_the_drugs_of_its_line_is_the_running_infusion():
     assert [line for line in _lines(result, "CPT") if line[0].startswith("9636")] == [
         ("96365", 1, ()), ("96366", 2, ())]
     assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1459", 100)]
+
+
+DICTATED = """ED attending dictation 06/07/2026. Migraine, vomiting.
+At half past nine metoclopramide 10 mg in 50 mL NS was hung and it finished at five to ten.
+At ten o'clock diphenhydramine 25 mg was given by IV push. The headache eased over five to
+ten minutes.
+"""
+
+PUMP_LOG = """INFUSION PUMP LOG ch A  06/08/2026 - iron deficiency anemia
+Order: ferric carboxymaltose 750 mg in NS 250 mL IV
+13:01:15  START  ferric carboxymaltose 750 mg/250 mL  rate 500 mL/h
+13:32:40  INFUSION COMPLETE  VI 250 mL
+"""
+
+
+def test_times_written_in_words_are_clock_times():
+    """"half past nine" to "five to ten" is 25 minutes: an infusion (96365), then a push of
+    another drug (96375); "five to ten minutes" is a count, not a time."""
+    result = code_note(DICTATED, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96365", 1, ()), ("96375", 1, ())]
+
+
+def test_pump_log_times_with_seconds():
+    """"13:01:15 START ... 13:32:40 INFUSION COMPLETE": 31 minutes, 96365 (R-ADMIN-01)."""
+    result = code_note(PUMP_LOG, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96365", 1, ())]
