@@ -411,6 +411,27 @@ def _dose_from_container(draft: Draft, text: str) -> None:
     draft.spans["dose"] = draft.spans["vial_size"]
 
 
+def _dose_from_concentration(draft: Draft, text: str) -> None:
+    """"cyanocobalamin 1000 mcg/mL, 1 mL drawn ... IM": with no dose written, an injection
+    (IM or SC) of a stated volume of at most 5 mL from a stated concentration gives the dose,
+    concentration x volume (R-UNITS-01: units from the amount given). Never for an infusion,
+    and never when two concentrations are written."""
+    if "dose" in draft.fields or "dose_per_kg" in draft.fields or "volume" not in draft.fields:
+        return
+    if draft.fields.get("route") not in (Route.IM, Route.SC):
+        return
+    volume = draft.fields["volume"]
+    lo, hi = draft.window
+    strengths = [a for a in find_amounts(text[lo:hi]) if a.kind == "concentration"
+                 and a.unit.endswith("/mL") and not a.per_kg]
+    if len(strengths) != 1 or volume.unit != "mL" or not 0 < volume.value <= 5:
+        return
+    strength = strengths[0]
+    draft.fields["dose"] = Quantity(value=strength.value * volume.value,
+                                    unit=strength.unit.split("/")[0])
+    draft.spans["dose"] = Span(start=lo + strength.start, end=lo + strength.end)
+
+
 _NAME_TO_VIAL = re.compile(r"\s*(?:\([^()\n]{1,40}\)\s*)?$")
 
 
@@ -671,6 +692,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
                    _assign_times, *_CONTINUATION_FIELDS)
     for draft in drafts:
         _dose_from_container(draft, text)
+        _dose_from_concentration(draft, text)
     return drafts, unrecognised
 
 

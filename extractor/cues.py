@@ -68,14 +68,19 @@ CARRIER_BEFORE = re.compile(r"\b(?:via|through|into|in|with|to)\s+(?:the\s+|a\s+
                             r"(?:the\s+|a\s+)?)?(?:free[- ]?flowing|running|carrier)\s*$", _I)
 # A drug named as what another drug is reconstituted in: "reconstituted with 1 mL
 # lidocaine 1%", "1 g vial + 2.1 mL lidocaine 1%", "lidocaine 1% (diluent)".
-RECONSTITUTED_BEFORE = re.compile(r"(?:\b(?:re)?constituted|\bdiluted|\bmixed|\bdissolved)"
-                                  r"\s+(?:with|in)\s+(?:[\d.,]+\s*(?:mL|ml|cc)\s+)?"
+RECONSTITUTED_BEFORE = re.compile(r"(?:\b(?:re)?constituted|\breconst\.?|\bdiluted|\bmixed|"
+                                  r"\bdissolved)"
+                                  r"\s+(?:with|w/|in)\s*(?:[\d.,]+\s*(?:mL|ml|cc)\s+)?"
                                   r"(?:of\s+)?$|\+\s*[\d.,]+\s*(?:mL|ml|cc)\s+(?:of\s+)?$", _I)
 DILUENT_AFTER = re.compile(r"\s*(?:[\d.]+\s*%\s*)?\(\s*(?:as\s+)?diluent\s*\)", _I)
 INDICATION = _words(r"for", r"to treat", r"treatment of", r"indication:?", r"due to")
 NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wasted",
                   r"no wastage", r"entire vial", r"full vial", r"no discarded drug",
-                  r"0 mg wasted", r"waste: none", r"waste none")
+                  r"0 mg wasted", r"waste: none", r"waste none", r"whole vial",
+                  # A single-dose syringe, pen or kit given whole ("entire dose given SQ",
+                  # "full dose SC"): nothing of the container is left.
+                  r"entire dose", r"full dose", r"whole dose", r"entire syringe",
+                  r"full syringe", r"entire contents", r"full contents")
 # "no waste", "none wasted" say there was none: never a waste amount.
 WASTE = _words(r"(?<!no )(?<!none )(?<!nothing )(?:wasted|waste|discarded)")
 VIAL = _words(r"vials?", r"single[- ]dose (?:vials?|bottles?)", r"bottles?", r"SDV")
@@ -91,6 +96,9 @@ _REASON = r"(?=\s*\(|\s+(?:due|for|because|d/t|after|secondary)\b)"
 STOPPED_BEFORE = re.compile(
     _STOPPED + r"(?:(?:in|since|on)\s+)?(?:\d{1,2}/){1,2}(?:19|20)\d{2}\b"
     + "|" + _STOPPED + r"(?:(?:in|since)(?:\s+" + _MONTH + r")?|" + _MONTH + r")\s+(?:19|20)\d{2}\b"
+    # "carbo/etoposide + atezo (completed 1/2026)": a course completed in a month and year.
+    + r"|\b(?:completed|finished|ended)\s+(?:in\s+)?(?:(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b|"
+    + _MONTH + r"\s+(?:19|20)\d{2}\b)"
     + "|" + _STOPPED + r"(?:\d+\s*(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)\s+ago"
     r"|(?:since\s+)?last\s+(?:week|month|year))"
     # A course written with its years: "etanercept 50 mg SC weekly 2019-2022", "q8 weeks

@@ -78,3 +78,45 @@ def test_one_vial_mixed_into_its_bag_is_the_dose():
     dose; J2543 per 1 g/0.125 g (1.125 g), 3.375 g = 3 units."""
     result = code_note(ONE_VIAL_IN_BAG, Setting.FACILITY, "official")
     assert _lines(result, "HCPCS") == [("J2543", 3, ())]
+
+
+COURSE_COMPLETED = """Oncology infusion 07/01/2026. Limited-stage SCLC, consolidation durvalumab.
+Prior: cisplatin/etoposide x4 (completed 4/2026). Old etoposide orders remain (inactive).
+1015-1115 durvalumab (Imfinzi) 1500 mg in NS 250 mL IV, 500 mg SDV x3, no waste
+"""
+
+RECONSTITUTED_WITH = """Office 07/02/2026 - gonorrhea
+ceftriaxone 500 mg vial reconst w/ lidocaine 1% 1 mL, 500 mg IM L glute 09:40, none wasted
+"""
+
+PREFILLED_WHOLE = """Office nurse visit 07/03/2026, osteoporosis
+Prolia (denosumab) 60 mg single-dose prefilled syringe, full dose SC L arm 10:05.
+"""
+
+DRAWN_FROM_STRENGTH = """Nurse visit 07/04/2026 - pernicious anemia
+cyanocobalamin 1000 mcg/mL, 1 mL from a 25 mL multi-dose vial, IM R deltoid 11:10
+"""
+
+
+def test_a_course_completed_in_an_earlier_month_and_inactive_orders_are_not_given():
+    """"(completed 4/2026)" and "(inactive)" orders are history: only durvalumab is billed."""
+    result = code_note(COURSE_COMPLETED, Setting.FACILITY, "official")
+    assert [a.generic for a in result.facts.administrations] == ["durvalumab"]
+
+
+def test_lidocaine_written_w_slash_is_the_diluent():
+    """"reconst w/ lidocaine 1%": preparation (R-ADMIN-06), no lidocaine line."""
+    result = code_note(RECONSTITUTED_WITH, Setting.PROFESSIONAL, "official")
+    assert [line[0] for line in _lines(result, "HCPCS")] == ["J0696"]
+
+
+def test_full_dose_of_a_single_dose_syringe_is_no_waste():
+    """"single-dose prefilled syringe, full dose SC": nothing left, JZ (R-UNITS-03)."""
+    result = code_note(PREFILLED_WHOLE, Setting.PROFESSIONAL, "official")
+    assert _lines(result, "HCPCS") == [("J0897", 60, ("JZ",))]
+
+
+def test_dose_from_strength_and_volume_of_an_injection():
+    """"1000 mcg/mL, 1 mL ... IM": 1000 mcg given, J3420 x1 (up to 1000 mcg)."""
+    result = code_note(DRAWN_FROM_STRENGTH, Setting.PROFESSIONAL, "official")
+    assert _lines(result, "HCPCS") == [("J3420", 1, ())]
