@@ -634,7 +634,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             # Only up to the last clause break: "Tylenol 650 mg PO; Benadryl 50 mg IVP" never
             # gives Benadryl the 650 mg, whether or not Tylenol is a known name.
             lead = text[sent.start_char:start]
-            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lead)]
+            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lead)
+                      if not _joins_times(lead, m)]
             start = sent.start_char + (breaks[-1] if breaks else 0)
         end = sent.end_char
         if i + 1 < len(drafts) and sentence_of(drafts[i + 1].mention).start == sent.start:
@@ -735,6 +736,15 @@ def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
 
 
 _CLAUSE_BREAK = re.compile(r"[;|•]|\s-\s|\t")
+_TIME_END = re.compile(r"(?:\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?|\b\d{4})\s*$", re.I)
+_TIME_START = re.compile(r"\s*(?:\d{1,2}:\d{2}|\d{4}\b)")
+
+
+def _joins_times(lead: str, match: re.Match[str]) -> bool:
+    """" - " between two clock times ("9:05 am - 9:35 am  fosaprepitant") is a time range,
+    not a clause break."""
+    return bool(match.group(0).strip() == "-" and _TIME_END.search(lead, 0, match.start())
+                and _TIME_START.match(lead, match.end()))
 _NEXT_BAG_GAP_MINUTES = 5  # a bag hung within this of the last one ending continues it
 
 

@@ -237,6 +237,8 @@ class DrugNameMatcher:
             if abs(len(key) - len(lower)) > bound:
                 continue
             distance = Levenshtein.distance(lower, key, score_cutoff=bound)
+            if distance > bound:
+                continue  # beyond the cutoff rapidfuzz returns cutoff + 1: never a match
             if distance < best:
                 best, found = distance, [key]
             elif distance == best:

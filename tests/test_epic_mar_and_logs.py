@@ -113,3 +113,22 @@ def test_pump_log_times_with_seconds():
     """"13:01:15 START ... 13:32:40 INFUSION COMPLETE": 31 minutes, 96365 (R-ADMIN-01)."""
     result = code_note(PUMP_LOG, Setting.FACILITY, "official")
     assert _lines(result, "CPT") == [("96365", 1, ())]
+
+
+IO_AND_RANGE_FIRST = """Office infusion 07/10/2026, breast ca, C1 AC
+INTAKE: PO water 240 mL; juice 120 mL
+9:05 am - 9:35 am  fosaprepitant (Emend for injection) 150 mg/NS 150 mL; 150 mg SDV, all used
+9:40 am  doxorubicin 100 mg slow IV push
+"""
+
+
+def test_range_leading_the_line_and_a_drink_of_water():
+    """"9:05 am - 9:35 am  fosaprepitant ...": the whole range is the infusion's; "Emend
+    for injection" is fosaprepitant (J1453, JZ: the single-dose vial all used); "PO water
+    240 mL" is no drug (a misspelling is read only within its edit distance)."""
+    result = code_note(IO_AND_RANGE_FIRST, Setting.PROFESSIONAL, "official")
+    assert [a.generic for a in result.facts.administrations] == ["fosaprepitant",
+                                                                 "doxorubicin"]
+    fosaprepitant = result.facts.administrations[0]
+    assert (fosaprepitant.start.minute, fosaprepitant.stop.minute) == (5, 35)
+    assert ("J1453", 150, ("JZ",)) in _lines(result, "HCPCS")
