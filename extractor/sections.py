@@ -575,6 +575,10 @@ def _bracket_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
         pos = max(end, hit.end())
 
 
+_ONE_LINE_BANNER = re.compile(r":\s*[\"“'][^\n]{3,}[\"”']\s*(?:\*{2,}|-{3,}|={3,}|#{2,}|~{2,})"
+                              r"[ \t]*$")
+
+
 def _banner_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
     """Copied-forward blocks between banner lines: "*** Previous visit note (01/30),
     carried forward ***" ... "*** end of carried-forward text ***" (or the paragraph end)."""
@@ -583,6 +587,12 @@ def _banner_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
         hit = rules.banner_opener.search(text, pos)
         if hit is None:
             return ranges
+        if _ONE_LINE_BANNER.search(hit.group(0)):
+            # '*** HPI copied from 11/2024 visit: "L knee pain after fall" ***': the banner
+            # carries its copied text itself; the lines after it are today's note.
+            ranges.append((hit.start(), hit.end()))
+            pos = hit.end() + 1
+            continue
         close = rules.banner_closer.search(text, hit.end())
         paragraph = text.find("\n\n", hit.end())
         ends = [e for e in (close.end() if close else -1, paragraph) if e >= 0]

@@ -120,3 +120,17 @@ def test_dose_from_strength_and_volume_of_an_injection():
     """"1000 mcg/mL, 1 mL ... IM": 1000 mcg given, J3420 x1 (up to 1000 mcg)."""
     result = code_note(DRAWN_FROM_STRENGTH, Setting.PROFESSIONAL, "official")
     assert _lines(result, "HCPCS") == [("J3420", 1, ())]
+
+
+ONE_LINE_BANNER = """Urgent care 07/12/2026
+*** Plan copied from 05/2026 visit: "ceftriaxone 1 g IM given for UTI" ***
+Today: ankle sprain L. ketorolac 30 mg IM R deltoid at 1012.
+"""
+
+
+def test_one_line_copied_banner_holds_only_its_own_text():
+    """A banner line carrying its copied text in quotes is the whole copied block: the
+    ceftriaxone in it is not billed, today's ketorolac on the next line is (J1885 x2)."""
+    result = code_note(ONE_LINE_BANNER, Setting.FACILITY, "official")
+    assert [a.generic for a in result.facts.administrations] == ["ketorolac"]
+    assert _lines(result, "HCPCS") == [("J1885", 2, ())]
