@@ -301,7 +301,7 @@ def _vial_follows(after: str) -> bool:
 _OPENED_TOTAL = re.compile(r"(?:\b(?:opened|reconstituted|used|drawn up|available|dispensed)|"
                            r"\b(?:vials?|SDVs?|bottles?)|\bx\s*\d{1,2})\s*\(\s*(?:total\s*)?$",
                            re.I)
-_NOT_CONTENT = re.compile(r"[()=]|\bfrom\b|\breconstitut|\busing\b|\bof\b|"
+_NOT_CONTENT = re.compile(r"[()=,;]|\bin\b|\bfrom\b|\breconstitut|\busing\b|\bof\b|"
                           r"\d\s*(?:mg|g|gm|mcg|units?)\b", re.I)
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8,

@@ -175,6 +175,23 @@ def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | Non
     return (hour, minute, m.start("time"), m.end("time")), date, rest_at
 
 
+# "1130 NS #1 complete. 1135 meropenem 1 g/NS 100 mL IVPB started": a second timed entry
+# on the same line after a full stop is an event of its own.
+_SECOND_ENTRY = re.compile(r"(?<=[.;])[ \t]+(?=(?:[01]\d|2[0-3])[0-5]\d[ \t]+[A-Za-z#])")
+
+
+def _charted_lines(text: str):
+    """(start, end) of each line, a line holding two timed entries cut between them."""
+    for line in note_lines(text):
+        pos = line.start
+        if line.end - line.start <= 2000:
+            for m in _SECOND_ENTRY.finditer(text, line.start, line.end):
+                if _leading_time(text, pos, m.start()) is not None:
+                    yield pos, m.start()
+                    pos = m.end()
+        yield pos, line.end
+
+
 def flowsheet_events(text: str, lookup: DrugLookup,
                      skip: Sequence[tuple[int, int]] = ()) -> list[FlowsheetEvent]:
     """Events of the lines that start with a time, in text order.
@@ -192,9 +209,8 @@ def flowsheet_events(text: str, lookup: DrugLookup,
     stopped: list[int] = []  # indexes of events charted as "stopped"
     context: list[DrugAt] = []
     context_fluids: frozenset[str] = frozenset()
-    for line in note_lines(text):
+    for start, end in _charted_lines(text):
         check_budget()
-        start, end = line.start, line.end
         while k < len(skips) and skips[k][1] <= start:
             k += 1
         if k < len(skips) and skips[k][0] < end and start < skips[k][1]:

@@ -83,3 +83,29 @@ def test_second_bag_adds_its_dose_to_the_infusion():
     result = code_note(SECOND_BAG, Setting.FACILITY, "official")
     assert _lines(result, "CPT") == [("96365", 1, ()), ("96366", 1, ())]
     assert _lines(result, "HCPCS") == [("J3475", 4, ())]
+
+
+TWO_ENTRIES = """ED 08/09/2026 - pyelonephritis, hypotensive, volume depleted
+0905 LR 1000 mL bolus for volume depletion
+0955 LR bolus complete. 1000 cefepime 2 g/NS 100 mL IVPB started
+1035 cefepime complete
+"""
+
+VIALS_AFTER_THE_BAG = """Rheum infusion 08/10/2026 - RA
+Truxima 500 mg/50 mL SDV x2 = 1000 mg in NS 500 mL, all vials used.
+0930 infusion start; 1400 infusion complete
+"""
+
+
+def test_two_timed_entries_on_one_line_are_two_events():
+    """"0955 LR bolus complete. 1000 cefepime ... started": the stop is the saline's, the start
+    the cefepime's; cefepime 1000-1035 is the initial infusion (96365), the LR 0905-0955 for
+    volume depletion secondary hydration (96361)."""
+    result = code_note(TWO_ENTRIES, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96361", 1, ()), ("96365", 1, ())]
+
+
+def test_vials_named_after_the_bag_do_not_make_the_dose_a_vial():
+    """"= 1000 mg in NS 500 mL, all vials used": 1000 mg is the dose (Q5115 x100, JZ)."""
+    result = code_note(VIALS_AFTER_THE_BAG, Setting.FACILITY, "official")
+    assert _lines(result, "HCPCS") == [("Q5115", 100, ("JZ",))]
