@@ -713,7 +713,25 @@ def _read_into(draft: Draft, text: str, start: int, end: int, *readers) -> None:
     draft.window = saved
 
 
-_CONTINUATION_FIELDS = (_assign_amounts, _assign_no_waste, _assign_container)
+def _assign_injection_route(draft: Draft, text: str) -> None:
+    """"Dose ... = 2.47 mg -> 0.99 mL SQ L abdomen at 10:18 am" continuing the Velcade line:
+    an SC or IM route the drug's own line left out, and its injection method. Only these:
+    a flush or lock word in a continuation never makes a drug a vehicle."""
+    if "route" in draft.fields or draft.entry.is_fluid:
+        return
+    lo, hi = draft.window
+    chunk = text[lo:hi]
+    for pattern, route in ((cues.ROUTE_SC, Route.SC), (cues.ROUTE_IM, Route.IM)):
+        match = pattern.search(chunk)
+        if match:
+            draft.set("route", route, lo + match.start(), lo + match.end())
+            if "method" not in draft.fields and not cues.SC_INFUSION.search(chunk):
+                draft.set("method", Method.INJECTION, lo + match.start(), lo + match.end())
+            return
+
+
+_CONTINUATION_FIELDS = (_assign_amounts, _assign_no_waste, _assign_container,
+                        _assign_injection_route)
 
 
 def _fill_sentence(draft: Draft, text: str, start: int, end: int) -> None:
@@ -726,9 +744,15 @@ def _fill_row(draft: Draft, text: str, start: int, end: int) -> None:
     _read_into(draft, text, start, end, _assign_amounts, _assign_cues)
 
 
+_DOSE_LINE = re.compile(r"\s*(?:(?:calculated|actual|final|total)\s+)?(?:dose|dosing)\b"
+                        r"(?:\s+given)?\s*:?", re.I)
+
+
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
     """A dose with a route or 'given' but no known drug name: never glued to another drug."""
     chunk = text[sentence.start_char:sentence.end_char]
+    if _DOSE_LINE.match(chunk):
+        return False  # "Dose 1.3 mg/m2 x 1.90 = 2.47 mg -> 0.99 mL SQ": the drug above's dose
     doses = [a for a in find_amounts(chunk) if a.kind == "dose"
              and not cues.VIAL.search(chunk[a.end:a.end + 20])
              and not cues.WASTE.search(chunk[max(0, a.start - 12):a.end + 12])]

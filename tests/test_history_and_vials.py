@@ -134,3 +134,18 @@ def test_one_line_copied_banner_holds_only_its_own_text():
     result = code_note(ONE_LINE_BANNER, Setting.FACILITY, "official")
     assert [a.generic for a in result.facts.administrations] == ["ketorolac"]
     assert _lines(result, "HCPCS") == [("J1885", 2, ())]
+
+
+DOSE_LINE_BELOW = """Hem-onc office 07/14/2026 - MDS, C3D1
+Vidaza (azacitidine) 100 mg single-dose vial x2 reconstituted with 4 mL SWFI each = 25 mg/mL.
+Dose 75 mg/m2 x 1.80 = 135 mg -> 5.4 mL SC, R and L abdomen at 09:20.
+Remaining 65 mg discarded, witnessed.
+"""
+
+
+def test_a_dose_line_below_the_drug_is_that_drugs_dose_route_and_time():
+    """"Dose ... = 135 mg -> 5.4 mL SC ... at 09:20" is the azacitidine given: an SC
+    antineoplastic injection (96401), J9025 per 1 mg x135 and JW x65 (R-UNITS-03)."""
+    result = code_note(DOSE_LINE_BELOW, Setting.PROFESSIONAL, "official")
+    assert _lines(result, "CPT") == [("96401", 1, ())]
+    assert _lines(result, "HCPCS") == [("J9025", 65, ("JW",)), ("J9025", 135, ())]
