@@ -66,6 +66,7 @@ class FlowsheetEvent:
     # ("1030 HA 6/10 - INFUSION STOPPED. NS 250 mL bolus 1030-1045"): the action is the
     # running infusion's, as on an unnamed line.
     action_unnamed: bool = False
+    rate: bool = False  # the line charts a pump rate ("1005 10 mL/h | 1020 20")
 
 
 _LEAD = re.compile(
@@ -93,6 +94,7 @@ _KINDS = {"held": "pause", "stopped": "stop"}
 _CONTINUED = re.compile(r"(?:->|→|=>|,|;|\bthen\b)[^;\n]{0,40}?\d+\s*(?:mL|cc)\s*/\s*h(?:r|our)?\b"
                         r"[^;\n]{0,20}?\bcontinu(?:ed|es|ing|e)\b"
                         r"|\bcontinu(?:ed|es|ing|e)\s+(?:at|@)\s*\d+\s*(?:mL|cc)\s*/\s*h", _I)
+_RATE = re.compile(r"\d\s*(?:mL|cc)\s*/\s*h(?:r|our)?\b", _I)
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _JOINED = re.compile(r"\s*(?:,|and|&|\+|/)\s*", _I)
 
@@ -245,7 +247,8 @@ def flowsheet_events(text: str, lookup: DrugLookup,
             bolus=bool(_BOLUS.search(rest)), pump=bool(_PUMP.search(rest)),
             volume_ml=max(volumes) if volumes else None,
             also=_also(text, raw_kind, names, end),
-            action_unnamed=_action_unnamed(text, rest_at, end, names)))
+            action_unnamed=_action_unnamed(text, rest_at, end, names),
+            rate=bool(_RATE.search(rest))))
         if later is not None:  # "0930 start -> 1034 end": the same line charts the stop
             events.append(FlowsheetEvent(
                 time=later, kind="stop", line=(start, end), drugs=events[-1].drugs,
@@ -378,6 +381,12 @@ def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent,
                 else:
                     running.append(_Running(generic, generic in event.fluids, event.bolus,
                                             event.pump, carriers))
+        elif _first_rate_starts(event, running, finished):
+            # "Rate titration: 1005 10 mL/h | 1020 20 ..." under "Inflectra ... 724 mg in NS
+            # 250 mL": the first rate charted, with nothing running, starts that drug.
+            generic = next(g for g, _, _ in event.context_drugs if g not in event.fluids)
+            running.append(_Running(generic, False, event.bolus, event.pump, frozenset()))
+            event = FlowsheetEvent(**{**event.__dict__, "kind": "start"})
         elif event.kind in ("stop", "pause", "restart", "rate_change", "disconnect"):
             target = _belongs(event, running, finished)
             if isinstance(target, _Running):
@@ -402,6 +411,17 @@ def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent,
         for other in event.also:
             paired.append((event, _also_event(event, other, running, finished)))
     return paired
+
+
+def _first_rate_starts(event: FlowsheetEvent, running: list[_Running],
+                       finished: list[_Running]) -> bool:
+    """A line that names no drug and charts a rate, with nothing running, under a line
+    naming a drug that has neither run nor finished."""
+    if not event.rate or event.drugs or event.kind not in ("other", "rate_change") or running:
+        return False
+    done = {r.generic for r in finished}
+    drugs = [g for g, _, _ in event.context_drugs if g not in event.fluids]
+    return bool(drugs) and drugs[0] not in done
 
 
 def _also_event(event: FlowsheetEvent, generic: str, running: list[_Running],

@@ -109,3 +109,18 @@ def test_vials_named_after_the_bag_do_not_make_the_dose_a_vial():
     """"= 1000 mg in NS 500 mL, all vials used": 1000 mg is the dose (Q5115 x100, JZ)."""
     result = code_note(VIALS_AFTER_THE_BAG, Setting.FACILITY, "official")
     assert _lines(result, "HCPCS") == [("Q5115", 100, ("JZ",))]
+
+
+TITRATION = """Neuro infusion 08/11/2026 - MS
+Ocrevus (ocrelizumab) 300 mg in NS 250 mL
+Titration per protocol:
+0915 30 mL/h | 0945 60 | 1015 90 | 1045 120 mL/h
+1200 infusion complete, no reaction
+"""
+
+
+def test_first_rate_charted_starts_the_drug_above():
+    """"0915 30 mL/h | 0945 60 ..." under the Ocrevus line: the infusion ran 0915-1200
+    (165 min), 96413 + 96415 x2 under the official profile (R-ADMIN-12)."""
+    result = code_note(TITRATION, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96413", 1, ()), ("96415", 2, ())]
