@@ -254,7 +254,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
                 draft.fields.setdefault("vial_count", count)
         elif cues.WASTE.search(after[:20]) or cues.WASTE.search(before[-12:]):
             draft.set("wasted", _quantity(amount), begin, end)
-        elif _OPENED_TOTAL.search(before):
+        elif _OPENED_TOTAL.search(before) or (_OPENED_AFTER.match(chunk, amount.end)
+                                              and _VIALS_BEFORE.search(before)):
             continue  # "SDV x3 opened (760 mg)": what the vials held, not the dose given
         elif draft.entry.is_fluid and amount.unit in ("g", "mg", "mcg"):
             continue  # a mass is never the saline's dose: it belongs to a drug, named or not
@@ -279,11 +280,14 @@ _GAUGE_AFTER = re.compile(r"^\s*(?:PIV|IV|angio(?:cath)?|catheter|cath|needle|Hu
 
 
 def _needle_gauge(amount: Amount, before: str, after: str) -> bool:
-    """"L hand 22g", "#20g PIV", "20G angiocath": a catheter or needle gauge (14-27 G),
-    written beside the access, is never a dose in grams."""
-    if amount.unit != "g" or not 14 <= amount.value <= 27 or amount.value != int(amount.value):
+    """"L hand 22g", "#20g PIV", "20G angiocath", "#22 L hand": a catheter or needle gauge
+    (14-27), written beside the access, is never a dose in grams nor a volume in litres."""
+    written = re.match(r"\d+", amount.text.strip())
+    if written is None or not 14 <= int(written.group(0)) <= 27:
         return False
-    if not re.fullmatch(r"\d{2}\s?(?:g|G|ga)", amount.text.strip()):
+    if before.endswith("#"):
+        return True  # "#22 L hand", "#18 R AC"
+    if amount.unit != "g" or not re.fullmatch(r"\d{2}\s?(?:g|G|ga)", amount.text.strip()):
         return False
     return bool(_GAUGE_NEAR.search(before) or _GAUGE_AFTER.match(after))
 
@@ -301,6 +305,13 @@ def _vial_follows(after: str) -> bool:
 _OPENED_TOTAL = re.compile(r"(?:\b(?:opened|reconstituted|used|drawn up|available|dispensed)|"
                            r"\b(?:vials?|SDVs?|bottles?)|\bx\s*\d{1,2})\s*\(\s*(?:total\s*)?$",
                            re.I)
+# "400 mg vial x1 + 120 mg vial x3 (single-dose) = 760 mg reconstituted": the sum of the
+# vials, not the dose.
+_OPENED_AFTER = re.compile(r"\s*(?:total\s+)?(?:reconstituted|opened|drawn up|mixed)\b", re.I)
+_VIALS_BEFORE = re.compile(r"(?:vials?|SDVs?|bottles?|x\s*\d{1,2})\b[^;\n]{0,24}=\s*$", re.I)
+# More than one container size ("400 mg vial x1 + 120 mg vial x3"): one vial size times its
+# count is not what was opened.
+_MIXED_VIALS = re.compile(r"(?:vials?|SDVs?|bottles?|x\s*\d{1,2})\b[^;\n]{0,20}\+\s*\d", re.I)
 _NOT_CONTENT = re.compile(r"[()=,;]|\bin\b|\bfrom\b|\breconstitut|\busing\b|\bof\b|"
                           r"\d\s*(?:mg|g|gm|mcg|units?)\b", re.I)
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
@@ -397,6 +408,9 @@ def _dose_from_container(draft: Draft, text: str) -> None:
     the drug was mixed into its bag (`_vial_into_bag`). Otherwise the dose stays unknown."""
     if "dose" in draft.fields or "dose_per_kg" in draft.fields or "vial_size" not in draft.fields:
         return
+    lo, hi = draft.window
+    if _MIXED_VIALS.search(text, lo, hi):
+        return  # containers of more than one size: the coder reads what was given
     vial = draft.fields["vial_size"]
     total = vial.value * (draft.fields.get("vial_count") or 1)
     wasted = draft.fields.get("wasted")
@@ -594,6 +608,15 @@ class _Owners:
         return self._pick(self.kept.last_before(offset), self.merged.last_before(offset))
 
 
+def _last_not_oral(drafts: list[Draft], offset: int, look_back: int = 8) -> Draft | None:
+    """The last draft before `offset` whose route is not oral, among the few before it."""
+    i = bisect.bisect_left([d.mention.start_char for d in drafts], offset)
+    for draft in reversed(drafts[max(0, i - look_back):i]):
+        if draft.fields.get("route") != Route.ORAL:
+            return draft.merged()
+    return None
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     if cues.NOT_A_CONTINUATION.match(chunk):
@@ -640,6 +663,11 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         end = sent.end_char
         if i + 1 < len(drafts) and sentence_of(drafts[i + 1].mention).start == sent.start:
             end = drafts[i + 1].mention.start_char
+        # A drug named but not given later in the sentence ends the window too: "dexamethasone
+        # IM today, doxycycline 100 mg PO BID" never gives dexamethasone the 100 mg.
+        later = bisect.bisect_right(not_given_at, draft.mention.start_char)
+        if later < len(not_given_at) and not_given_at[later] < end:
+            end = not_given_at[later]
         draft.window = (start, max(end, blocks.block_end(draft.mention)))
     sentences = list(doc.sents)
     for draft in drafts:
@@ -689,6 +717,12 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         owner = owners.last_before(sentence.start_char)
         if owner is None or not _continues(sentence, text):
             continue
+        if owner.fields.get("route") == Route.ORAL:
+            # "Premeds: acetaminophen 650 mg PO" / "Infusion start: 09:40": an oral dose
+            # has no infusion; the times are the last drug before it that is not oral.
+            owner = _last_not_oral(drafts, sentence.start_char)
+            if owner is None:
+                continue
         _read_into(owner, text, sentence.start_char, sentence.end_char,
                    _assign_times, *_CONTINUATION_FIELDS)
     for draft in drafts:
@@ -824,6 +858,14 @@ def _absorb(target: Draft, draft: Draft) -> None:
             target.fields.setdefault(name, value)
 
 
+def _salt_unnamed(draft: Draft) -> bool:
+    """A one-word mention with no dose ("methylprednisolone IM today"), whose lexicon entry
+    names a salt the note did not write."""
+    words = draft.mention.text.lower().split()
+    return (len(words) == 1 and " " in draft.entry.generic
+            and not {"dose", "dose_per_kg", "dose_per_m2"} & set(draft.fields))
+
+
 def _same_dose(a: Draft, b: Draft) -> bool:
     return any(a.fields.get(n) is not None and a.fields.get(n) == b.fields.get(n)
                for n in ("dose", "dose_per_kg", "dose_per_m2"))
@@ -866,6 +908,13 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
                       if _same_drug(k, draft) and not _separate(k, draft)]
         matching = [k for k in candidates if _same_dose(k, draft)]
         target = (matching or candidates or [None])[-1 if not matching else 0]
+        if target is None and _salt_unnamed(draft):
+            # "A/P: methylprednisolone IM today" beside "methylprednisolone acetate 40 mg IM
+            # 10:05": the plan names the drug given, without its salt or a dose of its own.
+            word = draft.mention.text.lower().split()[0]
+            target = next((k for timed_list in timed_of.values() for k in timed_list
+                           if k.entry.generic.split()[0] == word
+                           and k.entry.generic != draft.entry.generic), None)
         if target is None:
             others = [k for k in untimed_kept if _same_drug(k, draft) and not _separate(k, draft)]
             if others:

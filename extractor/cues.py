@@ -46,7 +46,10 @@ LOCK_DRUGS = frozenset({"heparin", "sodium chloride"})
 NOT_A_CONTINUATION = re.compile(
     r"\s*(?:\d{3,4}\s*[-:]?\s*)?(?:post[- ]?(?:infusion|injection)\s+)?(?:observ\w*|monitor\w*|"
     r"vs\b|vitals|v/s\b|discharg\w*|d/c(?:'d)?\s+(?:home|ambulatory|to)|dispo\w*|"
-    r"left\s+(?:the\s+)?(?:clinic|unit|department|ed)|ambulat\w*\s+out)", re.I)
+    r"left\s+(?:the\s+)?(?:clinic|unit|department|ed)|ambulat\w*\s+out|"
+    # "IV access: #22 L hand 09:30", "PIV placed 0915": the line's time is no drug's.
+    r"(?:peripheral\s+)?(?:IV|PIV|port|PICC|line)\s+(?:access(?:ed)?|placed|inserted|started)\b|"
+    r"access(?:ed)?\b)", re.I)
 # A drug documented as long-term, recurring therapy (R-DX-07).
 LONG_TERM = re.compile(
     r"\b(?:maintenance|long[- ]term|chronic\s+therapy|q\s?\d{1,2}\s?(?:wk|wks|weeks?|mo|"

@@ -149,3 +149,37 @@ def test_a_dose_line_below_the_drug_is_that_drugs_dose_route_and_time():
     result = code_note(DOSE_LINE_BELOW, Setting.PROFESSIONAL, "official")
     assert _lines(result, "CPT") == [("96401", 1, ())]
     assert _lines(result, "HCPCS") == [("J9025", 65, ("JW",)), ("J9025", 135, ())]
+
+
+PLAN_NEXT_DRUG = """Office 07/20/2026. COPD exacerbation.
+A/P: methylprednisolone IM today, azithromycin 500 mg PO day 1 then 250 mg daily.
+Nurse: methylprednisolone acetate 40 mg/mL, 1 mL SDV - 40 mg IM R deltoid 10:05, entire vial.
+"""
+
+KEY_VALUE_RECORD = """INFUSION RECORD 07/21/2026
+Product: Benlysta 400 mg vial x1 + 120 mg vial x2 (single-dose) = 640 mg reconstituted
+Premeds: cetirizine 10 mg PO at 08:50
+IV access: #22 L hand 08:55
+Infusion start: 09:05
+Infusion end: 10:10
+"""
+
+
+def test_a_drug_not_given_later_in_the_sentence_ends_the_window():
+    """"methylprednisolone IM today, azithromycin 500 mg PO ...": the 500 mg is the
+    azithromycin's (a dose by mouth, not given here), and the plan's "methylprednisolone"
+    is the acetate the nurse gave: one line, J1010 per 1 mg x40."""
+    result = code_note(PLAN_NEXT_DRUG, Setting.PROFESSIONAL, "official")
+    assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1010", 40)]
+
+
+def test_key_value_record_times_gauge_and_summed_vials():
+    """"= 640 mg reconstituted" is the vials' sum, never the dose (none is written: units
+    for the coder), "#22 L hand" a gauge, the IV access time no drug's; the infusion times
+    are the belimumab's, not the oral premed's: 65 minutes, 96413."""
+    result = code_note(KEY_VALUE_RECORD, Setting.FACILITY, "official")
+    belimumab = next(a for a in result.facts.administrations if a.generic == "belimumab")
+    assert (belimumab.start.hour, belimumab.start.minute) == (9, 5)
+    assert belimumab.dose is None and belimumab.volume is None
+    assert _lines(result, "CPT") == [("96413", 1, ())]
+    assert _lines(result, "HCPCS") == [("J0490", None, ())]
