@@ -771,7 +771,9 @@ def _row_times(text: str, row: TableRow) -> tuple[ClockAt | None, ClockAt | None
     if start_at is not None or stop_at is not None:
         return at, start_at, stop_at
     for key, cell in row.cells.items():
-        if key in ("time", "date", "start_time", "stop_time") or len(cell.text) > 300:
+        # A "time" cell may hold the range itself ("| 10:15-10:50 | carboplatin |").
+        if key in ("date", "start_time", "stop_time") or len(cell.text) > 300 or (
+                key == "time" and at is not None):
             continue
         ranges = find_time_ranges(cell.text)
         if ranges:

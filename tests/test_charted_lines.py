@@ -124,3 +124,17 @@ def test_first_rate_charted_starts_the_drug_above():
     (165 min), 96413 + 96415 x2 under the official profile (R-ADMIN-12)."""
     result = code_note(TITRATION, Setting.FACILITY, "official")
     assert _lines(result, "CPT") == [("96413", 1, ()), ("96415", 2, ())]
+
+
+RANGE_IN_TIME_COLUMN = """HOPD oncology 08/12/2026 - NSCLC C3D1
+| time | item | dose | route |
+| 09:30 | ondansetron | 16 mg | IV push |
+| 09:45-10:20 | cisplatin in NS 500 mL | 75 mg | IV infusion |
+"""
+
+
+def test_a_range_in_a_time_column_is_the_rows_start_and_stop():
+    """"| 09:45-10:20 | cisplatin ...": 35 minutes of chemotherapy infusion, 96413, and the
+    ondansetron push before it 96375 (facility hierarchy)."""
+    result = code_note(RANGE_IN_TIME_COLUMN, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96375", 1, ()), ("96413", 1, ())]
