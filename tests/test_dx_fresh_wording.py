@@ -1,0 +1,31 @@
+"""Diagnosis rules and wording found on the fresh-dev corpus (branch icd-fresh). Each test
+uses a note written for it (not a corpus note) and fails without the rule or vocabulary row
+it names."""
+
+from __future__ import annotations
+
+from engine.dx_codes import choose_codes
+from extractor.dx_terms import read_phrase
+from notecoder.pipeline import code_note
+from notecoder.schema import Setting
+
+
+def codes(phrase: str) -> list[str]:
+    return [c.code for c in choose_codes(read_phrase(phrase))]
+
+
+def icd(note: str, setting: Setting = Setting.PROFESSIONAL) -> list[str]:
+    return [c.code for c in code_note(note, setting, "official").codes
+            if c.system == "ICD-10-CM"]
+
+
+def test_r_dx_05_hormonal_antineoplastic_is_not_a_chemotherapy_encounter():
+    """ICD-TAB Z51.11 is an encounter for antineoplastic chemotherapy; a GnRH agonist
+    injection (96402) is hormone therapy: the neoplasm is listed, no Z51.1-."""
+    note = ("Urology clinic - hormone injection\n"
+            "Assessment: Prostate cancer (C61), rising PSA previously, now on androgen "
+            "deprivation.\n"
+            "10:45 leuprolide acetate depot 7.5 mg IM R gluteus given by RN, no reaction.\n")
+    got = icd(note)
+    assert got[0] == "C61"
+    assert not any(c.startswith("Z51.1") for c in got)
