@@ -29,3 +29,19 @@ def test_r_dx_05_hormonal_antineoplastic_is_not_a_chemotherapy_encounter():
     got = icd(note)
     assert got[0] == "C61"
     assert not any(c.startswith("Z51.1") for c in got)
+
+
+def test_drug_caused_condition_takes_the_due_to_medicaments_title():
+    """Index: Hypothyroidism, due to, drugs/medicaments E03.2; ICD-G I.C.19.e.5.a: the
+    nature of the adverse effect, then the T code of the drug."""
+    assert codes("Hypothyroidism secondary to amiodarone") == ["E03.2", "T46.2X5A"]
+
+
+def test_icd_g_iv_j_condition_not_addressed_at_this_visit_is_not_coded():
+    """ICD-G IV.J: a coexisting condition is coded when it requires or affects care at the
+    visit; one the provider says was not addressed is left off."""
+    note = ("Office visit - infusion clinic\n"
+            "Assessment:\n"
+            "1. Iron deficiency anemia - IV iron today\n"
+            "2. Hyperlipidemia: not addressed this visit, followed by PCP\n")
+    assert icd(note) == ["D50.9"]
