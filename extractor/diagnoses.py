@@ -74,7 +74,8 @@ def extract_diagnoses(doc: Doc, historical: list[Span] | None = None
         if ent.label_ != "PROBLEM":
             continue
         concept = _value(ent)
-        if concept is None:
+        if concept is None or _NOT_ADDRESSED.search(text, ent.start_char,
+                                                     _line_end(text, ent.end_char)):
             continue
         org = _organism_for(ent, organisms, text)
         organism = _value(org) if org is not None else None
@@ -210,7 +211,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     groups: dict[tuple, list] = {}
     statement_at = {p.start for p in pieces if p.statement} | listed_statements
     for (start, end, mention, term), span in kept:
-        if _NOT_ADDRESSED.search(text, end, _line_end(text, end)):
+        if _NOT_ADDRESSED.search(text, start, _line_end(text, end)):
             continue  # "HTN - stable, not addressed today": no bearing on this visit
         assertion = _assertion_of_piece(span, historical or [])
         key = (tuple(mention.words), assertion)

@@ -43,5 +43,6 @@ def test_icd_g_iv_j_condition_not_addressed_at_this_visit_is_not_coded():
     note = ("Office visit - infusion clinic\n"
             "Assessment:\n"
             "1. Iron deficiency anemia - IV iron today\n"
-            "2. Hyperlipidemia: not addressed this visit, followed by PCP\n")
+            "2. Hyperlipidemia: not addressed this visit, followed by PCP\n"
+            "3. HTN - on lisinopril per PCP, not addressed today\n")
     assert icd(note) == ["D50.9"]
