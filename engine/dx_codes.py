@@ -1585,7 +1585,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
         # (E16.0 "Drug-induced hypoglycemia without coma", not E16.2).
         by = " ".join(w for w in mention.words if w in cause.words)
         mention = mention.model_copy(update={"soft_words": {
-            **mention.soft_words, "drug": by, "induced": by}})
+            **mention.soft_words, "drug": by, "induced": by, "medicament": by}})
     mention = _with_trimester(mention)
     pregnant = bool(set(mention.words) & {"pregnancy", "pregnant"})
     matches = []

@@ -264,11 +264,14 @@ def r_dx_05_chemotherapy_encounter(initial: Episode | None, reason: list[str],
     are not neoplasms (`_not_for_a_neoplasm`): no Z51.1-, and the coder is told why. Source:
     ICD-G I.C.2.e.2 (an encounter
     for chemotherapy or immunotherapy "for the treatment of a neoplasm"), Section IV;
-    ICD-TAB Z51.1."""
+    ICD-TAB Z51.1. A hormonal antineoplastic (leuprolide, goserelin, fulvestrant: drug table
+    `hormonal`, 96402) is hormone therapy, not chemotherapy or immunotherapy: no Z51.1-,
+    the neoplasm is listed first (ICD-TAB Z51.11 "encounter for antineoplastic
+    chemotherapy"; hormone therapy is long-term drug use, Z79.81-/Z79.89-, ICD-G I.C.21.c.3)."""
     if initial is None or initial.family != "chemo":
         return Outcome()
     rows = [r for r in drug_code_rows(initial.admin.generic) if r.drug_class == "antineoplastic"]
-    if not rows:
+    if not rows or all(r.hormonal for r in rows):
         return Outcome()
     if _not_for_a_neoplasm(reason, coded):
         return Outcome.warn(

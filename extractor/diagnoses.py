@@ -74,7 +74,8 @@ def extract_diagnoses(doc: Doc, historical: list[Span] | None = None
         if ent.label_ != "PROBLEM":
             continue
         concept = _value(ent)
-        if concept is None:
+        if concept is None or _NOT_ADDRESSED.search(text, ent.start_char,
+                                                     _line_end(text, ent.end_char)):
             continue
         org = _organism_for(ent, organisms, text)
         organism = _value(org) if org is not None else None
@@ -210,6 +211,8 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     groups: dict[tuple, list] = {}
     statement_at = {p.start for p in pieces if p.statement} | listed_statements
     for (start, end, mention, term), span in kept:
+        if _NOT_ADDRESSED.search(text, start, _line_end(text, end)):
+            continue  # "HTN - stable, not addressed today": no bearing on this visit
         assertion = _assertion_of_piece(span, historical or [])
         key = (tuple(mention.words), assertion)
         groups.setdefault(key, []).append((start, end, mention, term))
@@ -238,6 +241,16 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
 
 
 _AND = re.compile(r"\s+and\s+", re.I)
+# ICD-G IV.J: code the coexisting conditions that require or affect care at this visit; one
+# the provider says was not addressed today ("4. HTN - stable, not addressed today") is not.
+_NOT_ADDRESSED = re.compile(r"\bnot (?:addressed|managed|evaluated|discussed)"
+                            r"(?: (?:today|this visit|at this visit|during this visit))?\b", re.I)
+
+
+def _line_end(text: str, at: int) -> int:
+    """End of the line (one problem-list item) holding `at`."""
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
 
 
 _SIDE = re.compile(r"\b(?:right|left|bilateral|R|L|rt|lt)\b", re.I)
