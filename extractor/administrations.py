@@ -841,6 +841,14 @@ def _next_bag(earlier: Draft, later: Draft) -> bool:
     return 0 <= (start - stop) % (24 * 60) <= _NEXT_BAG_GAP_MINUTES
 
 
+def _add_dose(target: Draft, bag: Draft) -> None:
+    """The next bag's dose is given too (R-UNITS-01: units from the total given on the date):
+    "KCl 10 mEq/100 mL bag 1 11:00-12:00", "bag 2 12:00-13:05" is 20 mEq."""
+    first, more = target.fields.get("dose"), bag.fields.get("dose")
+    if first is not None and more is not None and first.unit == more.unit:
+        target.fields["dose"] = Quantity(value=first.value + more.value, unit=first.unit)
+
+
 def _absorb(target: Draft, draft: Draft) -> None:
     """Fill the target's missing fields from another mention of the same administration;
     a product named there ("Ruxience (rituximab-pvvr) 375 mg/m2 = 680 mg" above "0900
@@ -893,6 +901,7 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
         if target is not None and _next_bag(target, draft):
             target.fields["stop"] = draft.fields["stop"]
             target.spans["stop"] = draft.spans["stop"]
+            _add_dose(target, draft)
             draft.merged_into = target
             continue
         if target is None or _separate(target, draft):

@@ -201,7 +201,8 @@ def find_drug_names(text: str, lookup: DrugLookup, start: int = 0,
 _MERIDIEM = r"(?:\s?(?P<mer>[ap])\.?(?:m\.?)?(?![a-z]))"
 _CELL_TIME = re.compile(
     r"(?:(?P<date>\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{4}-\d{2}-\d{2})[\sT,]+)?@?\s*"
-    r"(?P<time>(?P<h>[01]?\d|2[0-3]):?(?P<m>[0-5]\d)" + _MERIDIEM + r"?(?:\s?(?:h|hrs?)\b)?)",
+    r"(?P<time>(?P<h>[01]?\d|2[0-3]):?(?P<m>[0-5]\d)(?::[0-5]\d)?" + _MERIDIEM
+    + r"?(?:\s?(?:h|hrs?)\b)?)",  # seconds as exports write them: "02/09/2026 14:05:00"
     _I)
 
 
@@ -739,10 +740,19 @@ _ACTION_KEYS = ("action", "comment")
 _CONTINUES = {"pause", "held", "stopped", "restart", "rate_change", "stop", "disconnect"}
 
 
+_BAG_MARKER = re.compile(r"\[\s*(begin|start|hang|end|stop)\s+bag\b", re.I)
+
+
 def _row_action(row: TableRow) -> str:
     # "NOT GIVEN - dc'd by MD" counts in whichever column it was typed.
     if any(classify_action(c.text) == "not_given" for c in row.cells.values()):
         return "not_given"
+    # "Admin ... [Begin Bag]" / "Admin ... [End Bag - infused 1,000 mL]" (a Cerner export):
+    # the bag marker, in whichever column, says the row starts or ends an infusion.
+    for cell in row.cells.values():
+        marker = _BAG_MARKER.search(cell.text)
+        if marker:
+            return "start" if marker.group(1).lower() in ("begin", "start", "hang") else "stop"
     for key in _ACTION_KEYS:
         cell = row.cells.get(key)
         if cell is not None:

@@ -132,3 +132,34 @@ def test_range_leading_the_line_and_a_drink_of_water():
     fosaprepitant = result.facts.administrations[0]
     assert (fosaprepitant.start.minute, fosaprepitant.stop.minute) == (5, 35)
     assert ("J1453", 150, ("JZ",)) in _lines(result, "HCPCS")
+
+
+CERNER_EXPORT = ("MEDICATION ADMINISTRATION HISTORY  Encntr: ED\n"
+                 "Admin Date/Time\tStatus\tMedication\tDose\tRoute\tPerformed By\n"
+                 "08/14/2026 09:02:00\tAdmin\tmetoclopramide inj\t10 mg\tIV Push\tLEE RN\n"
+                 "08/14/2026 09:10:00\tAdmin\tlactated ringers bolus\t1,000 mL\tIV\t"
+                 "LEE RN [Begin Bag]\n"
+                 "08/14/2026 10:25:00\tAdmin\tlactated ringers bolus\t1,000 mL\tIV\t"
+                 "LEE RN [End Bag - infused 1,000 mL]\n"
+                 "MDM: LR bolus for dehydration from vomiting.\n")
+
+MAR_BAGS = """ED MAR 08/15/2026 - hypokalemia
+drug | dose | route | start | stop | note
+potassium chloride 10 mEq/100 mL | 10 mEq | IV | 09:00 | 10:00 | bag 1
+potassium chloride 10 mEq/100 mL | 10 mEq | IV | 10:00 | 11:05 | bag 2, same line
+"""
+
+
+def test_export_times_with_seconds_and_bag_markers():
+    """"08/14/2026 09:10:00 ... [Begin Bag]" to "10:25:00 ... [End Bag]": the LR ran 75
+    minutes for documented dehydration after the push, secondary hydration 96361."""
+    result = code_note(CERNER_EXPORT, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96361", 1, ()), ("96374", 1, ())]
+
+
+def test_consecutive_mar_bags_add_their_doses():
+    """Bag 2 hung as bag 1 ends continues the infusion (R-ADMIN-09) and adds its 10 mEq:
+    J3480 per 2 mEq, 20 mEq = 10 units; 09:00-11:05 is 96365 + 96366."""
+    result = code_note(MAR_BAGS, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96365", 1, ()), ("96366", 1, ())]
+    assert _lines(result, "HCPCS") == [("J3480", 10, ())]
