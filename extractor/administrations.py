@@ -608,9 +608,26 @@ class _Owners:
         return self._pick(self.kept.last_before(offset), self.merged.last_before(offset))
 
 
-def _last_not_oral(drafts: list[Draft], offset: int, look_back: int = 8) -> Draft | None:
+def _last_of(drafts: list[Draft], starts: list[int], generic: str | None,
+             offset: int) -> Draft | None:
+    """The last administration of `generic` whose mention comes before `offset`, among the
+    few before it (`starts`: the drafts' mention offsets, in order; bounded cost)."""
+    if generic is None:
+        return None
+    i = bisect.bisect_left(starts, offset)
+    for draft in reversed(drafts[max(0, i - _LOOK_BACK):i]):
+        if draft.entry.generic == generic:
+            return draft.merged()
+    return None
+
+
+_LOOK_BACK = 64
+
+
+def _last_not_oral(drafts: list[Draft], starts: list[int], offset: int,
+                   look_back: int = 8) -> Draft | None:
     """The last draft before `offset` whose route is not oral, among the few before it."""
-    i = bisect.bisect_left([d.mention.start_char for d in drafts], offset)
+    i = bisect.bisect_left(starts, offset)
     for draft in reversed(drafts[max(0, i - look_back):i]):
         if draft.fields.get("route") != Route.ORAL:
             return draft.merged()
@@ -690,6 +707,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     # mention was merged into ("Ruxience ... = 680 mg." / "Vials: ...; 20 mg wasted" /
     # "0900 rituximab started": the waste is the 0900 infusion's).
     owners = _Owners(drafts, [d for d in mentioned_drafts if d.merged_into is not None])
+    draft_starts = [d.mention.start_char for d in drafts]
     # Sentences with no drug of their own continue the last administration before them.
     # On a chart line (a table row, a timed flowsheet line) the chart decided the times;
     # such a sentence adds only waste and amounts, to the drug named on its own line.
@@ -705,14 +723,19 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             continue  # a plan's or a copied visit's times belong to no administration today
         if blocks.holds(sentence.start_char):
             continue  # read already, in its header drug's window
+        line = chart.line_of(sentence.start_char)
+        if line is not None:
+            # "12:45 infusion complete, 70 g infused": the line names no drug, but the chart
+            # says whose stop it is; its amounts are that administration's.
+            on_line = owners.last_on(line[0], line[1]) or _last_of(
+                drafts, draft_starts, chart.generic_on(line), line[0])
+            if on_line is not None:
+                _fill_sentence(on_line, text, sentence.start_char, sentence.end_char)
+                continue
         if _looks_like_unknown_drug(sentence, text):
             unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
             continue
-        line = chart.line_of(sentence.start_char)
         if line is not None:
-            on_line = owners.last_on(line[0], line[1])
-            if on_line is not None:
-                _fill_sentence(on_line, text, sentence.start_char, sentence.end_char)
             continue
         owner = owners.last_before(sentence.start_char)
         if owner is None or not _continues(sentence, text):
@@ -720,7 +743,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if owner.fields.get("route") == Route.ORAL:
             # "Premeds: acetaminophen 650 mg PO" / "Infusion start: 09:40": an oral dose
             # has no infusion; the times are the last drug before it that is not oral.
-            owner = _last_not_oral(drafts, sentence.start_char)
+            owner = _last_not_oral(drafts, draft_starts, sentence.start_char)
             if owner is None:
                 continue
         _read_into(owner, text, sentence.start_char, sentence.end_char,

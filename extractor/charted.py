@@ -126,6 +126,14 @@ class Chart:
         spans += [(e.line[0], e.line[1], None) for e, _generic in self.events]
         self._spans = sorted(spans, key=lambda s: s[0])
         self._span_starts = [s[0] for s in self._spans]
+        self._generic_on: dict[tuple[int, int], str] = {}
+        for event, generic in self.events:
+            if generic is not None:
+                self._generic_on.setdefault(event.line, generic)
+
+    def generic_on(self, line: tuple[int, int]) -> str | None:
+        """The drug the first flowsheet event of a line belongs to, if any."""
+        return self._generic_on.get(line)
 
     def line_of(self, start: int) -> tuple[int, int] | None:
         """The table row (or table) or flowsheet line holding offset `start`, if any."""
@@ -255,7 +263,7 @@ def _complete(draft: Draft) -> bool:
 
 
 _NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|started|spiked)\b"
-                       r"|\bnew bag\b", re.I)
+                       r"|\bnew bag\b|#\s*[2-9]\b[^\n;]{0,12}\b(?:hung|started|spiked)\b", re.I)
 
 
 def _add_bag_dose(target: Draft, after: str) -> None:

@@ -138,3 +138,28 @@ def test_a_range_in_a_time_column_is_the_rows_start_and_stop():
     ondansetron push before it 96375 (facility hierarchy)."""
     result = code_note(RANGE_IN_TIME_COLUMN, Setting.FACILITY, "official")
     assert _lines(result, "CPT") == [("96375", 1, ()), ("96413", 1, ())]
+
+
+HASH_BAG = """Day unit 08/16/2026 - hyperemesis, dehydration
+0900 LR 1000 mL #1 started @ 800 mL/hr for dehydration
+1015 bag #1 complete; LR 1000 mL #2 hung immediately
+1120 bag #2 complete
+"""
+
+AMOUNT_ON_A_STOP_LINE = """IVIG suite 08/17/2026 - CIDP
+09:00 Privigen started 0.5 mL/kg/hr
+11:30 infusion complete, 40 g infused. No reaction.
+"""
+
+
+def test_a_second_bag_written_hash_two_hung_continues_the_hydration():
+    """"LR 1000 mL #2 hung immediately": one hydration 0900-1120 (140 min), 96360 + 96361."""
+    result = code_note(HASH_BAG, Setting.FACILITY, "official")
+    assert _lines(result, "CPT") == [("96360", 1, ()), ("96361", 1, ())]
+
+
+def test_amount_on_a_stop_line_is_the_running_drugs():
+    """"11:30 infusion complete, 40 g infused" names no drug: the chart says the stop is
+    the Privigen's, so is the 40 g (J1459 per 500 mg x80), never an unknown drug's."""
+    result = code_note(AMOUNT_ON_A_STOP_LINE, Setting.FACILITY, "official")
+    assert [line[:2] for line in _lines(result, "HCPCS")] == [("J1459", 80)]
