@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
-from engine.icd10cm import DEFAULT_YEAR, CodeRange, CodeSet, code_refs, code_set
+from engine.icd10cm import DEFAULT_YEAR, CodeRange, CodeSet, code_refs, code_set, is_neoplasm
 from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
@@ -930,8 +930,7 @@ def r_anemia_in_neoplastic_disease(kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.C.2.c.1 (Index: Anemia, in neoplastic disease D63.0): anemia "in" a chronic
     disease that is a coded neoplasm (C00-D49) is D63.0, listed after the neoplasm (D63.0
     "code first neoplasm"), not D63.8."""
-    neoplasm = next((m for m in kept if m.code[0] == "C" or "D00" <= m.code[:3] <= "D49"),
-                    None)
+    neoplasm = next((m for m in kept if is_neoplasm(m.code)), None)
     if neoplasm is None:
         return kept
     out = []

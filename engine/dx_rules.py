@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from engine.cdi_rules import cdi_query
 from engine.episodes import Episode
-from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set
+from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set, is_neoplasm
 from engine.outcome import Outcome
 from engine.tables import diagnosis_concepts, drug_code_rows, icd10cm_code_set
 from notecoder.schema import Assertion, CodeLine, Diagnosis, Extraction
@@ -235,19 +235,14 @@ def r_dx_05_first_listed(codes: list[CodeLine], reason: list[str]) -> list[CodeL
     return first + [c for c in codes if c.code not in reason]
 
 
-def _neoplasm(code: str) -> bool:
-    """ICD-10-CM chapter 2 (C00-D49): neoplasms."""
-    return code[0] == "C" or (code[0] == "D" and code[1:3].isdigit() and int(code[1:3]) <= 49)
-
-
 def _not_for_a_neoplasm(reason: list[str], coded: list[CodeLine]) -> bool:
     """The drug's diagnosis (`reason`) is not a neoplasm; with none linked, no code on the
     claim names a neoplasm, a personal history of one (Z85) or an adverse effect of an
     antineoplastic (T45.1X5-), and at least one condition is coded."""
     if reason:
-        return not any(_neoplasm(code) for code in reason)
+        return not any(is_neoplasm(code) for code in reason)
     codes = [c.code for c in coded]
-    return bool(codes) and not any(_neoplasm(c) or c.startswith(("Z85", "T45.1X5"))
+    return bool(codes) and not any(is_neoplasm(c) or c.startswith(("Z85", "T45.1X5"))
                                    for c in codes)
 
 

@@ -292,6 +292,11 @@ def release() -> str:
     return code_set().release
 
 
+def is_neoplasm(code: str) -> bool:
+    """ICD-10-CM chapter 2 (C00-D49): neoplasms."""
+    return code[:1] == "C" or "D00" <= code[:3] <= "D49"
+
+
 def is_billable(code: str) -> bool:
     """True for a complete FY2026 code."""
     return code_set().is_billable(code)

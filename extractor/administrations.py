@@ -74,6 +74,13 @@ class Draft:
             self.fields[name] = value
             self.spans[name] = Span(start=start, end=end)
 
+    def add_dose(self, more: Quantity | None) -> None:
+        """A next bag's dose is given too (R-ADMIN-09 one infusion; R-UNITS-01 units from the
+        total given on the date): added when both doses are known in one unit."""
+        dose = self.fields.get("dose")
+        if dose is not None and more is not None and dose.unit == more.unit:
+            self.fields["dose"] = Quantity(value=dose.value + more.value, unit=dose.unit)
+
 
 def _entry(ent: SpacySpan) -> DrugName | None:
     key = ent._.lexicon_key or ent.text.lower()
@@ -275,6 +282,8 @@ _COUNT_FOLLOWS = re.compile(r"\s*(?:/\s*[\d.]+\s*(?:mL|ml|cc)\s*)?x\s*\d{1,2}\s*
 
 _GAUGE_NEAR = re.compile(r"\b(?:PIV|IV|hand|AC|antecubital|forearm|wrist|arm|FA|via|"
                          r"catheter|cath|angio(?:cath)?|needle|Huber|#)\W*$", re.I)
+_DIGITS = re.compile(r"\d+")
+_GAUGE_TEXT = re.compile(r"\d{2}\s?(?:g|G|ga)")
 _GAUGE_AFTER = re.compile(r"^\s*(?:PIV|IV|angio(?:cath)?|catheter|cath|needle|Huber|"
                           r"peripheral)\b", re.I)
 
@@ -282,12 +291,12 @@ _GAUGE_AFTER = re.compile(r"^\s*(?:PIV|IV|angio(?:cath)?|catheter|cath|needle|Hu
 def _needle_gauge(amount: Amount, before: str, after: str) -> bool:
     """"L hand 22g", "#20g PIV", "20G angiocath", "#22 L hand": a catheter or needle gauge
     (14-27), written beside the access, is never a dose in grams nor a volume in litres."""
-    written = re.match(r"\d+", amount.text.strip())
+    written = _DIGITS.match(amount.text.strip())
     if written is None or not 14 <= int(written.group(0)) <= 27:
         return False
     if before.endswith("#"):
         return True  # "#22 L hand", "#18 R AC"
-    if amount.unit != "g" or not re.fullmatch(r"\d{2}\s?(?:g|G|ga)", amount.text.strip()):
+    if amount.unit != "g" or not _GAUGE_TEXT.fullmatch(amount.text.strip()):
         return False
     return bool(_GAUGE_NEAR.search(before) or _GAUGE_AFTER.match(after))
 
@@ -308,10 +317,11 @@ _OPENED_TOTAL = re.compile(r"(?:\b(?:opened|reconstituted|used|drawn up|availabl
 # "400 mg vial x1 + 120 mg vial x3 (single-dose) = 760 mg reconstituted": the sum of the
 # vials, not the dose.
 _OPENED_AFTER = re.compile(r"\s*(?:total\s+)?(?:reconstituted|opened|drawn up|mixed)\b", re.I)
-_VIALS_BEFORE = re.compile(r"(?:vials?|SDVs?|bottles?|x\s*\d{1,2})\b[^;\n]{0,24}=\s*$", re.I)
+_CONTAINERS = r"(?:vials?|SDVs?|bottles?|x\s*\d{1,2})\b"
+_VIALS_BEFORE = re.compile(_CONTAINERS + r"[^;\n]{0,24}=\s*$", re.I)
 # More than one container size ("400 mg vial x1 + 120 mg vial x3"): one vial size times its
 # count is not what was opened.
-_MIXED_VIALS = re.compile(r"(?:vials?|SDVs?|bottles?|x\s*\d{1,2})\b[^;\n]{0,20}\+\s*\d", re.I)
+_MIXED_VIALS = re.compile(_CONTAINERS + r"[^;\n]{0,20}\+\s*\d", re.I)
 _NOT_CONTENT = re.compile(r"[()=,;]|\bin\b|\bfrom\b|\breconstitut|\busing\b|\bof\b|"
                           r"\d\s*(?:mg|g|gm|mcg|units?)\b", re.I)
 _LIMIT_BEFORE = re.compile(r"\b(?:max(?:imum)?|up to|not to exceed|limit)\W*$", re.I)
@@ -608,28 +618,14 @@ class _Owners:
         return self._pick(self.kept.last_before(offset), self.merged.last_before(offset))
 
 
-def _last_of(drafts: list[Draft], starts: list[int], generic: str | None,
-             offset: int) -> Draft | None:
-    """The last administration of `generic` whose mention comes before `offset`, among the
-    few before it (`starts`: the drafts' mention offsets, in order; bounded cost)."""
-    if generic is None:
-        return None
-    i = bisect.bisect_left(starts, offset)
-    for draft in reversed(drafts[max(0, i - _LOOK_BACK):i]):
-        if draft.entry.generic == generic:
-            return draft.merged()
-    return None
-
-
-_LOOK_BACK = 64
-
-
-def _last_not_oral(drafts: list[Draft], starts: list[int], offset: int,
-                   look_back: int = 8) -> Draft | None:
-    """The last draft before `offset` whose route is not oral, among the few before it."""
+def _last_before(drafts: list[Draft], starts: list[int], offset: int, want,
+                 look_back: int) -> Draft | None:
+    """The administration of the last draft before `offset` that `want` accepts, among the
+    `look_back` drafts before it (`starts`: the drafts' mention offsets, in order; bounded
+    cost on long notes)."""
     i = bisect.bisect_left(starts, offset)
     for draft in reversed(drafts[max(0, i - look_back):i]):
-        if draft.fields.get("route") != Route.ORAL:
+        if want(draft):
             return draft.merged()
     return None
 
@@ -727,8 +723,11 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if line is not None:
             # "12:45 infusion complete, 70 g infused": the line names no drug, but the chart
             # says whose stop it is; its amounts are that administration's.
-            on_line = owners.last_on(line[0], line[1]) or _last_of(
-                drafts, draft_starts, chart.generic_on(line), line[0])
+            on_line = owners.last_on(line[0], line[1])
+            generic = chart.generic_on(line)
+            if on_line is None and generic is not None:
+                on_line = _last_before(drafts, draft_starts, line[0],
+                                       lambda d, g=generic: d.entry.generic == g, 64)
             if on_line is not None:
                 _fill_sentence(on_line, text, sentence.start_char, sentence.end_char)
                 continue
@@ -743,7 +742,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if owner.fields.get("route") == Route.ORAL:
             # "Premeds: acetaminophen 650 mg PO" / "Infusion start: 09:40": an oral dose
             # has no infusion; the times are the last drug before it that is not oral.
-            owner = _last_not_oral(drafts, draft_starts, sentence.start_char)
+            owner = _last_before(drafts, draft_starts, sentence.start_char,
+                                 lambda d: d.fields.get("route") != Route.ORAL, 8)
             if owner is None:
                 continue
         _read_into(owner, text, sentence.start_char, sentence.end_char,
@@ -864,14 +864,6 @@ def _next_bag(earlier: Draft, later: Draft) -> bool:
     return 0 <= (start - stop) % (24 * 60) <= _NEXT_BAG_GAP_MINUTES
 
 
-def _add_dose(target: Draft, bag: Draft) -> None:
-    """The next bag's dose is given too (R-UNITS-01: units from the total given on the date):
-    "KCl 10 mEq/100 mL bag 1 11:00-12:00", "bag 2 12:00-13:05" is 20 mEq."""
-    first, more = target.fields.get("dose"), bag.fields.get("dose")
-    if first is not None and more is not None and first.unit == more.unit:
-        target.fields["dose"] = Quantity(value=first.value + more.value, unit=first.unit)
-
-
 def _absorb(target: Draft, draft: Draft) -> None:
     """Fill the target's missing fields from another mention of the same administration;
     a product named there ("Ruxience (rituximab-pvvr) 375 mg/m2 = 680 mg" above "0900
@@ -924,7 +916,7 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
         if target is not None and _next_bag(target, draft):
             target.fields["stop"] = draft.fields["stop"]
             target.spans["stop"] = draft.spans["stop"]
-            _add_dose(target, draft)
+            target.add_dose(draft.fields.get("dose"))  # "KCl 10 mEq bag 1", "bag 2"
             draft.merged_into = target
             continue
         if target is None or _separate(target, draft):

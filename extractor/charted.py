@@ -270,13 +270,10 @@ def _add_bag_dose(target: Draft, after: str) -> None:
     """"bag #1 complete; bag #2 KCl 10 mEq/100 mL hung": the second bag's dose is given
     too, in the same infusion (R-ADMIN-09), so the drug's units count both bags (R-UNITS-01:
     units from the total amount given)."""
-    dose = target.fields.get("dose")
-    if dose is None:
-        return
     amounts = [a for a in find_amounts(after) if a.kind == "dose" and not a.per_kg
                and not a.per_m2]
-    if amounts and amounts[0].unit == dose.unit:
-        target.fields["dose"] = Quantity(value=dose.value + amounts[0].value, unit=dose.unit)
+    if amounts:
+        target.add_dose(Quantity(value=amounts[0].value, unit=amounts[0].unit))
 
 
 def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:

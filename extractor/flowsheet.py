@@ -381,10 +381,10 @@ def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent,
                 else:
                     running.append(_Running(generic, generic in event.fluids, event.bolus,
                                             event.pump, carriers))
-        elif _first_rate_starts(event, running, finished):
+        elif (first_rate := _first_rate_drug(event, running, finished)) is not None:
             # "Rate titration: 1005 10 mL/h | 1020 20 ..." under "Inflectra ... 724 mg in NS
             # 250 mL": the first rate charted, with nothing running, starts that drug.
-            generic = next(g for g, _, _ in event.context_drugs if g not in event.fluids)
+            generic = first_rate
             running.append(_Running(generic, False, event.bolus, event.pump, frozenset()))
             event = FlowsheetEvent(**{**event.__dict__, "kind": "start"})
         elif event.kind in ("stop", "pause", "restart", "rate_change", "disconnect"):
@@ -413,15 +413,16 @@ def attribute_events(events: list[FlowsheetEvent]) -> list[tuple[FlowsheetEvent,
     return paired
 
 
-def _first_rate_starts(event: FlowsheetEvent, running: list[_Running],
-                       finished: list[_Running]) -> bool:
-    """A line that names no drug and charts a rate, with nothing running, under a line
-    naming a drug that has neither run nor finished."""
+def _first_rate_drug(event: FlowsheetEvent, running: list[_Running],
+                     finished: list[_Running]) -> str | None:
+    """The drug a line that names none and charts a rate starts, with nothing running: the
+    first drug of the line above, when it has neither run nor finished."""
     if not event.rate or event.drugs or event.kind not in ("other", "rate_change") or running:
-        return False
-    done = {r.generic for r in finished}
+        return None
     drugs = [g for g, _, _ in event.context_drugs if g not in event.fluids]
-    return bool(drugs) and drugs[0] not in done
+    if not drugs or any(r.generic == drugs[0] for r in finished):
+        return None
+    return drugs[0]
 
 
 def _also_event(event: FlowsheetEvent, generic: str, running: list[_Running],
