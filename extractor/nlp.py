@@ -59,7 +59,7 @@ def line_sentences(doc: Doc) -> Doc:
         indented = previous.is_space and previous.text.rsplit("\n", 1)[-1][:1] in (" ", "\t")
         wrapped = (token.text[:1].islower() and not indented
                    and not _ends_statement(doc, previous.i)
-                   and not _short_labelled_line(doc.text, token.idx))
+                   and not _short_labelled_line(doc_text(doc), token.idx))
         value = -1 if wrapped else 1
         if starts[token.i] != value:
             starts[token.i] = value
