@@ -1296,7 +1296,10 @@ def r_receptor_status(cs: CodeSet, mention: DiagnosisMention, out: list[Diagnosi
     """ICD-TAB Z17 ("code first malignant neoplasm"; "use one code, as available, for each
     receptor"; Z17.4-: "when only a combined receptor status is documented"): the stated
     receptor status of a neoplasm whose note asks for Z17 (C50 breast) follows it; a
-    combined HR status takes the HR/HER2 code, never one per receptor beside it."""
+    combined HR status takes the HR/HER2 code, never one per receptor beside it. A Z17 code
+    the term index found for the words alone ("HR" -> Z17.41-) is dropped: the index reads
+    no sign, so its child would be a guess; only the stated statuses are coded."""
+    out = [c for c in out if not c.code.startswith("Z17")]
     status = receptor_status(mention.text)
     host = next((c for c in out if any(r.first.startswith("Z17") for n in
                                        cs.use_additional(c.code) for r in code_refs(n))), None)

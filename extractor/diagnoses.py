@@ -160,6 +160,7 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
     the same sentence. Assertion comes from ConText over the phrase (its own cues
     included: "No fever", "h/o breast cancer", "r/o PE") and from past-history sections.
     One fact per phrase wording and assertion; the engine chooses the codes."""
+    from engine.dx_codes import RECEPTOR_WORDS
     from engine.dx_rules import choices_for as choose_codes
     from extractor.context import assert_spans
     from extractor.dx_statements import diagnosis_pieces
@@ -187,6 +188,10 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
         # Only a phrase some code fully accounts for is a diagnosis; a piece that is not
         # ("right upper lobe", "failed outpatient therapy") may complete the phrase before it.
         choices = choose_codes(mention) if mention.main_terms else []
+        if set(mention.words) <= RECEPTOR_WORDS:
+            # "Breast ca, HR+ HER2-, LUOQ": a receptor status qualifies the neoplasm before
+            # it (ICD-TAB Z17: code first the malignant neoplasm); never a condition alone.
+            choices = []
         listed = (_listed_conditions(text, piece.start, piece.end, read)
                   if choices and _sides_apart(text, piece.start, piece.end) else [])
         if choices and not listed:

@@ -139,6 +139,19 @@ def test_z17_one_code_per_receptor_or_the_combined_status(phrase, expected):
     assert codes(phrase) == expected
 
 
+def test_a_receptor_status_is_never_coded_from_the_index_words_alone():
+    # The term index reads "HR" without its sign (Z17.41 -> Z17.410 would be a guess): only
+    # the stated statuses are coded, once.
+    assert codes("HR+/HER2- breast cancer of the right breast") == ["C50.911", "Z17.411"]
+
+
+def test_a_receptor_status_clause_qualifies_the_neoplasm_before_it():
+    # The clause "HR+ HER2-" is no condition of its own: the side and quadrant after it
+    # still reach the breast cancer (C50.412, not C50.919).
+    assert code_phrase("Breast cancer, HR+ HER2-, left upper outer quadrant") == [
+        "C50.412", "Z17.411"]
+
+
 def test_receptor_clause_is_not_a_negation_in_the_phrase_scorer():
     assert code_phrase("Right breast IDC, ER/PR positive, HER2 negative") == [
         "C50.911", "Z17.0", "Z17.21", "Z17.32"]
