@@ -72,7 +72,10 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # Histology and course words that neoplasm and IBD site codes do
                            # not carry ("high-grade serous carcinoma of left ovary": C56.2).
                            "remission", "serous", "ductal", "lobular", "invasive",
-                           "papillary", "mucinous", "high"})
+                           "papillary", "mucinous", "high",
+                           # Musculoskeletal site codes are by joint ("gout, right first MTP
+                           # joint": M10.071 ankle and foot); small-cell staging words.
+                           "joint", "extensive", "limited", "terminal"})
 # "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
@@ -624,7 +627,29 @@ def r_understood(mention: DiagnosisMention, matches: list[TermMatch], known: fro
     left = {w for w in left if not _is_number(w)}  # "CKD stage 4 (eGFR 22)": a value
     left -= set(mention.bracketed_words)
     left = {w for w in left if w in known and w not in axis_of_word()}
+    if left & COURSE_WORDS:
+        left -= _unused_course_words(out)
     return out if not left else []
+
+
+# A flare or exacerbation is an axis only of the conditions whose titles name it (asthma
+# J45.-1, COPD J44.1, bronchiectasis J47.1); "UC flare", "RA flare" are coded as the
+# condition (Index: no "with exacerbation" under Colitis, ulcerative or Arthritis,
+# rheumatoid), the word changing no code.
+COURSE_WORDS = frozenset({"exacerbation"})
+
+
+def _unused_course_words(kept: list[TermMatch]) -> frozenset[str]:
+    """The course words no title in the category of a kept code names."""
+    if not kept:
+        return frozenset()
+    used: set[str] = set()
+    for m in kept:
+        if m._axes_from is None:
+            return frozenset()
+        used |= {w for e in m._axes_from[0].entries if e.code[:3] == m.code[:3]
+                 for w in COURSE_WORDS & e.words}
+    return COURSE_WORDS - used
 
 
 def _is_number(word: str) -> bool:

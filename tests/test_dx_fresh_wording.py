@@ -46,3 +46,34 @@ def test_icd_g_iv_j_condition_not_addressed_at_this_visit_is_not_coded():
             "2. Hyperlipidemia: not addressed this visit, followed by PCP\n"
             "3. HTN - on lisinopril per PCP, not addressed today\n")
     assert icd(note) == ["D50.9"]
+
+
+# ---- course words, joints, staging words, norovirus (session 22) -----------------------
+
+def test_a_flare_is_an_exacerbation_where_the_category_has_one():
+    # J45.901 / J44.1 "with (acute) exacerbation": "flare" and "flare-up" are read as it.
+    assert codes("asthma flare") == ["J45.901"]
+    assert codes("COPD flare-up") == ["J44.1"]
+
+
+def test_a_flare_changes_no_code_where_the_category_names_none():
+    # No "with exacerbation" under Colitis, ulcerative / Crohn's / Arthritis, rheumatoid:
+    # the condition is coded, never left uncoded for the course word.
+    assert codes("UC flare, on mesalamine") == ["K51.90"]
+    assert codes("Crohn disease flare") == ["K50.90"]
+    assert codes("RA exacerbation") == ["M06.9"]
+
+
+def test_a_joint_names_the_site_of_a_joint_code():
+    assert codes("Gout flare, L first MTP joint") == ["M10.072"]
+
+
+def test_small_cell_staging_words_change_no_lung_code():
+    assert codes("SCLC, extensive stage, left upper lobe") == ["C34.12"]
+    assert codes("limited-stage small cell lung ca of the RLL") == ["C34.31"]
+
+
+def test_norovirus_is_the_a08_11_gastroenteropathy():
+    # A08.11 inclusion term "Acute gastroenteropathy due to Norovirus"; never also K52.9.
+    assert codes("GE due to norovirus (PCR+)") == ["A08.11"]
+    assert codes("gastroenteritis - norovirus") == ["A08.11"]
