@@ -72,7 +72,7 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # Histology and course words that neoplasm and IBD site codes do
                            # not carry ("high-grade serous carcinoma of left ovary": C56.2).
                            "remission", "serous", "ductal", "lobular", "invasive",
-                           "papillary", "mucinous", "high",
+                           "papillary", "mucinous", "high", "squamous",
                            # Musculoskeletal site codes are by joint ("gout, right first MTP
                            # joint": M10.071 ankle and foot); small-cell staging words.
                            "joint", "extensive", "limited", "terminal"})
@@ -89,7 +89,11 @@ ADVERSE_EFFECT_PAIRS = {"D64.81": "T45.1X5"}
 # Axes a title leaves open with "unspecified" that are not sites ("unspecified type of
 # pneumonia"): between otherwise equal titles, the one leaving the axis open is the default.
 OPEN_AXES = frozenset({"type", "severity", "stage", "trimester", "organism", "degree",
-                       "episode", "phase", "level"})
+                       "episode", "phase", "level",
+                       # The whole-site defaults ("Osteitis deformans of unspecified bone"
+                       # M88.9, not "of unspecified shoulder" M88.819, for a phrase naming
+                       # no bone).
+                       "bone", "site"})
 
 
 @dataclass
@@ -1219,14 +1223,21 @@ SEVENTH_WORDS = frozenset({*HEALING_COURSES, "open", "closed", "routine", "heali
 
 
 def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
-    """ICD-G I.A.13: the code a "code first" note names goes before the code with the note."""
+    """ICD-G I.A.13: the code a "code first" note names goes before the code with the note,
+    and the code a "use additional code" note names after it (C61 + Z19.1, not Z19.1
+    first because the phrase put "castration-sensitive" first)."""
     out = list(kept)
     for a in kept:
         for b in kept:
-            if a is not b and _referenced(cs, a.code, b.code) == "code_first" and \
-                    out.index(b) > out.index(a):
+            if a is b:
+                continue
+            kind = _referenced(cs, a.code, b.code)
+            if kind == "code_first" and out.index(b) > out.index(a):
                 out.remove(b)
                 out.insert(out.index(a), b)
+            elif kind == "use_additional" and out.index(b) < out.index(a):
+                out.remove(b)
+                out.insert(out.index(a) + 1, b)
     return out
 
 

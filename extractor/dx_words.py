@@ -54,6 +54,10 @@ _FIXED = [
     (re.compile(r"\bwithout mention of\b"), " without "),
     (re.compile(r"\bnot having achieved remission\b"), " "),
     (re.compile(r"\bacute on chronic\b"), " acute chronic "),
+    # "(skin of) left ear and external auricular canal" (C43.2-, C44.2-, D04.2, D22.2-):
+    # one site, the canal part of the ear; never a list that swallows "skin" or needs
+    # "auricular canal" stated.
+    (re.compile(r"\bear and external auricular canal\b"), " ear (external auricular canal) "),
     # "CKD 3a", "chronic kidney disease IV": a bare stage after the disease name.
     (re.compile(r"\bsecondary to\b"), " due to "),
     (re.compile(r"\bkidney disease,?\s+(?=(?:[1-5][ab]?|i{1,3}[ab]?|iv|v)\b)"),

@@ -77,3 +77,27 @@ def test_norovirus_is_the_a08_11_gastroenteropathy():
     # A08.11 inclusion term "Acute gastroenteropathy due to Norovirus"; never also K52.9.
     assert codes("GE due to norovirus (PCR+)") == ["A08.11"]
     assert codes("gastroenteritis - norovirus") == ["A08.11"]
+
+
+def test_hormone_sensitivity_status_follows_the_prostate_cancer_it_qualifies():
+    # C61 "code, if applicable, to identify hormone sensitivity status (Z19.1-Z19.2)": the
+    # status follows C61 (I.A.13 use additional code), whatever the phrase's word order.
+    assert codes("castration-sensitive adenocarcinoma of the prostate") == ["C61", "Z19.1"]
+    assert codes("prostate ca - castrate resistant") == ["C61", "Z19.2"]
+
+
+def test_the_class_of_lupus_nephritis_changes_no_code():
+    assert codes("SLE w/ class III lupus nephritis") == ["M32.14"]
+
+
+def test_pagets_disease_of_bone_is_osteitis_deformans_by_site():
+    assert codes("Paget disease of bone - L thigh") == ["M88.852"]
+    # No bone named: the unspecified-bone code, never an "unspecified shoulder" one.
+    assert codes("osteitis deformans") == ["M88.9"]
+
+
+def test_ear_and_external_auricular_canal_is_one_site():
+    # C44.2- titles: "skin of <side> ear and external auricular canal". Read as a list the
+    # title once took "canal" for "skin", so an anal-canal SCC was coded C44.221 + K62.9.
+    assert codes("squamous cell carcinoma of the anal canal") == ["C21.1"]
+    assert codes("melanoma of right ear") == ["C43.21"]
