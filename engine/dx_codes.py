@@ -905,7 +905,10 @@ def r_severe_sepsis_first(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]
     first, and when the phrase names none, the note's "sepsis NOS" code (A41.9)."""
     severe = next((m for m in kept if m.code.startswith("R65.2")), None)
     if severe is None:
-        return kept
+        # Sepsis and the localized infection behind it, no organ dysfunction ("sepsis
+        # secondary to cellulitis of R leg"): the systemic infection first (I.C.1.d.4).
+        systemic = [m for m in kept if m.code[:3] in ("A40", "A41")]
+        return systemic + [m for m in kept if m not in systemic]
     systemic = [m for m in kept if m is not severe and (m.code[:3] in ("A40", "A41") or "sepsis"
                 in cs.description(m.code).lower())]
     if systemic:  # the systemic infection, the localized infection, then R65.2-
@@ -1238,7 +1241,10 @@ def _code_first_order(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
             elif kind == "use_additional" and out.index(b) < out.index(a):
                 out.remove(b)
                 out.insert(out.index(a) + 1, b)
-    return out
+    # Z16 "code first the infection": resistance to antimicrobials follows every code of
+    # the phrase (the infection and its organism, B95-B97).
+    return [m for m in out if not m.code.startswith("Z16")] + \
+        [m for m in out if m.code.startswith("Z16")]
 
 
 _METS = r"(?:mets|metastas[ie]s|metastatic disease)"

@@ -101,3 +101,14 @@ def test_ear_and_external_auricular_canal_is_one_site():
     # title once took "canal" for "skin", so an anal-canal SCC was coded C44.221 + K62.9.
     assert codes("squamous cell carcinoma of the anal canal") == ["C21.1"]
     assert codes("melanoma of right ear") == ["C43.21"]
+
+
+def test_esbl_is_the_z16_12_resistance_after_the_infection_and_its_organism():
+    # Z16.12 "Extended spectrum beta lactamase (ESBL) resistance"; Z16: code first the
+    # infection, so it follows N39.0 and the organism B96.20.
+    assert codes("UTI w/ ESBL-producing E. coli") == ["N39.0", "B96.20", "Z16.12"]
+
+
+def test_sepsis_precedes_the_localized_infection_without_organ_dysfunction():
+    # I.C.1.d.4: the systemic infection first, then the localized infection.
+    assert codes("sepsis d/t cellulitis, L lower leg") == ["A41.9", "L03.116"]
