@@ -55,9 +55,22 @@ def _notes_in(cassette: Path) -> tuple[list[str], int, dict[str, list[int]]]:
         tokens["cached"].append(int((usage.get("prompt_tokens_details") or {})
                                     .get("cached_tokens") or 0))
         if prompt:
-            estimate = sum(estimate_tokens(m.get("content") or "") for m in body["messages"])
-            tokens["estimate_ratio"].append(estimate / prompt)
+            tokens["estimate_ratio"].append(request_estimate(body, estimate_tokens) / prompt)
     return seen, len(data["interactions"]), tokens
+
+
+def request_estimate(body: dict, estimate_tokens) -> int:
+    """Estimated prompt tokens of one request: every message's text and, in tools mode,
+    the examples' tool-call arguments (message text alone counted 0.64 x the server's
+    figure on the recorded tools-mode prompts: the examples' answers are in the calls).
+    The tool definitions are left out: whether the server renders them into the prompt is
+    its chat template's choice (the recorded chatml-tools template does not)."""
+    total = 0
+    for message in body["messages"]:
+        total += estimate_tokens(message.get("content") or "")
+        for call in message.get("tool_calls") or []:
+            total += estimate_tokens(call.get("function", {}).get("arguments") or "")
+    return total
 
 
 def _two_passes(notes: list[str], settings, run) -> dict:

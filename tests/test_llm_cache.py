@@ -65,3 +65,18 @@ def test_the_key_changes_when_another_example_is_chosen():
                                                                     chosen=chosen)
     assert cache_key(SHA, BASE, digest, chosen=chosen) != cache_key(SHA, BASE, digest,
                                                                     chosen=other)
+
+
+def test_the_key_changes_when_the_answer_form_or_forced_tool_call_changes(monkeypatch):
+    # Same settings, but the examples' answers written another way (or the tool call no
+    # longer forced) is another request: a cached answer to the old one is never reused.
+    import extractor.llm.client as client
+    from extractor.llm.prompt import AnswerForm
+
+    tools = BASE.model_copy(update={"llm_mode": "tools"})
+    before = key(tools)
+    monkeypatch.setattr(client, "answer_form", lambda s: AnswerForm(every_field=True))
+    assert key(tools) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(client, "tool_call_fields", lambda s: {})
+    assert key(tools) != before

@@ -35,9 +35,14 @@ def cache_key(note_sha256: str, settings, prompts_digest: str, temperature: floa
               chosen: list[list[str]] | None = None) -> str:
     """The key of one note's answer: a change to any part of the request gets a new one,
     including which few-shot examples each chunk was shown (`chosen`: their sources)."""
+    from extractor.llm.client import answer_form, tool_call_fields
     from extractor.llm.drafts import response_schema
 
     parts = {"note": note_sha256, "prompts": prompts_digest, "examples": chosen or [],
+             # How the examples' answers are written (compact JSON, every field, tool
+             # calls) and the request fields that force a tool call: what the model is
+             # shown and allowed, beyond the settings that choose them.
+             "form": repr(answer_form(settings)), "request": tool_call_fields(settings),
              "schema": draft_schema_version(),
              "sent_schema": hashlib.sha256(json.dumps(response_schema(), sort_keys=True)
                                            .encode()).hexdigest()[:12],
