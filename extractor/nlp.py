@@ -177,6 +177,10 @@ def _problem_matcher(nlp, name):  # no annotations: spaCy's config cannot resolv
 # A dose right after a word on the same line: "rocefin 1gm", "toradal 30mg".
 _DOSE_AFTER = re.compile(r"[ \t]*\(?[ \t]*\d+(?:[.,]\d+)?[ \t]*"
                          r"(?:mg|g|gm|grams?|mcg|units?|meq|ml|cc)\b", re.I)
+# A pharmacy mnemonic: four or more capitals, then the strength ("ENOX100", "VANC1000").
+_MNEMONIC = re.compile(r"([A-Z]{4,})\d+(?:\.\d+)?$")
+_DOSE_AFTER_LEADER = re.compile(r"[ \t.]*\d+(?:[.,]\d+)?[ \t]*"
+                                r"(?:mg|g|gm|grams?|mcg|units?|meq|ml|cc)\b", re.I)
 if not Span.has_extension("spelling_of"):
     # The lexicon name a misspelled drug word was read as ("rocefin" -> "Rocephin").
     Span.set_extension("spelling_of", default=None)
@@ -208,7 +212,9 @@ class DrugNameMatcher:
         for token in doc:
             if token.i in taken or len(token) <= _CASE_SENSITIVE_MAX + 1:
                 continue
-            key = self.misspelling_of(token.text, text, token.idx + len(token.text))
+            end = token.idx + len(token.text)
+            key = self.misspelling_of(token.text, text, end) or self.mnemonic_of(
+                token.text, text, end)
             if key is not None:
                 spans.append((Span(doc, token.i, token.i + 1, label="DRUG"), key, key))
         chosen = filter_spans([span for span, _, _ in spans] + list(doc.ents))
@@ -219,6 +225,23 @@ class DrugNameMatcher:
                 span._.spelling_of = drug_names()[key].name if spelling else None
         doc.ents = chosen
         return doc
+
+    def mnemonic_of(self, word: str, text: str, end: int) -> str | None:
+        """The lexicon key a pharmacy mnemonic stands for ("ENOX100" in a Meditech MAR:
+        capitals then the strength): the one generic whose names start with the letters
+        (four or more), when a dose follows, dot leaders allowed. Ambiguous letters
+        ("PRED5": prednisone or prednisolone) stand for nothing. Shown to the coder as a
+        spelling, like a misspelling."""
+        m = _MNEMONIC.match(word)
+        if m is None or m.group(1).lower() in self.guard:
+            return None
+        line_end = text.find("\n", end)
+        if not _DOSE_AFTER_LEADER.match(text, end, line_end if line_end >= 0 else len(text)):
+            return None
+        prefix = m.group(1).lower()
+        found = [key for key in self.by_letter.get(prefix[0], ()) if key.startswith(prefix)]
+        generics = {drug_names()[key].generic for key in found}
+        return min(found, key=len) if len(generics) == 1 else None
 
     def misspelling_of(self, word: str, text: str, end: int) -> str | None:
         """The lexicon key `word` misspells, when it is unambiguous and a dose follows."""

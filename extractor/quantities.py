@@ -302,7 +302,7 @@ def find_durations(text: str) -> list[Duration]:
     return found
 
 
-_VALUE = r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+_VALUE = r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?<!\.)\.\d+)"
 _AMOUNT = re.compile(
     _VALUE + r"\s?(?P<u>mcg|µg|ug|mg|gm|grams?|g|meq|units?|ml|cc|liters?|litres?|l)"
     r"(?:(?P<perkg>\s?(?:/|per)\s?kg)|(?P<perm2>\s?(?:/|per)\s?(?:m2|m²|m\^2|sq\.?\s?m\b))"
@@ -324,6 +324,12 @@ _MILLION_UNITS = re.compile(r"(?<![\w.,])(?P<v>\d+(?:\.\d+)?)\s?(?:million|mill?
                             r"(?:units?|u)\b", _I)
 
 
+def _after_leader(text: str, at: int) -> bool:
+    """A value after dot leaders ("ENOX100......92 MG", a fixed-column export), not after
+    a decimal point or a digit."""
+    return text[at].isdigit() and text[max(0, at - 2):at] == ".."
+
+
 def find_amounts(text: str) -> list[Amount]:
     """Doses, volumes and rates with normalised units ('1 g', '5 mg/kg', '125 mL/hr',
     '2.4 million units')."""
@@ -332,7 +338,8 @@ def find_amounts(text: str) -> list[Amount]:
                m.group(0)) for m in _MILLION_UNITS.finditer(text) if float(m.group("v")) > 0]
     millions = [(a.start, a.end) for a in found]
     for m in _AMOUNT.finditer(text):
-        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in ".,"):
+        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in ".,") \
+                and not _after_leader(text, m.start()):
             continue
         if any(s <= m.start() < e for s, e in millions):
             continue
