@@ -197,7 +197,11 @@ def _code_queued_note(db_url: str, note_id: int, version: int, worker: str,
         except NotecoderError as exc:
             said = str(exc)
             return while_busy(lambda: mark_failed(db_url, note_id, version, worker, said), what)
-    return while_busy(lambda: _store_result(db_url, note_id, version, worker, result), what)
+        # Stored under the guard too: a suspect note waiting for it must not kill the
+        # process between this reading and its store (the reading would be counted
+        # against this note with nothing stored, and after MAX_READINGS fail it).
+        return while_busy(lambda: _store_result(db_url, note_id, version, worker, result),
+                          what)
 
 
 def _readings_started(db_url: str, note_id: int, version: int) -> int | None:
