@@ -630,6 +630,38 @@ def _last_before(drafts: list[Draft], starts: list[int], offset: int, want,
     return None
 
 
+# A line about the product made ready for an ordered dose: "Calculated dose: 684 mg",
+# "Pharmacy: 10 g single-dose vials x 7, all used, no waste", "Vials: 400 mg x1".
+_PREPARED_LINE = re.compile(r"\s*(?:(?:calculated|total|actual|final|prepared|dispensed)\s+"
+                            r"dose|dose\s+(?:calculated|prepared|dispensed)|pharmacy|product|"
+                            r"dispensed|vials?|SDVs?|waste)\b", re.I)
+
+
+def _prepared_for_order(sentence: SpacySpan, text: str, owner: Draft | None,
+                        not_given_at: list[int], not_given_drug: list[str],
+                        drafts: list[Draft], draft_starts: list[int]) -> Draft | None:
+    """The administration a product line written between a drug's order and its given
+    line belongs to: "Regimen: belimumab 10 mg/kg q4 weeks / Calculated dose: 684 mg /
+    Product: Benlysta 400 mg vial x1 ..." or "Order: Gammagard 1 g/kg = 70 g / Pharmacy: 10 g
+    vials x 7, no waste / ... 09:30 Gammagard started". The order names no dose given (it
+    is not today), and no administration was listed since it; the line, which names no
+    drug and no time, is the preparation of the ordered drug, so its amounts and waste go
+    to the first administration of that same drug after it (R-UNITS-01 units from the dose
+    given; R-MOD-JW/JZ waste). Any other drugless line is left to `_continues`."""
+    k = bisect.bisect_left(not_given_at, sentence.start_char)
+    if not k or (owner is not None and owner.mention.start_char > not_given_at[k - 1]):
+        return None
+    chunk = text[sentence.start_char:sentence.end_char]
+    if not _PREPARED_LINE.match(chunk) or find_clock_times(chunk):
+        return None
+    generic = not_given_drug[k - 1]
+    i = bisect.bisect_left(draft_starts, sentence.end_char)
+    for draft in drafts[i:i + 8]:
+        if draft.entry.generic == generic:
+            return draft.merged()
+    return None
+
+
 def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     if cues.NOT_A_CONTINUATION.match(chunk):
@@ -648,9 +680,11 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     drafts: list[Draft] = []
     blocks = _HeaderBlocks(text, mentions)
     not_given_at: list[int] = []  # drugs named but not given: their sentences continue none
+    not_given_drug: list[str] = []  # the generic named at each of those offsets
     for ent, entry in mentions:
         if not _given(ent, text, not_today):
             not_given_at.append(ent.start_char)
+            not_given_drug.append(entry.generic)
             continue
         previous = drafts[-1] if drafts else None
         header = blocks.header_of(ent, entry, previous)
@@ -737,6 +771,11 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if line is not None:
             continue
         owner = owners.last_before(sentence.start_char)
+        ordered = _prepared_for_order(sentence, text, owner, not_given_at, not_given_drug,
+                                      drafts, draft_starts)
+        if ordered is not None:
+            _fill_sentence(ordered, text, sentence.start_char, sentence.end_char)
+            continue
         if owner is None or not _continues(sentence, text):
             continue
         if owner.fields.get("route") == Route.ORAL:
