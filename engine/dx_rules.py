@@ -306,6 +306,51 @@ def r_dx_07_long_term_biologic(facts: Extraction, coded: list[CodeLine]) -> Outc
     return Outcome()
 
 
+def r_dx_07_long_term_control(facts: Extraction, lines: list[CodeLine],
+                              code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
+    """R-DX-07 for a drug the note says the patient goes on taking (a home-medication list,
+    "T2DM on metformin", "continue insulin"): its Z79 code is added after the coded
+    condition whose own "use additional code" note names it, and only then. E11's note
+    names control by insulin (Z79.4), oral drugs (Z79.84) and injectable non-insulin drugs
+    (Z79.85), so "T2DM - continue metformin" is E11.9, Z79.84; E10 has no such note, so
+    type 1 diabetes takes no Z79.4 (I.C.4.a.3); O24.4- has none either (I.C.15.i); I82.5-
+    names Z79.01 for a chronic thrombosis on an anticoagulant. A drug no coded condition's
+    note names ("home meds: apixaban" beside cellulitis) adds nothing: the note is the
+    instruction, so no Z79 code is inferred from a medication list alone. Source: ICD-G
+    I.A.13 ("use additional code"), I.C.4.a.3, I.C.21.c.3; ICD-TAB E08-E13, O24, I82 notes;
+    RULES.md R-DX-07."""
+    from engine.dx_codes import _long_term_codes
+
+    if not facts.medications:
+        return lines
+    cs = code_set(*code_set_ref)
+    table = _long_term_codes(*code_set_ref)
+    out = list(lines)
+    present = {line.code for line in lines if line.system == "ICD-10-CM"}
+    for med in facts.medications:
+        z = table.get(med.name)
+        if z is None or z in present or not cs.is_billable(z):
+            continue
+        owners = [i for i, line in enumerate(out) if line.system == "ICD-10-CM"
+                  and not line.code.startswith("Z79")
+                  and any(r.holds(z) for note in cs.use_additional(line.code)
+                          for r in code_refs(note))]
+        if not owners:
+            continue
+        owner = out[owners[0]]
+        why = (f"{cs.description(z)} ({med.text}, documented as taken; {owner.code}'s "
+               f"'use additional code' note) [{icd10cm_code_set()}].")
+        line = CodeLine(system="ICD-10-CM", code=z, rule="R-DX-07", rationale=why,
+                        evidence=[*med.evidence])
+        # After the condition and the codes that follow it (its other Z79 lines).
+        at = owners[-1] + 1
+        while at < len(out) and out[at].code.startswith("Z79"):
+            at += 1
+        out.insert(at, line)
+        present.add(z)
+    return out
+
+
 def code_diagnoses(
     facts: Extraction, reason_dx_id: str | None, initial: Episode | None = None,
     code_set_ref: CodeSetRef = DEFAULT_CODE_SET,
@@ -344,6 +389,7 @@ def code_diagnoses(
     out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
     out.codes = r_dx_09_unspecified_beside_specific(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)
+    out.codes = r_dx_07_long_term_control(facts, out.codes, code_set_ref)
     encounter = r_dx_05_chemotherapy_encounter(initial, reason, out.codes)
     combined = encounter + out + r_dx_07_long_term_biologic(facts, encounter.codes + out.codes)
     # One line per code: a diagnosis phrase may state what a rule adds (Z79.620 "on

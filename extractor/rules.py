@@ -10,6 +10,7 @@ from extractor.administrations import NotToday, draft_administrations, freeze
 from extractor.budget import check_budget
 from extractor.diagnoses import extract_cultures, extract_diagnoses, read_diagnosis_pieces
 from extractor.encounter import extract_em, extract_place, extract_weight
+from extractor.medications import extract_current_medications
 from extractor.nlp import parse
 from extractor.sections import find_sections, historical_spans
 from notecoder.schema import Extraction
@@ -62,6 +63,7 @@ def extract(text: str) -> tuple[Extraction, list[str]]:
         diagnoses=diagnoses,
         cultures=extract_cultures(doc),
         access_services=extract_access_services(text, not_today.spans),
+        medications=extract_current_medications(text, sections),
         em=extract_em(doc),
         weight=weight,
         place=extract_place(text),

@@ -302,6 +302,16 @@ class AccessService(Fact):
                   "pump_disconnect"]
 
 
+class CurrentMedication(Fact):
+    """A drug the note says the patient takes now and goes on taking (a home-medication
+    list, "T2DM on metformin", "continue insulin glargine"), not a dose given today: never
+    billed; it tells the engine which long-term drug codes (Z79) a condition's
+    "use additional code" note asks for."""
+
+    text: str  # the name as written
+    name: str  # the name as `notecoder/refdata/curated/dx_long_term_drugs.csv` lists it
+
+
 class CultureResult(Fact):
     """A positive culture or organism result documented in the note."""
 
@@ -364,6 +374,7 @@ class Extraction(BaseModel):
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     cultures: list[CultureResult] = Field(default_factory=list)
     access_services: list[AccessService] = Field(default_factory=list)
+    medications: list[CurrentMedication] = Field(default_factory=list)
     em: EMVisit | None = None
     weight: PatientWeight | None = None
     place: EncounterPlace | None = None
@@ -372,7 +383,7 @@ class Extraction(BaseModel):
         """Every fact in the extraction."""
         singles = [f for f in (self.em, self.weight, self.place) if f is not None]
         return [*self.administrations, *self.diagnoses, *self.cultures, *self.access_services,
-                *singles]
+                *self.medications, *singles]
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Extraction:

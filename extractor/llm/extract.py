@@ -163,6 +163,8 @@ class LLMExtractor:
             note_length=len(text), note_sha256=sha,
             administrations=merged.administrations, diagnoses=merged.diagnoses,
             cultures=merged.cultures, em=merged.em, weight=merged.weight, place=merged.place,
+            # Drugs in ongoing use are never billed: read by the offline reader on both paths.
+            medications=reading.offline.medications,
             llm=LLMRun(
                 calls=meter.calls, cache_hits=(self.cache.hits - hits) if self.cache else 0,
                 prompt_tokens=meter.prompt_tokens, completion_tokens=meter.completion_tokens,
