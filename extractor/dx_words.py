@@ -78,6 +78,12 @@ _FIXED = [
     # "Intestinal adhesions, unspecified as to partial versus complete obstruction": the
     # axis is left open; stating it voids the title (like "without").
     (re.compile(r"\bunspecified as to\b"), " without "),
+    # "Hyperemesis gravidarum, mild or unspecified, starting before the end of the 20th
+    # week of gestation" (O21.0/O21.1 inclusion terms): hyperemesis gravidarum is the early
+    # vomiting of pregnancy by definition (late vomiting is O21.2, "vomiting ... after 20
+    # completed weeks"); a note never writes the timing, so it is not required.
+    (re.compile(r",?\s*\bstarting before the end of the 20th week of gestation\b"), " "),
+    (re.compile(r"\bwith metabolic disturbance such as\b"), " with "),
     # "Chronic or unspecified gastric ulcer with hemorrhage" (K25.4): the acuity is the
     # default, not a requirement.
     (re.compile(r"\b([a-z]+) or unspecified\b"), r"(\1)"),

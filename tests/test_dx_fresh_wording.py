@@ -112,3 +112,12 @@ def test_esbl_is_the_z16_12_resistance_after_the_infection_and_its_organism():
 def test_sepsis_precedes_the_localized_infection_without_organ_dysfunction():
     # I.C.1.d.4: the systemic infection first, then the localized infection.
     assert codes("sepsis d/t cellulitis, L lower leg") == ["A41.9", "L03.116"]
+
+
+def test_hyperemesis_gravidarum_needs_no_timing_words():
+    """ICD-TAB O21.0/O21.1: the inclusion terms add "starting before the end of the 20th
+    week of gestation", which is what hyperemesis gravidarum is (late vomiting is O21.2);
+    a note writes only the condition and, for O21.1, the metabolic disturbance."""
+    assert codes("Hyperemesis gravidarum") == ["O21.0"]
+    assert codes("Hyperemesis gravidarum w/ dehydration") == ["O21.1"]
+    assert codes("hyperemesis gravidarum with electrolyte imbalance") == ["O21.1"]
