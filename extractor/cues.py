@@ -20,7 +20,11 @@ START_AFTER = _words(r"start(?:ed)?", r"begun", r"began", r"initiated", r"hung",
                      r"pushed", r"administered")
 STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discontinued",
                     r"d/c(?:'d)?", r"done", r"off", r"infused")
-ROUTE_IV = _words(r"IV", r"intravenous(?:ly)?", r"IVPB", r"IVP", r"PIV", r"PICC", r"port")
+# "dexamethasone 10 mg PO (IV solution given orally)": the injectable form swallowed is an
+# oral dose; "IV" there names the product, not the route.
+ROUTE_IV = _words(r"IV(?![ \t]+(?:solution|formulation|preparation|form|product)\b[^\n)]{0,25}"
+                  r"\b(?:orally|PO|by mouth|swallowed|oral)\b)", r"intravenous(?:ly)?", r"IVPB",
+                  r"IVP", r"PIV", r"PICC", r"port")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
 # "poor PO intake", "poor PO", "tolerating PO", "PO challenge" describe eating and drinking,

@@ -569,10 +569,27 @@ def _bracket_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
             return ranges
         close = text.find("]", hit.end())
         paragraph = text.find("\n\n", hit.end())
+        if close >= 0 and (paragraph < 0 or close < paragraph) and _LABEL_ONLY.match(
+                text, close + 1) and _LABEL_TEXT.fullmatch(text, hit.end(), close):
+            # "[Copied from note dated 03/16/2026 by K. Ames RN]" alone on its line labels
+            # the lines after it: they are copied up to "[end copied text]" or the
+            # paragraph's end, whichever comes first.
+            closer = _BRACKET_CLOSER.search(text, close + 1)
+            close = closer.end() - 1 if closer and (paragraph < 0 or closer.start()
+                                                    < paragraph) else paragraph - 1
+            if close < 0:
+                close = len(text) - 1
         ends = [e for e in (close + 1 if close >= 0 else -1, paragraph) if e >= 0]
         end = min(ends) if ends else len(text)
         ranges.append((hit.start(), end))
         pos = max(end, hit.end())
+
+
+# Nothing but blanks after a bracket's close on its line: the bracket is a label.
+_LABEL_ONLY = re.compile(r"[ \t]*(?:\n|$)")
+# ... and the bracket holds a label only (no copied text of its own after a colon or quote).
+_LABEL_TEXT = re.compile(r"[^:\"“\n\]]{0,80}")
+_BRACKET_CLOSER = re.compile(r"\[[ \t]*(?:end|ends|ended|close[ds]?)\b[^\]\n]{0,40}\]", re.I)
 
 
 _ONE_LINE_BANNER = re.compile(r":\s*[\"“'][^\n]{3,}[\"”']\s*(?:\*{2,}|-{3,}|={3,}|#{2,}|~{2,})"
