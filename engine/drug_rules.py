@@ -174,6 +174,14 @@ def r_units_03_discarded_drug(
     elif admin.vial_size is not None and convert(admin.vial_size, code.billing_unit) is not None:
         per_vial = convert(admin.vial_size, code.billing_unit) or 0.0
         total = billing_units(per_vial * (admin.vial_count or 1), code, profile)
+        if total < given_units and not admin.no_waste_documented:
+            # "400 mg vial x1 + 200 mg vial x1" read as one 400 mg vial for a 544 mg dose:
+            # the containers read hold less than was given, so they say nothing of waste;
+            # JZ would attest no waste that the note never states (CMS JW/JZ FAQ).
+            return [], Outcome.warn(
+                f"{admin.id}: the containers read hold less than the dose; waste not "
+                "documented, JW/JZ for coder (R-UNITS-03)."
+            )
         wasted_units = max(0, total - given_units)
         spans += admin.span_of("vial_size")
         if wasted_units and not admin.no_waste_documented:

@@ -259,7 +259,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             count = _vial_count(before) or _vial_count_after(after)
             if count:
                 draft.fields.setdefault("vial_count", count)
-        elif cues.WASTE.search(after[:20]) or cues.WASTE.search(before[-12:]):
+        elif (cues.WASTE.search(after[:20]) or cues.WASTE.search(before[-12:])
+              or _WASTE_LABEL.search(before)):
             draft.set("wasted", _quantity(amount), begin, end)
         elif _OPENED_TOTAL.search(before) or (_OPENED_AFTER.match(chunk, amount.end)
                                               and _VIALS_BEFORE.search(before)):
@@ -275,6 +276,9 @@ def _assign_amounts(draft: Draft, text: str) -> None:
             draft.set("dose", _quantity(amount), begin, end)
 
 
+# "Waste ........... 56 mg (2.8 mL) remaining": the amount under a waste label, however far
+# its dot leader runs.
+_WASTE_LABEL = re.compile(r"\b(?:waste[d]?|discarded)\s*(?:\.{2,}|:|-+)\s*$", re.I)
 # "5 g/50 mL x1 opened", "120 mg x3 +": a content counted out like containers.
 _COUNT_FOLLOWS = re.compile(r"\s*(?:/\s*[\d.]+\s*(?:mL|ml|cc)\s*)?x\s*\d{1,2}\s*"
                             r"(?:opened|\+|vials?|SDVs?|bottles?)", re.I)
@@ -329,7 +333,8 @@ _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "ten": 10}
 
 
-_COUNT_AFTER = re.compile(r"^\s*(?:single[- ]dose\s+)?(?:vials?|SDVs?)\b[^\n;,]{0,12}?"
+_COUNT_AFTER = re.compile(r"^\s*(?:/\s*[\d.]+\s*(?:mL|ml)\s*)?(?:single[- ]dose\s+)?"
+                          r"(?:vials?|SDVs?)\b[^\n;,]{0,12}?"
                           r"(?:\bx\s*|×\s*)(\d{1,2})\b", re.I)
 
 

@@ -87,7 +87,9 @@ NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wast
                   # A single-dose syringe, pen or kit given whole ("entire dose given SQ",
                   # "full dose SC"): nothing of the container is left.
                   r"entire dose", r"full dose", r"whole dose", r"entire syringe",
-                  r"full syringe", r"entire contents", r"full contents")
+                  r"full syringe", r"entire contents", r"full contents",
+                  # "SDV x2 = 1000 mg in NS 500 mL, all vials used": every container given.
+                  r"all vials used", r"all vials given", r"all vials infused", r"all used")
 # "no waste", "none wasted" say there was none: never a waste amount.
 WASTE = _words(r"(?<!no )(?<!none )(?<!nothing )(?:wasted|waste|discarded)")
 VIAL = _words(r"vials?", r"single[- ]dose (?:vials?|bottles?)", r"bottles?", r"SDV")

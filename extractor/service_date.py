@@ -125,6 +125,26 @@ def _sentence(text: str, at: int) -> tuple[int, int]:
     return start, end
 
 
+def _clock_hour(sentence: str, at_least: int, below: int = 24) -> bool:
+    """A clock time in the sentence with its hour in [at_least, below)."""
+    for match in _TIME.finditer(sentence):
+        digits = match.group(0).replace(":", "")
+        if at_least <= int(digits[:-2] or 0) < below:
+            return True
+    return False
+
+
+def _overnight(text: str, dates: list, dos) -> bool:
+    """The note charts the date of service with an early-morning clock time (before 06:00):
+    a visit that ran past midnight, so the evening before is part of it."""
+    for date in dates:
+        if date.same_day(dos):
+            start, end = _sentence(text, date.start)
+            if _clock_hour(text[start:end], 0, 6):
+                return True
+    return False
+
+
 def other_day_ranges(text: str) -> list[tuple[int, int]]:
     """Sentences that carry a date other than the date of service (and no 'today')."""
     dates = find_dates(text)
@@ -133,6 +153,7 @@ def other_day_ranges(text: str) -> list[tuple[int, int]]:
         return []
     service = dos.as_date(dos.year)
     ranges = []
+    overnight = _overnight(text, dates, dos)
     for date in dates:
         if date.same_day(dos) or _ATTRIBUTE_DATE.search(
                 text, max(0, date.start - 16), date.start):
@@ -142,6 +163,11 @@ def other_day_ranges(text: str) -> list[tuple[int, int]]:
         if _TODAY.search(sentence):
             continue
         when = date.as_date(dos.year)
+        if overnight and when is not None and service is not None \
+                and when == service - dt.timedelta(days=1) and _clock_hour(sentence, 18):
+            # "03/25 23:08 NS bolus start" ... "03/26 00:31 IVPB complete": one visit across
+            # midnight, the evening before the date of service, is the same encounter.
+            continue
         if when is not None and service is not None and when > service \
                 and _TIME.search(sentence):
             # "stopped 03/02 0210" for an infusion started late on 03/01; "pump started
