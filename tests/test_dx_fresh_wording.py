@@ -121,9 +121,3 @@ def test_hyperemesis_gravidarum_needs_no_timing_words():
     assert codes("Hyperemesis gravidarum") == ["O21.0"]
     assert codes("Hyperemesis gravidarum w/ dehydration") == ["O21.1"]
     assert codes("hyperemesis gravidarum with electrolyte imbalance") == ["O21.1"]
-
-
-def test_a_lumbar_vertebral_level_names_the_lumbar_region():
-    """L1-L5 name the lumbar region the M46/M54 codes ask for (M46.26, M46.46, M54.16)."""
-    assert codes("Discitis at L4-L5") == ["M46.46"]
-    assert codes("L5 radiculopathy") == ["M54.16"]
