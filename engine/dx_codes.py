@@ -1374,8 +1374,7 @@ def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
     """Drug name -> its Z79 code: `curated/dx_long_term_drugs.csv` names the class as the
     Z79 title writes it ("anticoagulants"); the code is read from the code set's own titles
     ("Long term (current) use of anticoagulants" -> Z79.01), never typed by hand."""
-    import csv
-    import io
+    from notecoder.refdata.long_term_drugs import long_term_drug_rows
 
     cs = code_set(year, folder)
     by_class: dict[str, str] = {}
@@ -1387,9 +1386,8 @@ def _long_term_codes(year: str, folder: str | None) -> dict[str, str]:
         title = cs.description(code).lower()
         if cs.is_billable(code) and " use of " in title:
             by_class[title.split(" use of ", 1)[1]] = code
-    path = resources.files("notecoder") / "refdata" / "curated" / "dx_long_term_drugs.csv"
     out = {}
-    for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+    for row in long_term_drug_rows():
         code = by_class.get(row["long_term_use_of"].lower())
         if code is None:
             raise ValueError(f"no Z79 title 'use of {row['long_term_use_of']}' in {year}")

@@ -14,13 +14,11 @@ and a family-history or allergy section never holds a current drug.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from functools import cache
-from importlib import resources
 
 from extractor.sections import Section
+from notecoder.refdata.long_term_drugs import long_term_drug_rows
 from notecoder.schema import CurrentMedication, Span
 
 _I = re.IGNORECASE
@@ -52,9 +50,8 @@ _CLAUSE_START = re.compile(r"[.;\n](?!\d)")
 
 @cache
 def _names() -> re.Pattern[str]:
-    path = resources.files("notecoder") / "refdata" / "curated" / "dx_long_term_drugs.csv"
-    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
-    names = sorted({r["drug"].lower() for r in rows} - _NOT_READ, key=len, reverse=True)
+    names = sorted({r["drug"].lower() for r in long_term_drug_rows()} - _NOT_READ, key=len,
+                   reverse=True)
     return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", _I)
 
 
@@ -74,8 +71,8 @@ def _current(text: str, start: int, end: int, section: Section | None) -> bool:
     if _NOT_AFTER.match(text, end):
         return False
     line_start = text.rfind("\n", 0, start) + 1
-    floor = max(line_start, section.header_end if section is not None
-                and section.start <= start else line_start)
+    # `section` holds `start` (`_section_of`): a clause never reaches back past its header.
+    floor = max(line_start, section.header_end) if section is not None else line_start
     lead = text[_clause_start(text, start, floor):start]
     cues = list(_CUE.finditer(lead))
     if cues:

@@ -569,18 +569,16 @@ def _bracket_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
             return ranges
         close = text.find("]", hit.end())
         paragraph = text.find("\n\n", hit.end())
-        if close >= 0 and (paragraph < 0 or close < paragraph) and _LABEL_ONLY.match(
-                text, close + 1) and _LABEL_TEXT.fullmatch(text, hit.end(), close):
+        paragraph_end = paragraph if paragraph >= 0 else len(text)
+        if 0 <= close < paragraph_end and _LABEL_ONLY.match(text, close + 1) \
+                and _LABEL_TEXT.fullmatch(text, hit.end(), close):
             # "[Copied from note dated 03/16/2026 by K. Ames RN]" alone on its line labels
             # the lines after it: they are copied up to "[end copied text]" or the
             # paragraph's end, whichever comes first.
-            closer = _BRACKET_CLOSER.search(text, close + 1)
-            close = closer.end() - 1 if closer and (paragraph < 0 or closer.start()
-                                                    < paragraph) else paragraph - 1
-            if close < 0:
-                close = len(text) - 1
-        ends = [e for e in (close + 1 if close >= 0 else -1, paragraph) if e >= 0]
-        end = min(ends) if ends else len(text)
+            closer = _BRACKET_CLOSER.search(text, close + 1, paragraph_end)
+            end = closer.end() if closer else paragraph_end
+        else:
+            end = min(close + 1, paragraph_end) if close >= 0 else paragraph_end
         ranges.append((hit.start(), end))
         pos = max(end, hit.end())
 
