@@ -183,10 +183,12 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     if best is None:
         return None
     _, e, explained, defaults = best
-    if (e.code[:1] == "Z" and len(explained) < 2) or e.code[:2] == "Y9":
+    if (e.code[:1] == "Z" and len(explained) < 2 and not _whole_title(e, mt.key)) \
+            or e.code[:2] == "Y9":
         # "observation, VS WNL" (Z39.0), "activity as tolerated" (Y93.9): an encounter,
-        # status or activity code needs more than one stated word, and Y90-Y99 are
-        # external-cause details an injury code would carry, never a note's diagnosis.
+        # status or activity code needs more than one stated word, unless the word is the
+        # whole title (`_whole_title`), and Y90-Y99 are external-cause details an injury
+        # code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
     unexplained = (core - explained - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
@@ -195,6 +197,23 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         frozenset()
     match._axes_from = (mt, e, sat, stated)
     return match
+
+
+_TITLE_FILLER = frozenset({"unspecified", "status", "of", "and", "the"})
+
+
+def _whole_title(e: TermEntry, key: str) -> bool:
+    """A one-word status the title is all of (ICD-TAB Z59.00 "Homelessness, unspecified",
+    Z56.0 "Unemployment, unspecified"; Z66 "Do not resuscitate" for "DNR", its initials):
+    the word states the code, as the Index entry of the same word does. A title with any
+    other word ("Stress, not elsewhere classified" Z73.3, "Immunization not carried out
+    ...") still needs more than the one word."""
+    if e.required:
+        return False
+    words = [w for w in re.findall(r"[a-z]+", code_set().description(e.code).lower())
+             if w not in _TITLE_FILLER]
+    return words == [key] or (len(words) == len(key) >= 3
+                              and "".join(w[0] for w in words) == key)
 
 
 @lru_cache(maxsize=1024)
@@ -500,12 +519,33 @@ def r_code_first_use_additional(cs: CodeSet, kept: list[TermMatch], aside: list[
                         continue
                     key = _title_key(cs.description(r.first))
                     if key and key in stated and key not in k.explained \
+                            and _note_words_stated(note, cs.description(r.first), stated) \
                             and not any(o.code == r.first for o in out):
                         bare = _bare_code_match(cs, r.first,
                                                 f"I.A.13 use additional code ({k.code})", {key})
                         if not _note_answered(cs, k, bare, out):
                             out.insert(out.index(k) + 1, bare)
     return out
+
+
+_NOTE_FILLER = frozenset({"if", "applicable", "to", "identify", "code", "any", "associated",
+                          "with", "the", "of", "and", "or", "such", "as", "a", "an", "in"})
+_SEVERITY = frozenset({"mild", "moderate", "severe"})
+
+
+def _note_words_stated(note: str, title: str, stated: set[str]) -> bool:
+    """ICD-G I.A.13: a "use additional code" note's words say when its code applies
+    ("dementia with anxiety (F02.84)"): every word before "without" is stated and none
+    after it ("dementia without behavioral disturbance (F02.80)" for "dementia in
+    Alzheimer's disease"), and a severity the title names (F02.A4 "mild") is stated."""
+    from extractor.dx_words import prepare, split_words
+
+    head = note.split("(", 1)[0]
+    wanted, _, unwanted = head.lower().partition(" without ")
+    need = set(split_words(prepare(wanted))) - _NOTE_FILLER
+    avoid = set(split_words(prepare(unwanted))) - _NOTE_FILLER
+    severity = set(split_words(prepare(title))) & _SEVERITY
+    return need <= stated and not avoid & stated and severity <= stated
 
 
 def _note_answered(cs: CodeSet, k: TermMatch, candidate: TermMatch, out: list[TermMatch]
@@ -1075,14 +1115,27 @@ def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
 def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.C.21.c.4 (history codes), I.C.2.d (excised malignancy -> Z85): a "history of"
     phrase keeps only personal-history codes (Z85-Z87), "family history of" only Z80-Z84;
-    no current-condition code is reported for it."""
+    no current-condition code is reported for it. A past procedure that leaves a status
+    ("h/o gastric bypass" Z98.84, "hx of R THA" Z96.641) keeps its status code: I.C.21.c.3
+    status codes say a patient carries the after-effect of a procedure, which a history of
+    the procedure states."""
     if mention.family:
         return [m for m in kept if "Z80" <= m.code[:3] <= "Z84"]
     if mention.history:
-        return [m for m in kept if "Z85" <= m.code[:3] <= "Z87" or m.code in OTHER_HISTORY_CODES]
+        out = [m for m in kept if "Z85" <= m.code[:3] <= "Z87" or m.code in OTHER_HISTORY_CODES
+               or m.code[:3] in STATUS_AFTER_PROCEDURE]
+        # I.A.9.a: "Other specified postprocedural states" (Z98.890) only when no code of
+        # the block names the state ("h/o gastric bypass": Z98.84 alone).
+        if any(m.code[:3] in STATUS_AFTER_PROCEDURE and m.code != "Z98.890" for m in out):
+            out = [m for m in out if m.code != "Z98.890"]
+        return out
     return [m for m in kept if not ("Z80" <= m.code[:3] <= "Z87")]
 
 
+# Status after a procedure (ICD-TAB Z89 acquired absence of limb, Z90 of organs, Z93
+# artificial opening, Z95 cardiac and vascular implants, Z96 other functional implants, Z98
+# other postprocedural states).
+STATUS_AFTER_PROCEDURE = frozenset({"Z89", "Z90", "Z93", "Z95", "Z96", "Z98"})
 # History codes outside Z85-Z87 ("History of falling" Z91.81; ICD-G I.C.21.c.4 lists
 # Z91.4-, Z91.5-, Z91.8- and Z92.- among the history codes).
 OTHER_HISTORY_CODES = frozenset({"Z91.81", "Z91.82", "Z91.410", "Z91.411", "Z91.412",

@@ -4,13 +4,15 @@ Pure: text in, mention out. The main terms are the words of the phrase that head
 in the generated term index (`engine.icd10cm_terms`), so any wording the tabular or the
 curated synonyms know is read, not a fixed phrase list. Misspelt words of six letters or
 more are corrected to an index word within a bounded edit distance (1 up to 8 letters, 2
-beyond; a transposition counts 1). Axis vocabulary is data: `lexicons/dx_axes.json`.
+beyond; a transposition counts 1); a five-letter word only by one letter it lacks. Axis
+vocabulary is data: `lexicons/dx_axes.json`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -18,7 +20,7 @@ from itertools import pairwise
 
 from engine.icd10cm import DEFAULT_YEAR
 from engine.icd10cm_terms import TermIndex, term_index
-from extractor.dx_words import PhraseWords, phrase_words, synonym_words
+from extractor.dx_words import PhraseWords, phrase_words, synonym_words, synonyms
 from notecoder.schema import DiagnosisAxes, DiagnosisMention
 
 AXES_FILE = "dx_axes.json"
@@ -69,8 +71,11 @@ class _Speller:
     """Bounded-edit-distance correction to the index's words; the candidate lists of a
     first letter are built the first time a word with that letter needs correcting."""
 
-    def __init__(self, words: frozenset[str]) -> None:
+    def __init__(self, words: frozenset[str], titles: Callable[[str], int] = lambda w: 0,
+                 same: dict[str, str] | None = None) -> None:
         self.words = words
+        self.titles = titles  # a word -> the titles under it as a main term (0: none)
+        self.same = same or {}  # synonym "word" rows: two spellings of one word
         self.buckets: dict[tuple[str, int], list[str]] = {}
         self._letters: set[str] = set()
 
@@ -84,32 +89,54 @@ class _Speller:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one speller per index, kept for the process
     def correct(self, word: str) -> str:
-        if word in self.words or len(word) < MIN_FUZZY_LENGTH or not word.isalpha():
+        if word in self.words or not word.isalpha() or len(word) < MIN_FUZZY_LENGTH - 1:
             return word
         from rapidfuzz.distance import OSA
 
+        # A five-letter word is corrected only by one letter it lacks ("astma" -> "asthma"):
+        # a changed letter of a word that short reaches too many other words.
+        short = len(word) < MIN_FUZZY_LENGTH
         bound = 1 if len(word) <= 8 else 2
-        best, best_d, tie = word, bound + 1, False
+        best_d, near = bound + 1, []
         # A procedure word is corrected only to a word of the same procedure suffix
         # ("colectomy" is never "colostomy", a status code's word).
         suffix = _PROCEDURE_SUFFIX.search(word)
-        for n in range(len(word) - bound, len(word) + bound + 1):
+        lengths = [len(word) + 1] if short else range(len(word) - bound, len(word) + bound + 1)
+        for n in lengths:
             for cand in self._bucket(word[0], n):
                 if suffix and not cand.endswith(suffix.group(0)):
                     continue
                 d = OSA.distance(word, cand, score_cutoff=bound)
                 if d < best_d:
-                    best, best_d, tie = cand, d, False
-                elif d == best_d and cand != best:
-                    tie = True
-        # Two index words equally near: do not guess.
-        return word if tie or best_d > bound else best
+                    best_d, near = d, [cand]
+                elif d == best_d:
+                    near.append(cand)
+        return self._one_of(word, near) if best_d <= bound else word
+
+    def _one_of(self, word: str, near: list[str]) -> str:
+        """The correction among equally near index words, or the word itself when they are
+        truly different words (never guess): two spellings of one word ("diabetes" /
+        "diabetic", a synonym "word" row) are one; else a single main term among them wins,
+        a main term with ten times the titles of every other wins, since a diagnosis phrase
+        names its condition ("migrane": "migraine", 129 titles, not the "migran" of
+        erythema migrans, 5)."""
+        kinds = {self.same.get(c, c) for c in near}
+        if len(kinds) == 1:
+            return next(iter(kinds)) if len(near) > 1 else near[0]
+        sizes = sorted(((self.titles(c), c) for c in near), reverse=True)
+        # One main term of many titles beside words that head few or none.
+        return sizes[0][1] if sizes[0][0] >= 10 * max(sizes[1][0], 1) else word
 
 
 @cache
 def _speller(year: str, folder: str | None) -> _Speller:
     index = term_index(year, folder)
-    return _Speller(index.words() | synonym_words())
+
+    def titles(word: str) -> int:
+        mt = index.term(word)
+        return len(mt.entries) if mt is not None else 0
+
+    return _Speller(index.words() | synonym_words(), titles, synonyms().word)
 
 
 PREGNANCY_WORDS = frozenset({"pregnancy", "pregnant", "gravidarum", "gestational", "gestation",
@@ -208,6 +235,19 @@ def _multiple_sites_listed(pw):
                    bracketed=pw.bracketed - listed)
 
 
+# A possessive name ("Raynaud's", "Hashimoto's"): an eponym.
+_EPONYM = re.compile(r"\b[A-Z][a-z]+['’]s\b")
+
+
+def _eponym_title(mention: DiagnosisMention, noun: str, year: str, folder: str | None) -> bool:
+    """True when a title under `noun` needs the phrase's eponym as its only required word."""
+    mt = term_index(year, folder).term(noun)
+    if mt is None or noun not in mention.main_terms:
+        return False
+    stated = set(mention.words) - {noun}
+    return any(len(e.required) == 1 and e.required[0] & stated for e in mt.entries)
+
+
 def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
                 ) -> DiagnosisMention:
     """A diagnosis phrase -> its main terms, words and axes (no code is chosen here)."""
@@ -220,6 +260,13 @@ def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
     encounter_words = _ENCOUNTER_WORDS if axes.encounter is not None else frozenset()
     main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft])
                   if w in index and w not in encounter_words]
+    if not main_terms and _EPONYM.search(text):
+        # "Raynaud's", "Crohn's": an eponym written without its noun is the eponym's
+        # disease or syndrome (Index: "Raynaud's disease, phenomenon, syndrome I73.00").
+        for noun in ("disease", "syndrome"):
+            found = read_phrase(f"{text} {noun}", year, folder)
+            if _eponym_title(found, noun, year, folder):
+                return found.model_copy(update={"text": text})
     words = set(pw.core)
     return DiagnosisMention(
         text=text, main_terms=main_terms, words=list(pw.core), soft_words=pw.soft,
