@@ -199,6 +199,7 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
     return match
 
 
+_DRUG_COURSE = frozenset({"long", "term", "chronic", "prolonged", "daily"})
 _TITLE_FILLER = frozenset({"unspecified", "status", "of", "and", "the"})
 
 
@@ -1707,7 +1708,8 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     current = matches
     matches = r_history(mention, matches)
 
-    cause_words = cause.words | _cue_words(mention) if cause else frozenset()
+    # "due to long-term omeprazole": the course of the causing drug, no condition's words.
+    cause_words = cause.words | _cue_words(mention) | _DRUG_COURSE if cause else frozenset()
     if mention.axes.gestation_weeks is not None:
         weeks = mention.axes.gestation_weeks
         cause_words |= {str(weeks), "week", _trimester(weeks), "trimester"}

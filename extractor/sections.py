@@ -584,10 +584,11 @@ def _bracket_ranges(text: str, rules: _Rules) -> list[tuple[int, int]]:
 
 
 # Nothing but blanks after a bracket's close on its line: the bracket is a label.
-_LABEL_ONLY = re.compile(r"[ \t]*(?:\n|$)")
+_LABEL_ONLY = re.compile(r"\]?[ \t]*(?:\n|$)")  # "[[ Copied forward ... ]]" too
 # ... and the bracket holds a label only (no copied text of its own after a colon or quote).
 _LABEL_TEXT = re.compile(r"[^:\"“\n\]]{0,80}")
-_BRACKET_CLOSER = re.compile(r"\[[ \t]*(?:end|ends|ended|close[ds]?)\b[^\]\n]{0,40}\]", re.I)
+_BRACKET_CLOSER = re.compile(r"\[{1,2}[ \t]*(?:end|ends|ended|close[ds]?)\b[^\]\n]{0,40}\]{1,2}",
+                             re.I)
 
 
 _ONE_LINE_BANNER = re.compile(r":\s*[\"“'][^\n]{3,}[\"”']\s*(?:\*{2,}|-{3,}|={3,}|#{2,}|~{2,})"
