@@ -235,6 +235,18 @@ def _multiple_sites_listed(pw):
                    bracketed=pw.bracketed - listed)
 
 
+# Joint sites of the musculoskeletal chapter's site axis (ICD-TAB M05-M19 5th character).
+_JOINTS = frozenset({"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot",
+                     "mcp", "pip", "mtp"})
+_SIDES = frozenset({"right", "left", "bilateral", "both"})
+
+
+def _has_multiple_site_title(index: TermIndex, key: str) -> bool:
+    mt = index.term(key)
+    return mt is not None and any(any("multiple" in g for g in e.required)
+                                  for e in mt.entries if e.code[:1] == "M")
+
+
 # A possessive name ("Raynaud's", "Hashimoto's"): an eponym.
 _EPONYM = re.compile(r"\b[A-Z][a-z]+['’]s\b")
 
@@ -260,6 +272,16 @@ def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
     encounter_words = _ENCOUNTER_WORDS if axes.encounter is not None else frozenset()
     main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft])
                   if w in index and w not in encounter_words]
+    joints = _JOINTS & set(pw.core)
+    if len(joints) >= 2 and "multiple" not in pw.core and any(
+            _has_multiple_site_title(index, k) for k in main_terms if k not in joints):
+        # "seropositive RA (RF+, CCP+) hands, wrists, knees": joints of two or more sites
+        # are the "multiple sites" code (Index: Arthritis, rheumatoid, with rheumatoid
+        # factor, multiple site M05.79), never one of them (M05.74- hand).
+        core = tuple(w for w in pw.core if w not in joints and w not in _SIDES)
+        pw = replace(pw, core=(*core, "multiple", "site"), soft={}, bracketed=frozenset())
+        axes = _axes(pw)
+        main_terms = [w for w in dict.fromkeys(pw.core) if w in index]
     if not main_terms and _EPONYM.search(text):
         # "Raynaud's", "Crohn's": an eponym written without its noun is the eponym's
         # disease or syndrome (Index: "Raynaud's disease, phenomenon, syndrome I73.00").

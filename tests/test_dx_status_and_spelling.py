@@ -51,3 +51,16 @@ def test_phrase_codes(phrase: str, expected: list[str]) -> None:
 ])
 def test_no_status_code_without_its_words(phrase: str) -> None:
     assert not any(c.startswith(("Z73", "Z9")) for c in code_phrase(phrase))
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    # Joints of two or more sites: the "multiple sites" code (Index: Arthritis, rheumatoid,
+    # with rheumatoid factor, multiple site M05.79), never one site's code.
+    ("RF positive rheumatoid arthritis involving L shoulder, R elbow and both knees",
+     ["M05.79"]),
+    ("seropositive RA - MCPs/wrists", ["M05.79"]),
+    # One joint keeps its site and side.
+    ("RF+ RA of the left wrist", ["M05.732"]),
+])
+def test_joints_of_several_sites_are_multiple_sites(phrase: str, expected: list[str]) -> None:
+    assert code_phrase(phrase) == expected
