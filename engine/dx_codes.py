@@ -41,7 +41,7 @@ from engine.icd10cm import DEFAULT_YEAR, CodeRange, CodeSet, code_refs, code_set
 from engine.icd10cm_drugs import Substance, drug_table
 from engine.icd10cm_terms import MainTerm, TermEntry, TermIndex, term_index
 from extractor.dx_terms import axes_vocabulary, axis_of_word
-from extractor.dx_words import synonyms, title_terms
+from extractor.dx_words import prepare, split_words, synonyms, title_terms
 from notecoder.schema import DiagnosisCodeChoice, DiagnosisMention
 
 HISTORY_FILE = "dx_history_codes.json"
@@ -539,8 +539,6 @@ def _note_words_stated(note: str, title: str, stated: set[str]) -> bool:
     ("dementia with anxiety (F02.84)"): every word before "without" is stated and none
     after it ("dementia without behavioral disturbance (F02.80)" for "dementia in
     Alzheimer's disease"), and a severity the title names (F02.A4 "mild") is stated."""
-    from extractor.dx_words import prepare, split_words
-
     head = note.split("(", 1)[0]
     wanted, _, unwanted = head.lower().partition(" without ")
     need = set(split_words(prepare(wanted))) - _NOTE_FILLER

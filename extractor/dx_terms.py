@@ -116,10 +116,9 @@ class _Speller:
     def _one_of(self, word: str, near: list[str]) -> str:
         """The correction among equally near index words, or the word itself when they are
         truly different words (never guess): two spellings of one word ("diabetes" /
-        "diabetic", a synonym "word" row) are one; else a single main term among them wins,
-        a main term with ten times the titles of every other wins, since a diagnosis phrase
-        names its condition ("migrane": "migraine", 129 titles, not the "migran" of
-        erythema migrans, 5)."""
+        "diabetic", a synonym "word" row) are one; else a main term with ten times the
+        titles of every other wins, since a diagnosis phrase names its condition
+        ("migrane": "migraine", 129 titles, not the "migran" of erythema migrans, 5)."""
         kinds = {self.same.get(c, c) for c in near}
         if len(kinds) == 1:
             return next(iter(kinds)) if len(near) > 1 else near[0]
@@ -247,6 +246,21 @@ def _has_multiple_site_title(index: TermIndex, key: str) -> bool:
                                   for e in mt.entries if e.code[:1] == "M")
 
 
+def _joints_of_several_sites(pw: PhraseWords, index: TermIndex, main_terms: list[str]
+                             ) -> PhraseWords | None:
+    """"seropositive RA (RF+, CCP+) hands, wrists, knees": joints of two or more sites, for
+    a condition with a "multiple sites" code, are that code (Index: Arthritis, rheumatoid,
+    with rheumatoid factor, multiple site M05.79), never one of them (M05.74- hand): the
+    words with the joints and sides replaced by "multiple site", or None. The sibling of
+    `_multiple_sites_listed`, for a list that does not say "multiple"."""
+    joints = _JOINTS & set(pw.core)
+    if len(joints) < 2 or "multiple" in pw.core or not any(
+            _has_multiple_site_title(index, k) for k in main_terms if k not in joints):
+        return None
+    core = tuple(w for w in pw.core if w not in joints and w not in _SIDES)
+    return replace(pw, core=(*core, "multiple", "site"), soft={}, bracketed=frozenset())
+
+
 # A possessive name ("Raynaud's", "Hashimoto's"): an eponym.
 _EPONYM = re.compile(r"\b[A-Z][a-z]+['’]s\b")
 
@@ -272,14 +286,9 @@ def read_phrase(text: str, year: str = DEFAULT_YEAR, folder: str | None = None
     encounter_words = _ENCOUNTER_WORDS if axes.encounter is not None else frozenset()
     main_terms = [w for w in dict.fromkeys([*pw.core, *pw.soft])
                   if w in index and w not in encounter_words]
-    joints = _JOINTS & set(pw.core)
-    if len(joints) >= 2 and "multiple" not in pw.core and any(
-            _has_multiple_site_title(index, k) for k in main_terms if k not in joints):
-        # "seropositive RA (RF+, CCP+) hands, wrists, knees": joints of two or more sites
-        # are the "multiple sites" code (Index: Arthritis, rheumatoid, with rheumatoid
-        # factor, multiple site M05.79), never one of them (M05.74- hand).
-        core = tuple(w for w in pw.core if w not in joints and w not in _SIDES)
-        pw = replace(pw, core=(*core, "multiple", "site"), soft={}, bracketed=frozenset())
+    several = _joints_of_several_sites(pw, index, main_terms)
+    if several is not None:
+        pw = several
         axes = _axes(pw)
         main_terms = [w for w in dict.fromkeys(pw.core) if w in index]
     if not main_terms and _EPONYM.search(text):
