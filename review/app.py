@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi import Path as InPath
@@ -48,6 +48,24 @@ log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS_LABELS = {NoteStatus.REREVIEW: "needs re-review"}  # a status as people read it
 TEMPLATES.env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
+# A code line's agreement (`--extractor both|llm`) as its badge says it, and what it means.
+AGREEMENT_BADGES = {
+    "both": ("both readers", "Found independently by the offline reader and by the LLM: "
+             "two readers agree on the facts this line rests on."),
+    "rules": ("offline reader only", "Found by the offline (rules) reader alone; the LLM did "
+              "not find a fact this line rests on. Check the evidence."),
+    "llm": ("LLM only", "Found by the LLM alone; the offline reader did not find a fact this "
+            "line rests on. Check the evidence."),
+}
+TEMPLATES.env.globals["agreement_badges"] = AGREEMENT_BADGES
+# The queue's agreement filter as the page offers it (value, label).
+AGREEMENT_CHOICES = (("any", "any"), ("single", "one reader only"), ("llm", "LLM only"),
+                     ("rules", "offline reader only"))
+QUEUE_FILTERS = ("status", "coder", "since", "until", "assigned", "agreement")
+AgreementFilter = Annotated[Literal["any", "single", "llm", "rules"], Query(
+    description="Notes with a line of the current coding found by one reader only "
+                "(`single`), by the LLM only (`llm`) or by the offline reader only "
+                "(`rules`); `any` (default) filters nothing.")]
 CODERS = (Role.CODER, Role.ADMIN)
 PALETTE = 8  # evidence highlight colours (review.css .hl-0 ... .hl-7), one per code line
 CDI = (Role.CDI, Role.ADMIN)
@@ -324,19 +342,25 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/queue", response_class=HTMLResponse, include_in_schema=False)
     def queue_page(request: Request, db: Db, user: Coder, status: str = "", coder: str = "",
                    since: str = "", until: str = "", assigned: str = "",
-                   page_no: PageNo = 1) -> HTMLResponse:
+                   agreement: str = "any", page_no: PageNo = 1) -> HTMLResponse:
         return queue_view(request, db, user, {"status": status, "coder": coder, "since": since,
-                                              "until": until, "assigned": assigned}, page_no)
+                                              "until": until, "assigned": assigned,
+                                              "agreement": agreement}, page_no)
 
     def queue_view(request: Request, db: Session, user: User, filters: dict[str, str],
                    page_no: int = 1, uploads: dict | None = None,
                    status_code: int = 200) -> HTMLResponse:
         """The queue page; `uploads`: the per-file results of an upload, shown above it."""
+        # An unknown agreement filter (a hand-typed URL) shows every note, as a bad coder id
+        # does.
+        filters = {**filters, "agreement": _agreement(filters.get("agreement", ""))}
         listing = service.list_queue(db, filters["status"] or None, _int(filters["coder"]),
                                      _date(filters["since"]),
                                      _date(filters["until"], end=True), page_no,
-                                     assigned=user.id if filters["assigned"] == "me" else None)
+                                     assigned=user.id if filters["assigned"] == "me" else None,
+                                     agreement=filters["agreement"])
         response = page(request, "queue.html", listing=listing, statuses=list(NoteStatus),
+                        agreements=AGREEMENT_CHOICES,
                         coders=service.coders(db), worker_running=service.worker_running(db),
                         counts=service.queue_counts(db, listing.notes), filters=filters,
                         uploads=uploads)
@@ -386,8 +410,7 @@ def create_app(settings: Settings) -> FastAPI:
             return RedirectResponse(f"/notes/{queued[0][1].id}", status_code=303)
         if not queued and len(problems) == 1:
             raise service.ReviewError(f"{problems[0].name}: {problems[0].message}")
-        return queue_view(request, db, user, dict.fromkeys(
-            ("status", "coder", "since", "until", "assigned"), ""),
+        return queue_view(request, db, user, dict.fromkeys(QUEUE_FILTERS, ""),
             uploads={"queued": queued, "problems": problems},
             status_code=200 if queued else 400)
 
@@ -558,21 +581,25 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/notes", tags=["coder"])
     def api_queue(db: Db, user: Coder, status: str | None = None,
                   coder: Annotated[int | None, Query(ge=1, le=service.MAX_INTEGER)] = None,
+                  agreement: AgreementFilter = "any",
                   page_no: PageNo = 1, per_page: PageNo = 25) -> dict:
+        """Notes newest first, filtered by status, submitting coder and agreement."""
         listing = service.list_queue(db, status, coder, page=page_no,
-                                     per_page=min(max(per_page, 1), 100))
+                                     per_page=min(max(per_page, 1), 100), agreement=agreement)
         return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
                 "notes": [_note_summary(n) for n in listing.notes]}
 
     @app.get("/api/queue", tags=["coder"])
     def api_queue_rows(db: Db, user: Coder, status: str = "", coder: str = "",
                        since: str = "", until: str = "", assigned: str = "",
-                       page_no: PageNo = 1) -> dict:
-        """The queue page's rows (polled by static/queue.js): the page's filters, and per
-        note its lines, warnings and open CDI queries, submitter and assignee."""
+                       agreement: AgreementFilter = "any", page_no: PageNo = 1) -> dict:
+        """The queue page's rows (polled by static/live.js): the page's filters (status,
+        coder, since, until, assigned=me, agreement), and per note its lines, warnings and
+        open CDI queries, submitter and assignee."""
         listing = service.list_queue(db, status or None, _int(coder), _date(since),
                                      _date(until, end=True), page_no,
-                                     assigned=user.id if assigned == "me" else None)
+                                     assigned=user.id if assigned == "me" else None,
+                                     agreement=agreement)
         counts = service.queue_counts(db, listing.notes)
         return {"total": listing.total, "page": listing.page, "per_page": listing.per_page,
                 "notes": [{**_note_summary(n), **counts[n.id],
@@ -738,7 +765,8 @@ def _line_json(line, code_set=None) -> dict:
     found = {"id": line.id, "system": line.system, "code": line.code, "units": line.units,
              "modifiers": line.modifiers, "rule": line.rule, "rationale": line.rationale,
              "evidence": line.evidence, "status": line.status, "reason": line.reason,
-             "change": line.change, "previous": line.previous, "flag": line.flag}
+             "change": line.change, "previous": line.previous, "flag": line.flag,
+             "agreement": line.agreement}
     if code_set is not None:
         found.update(_explained(line, code_set))
     return found
@@ -804,6 +832,11 @@ def _age(now: dt.datetime, then: dt.datetime | None) -> str:
 def _opt(value) -> str | None:
     text = str(value or "").strip()
     return text or None
+
+
+def _agreement(value: str) -> str:
+    """A queue page's agreement filter: one of `service.AGREEMENT_FILTERS`, else "any"."""
+    return value if value in service.AGREEMENT_FILTERS else "any"
 
 
 def _int(value: str) -> int | None:

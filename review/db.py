@@ -210,6 +210,10 @@ class CodeLineRow(Base):
     change: Mapped[str | None] = mapped_column(String(16))  # LineChange since the last coding
     previous: Mapped[dict | None]  # a changed line: what the claim had there before
     flag: Mapped[str | None] = mapped_column(String(300))  # a code the validator did not know
+    # `--extractor both|llm`: which reader(s) found the facts the line rests on ("both",
+    # "rules": the offline reader alone, "llm": the LLM alone; notecoder.schema.FoundBy).
+    # None on the offline path, for a line added by hand and for lines coded before 0008.
+    agreement: Mapped[str | None] = mapped_column(String(8))
 
     note: Mapped[Note] = relationship(back_populates="lines")
 

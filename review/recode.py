@@ -88,7 +88,8 @@ def _carried(old: CodeLineRow, **changes) -> CodeLineRow:
               "modifiers": list(old.modifiers or []), "rule": old.rule,
               "rationale": old.rationale, "evidence": list(old.evidence or []),
               "status": old.status, "reason": old.reason, "decided_by": old.decided_by,
-              "decided_at": old.decided_at, "suggested": old.suggested, "flag": old.flag}
+              "decided_at": old.decided_at, "suggested": old.suggested, "flag": old.flag,
+              "agreement": old.agreement}
     values.update(changes)
     return CodeLineRow(**values)
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from notecoder.errors import NotecoderError
-from notecoder.schema import Setting
+from notecoder.schema import FoundBy, Setting
 from review import claim_check, explain, recode
 from review.codes import (
     DEFAULT_CODE_SET,
@@ -55,6 +55,14 @@ HEARTBEAT_SECONDS = 5  # how often a worker says it is running
 WORKER_STALE_SECONDS = 30  # no word for this long: no worker is running
 # A claim the coder can decide on: freshly coded, or re-coded after it had been final.
 EDITABLE = (NoteStatus.CODED, NoteStatus.REREVIEW)
+# The queue's agreement filter (`--extractor both|llm`): the line marks a note must have at
+# least one of; "any" filters nothing.
+AGREEMENT_FILTERS: dict[str, tuple[str, ...]] = {
+    "any": (),
+    "single": (FoundBy.RULES.value, FoundBy.LLM.value),  # found by one reader only
+    "llm": (FoundBy.LLM.value,),
+    "rules": (FoundBy.RULES.value,),
+}
 
 
 class ReviewError(NotecoderError):
@@ -268,7 +276,8 @@ def _store_lines(db: Session, note: Note, version: int, codes: list) -> recode.D
                         rationale=line.rationale,
                         evidence=[s.model_dump() for s in line.evidence],
                         suggested=recode.suggestion(line.system, line.code, line.units,
-                                                    line.modifiers))
+                                                    line.modifiers),
+                        agreement=line.agreement.value if line.agreement else None)
             for position, line in enumerate(codes)]
     previous = _previous_lines(db, note, version)
     diff = None
@@ -333,10 +342,18 @@ class QueuePage:
 
 def list_queue(db: Session, status: str | None = None, coder: int | None = None,
                since=None, until=None, page: int = 1, per_page: int = 25,
-               assigned: int | None = None) -> QueuePage:
-    """Notes newest first, filtered by status, submitting coder, date and assignee, one
-    page."""
+               assigned: int | None = None, agreement: str = "any") -> QueuePage:
+    """Notes newest first, filtered by status, submitting coder, date, assignee and
+    agreement (`AGREEMENT_FILTERS`: a line of the current coding found by one reader
+    only, by the LLM only, by the offline reader only), one page."""
+    if agreement not in AGREEMENT_FILTERS:
+        raise ReviewError(f"Unknown agreement filter '{agreement[:20]}' (any, single, llm, "
+                          "rules).")
     query = select(Note)
+    if marks := AGREEMENT_FILTERS[agreement]:
+        query = query.where(select(CodeLineRow.id).where(
+            CodeLineRow.note_id == Note.id, CodeLineRow.version == Note.version,
+            CodeLineRow.agreement.in_(marks)).exists())
     if assigned:
         query = query.where(Note.assigned_to == assigned)
     if status:
