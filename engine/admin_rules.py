@@ -19,7 +19,7 @@ from engine.episodes import (
 from engine.outcome import Outcome
 from engine.profiles import Profile
 from engine.tables import drug_code_rows
-from notecoder.schema import CodeLine, Extraction, Place, Setting, Span
+from notecoder.schema import CodeLine, Extraction, Method, Place, Setting, Span
 
 _INITIAL: dict[tuple[Family, Kind], str] = {
     ("therapeutic", "infusion"): "96365",
@@ -215,6 +215,15 @@ def r_admin_07_sequential_infusion(
     return out + r_admin_03_additional_hours(episode, profile)
 
 
+def r_admin_07_short_part_of_infusion(episode: Episode, infused: set[str]) -> bool:
+    """R-ADMIN-07 / R-ADMIN-01: an IV infusion of 15 minutes or less (not a stated push) of
+    a drug the encounter also infuses for longer ("iron sucrose 25 mg test portion over 10
+    min, observe 30 min, then the remaining 275 mg over 1 h") is part of that drug's
+    infusion: the same drug infused again is no new service, and 96375 is for a new drug.
+    Source: CPT-DA (sequential codes are for a new drug or substance); RULES.md R-ADMIN-07."""
+    return episode.admin.method != Method.PUSH and episode.drug in infused
+
+
 def r_admin_08_concurrent_infusion(episode: Episode, reported: bool) -> Outcome:
     """R-ADMIN-08: a drug infused at the same time as another: 96368, once per encounter.
 
@@ -231,6 +240,16 @@ def r_admin_08_concurrent_infusion(episode: Episode, reported: bool) -> Outcome:
     why = f"{episode.label()}: drug infused at the same time as another infusion."
     return Outcome(codes=[_cpt(_CONCURRENT, 1, "R-ADMIN-08", why,
                                _cite(episode, "relation", "start", "stop"))])
+
+
+def r_admin_08_chemo_beside_non_chemo(episode: Episode, chemo_overlap: OverlapIndex) -> bool:
+    """R-ADMIN-08: a chemotherapy infusion that runs at the same time as non-chemotherapy
+    infusions only (irinotecan 10:55-12:25 beside leucovorin 10:55-12:25) is coded as the
+    new chemotherapy drug it is (96417 after the initial service), and the non-chemotherapy
+    drug takes the concurrent code 96368: CPT has no concurrent chemotherapy code, and 96368
+    is the therapeutic family's concurrent add-on. Source: CPT-DA (96368 reported with
+    96413 for a concurrent non-chemotherapy infusion); RULES.md R-ADMIN-08."""
+    return episode.family == "chemo" and not chemo_overlap.overlaps_any(episode)
 
 
 def r_admin_09_injection(episode: Episode) -> Outcome:
@@ -272,6 +291,11 @@ def r_admin_09_sc_infusion(episode: Episode, profile: Profile, initial: bool) ->
     return out + r_admin_03_additional_hours(episode, profile)
 
 
+def _hierarchy_key(e: Episode) -> tuple:
+    """Highest rank first, then the earliest start, then note order (R-ADMIN-06)."""
+    return (-e.rank, e.begin is None, e.begin or 0, e.order)
+
+
 def r_admin_06_initial_service(
     episodes: list[Episode], setting: Setting, place: Place | None
 ) -> tuple[Episode, Outcome]:
@@ -283,10 +307,7 @@ def r_admin_06_initial_service(
     does not say, the hierarchy with a warning. Sources: CMS-4 §230.2; CPT-DA;
     CMS-12 §30.5; NCCI-11 (no professional 96360-96379 in a facility setting).
     """
-    def key(e: Episode) -> tuple:
-        return (-e.rank, e.begin is None, e.begin or 0, e.order)
-
-    initial = min(episodes, key=key)
+    initial = min(episodes, key=_hierarchy_key)
     out = Outcome()
     if setting == Setting.PROFESSIONAL:
         if len({e.rank for e in episodes}) > 1:
@@ -317,10 +338,12 @@ def _code_initial(episode: Episode, profile: Profile, setting: Setting) -> Outco
 def code_administrations(
     facts: Extraction, setting: Setting, profile: Profile
 ) -> tuple[Outcome, Episode | None]:
-    """All administration codes of one encounter, and the initial service chosen."""
+    """All administration codes of one encounter, and the encounter's lead service (the
+    initial service, or an injection that outranks it in the hierarchy)."""
     episodes, out = build_episodes(facts, profile)
     drug_infusions = [e for e in episodes if e.kind == "infusion" and e.family != "hydration"]
     overlap = OverlapIndex(drug_infusions)  # one sort: linear in administrations, not n^2
+    chemo_overlap = OverlapIndex([e for e in drug_infusions if e.family == "chemo"])
     concurrent_fluids = [
         e for e in episodes if e.family == "hydration" and runs_concurrently(e, overlap)
     ]
@@ -342,7 +365,11 @@ def code_administrations(
         return out + r_admin_17_access_services(facts, out, pumps), None
 
     place = facts.place.place if facts.place else None
-    initial, chosen = r_admin_06_initial_service(candidates, setting, place)
+    initial, chosen = r_admin_06_initial_service(r_admin_06_initial_candidates(candidates),
+                                                 setting, place)
+    # The encounter's lead service for its diagnoses (R-DX-05: Z51.11 for an SC bortezomib
+    # beside an IV zoledronic acid) is the hierarchy's, injections included.
+    lead = min(candidates, key=_hierarchy_key)
     out += chosen + _code_initial(initial, profile, setting)
     concurrent_reported = False
     for fluid in concurrent_fluids:  # add-on codes follow the initial service
@@ -350,13 +377,15 @@ def code_administrations(
         concurrent_reported = concurrent_reported or bool(result.codes)
         out += result
     infused_drugs = {initial.drug} if initial.kind == "infusion" else set()
+    infused_all = {e.drug for e in candidates if e.kind == "infusion"}
     last_push: dict[str, Episode] = {initial.drug: initial} if initial.kind == "push" else {}
     rest = [e for e in candidates if e is not initial]
     for episode in sorted(rest, key=lambda e: (e.begin is None, e.begin or 0, e.order)):
         if episode.family == "hydration":
             out += r_admin_04_hydration(episode, profile, initial=False)
         elif episode.kind == "infusion":
-            if runs_concurrently(episode, overlap):
+            if runs_concurrently(episode, overlap) and not r_admin_08_chemo_beside_non_chemo(
+                    episode, chemo_overlap):
                 result = r_admin_08_concurrent_infusion(episode, concurrent_reported)
                 concurrent_reported = concurrent_reported or bool(result.codes)
                 out += result
@@ -364,6 +393,11 @@ def code_administrations(
                 out += r_admin_07_sequential_infusion(episode, episode.drug in infused_drugs,
                                                       profile)
             infused_drugs.add(episode.drug)
+        elif episode.kind == "push" and r_admin_07_short_part_of_infusion(episode, infused_all):
+            out += Outcome.warn(
+                f"{episode.admin.id}: {episode.label()} is a short part (a test portion) of "
+                "the same drug's infusion, not a push of a new drug; not reported apart "
+                "(R-ADMIN-07).")
         elif episode.kind == "push":
             out += r_admin_01_push(episode, last_push.get(episode.drug), initial=False,
                                    setting=setting)
@@ -374,7 +408,23 @@ def code_administrations(
             out += r_admin_09_injection(episode)
     out += r_admin_16_prolonged_pump(pumps)
     out += r_admin_17_access_services(facts, out, pumps)
-    return out + r_mod_03_separate_sites(drug_infusions), initial
+    return out + r_mod_03_separate_sites(drug_infusions), lead
+
+
+_STANDALONE_KINDS = ("injection", "intra_arterial")
+
+
+def r_admin_06_initial_candidates(episodes: list[Episode]) -> list[Episode]:
+    """R-ADMIN-06: an SC/IM injection (96372, 96401, 96402) or intra-arterial injection is
+    a service of its own, reported per injection, never the initial service an IV add-on
+    code hangs on: the sequential and subsequent add-ons (96361, 96366-96368, 96375, 96376,
+    96411, 96415, 96417) are reported only with an initial IV code (96360, 96365, 96374,
+    96409, 96413). So with any IV service in the encounter, the initial service is chosen
+    among the IV services ("SC bortezomib 96401 + zoledronic acid 18 min" is 96401 + 96365,
+    not 96401 + 96367). Source: CPT-DA (the add-on codes' "use in conjunction with" notes,
+    as the CMS NCCI add-on code edits list their primary codes); RULES.md R-ADMIN-08."""
+    iv = [e for e in episodes if e.kind not in _STANDALONE_KINDS]
+    return iv or episodes
 
 
 def r_admin_16_prolonged_pump(pumps: list[Episode]) -> Outcome:

@@ -75,7 +75,13 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "papillary", "mucinous", "high", "squamous",
                            # Musculoskeletal site codes are by joint ("gout, right first MTP
                            # joint": M10.071 ankle and foot); small-cell staging words.
-                           "joint", "extensive", "limited", "terminal"})
+                           "joint", "extensive", "limited", "terminal",
+                           # A part of an organ no code of the condition splits ("left
+                           # proximal ureteral calculus": N20.1); where a code does (upper /
+                           # lower end of a bone) the synonym file maps the word to it.
+                           "proximal", "distal",
+                           # "Schizophrenia, paranoid type": the subtype word says the type.
+                           "type"})
 # "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
@@ -175,10 +181,13 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
             plain_best, plain_category = len(explained) + neg_stated, e.code[:3]
         open_axes = len(e.optional & OPEN_AXES)  # "unspecified type": the unspecified code
         site_soft = sum(1 for w in words & soft if set(soft_from[w].split()) & _site_words())
-        score = (len(direct) + neg_stated, len(explained), site_soft, -defaults,
-                 open_axes, -len(words), e.source == "t", e.code)
-        if best is None or score[:7] > best[0][:7] or (score[:7] == best[0][:7]
-                                                        and score[7] < best[0][7]):
+        # On a tie of stated words, the title whose words carry meaning wins over one that
+        # accounts for a course word ("acute alcoholic gastritis": K29.20 "Alcoholic
+        # gastritis", not K29.00 "Acute gastritis", Index: Gastritis, alcoholic).
+        score = (len(direct) + neg_stated, len(direct - NEUTRAL_WORDS), len(explained),
+                 site_soft, -defaults, open_axes, -len(words), e.source == "t", e.code)
+        if best is None or score[:8] > best[0][:8] or (score[:8] == best[0][:8]
+                                                        and score[8] < best[0][8]):
             best = (score, e, frozenset(explained), defaults)
     if best is None:
         return None

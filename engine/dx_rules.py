@@ -122,6 +122,16 @@ def r_dx_06_integral_symptoms(lines: list[CodeLine], narrative: set[str]) -> lis
     return [c for c in lines if not (c.code.startswith("R") and c.code in narrative)]
 
 
+def r_dx_06_unsited_pain(lines: list[CodeLine]) -> list[CodeLine]:
+    """ICD-G I.B.4-5 (and ICD-TAB R52 Excludes1: localized pain is coded by site): "pain"
+    with no site beside a definitive diagnosis of the note ("left ureteral calculus, 6 mm,
+    pain controlled") is the pain of that condition, not a problem of its own, so R52
+    Pain, unspecified is not coded beside a code outside chapter 18 and Z."""
+    if not any(c.system == "ICD-10-CM" and not c.code.startswith(("R", "Z")) for c in lines):
+        return lines
+    return [c for c in lines if not (c.system == "ICD-10-CM" and c.code == "R52")]
+
+
 # Hypertension combined with heart disease and/or CKD (ICD-TAB I11-I13).
 HYPERTENSIVE_COMBINATION = ("I11.", "I12.", "I13.")
 
@@ -397,6 +407,7 @@ def code_diagnoses(
             if dx.id == reason_dx_id:
                 reason.append(line.code)
     out.codes = r_dx_06_integral_symptoms(out.codes, narrative)
+    out.codes = r_dx_06_unsited_pain(out.codes)
     out.codes = r_dx_08_presumed_links(out.codes, code_set_ref)
     out.codes = r_dx_09_unspecified_beside_specific(out.codes, code_set_ref)
     out.codes = r_dx_06_excludes1_note(r_dx_05_first_listed(out.codes, reason), code_set_ref)

@@ -239,7 +239,11 @@ def build_episodes(facts: Extraction, profile: Profile) -> tuple[list[Episode], 
                 f"exceed {profile.max_midnight_crossing_minutes} min, so the times are taken as "
                 "contradictory - no time-based code (R-ADMIN-11)."
             )
-            continue
+            if admin.method != Method.PUSH or admin.route != Route.IV:
+                continue
+            # R-ADMIN-01/11: a push stated as one is not a time-based service; its times
+            # ("ordered 14:20 ... given 14:22" read back to front) only drop out.
+            minutes, stated = None, False
         family = drug_family(admin, profile, cancer_dx)
         if family == "hydration" and admin.relation == Relation.CONCURRENT:
             # Documented as running with a drug: kept so R-ADMIN-05/08 can decide, times or not.

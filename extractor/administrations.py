@@ -191,6 +191,7 @@ def _assign_times(draft: Draft, text: str) -> None:
     for found in find_time_ranges(chunk):
         draft.set("start", _time(found.first), lo + found.first.start, lo + found.first.end)
         draft.set("stop", _time(found.second), lo + found.second.start, lo + found.second.end)
+    weak_stop: dict[str, Span] = {}  # a stop read from an unnamed time, not a stop word
     for clock in find_clock_times(chunk):
         begin, end = lo + clock.start, lo + clock.end
         if any(s.start <= begin < s.end for s in draft.spans.values()):
@@ -201,13 +202,23 @@ def _assign_times(draft: Draft, text: str) -> None:
             start_cue = -1  # "finished at twenty to three": the "at" belongs to the stop
         if _STOP_RIGHT_AFTER.match(chunk, clock.end):  # "start -> 1910 complete"
             stop_cue, start_cue = 1, 0
-        if stop_cue < 0 and start_cue < 0:
+        if stop_cue < 0 and start_cue < 0 and _LEADS_LINE.search(text, max(0, begin - 40),
+                                                                  begin):
             # A time leading its charting line takes the cue that follows on the line.
             line = chunk[clock.end:].split("\n", 1)[0][:60]
             stop_after = cues.STOP_AFTER.search(line)
             start_after = cues.START_AFTER.search(line)
             stop_cue = 1 if stop_after and not start_after else -1
-        if stop_cue > start_cue or ("start" in draft.fields and start_cue < 0):
+        if stop_cue > start_cue:
+            if "stop" in weak_stop and draft.spans.get("stop") == weak_stop["stop"]:
+                # "started 11:05, rate titrated (11:20 / 11:35), completed 13:17": the time
+                # the stop word names wins over an unnamed time read as the stop before it.
+                del draft.fields["stop"], draft.spans["stop"]
+                weak_stop.clear()
+            draft.set("stop", _time(clock), begin, end)
+        elif "start" in draft.fields and start_cue < 0:
+            if "stop" not in draft.fields:
+                weak_stop["stop"] = Span(start=begin, end=end)
             draft.set("stop", _time(clock), begin, end)
         else:
             draft.set("start", _time(clock), begin, end)
@@ -218,6 +229,9 @@ def _assign_times(draft: Draft, text: str) -> None:
         draft.set("duration_minutes", duration.minutes, lo + duration.start, lo + duration.end)
 
 
+# Nothing but a list mark, a date or blanks between a line's start and a time: the time
+# leads its charting line ("0930 ... complete"), unlike "rate titrated (11:20 / 11:35)".
+_LEADS_LINE = re.compile(r"(?:^|\n)[ \t>*\-•|]*(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?[ \t]+)?$")
 _STOP_THEN_AT = re.compile(r"\b(?:stopped|ended|completed?|finished|done|off|d/c'?d)\s+"
                            r"(?:at|@)\s*$", re.I)
 
@@ -263,7 +277,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
               or _WASTE_LABEL.search(before)):
             draft.set("wasted", _quantity(amount), begin, end)
         elif _OPENED_TOTAL.search(before) or (_OPENED_AFTER.match(chunk, amount.end)
-                                              and _VIALS_BEFORE.search(before)):
+                                              and _VIALS_BEFORE.search(before)) or (
+                _COUNTED_TOTAL.search(before) and not _INTO_THE_BAG.match(after)):
             continue  # "SDV x3 opened (760 mg)": what the vials held, not the dose given
         elif draft.entry.is_fluid and amount.unit in ("g", "mg", "mcg"):
             continue  # a mass is never the saline's dose: it belongs to a drug, named or not
@@ -281,7 +296,8 @@ def _assign_amounts(draft: Draft, text: str) -> None:
 _WASTE_LABEL = re.compile(r"\b(?:waste[d]?|discarded)\s*(?:\.{2,}|:|-+)\s*$", re.I)
 # "5 g/50 mL x1 opened", "120 mg x3 +": a content counted out like containers.
 _COUNT_FOLLOWS = re.compile(r"\s*(?:/\s*[\d.]+\s*(?:mL|ml|cc)\s*)?x\s*\d{1,2}\s*"
-                            r"(?:opened|\+|vials?|SDVs?|bottles?)", re.I)
+                            r"(?:opened|\+|vials?|SDVs?|bottles?|=|"
+                            r"\(\s*(?:single|multi|SDV|MDV))", re.I)  # "120 mg x3 (single-dose)"
 
 
 _GAUGE_NEAR = re.compile(r"\b(?:PIV|IV|hand|AC|antecubital|forearm|wrist|arm|FA|via|"
@@ -318,6 +334,11 @@ def _vial_follows(after: str) -> bool:
 _OPENED_TOTAL = re.compile(r"(?:\b(?:opened|reconstituted|used|drawn up|available|dispensed)|"
                            r"\b(?:vials?|SDVs?|bottles?)|\bx\s*\d{1,2})\s*\(\s*(?:total\s*)?$",
                            re.I)
+# "120 mg x3 (single-dose) = 760 mg; 700 mg diluted ...": what the counted vials hold, when
+# the sum is not itself what goes into the bag ("vials x2 = 480 mg in NS 100 mL" is the dose).
+_COUNTED_TOTAL = re.compile(r"\bx\s*\d{1,2}\s*(?:\([^()\n]{0,20}\)\s*)?=\s*$", re.I)
+_INTO_THE_BAG = re.compile(r"\s*(?:\([^()\n]{0,20}\)\s*)?(?:in|into|added|diluted|given|"
+                           r"infused|administered)\b", re.I)
 # "400 mg vial x1 + 120 mg vial x3 (single-dose) = 760 mg reconstituted": the sum of the
 # vials, not the dose.
 _OPENED_AFTER = re.compile(r"\s*(?:total\s+)?(?:reconstituted|opened|drawn up|mixed)\b", re.I)
@@ -671,8 +692,16 @@ def _continues(sentence: SpacySpan, text: str) -> bool:
     chunk = text[sentence.start_char:sentence.end_char]
     if cues.NOT_A_CONTINUATION.match(chunk):
         return False  # "Observation until 0930", "Discharged 1110": no drug stops then
+    if cues.ACCESS_REMOVED.search(chunk) and len(find_clock_times(chunk)) == 1:
+        return False  # "RN: no reaction; PIV removed 10:25": the line's time, no drug's
     return bool(find_clock_times(chunk) or find_durations(chunk) or cues.WASTE.search(chunk)
                 or cues.NO_WASTE.search(chunk))
+
+
+# A route written right before a drug's name, after the drug before it in the sentence
+# ("ceftriaxone 2 g IV x1 today, then PO linezolid"): the route of that name.
+_ROUTE_BEFORE = re.compile(r"(?<![\w/])(?:PO|per os|oral(?:ly)?|IV|IM|SC|SQ|subq|IVP|IVPB)[ \t]+$",
+                           re.I)
 
 
 def draft_administrations(doc: Doc, not_today: NotToday | None = None
@@ -712,6 +741,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lead)
                       if not _joins_times(lead, m)]
             start = sent.start_char + (breaks[-1] if breaks else 0)
+        elif lead_route := _ROUTE_BEFORE.search(text, sent.start_char, start):
+            start = lead_route.start()  # "... x1 today, then PO linezolid": its own route
         end = sent.end_char
         if i + 1 < len(drafts) and sentence_of(drafts[i + 1].mention).start == sent.start:
             end = drafts[i + 1].mention.start_char
@@ -770,7 +801,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             if on_line is not None:
                 _fill_sentence(on_line, text, sentence.start_char, sentence.end_char)
                 continue
-        if _looks_like_unknown_drug(sentence, text):
+        if _looks_like_unknown_drug(sentence, text) and not _gives_owner_dose(
+                sentence, text, owners.last_before(sentence.start_char)):
             unrecognised.append(Span(start=sentence.start_char, end=sentence.end_char))
             continue
         if line is not None:
@@ -849,6 +881,22 @@ _DOSE_LINE = re.compile(r"\s*(?:(?:calculated|actual|final|total)\s+)?(?:dose|do
                         r"(?:\s+given)?\s*:?", re.I)
 
 
+_GIVEN_FIRST = re.compile(r"\s*(?:given|administered|injected|pushed|infused)\b", re.I)
+
+
+def _gives_owner_dose(sentence: SpacySpan, text: str, owner: Draft | None) -> bool:
+    """"Invega Sustenna 156 mg/1 mL prefilled syringe ..." then "Given 156 mg IM L deltoid
+    at 10:22": a sentence that opens with the giving and states only the dose of the drug
+    named just before is that drug's administration, not an unknown drug's."""
+    if owner is None or not _GIVEN_FIRST.match(text, sentence.start_char):
+        return False
+    dose = owner.fields.get("dose")
+    chunk = text[sentence.start_char:sentence.end_char]
+    doses = [a for a in find_amounts(chunk) if a.kind == "dose"]
+    return dose is not None and bool(doses) and all(
+        a.value == dose.value and a.unit == dose.unit for a in doses)
+
+
 def _looks_like_unknown_drug(sentence: SpacySpan, text: str) -> bool:
     """A dose with a route or 'given' but no known drug name: never glued to another drug."""
     chunk = text[sentence.start_char:sentence.end_char]
@@ -905,6 +953,9 @@ def _next_bag(earlier: Draft, later: Draft) -> bool:
     stop, start = _minutes(earlier.fields.get("stop")), _minutes(later.fields.get("start"))
     if stop is None or start is None or "stop" not in later.fields:
         return False
+    purposes = {earlier.fields.get("purpose"), later.fields.get("purpose")}
+    if Purpose.VEHICLE in purposes and len(purposes) > 1:
+        return False  # "1000 mL ... COMPLETED 2135" then "NS KVO STARTED 2136": no next bag
     return 0 <= (start - stop) % (24 * 60) <= _NEXT_BAG_GAP_MINUTES
 
 
@@ -956,14 +1007,18 @@ def _merge_same_drug(drafts: list[Draft]) -> list[Draft]:
         if "start" not in draft.fields:
             continue
         same = timed_of.setdefault(draft.entry.generic, [])
-        target = next((k for k in reversed(same) if _same_drug(k, draft)), None)
-        if target is not None and _next_bag(target, draft):
+        candidates = [k for k in reversed(same) if _same_drug(k, draft)]
+        if candidates and _next_bag(candidates[0], draft):
+            target = candidates[0]
             target.fields["stop"] = draft.fields["stop"]
             target.spans["stop"] = draft.spans["stop"]
             target.add_dose(draft.fields.get("dose"))  # "KCl 10 mEq bag 1", "bag 2"
             draft.merged_into = target
             continue
-        if target is None or _separate(target, draft):
+        # The latest one it may be ("1935 NS 1000 mL" in a comment under the 1935 and 2136
+        # KVO rows is the 1935 liter's).
+        target = next((k for k in candidates if not _separate(k, draft)), None)
+        if target is None:
             timed.append(draft)
             same.append(draft)
         else:

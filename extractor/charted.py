@@ -34,7 +34,7 @@ from extractor.mar_tables import (
 )
 from extractor.nlp import doc_text
 from extractor.quantities import find_amounts
-from notecoder.schema import Method, Quantity, Span
+from notecoder.schema import Method, Quantity, Route, Span
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -322,4 +322,29 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
         elif event.kind == "restart" and id(target) in paused_at:
             gap = (minute - paused_at.pop(id(target))) % _DAY
             target.fields["paused_minutes"] = target.fields.get("paused_minutes", 0) + gap
+    _orphan_run_times(drafts, chart)
     return drafts
+
+
+def _orphan_run_times(drafts: list[Draft], chart: Chart) -> None:
+    """A rate-titration table under the drug it titrates names no drug on its rows
+    ("09:30  50  25  124/78 ..." ... "13:45 bag empty - infusion complete"): when no row of
+    the run belongs to a drug and it ends in an explicit stop, the run is the infusion of
+    the one drug infusion of the note that has no times of its own (R-ADMIN-02: times from
+    the record). With two or more such drugs nothing is guessed (a CDI query follows)."""
+    untimed = [d for d in drafts if not d.entry.is_fluid and "start" not in d.fields
+               and "stop" not in d.fields and d.fields.get("method") != Method.PUSH
+               and d.fields.get("route") not in (Route.ORAL, Route.SC, Route.IM)
+               and "dose" in d.fields]
+    if len(untimed) != 1:
+        return
+    run: list = []
+    for event, generic in chart.events:
+        if generic is not None or event.drugs:
+            run = []
+            continue
+        if event.kind == "stop" and len(run) >= 2 and all(e.kind == "other" for e in run):
+            _set_time(untimed[0], "start", run[0].time)
+            _set_time(untimed[0], "stop", event.time)
+            return
+        run.append(event)

@@ -61,6 +61,9 @@ class CueRule:
     direction: str
     tokens: tuple[TokenTest, ...]
     priority: int = 0  # of two cues over the same tokens the lower wins (ours before defaults)
+    # medspaCy's `allowed_types`: the entity labels the cue may modify (None: all). "held"
+    # holds a drug; "metformin held while NPO" on a diabetes item never negates the diabetes.
+    allowed_types: frozenset[str] | None = None
 
 
 @dataclass
@@ -91,8 +94,9 @@ def _rule(entry: dict, nlp: Language, priority: int = 0) -> CueRule:
     else:
         tokens = tuple(TokenTest(frozenset([t.lower_]))
                        for t in nlp.make_doc(entry["literal"].lower()))
+    allowed = entry.get("allowed_types")
     return CueRule(entry["literal"], entry["category"].upper(), entry["direction"].upper(),
-                   tokens, priority)
+                   tokens, priority, frozenset(allowed) if allowed else None)
 
 
 def rule_entries() -> list[dict]:
@@ -238,6 +242,8 @@ def apply_context(doc: Doc, targets: list[Span], by_sentence: dict[int, list[Cue
     for target in targets:
         for cue in by_sentence.get(bounds[target.start][0], ()):
             if cue.rule.direction in _TERMINATING or cue.rule.direction == "PSEUDO":
+                continue
+            if cue.rule.allowed_types is not None and target.label_ not in cue.rule.allowed_types:
                 continue
             inside = cue.start <= target.start and target.end <= cue.end
             if inside or (not inner_cues and _overlaps((cue.start, cue.end),

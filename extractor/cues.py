@@ -53,12 +53,36 @@ NOT_A_CONTINUATION = re.compile(
     r"left\s+(?:the\s+)?(?:clinic|unit|department|ed)|ambulat\w*\s+out|"
     # "IV access: #22 L hand 09:30", "PIV placed 0915": the line's time is no drug's.
     r"(?:peripheral\s+)?(?:IV|PIV|port|PICC|line)\s+(?:access(?:ed)?|placed|inserted|started)\b|"
-    r"access(?:ed)?\b)", re.I)
+    # "PIV 20g L forearm placed 09:00": gauge and site before the verb.
+    r"(?:PIV|IV|PICC)\s+#?\d{2}\s?(?:g|ga|gauge)\b[^.;\n]{0,30}?\b(?:placed|inserted|started)\b|"
+    # "PIV removed 14:15", "IV d/c'd, catheter intact": the access ends, no drug does.
+    r"(?:PIV|IV|PICC|saline lock|hep(?:arin)? lock|catheter)\b[^.;\n]{0,30}?\b(?:removed|"
+    r"d/c'?d|discontinued|pulled|taken out)\b|"
+    r"access(?:ed)?\b|"
+    # "PHYSICIAN ATTESTATION - R. Okafor MD, 02/14/2026 11:02", "Electronically signed by
+    # ... 14:20": the time a record was signed, not a drug's stop.
+    r"(?:(?:physician|provider|attending|nurse|nursing|RN|MD)\s+)?(?:attestation|"
+    r"(?:electronically\s+|e-?)?signed|co-?signed|signature|addendum)\b)", re.I)
+# "RN: no reaction; PIV removed 10:25": the time a line was taken out (a sentence with only
+# that time continues no drug).
+ACCESS_REMOVED = re.compile(r"\b(?:PIV|IV|PICC|saline lock|hep(?:arin)? lock|catheter)\b[^.;\n]"
+                            r"{0,30}?\b(?:removed|d/c'?d|discontinued|pulled)\b", re.I)
 # A drug documented as long-term, recurring therapy (R-DX-07).
 LONG_TERM = re.compile(
     r"\b(?:maintenance|long[- ]term|chronic\s+therapy|q\s?\d{1,2}\s?(?:wk|wks|weeks?|mo|"
-    r"months?)\b|every\s+\d{1,2}\s+(?:weeks?|months?)|dose\s+#\s?\d{1,3}|infusion\s+#\s?"
-    r"\d{1,3}|(?:\d{1,3})(?:st|nd|rd|th)\s+(?:dose|infusion))", re.I)
+    r"months?)\b|every\s+\d{1,2}\s+(?:weeks?|months?))", re.I)
+# The count of a dose in a series ("dose #14", "infusion #6", "5th infusion"): long-term
+# unless the sentence shows a short course (`SHORT_COURSE`).
+DOSE_IN_SERIES = re.compile(
+    r"\b(?:dose\s+#\s?\d{1,3}|infusion\s+#\s?\d{1,3}|(?:\d{1,3})(?:st|nd|rd|th)\s+"
+    r"(?:dose|infusion))", re.I)
+# A dose of a short course ("Rituximab 1,000 mg IV, infusion 1 of 2 (2nd dose day 15)",
+# "loading dose", "induction"): its count in the series is no sign of a maintenance
+# regimen (corpus convention 5: not for first doses or short induction courses).
+SHORT_COURSE = re.compile(
+    r"\b(?:(?:infusion|dose|injection)\s+#?\s?\d\s+of\s+\d\b|\d\s+of\s+\d\s+(?:infusions?|"
+    r"doses?)|first\s+(?:dose|infusion)|initial\s+(?:dose|infusion)|loading\s+dose|"
+    r"induction|(?:1st|2nd)\s+(?:dose|infusion))", re.I)
 HYDRATION = _words(r"hydration", r"dehydrat\w*", r"rehydrat\w*", r"bolus",
                    r"fluid resuscitation", r"maintenance", r"volume repletion")
 CHEMO = _words(r"chemo(?:therapy)?", r"antineoplastic")
@@ -66,7 +90,8 @@ CONCURRENT = _words(r"concurrent(?:ly)?", r"simultaneous(?:ly)?", r"at the same 
                     r"running with", r"throughout (?:the )?infusion", r"alongside")
 SEQUENTIAL = _words(r"followed by", r"then", r"sequential(?:ly)?", r"subsequently",
                     r"after (?:the )?\w+(?: \w+)? (?:was )?(?:complete|completed|finished|done)")
-DILUENT_BEFORE = re.compile(r"(?:\bin|\binto|\bwith|\bdiluted in|\bmixed in|\badded to|/)"
+DILUENT_BEFORE = re.compile(r"(?:\bin|\binto|\bwith|\bdiluted (?:in|to|with)|\bmixed in|"
+                            r"\badded to|/)"
                             r"\s*(?:[\d.,]+\s*(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
 # A fluid the drug runs into, not a drug of its own: "slow IV push via side arm of
 # free-flowing NS", "into a running NS line", "via the Y-site of the NS carrier".
@@ -140,6 +165,19 @@ SCREEN_BEFORE = re.compile(r"(?:\b(?:positive|negative|pos|neg)\s+for|\b(?:UDS|t
                            r" screen|drug screen|urine drug screen)\b)[^.;:\n]{0,40}$", _I)
 CONSENT_BEFORE = re.compile(r"\b(?:risks?(?:,?\s+(?:and\s+)?benefits?)?(?:,?\s+and\s+"
                             r"alternatives)?\s+of|consent(?:ed)?\s+for)\s+[^.;:\n]{0,40}$", _I)
+# A drug named as what a finding followed or answered ("pain still 8/10 after ketorolac",
+# "no relief from Toradol", "responded to ondansetron"): a reference to a dose charted
+# elsewhere, not one of its own, when nothing after the name gives it a dose or route
+# (`REFERENCE_DOSE_AFTER`); "improved after morphine 4 mg IV" stays a dose.
+REFERENCE_BEFORE = re.compile(
+    r"\b(?:after|despite|since|following|(?:no|little|some|good|partial|minimal)\s+"
+    r"(?:relief|improvement|effect|response)\s+(?:from|with|to|after)|relief\s+(?:from|with)|"
+    r"(?:response|responded|responding|refractory|unresponsive)\s+to|relieved\s+by|"
+    r"(?:improved|better|resolved)\s+(?:with|after|on|following))"
+    r"\s+(?:the\s+|her\s+|his\s+|pt'?s\s+|prior\s+|earlier\s+|initial\s+)?$", _I)
+REFERENCE_DOSE_AFTER = re.compile(
+    r"[^.;\n]{0,30}?(?:\d|\b(?:IV|IVP|IVPB|IM|SC|SQ|subq|push|bolus|drip|infusion|given|"
+    r"administered)\b)", _I)
 GIVEN = _words(r"given", r"administered", r"infused", r"hung", r"pushed", r"started",
                r"initiated", r"completed", r"received", r"injected", r"bolus(?:ed)?", r"ran",
                r"running", r"IVPB", r"IVP", r"IV", r"SC", r"SQ", r"IM")

@@ -49,4 +49,15 @@ def named_not_given(text: str, start: int, end: int, lo: int) -> str | None:
         return "named in a drug-screen result"
     if cues.CONSENT_BEFORE.search(text, near, start):
         return "named in a consent or risk discussion"
+    if names_a_reference(text, start, end, lo):
+        return "named as what a finding followed, not a dose of its own"
     return None
+
+
+def names_a_reference(text: str, start: int, end: int, lo: int) -> bool:
+    """A drug named at text[start:end] as what a finding followed or answered ("pain still
+    8/10 after ketorolac", "no relief from Toradol"), with no dose, route or given word of
+    its own after the name: a dose charted elsewhere, never a second one (RULES.md: only a
+    record of a dose given today is billed)."""
+    return bool(cues.REFERENCE_BEFORE.search(text, max(lo, start - 40), start)
+                and not cues.REFERENCE_DOSE_AFTER.match(text, end))

@@ -48,10 +48,12 @@ _COMMA = re.compile(r"[,;]")
 _NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|(?<!dx)\s(?=on\s)|\s(?:for|to treat)\s|"
                               r"\b\d{1,3}\s*(?:y/?o|yo|-year-old|year old)?\s*"
                               r"(?:[MF]|male|female|man|woman)\b:?(?=\s|$)", re.I)
-# "Order dx:", "Dx on standing order:" (the order's diagnosis, as a nursing note copies it)
-# and "MD:" (the physician's impression written into a nursing note) label a statement too.
+# "Order dx:", "Dx on standing order:", "Dx per referral:" (the order's diagnosis, as a
+# nursing note copies it) and "MD:" (the physician's impression written into a nursing
+# note) label a statement too.
 _LABEL = re.compile(r"(?:(?:md |provider |primary |secondary |principal |additional |order )?"
-                    r"(?:dx|diagnos[ie]s)(?:\s+(?:on|per)\s+(?:the\s+)?(?:standing\s+)?order)?|"
+                    r"(?:dx|diagnos[ie]s)(?:\s+(?:on|per|from)\s+(?:the\s+)?(?:standing\s+)?(?:order|"
+                    r"referral|referring\s+(?:provider|physician|md)|consult))?|"
                     r"impression|assessment|reason(?: for visit)?|"
                     r"indication|primary|secondary|principal|additional|md)\s*:\s*", re.I)
 
@@ -136,6 +138,31 @@ def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
     return pieces
 
 
+# A line that a diagnosis label opens ("Dx on order: multiple myeloma in relapse",
+# "Indication: pemphigus vulgaris"): the provider's statement of the diagnosis, even outside
+# the assessment section.
+_DX_LABEL_LINE = re.compile(r"^[ \t]*(?:[-*•]|\[x\])?[ \t]*(?=[^\n]{0,40}?\b(?:dx|diagnos[ie]s|"
+                            r"indication)\b[^\n:]{0,30}:)", re.I | re.M)
+
+
+def _labelled_lines(text: str, sections: list[Section], statements: list[Section]
+                    ) -> list[Piece]:
+    """Pieces of diagnosis-labelled lines outside the statement sections and the sections
+    that are never coded from (history, home medications, ...)."""
+    kept = [(s.start, s.end) for s in sections if s in statements or s.kind in SKIPPED_KINDS]
+    out = []
+    for line in _DX_LABEL_LINE.finditer(text):
+        if any(a <= line.start() < b for a, b in kept):
+            continue
+        label = _LABEL.match(text, line.end())
+        if label is None or not re.search(r"(?i)dx|diagnos|indication", label.group(0)):
+            continue
+        end = text.find("\n", label.end())
+        end = len(text) if end < 0 else end
+        out += _statement_pieces(text, label.end(), end)
+    return out
+
+
 def _is_statement_section(text: str, section: Section) -> bool:
     if section.kind in STATEMENT_KINDS:
         return True
@@ -151,7 +178,8 @@ def diagnosis_pieces(text: str, sections: list[Section]) -> list[Piece]:
         out = []
         for section in statements:
             out += _statement_pieces(text, section.header_end, section.end)
-        return out
+        return sorted(out + _labelled_lines(text, sections, statements),
+                      key=lambda p: p.start)
     skipped = sorted((s.start, s.end) for s in sections if s.kind in SKIPPED_KINDS)
     out, pos = [], 0
     for s_start, s_end in [*skipped, (len(text), len(text))]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -171,9 +172,18 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+def _fold_accents(text: str) -> str:
+    """"Waldenström" as notes type it, "Waldenstrom": letters without their accents, on
+    both sides (the tabular's titles and the note)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+
+
 def prepare(text: str) -> str:
     """Lower-case text with the structural rewrites both sides share."""
-    s = " " + text.lower().replace("[", "(").replace("]", ")") + " "
+    s = " " + _fold_accents(text.lower()).replace("[", "(").replace("]", ")") + " "
     syn = synonyms()
     if syn.word_re is not None:
         s = syn.word_re.sub(lambda m: syn.word[m.group(1)], s)
@@ -491,6 +501,9 @@ _NOTE_SHORTHAND = [
     # "Ca 9.2", "Ca++ 8.1", "ionized Ca: 1.1": a calcium value, never cancer.
     (re.compile(r"(?<![a-z0-9])ca(?:\+\+|2\+)?(?=\s*[:=]?\s*[<>]?\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:cm|mm)\b))"),
      " calcium "),
+    # "6 mm", "2.5 cm", "x 3 mm": a size, never an abbreviation ("MM" multiple myeloma,
+    # "ms" multiple sclerosis).
+    (re.compile(r"(?<![a-z])(\d+(?:\.\d+)?)\s*(?:mm|cm|ms|ml)(?![a-z0-9])"), r" \1 "),
     (re.compile(r"(?<![a-z0-9])(?:fhx|fmhx|fh|fam hx|family hx)(?:\s+of)?(?![a-z0-9])"),
      " family history of "),
     # "Remote history of CVA", "prior DVT", "previous PE": a past condition (ICD-G I.C.21.c.4).

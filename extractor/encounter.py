@@ -105,6 +105,11 @@ _HEADER_LINES = 3
 _OFFICE_HEADER = re.compile(r"\b(?:office|clinic|practice|family medicine|primary care|"
                             r"POS 11)\b", _I)
 _BARE_ED = re.compile(r"\b(?:ED|ER)\b")
+# A bare "ED" that a header field labels as the place ("LOC: ED-14", "ENC: ED OUTPT",
+# "Dept: ER") or that names the ED's own facility level ("ED FACILITY LEVEL: 3").
+_LABELLED_ED = re.compile(r"(?:\b(?:loc(?:ation)?|enc(?:ounter)?|dept|department|unit|area|"
+                          r"pt class|patient class|service|visit type)\s*:\s*)$", re.I)
+_ED_LEVEL_AFTER = re.compile(r"\s+(?:facility|visit|e/?m)\s+level\b", re.I)
 
 
 def extract_place(text: str) -> EncounterPlace | None:
@@ -120,8 +125,10 @@ def extract_place(text: str) -> EncounterPlace | None:
     found = []
     for place, pattern in _PLACES:
         for match in pattern.finditer(text, 0, header_end):
-            if _BARE_ED.fullmatch(match.group(0)) and match.start() > first_line_end:
-                continue  # a bare "ED" counts only in the title line
+            if _BARE_ED.fullmatch(match.group(0)) and match.start() > first_line_end \
+                    and not _LABELLED_ED.search(text, max(0, match.start() - 24),
+                                                match.start()):
+                continue  # a bare "ED" counts only in the title line or as a place field
             found.append((match.start(), match.end(), place))
             break
     office = _OFFICE_HEADER.search(text, 0, header_end)
@@ -130,7 +137,8 @@ def extract_place(text: str) -> EncounterPlace | None:
     if not found:
         for place, pattern in _PLACES:
             for match in pattern.finditer(text):
-                if _BARE_ED.fullmatch(match.group(0)):
+                if _BARE_ED.fullmatch(match.group(0)) and not _ED_LEVEL_AFTER.match(
+                        text, match.end()):
                     continue
                 found.append((match.start(), match.end(), place))
                 break

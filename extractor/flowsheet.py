@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from extractor.budget import check_budget
+from extractor.dose_wording import names_a_reference
 from extractor.lexicon import DrugName
 from extractor.mar_tables import (
     ClockAt,
@@ -82,6 +83,7 @@ _LEAD = re.compile(
 _NOT_A_TIME_AFTER = re.compile(
     r"[ \t]?(?:mg|mcg|ug|ml|cc|g|gm|grams?|l|liters?|units?|meq|mmol|kg|lbs?|%)(?![a-z])"
     r"|[-/.]\d{1,2}[-/]|[.,]\d", _I)
+_NUMBER_COLUMNS = re.compile(r"(?:[ \t]+[\d./]+){2,}[ \t]*$")
 _GENERIC_INFUSION = re.compile(
     r"(?<!\w)(?:infusion|infusing|bolus|drip|pump|bag|ivpb|piggyback|fluids?|gtt)(?!\w)", _I)
 _BOLUS = re.compile(r"(?<!\w)bolus(?:ed)?(?!\w)", _I)
@@ -97,6 +99,8 @@ _CONTINUED = re.compile(r"(?:->|→|=>|,|;|\bthen\b)[^;\n]{0,40}?\d+\s*(?:mL|cc)
 _RATE = re.compile(r"\d\s*(?:mL|cc)\s*/\s*h(?:r|our)?\b", _I)
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _JOINED = re.compile(r"\s*(?:,|and|&|\+|/)\s*", _I)
+_JOINED_AFTER_DOSE = re.compile(r"\s*[\d.,]+\s*(?:mg|g|mcg|units?)(?:/m2)?\s*(?:IV|IVPB)?\s*"
+                                r"(?:and|&|\+)\s*", _I)
 
 
 def _action_unnamed(text: str, start: int, end: int, names: list) -> bool:
@@ -127,8 +131,11 @@ def _also(text: str, kind: str, names: list[tuple[DrugName, int, int]], end: int
         previous_end = drugs[index - 1][2]
         if generic == drugs[0][0] or generic in found:
             continue
-        if _JOINED.fullmatch(text, previous_end, a):
-            found.append(generic)  # one clause, one action for the drugs it joins
+        if _JOINED.fullmatch(text, previous_end, a) or _JOINED_AFTER_DOSE.fullmatch(
+                text, previous_end, a):
+            # One clause, one action for the drugs it joins ("irinotecan 300 mg IV and
+            # leucovorin 800 mg IV started together").
+            found.append(generic)
             continue
         clause_end = _CLAUSE_END.search(text, b, end)
         clause = text[a:clause_end.start() if clause_end else end]
@@ -159,9 +166,12 @@ def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | Non
     if m is None:
         return None
     rest_at = m.end()
-    if _NOT_A_TIME_AFTER.match(text, rest_at, end) or not re.search(
-            r"[A-Za-z]", text[rest_at:end]):
-        return None  # "1000 mL NS ...", "2024-11-24", a bare number
+    if _NOT_A_TIME_AFTER.match(text, rest_at, end) or not (
+            re.search(r"[A-Za-z]", text[rest_at:end])
+            or (m.group("h") is not None and _NUMBER_COLUMNS.match(text, rest_at, end))):
+        # "1000 mL NS ...", "2024-11-24", a bare number; a clock time before columns of
+        # numbers ("08:50     50     25   118/70") is a table row.
+        return None
     if m.group("h") is not None:
         hour = int(m.group("h"))
         if m.group("mer") and not 1 <= hour <= 12:
@@ -230,7 +240,10 @@ def flowsheet_events(text: str, lookup: DrugLookup,
             continue
         time, date, rest_at = lead
         rest = text[rest_at:end]
-        names = find_drug_names(text, lookup, rest_at, end)
+        # "0838 Pain still 8/10 after ketorolac. Morphine 4 mg IV push": the line's drug is
+        # the morphine; the ketorolac is what the pain followed.
+        names = [n for n in find_drug_names(text, lookup, rest_at, end)
+                 if not names_a_reference(text, n[1], n[2], rest_at)]
         raw_kind = classify_action(rest)
         if raw_kind in ("stop", "stopped") and _CONTINUED.search(rest):
             raw_kind = "rate_change"  # "LR bolus done -> LR 150 mL/h continued": one fluid

@@ -312,7 +312,10 @@ _AMOUNT = re.compile(
 )
 _GAUGES = {str(n) for n in range(14, 27)}
 _GAUGE_AFTER = re.compile(r"\s*(?:[LR]\s+)?(?:PIV|IV\b|AC\b|antecubital|angio\w*|cath\w*|"
-                          r"needle|gauge|butterfly|peripheral|placed|inserted)", _I)
+                          r"needle|gauge|butterfly|peripheral|placed|inserted|"
+                          # "20g R hand", "22g left forearm": a catheter at its site.
+                          r"(?:(?:right|left|rt|lt|R|L)\.?\s+)(?:hand|forearm|wrist|arm|upper arm|"
+                          r"AC\b|antecubital|EJ\b|external jugular|foot|dorsum))", _I)
 _GAUGE_BEFORE = re.compile(r"(?:PIV|IV|angio\w*|cath\w*)\s*$", _I)
 _UNIT_NAMES = {"mcg": "mcg", "µg": "mcg", "ug": "mcg", "mg": "mg", "gm": "g", "gram": "g",
                "grams": "g", "g": "g", "meq": "mEq", "unit": "units", "units": "units",

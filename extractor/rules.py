@@ -108,8 +108,11 @@ def _long_term_generics(doc) -> frozenset[str]:
         if ent.label_ != "DRUG":
             continue
         entry = _entry(ent)
-        if entry is not None and not entry.is_fluid and cues.LONG_TERM.search(
-                sentence_of(ent).text):
+        if entry is None or entry.is_fluid:
+            continue
+        sentence = sentence_of(ent).text
+        if cues.LONG_TERM.search(sentence) or (cues.DOSE_IN_SERIES.search(sentence)
+                                               and not cues.SHORT_COURSE.search(sentence)):
             found.add(entry.generic)
     return frozenset(found)
 

@@ -11,7 +11,7 @@ import pytest
 import simple_icd_10_cm as icd
 
 DATASET = Path(__file__).resolve().parent.parent / "datasets" / "dx_phrases"
-SPLITS = ("dev", "test", "test2", "test3")
+SPLITS = ("dev", "test", "test2", "test3", "test4")
 REQUIRED = {"id", "phrase", "codes", "chapter"}
 OPTIONAL = {"note"}
 # Letter, two characters, then optionally a dot and one to four characters (ICD-10-CM shape).
