@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from engine.cdi_rules import cdi_query
-from engine.episodes import Episode
+from engine.episodes import Episode, treated_malignancies
 from engine.icd10cm import DEFAULT_YEAR, code_refs, code_set, is_neoplasm
 from engine.outcome import Outcome
 from engine.tables import diagnosis_concepts, drug_code_rows, icd10cm_code_set
@@ -23,6 +23,12 @@ def r_dx_01_current_condition(dx: Diagnosis) -> Outcome | None:
     if dx.assertion == Assertion.HISTORICAL:
         return Outcome.warn(f"{dx.id}: historical condition not coded as current (R-DX-01).")
     return None
+
+
+def _as_current(dx: Diagnosis) -> Diagnosis:
+    """A historical diagnosis read as current (`engine.episodes.treated_malignancies`)."""
+    mention = dx.mention.model_copy(update={"history": False}) if dx.mention else None
+    return dx.model_copy(update={"assertion": Assertion.AFFIRMED, "mention": mention})
 
 
 def r_dx_02_outpatient_uncertain(dx: Diagnosis) -> Outcome | None:
@@ -380,6 +386,10 @@ def code_diagnoses(
     out = Outcome()
     reason: list[str] = []
     seen: set[str] = set()
+    treated = treated_malignancies(facts)
+    if treated:  # under treatment today: current, not history (ICD-G I.C.2.d)
+        facts = facts.model_copy(update={"diagnoses": [
+            _as_current(dx) if dx.id in treated else dx for dx in facts.diagnoses]})
     excluded = {dx.id: r_dx_01_current_condition(dx) or r_dx_02_outpatient_uncertain(dx)
                 for dx in facts.diagnoses}
     coded_concepts = {dx.concept for dx in facts.diagnoses if excluded[dx.id] is None}

@@ -120,13 +120,39 @@ _CANCER_WORDS = re.compile(r"\b(?:cancer|carcinoma|adenocarcinoma|neoplasm|malig
                            r"tumou?r|glioblastoma|NSCLC|DLBCL|CLL|AML|CML)\b", re.I)
 
 
-def cancer_diagnoses(facts: Extraction) -> frozenset[str]:
-    """Ids of affirmed diagnoses that are malignancies (lexicon flag or the words used)."""
+def _is_malignancy(d) -> bool:
     concepts = diagnosis_concepts()
-    return frozenset(
-        d.id for d in facts.diagnoses if d.assertion == Assertion.AFFIRMED and (
-            (d.concept in concepts and concepts[d.concept].neoplasm)
-            or _CANCER_WORDS.search(d.text) or _CANCER_WORDS.search(d.concept.replace("_", " "))))
+    return bool((d.concept in concepts and concepts[d.concept].neoplasm)
+                or _CANCER_WORDS.search(d.text)
+                or _CANCER_WORDS.search(d.concept.replace("_", " ")))
+
+
+def cancer_diagnoses(facts: Extraction) -> frozenset[str]:
+    """Ids of affirmed diagnoses that are malignancies (lexicon flag or the words used), and
+    of the one malignancy under treatment today though written as history
+    (`treated_malignancies`)."""
+    return frozenset(d.id for d in facts.diagnoses
+                     if d.assertion == Assertion.AFFIRMED and _is_malignancy(d)
+                     ) | treated_malignancies(facts)
+
+
+def treated_malignancies(facts: Extraction) -> frozenset[str]:
+    """R-DX-01 / ICD-G I.C.2.d: a malignancy is history (Z85) only when it was excised or
+    eradicated and no further treatment is directed to it; one under treatment is coded as
+    current. So when an antineoplastic drug (drug table `antineoplastic`: chemotherapy or
+    hormonal, such as leuprolide ADT) is injected or infused today, and the note's only
+    malignancy is written as history ("Oncologic history: adenocarcinoma of prostate ...
+    ADT"), that malignancy is current. With two or more historical malignancies nothing is
+    assumed, and an affirmed one is the treated one."""
+    if any(d.assertion == Assertion.AFFIRMED and _is_malignancy(d) for d in facts.diagnoses):
+        return frozenset()
+    if not any(a.route != Route.ORAL and any(r.drug_class == "antineoplastic"
+                                             for r in drug_code_rows(a.generic))
+               for a in facts.administrations):
+        return frozenset()
+    historical = [d.id for d in facts.diagnoses
+                  if d.assertion == Assertion.HISTORICAL and _is_malignancy(d)]
+    return frozenset(historical) if len(historical) == 1 else frozenset()
 
 
 _FLUID_NEED = re.compile(r"\b(?:dehydrat\w*|hypovol\w*|volume (?:loss|depletion)|"

@@ -75,6 +75,8 @@ _LEAD = re.compile(
     r"(?:(?P<date>(?P<mo>1[0-2]|0?[1-9])/(?P<dy>3[01]|[12]\d|0?[1-9])(?:/(?:\d{4}|\d{2}))?)"
     r"[ \t,]+)?"
     r"(?:@[ \t]?)?"
+    # A device export's ISO timestamp: '{"t":"2026-02-19T09:06:00","event":"START"}'.
+    r"(?:\{?[ \t]*\"?(?:t|time|ts|timestamp)\"?[ \t]*[:=][ \t]*\"?\d{4}-\d{2}-\d{2}[T ])?"
     r"(?P<time>(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::[0-5]\d)?"  # "08:02:10" (pump logs)
     r"(?:[ \t]?(?P<mer>[ap])\.?m?\.?(?![a-z]))?"
     r"|(?P<h4>[01]\d|2[0-3])(?P<m4>[0-5]\d)(?:[ \t]?(?:hrs?|h)\b)?"
@@ -83,6 +85,7 @@ _LEAD = re.compile(
 _NOT_A_TIME_AFTER = re.compile(
     r"[ \t]?(?:mg|mcg|ug|ml|cc|g|gm|grams?|l|liters?|units?|meq|mmol|kg|lbs?|%)(?![a-z])"
     r"|[-/.]\d{1,2}[-/]|[.,]\d", _I)
+_PROGRAMMED = re.compile(r"\b(?:program(?:med)?|vtbi|pump set up)\b", _I)
 _NUMBER_COLUMNS = re.compile(r"(?:[ \t]+[\d./]+){2,}[ \t]*$")
 _GENERIC_INFUSION = re.compile(
     r"(?<!\w)(?:infusion|infusing|bolus|drip|pump|bag|ivpb|piggyback|fluids?|gtt)(?!\w)", _I)
@@ -244,7 +247,12 @@ def flowsheet_events(text: str, lookup: DrugLookup,
         # the morphine; the ketorolac is what the pain followed.
         names = [n for n in find_drug_names(text, lookup, rest_at, end)
                  if not names_a_reference(text, n[1], n[2], rest_at)]
-        raw_kind = classify_action(rest)
+        # A device's event names ("INFUSION_COMPLETE") read as words.
+        raw_kind = classify_action(rest.replace("_", " "))
+        if raw_kind == "other" and names and _PROGRAMMED.search(rest):
+            # '{"t":"...T09:05:12","event":"PROGRAM","drug":"belimumab",...}': the drug the
+            # pump is set up for; the unnamed START after it starts that drug.
+            context = [(e.generic, a, b) for e, a, b in names if not e.is_fluid] or context
         if raw_kind in ("stop", "stopped") and _CONTINUED.search(rest):
             raw_kind = "rate_change"  # "LR bolus done -> LR 150 mL/h continued": one fluid
         if raw_kind == "stopped":

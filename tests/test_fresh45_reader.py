@@ -258,3 +258,39 @@ used, none wasted. 1000 nivolumab started; 1035 nivolumab complete.
 
 def test_the_sum_of_counted_vials_that_goes_into_the_bag_is_the_dose():
     assert "J9299x480-JZ" in _lines(VIALS_SUM_IS_THE_DOSE)
+
+
+PUMP_JSON = """GI infusion (hospital outpatient) 05/15/2026
+Dx: Crohn's disease of small intestine. Entyvio (vedolizumab) 300 mg IV, dose #7 (q8wk).
+Premed: none.
+pump export:
+{"time":"2026-05-15T13:02:10","event":"PROGRAM","drug":"vedolizumab","vtbi_mL":250}
+{"time":"2026-05-15T13:03:00","event":"START"}
+{"time":"2026-05-15T13:36:00","event":"INFUSION_COMPLETE","vi_mL":250}
+"""
+
+
+def test_a_pump_json_export_times_its_programmed_drug():
+    lines = _lines(PUMP_JSON)
+    assert "96413x1" in lines  # 13:03-13:36, 33 min, the complex-biologic family
+
+
+HISTORY_UNDER_TREATMENT = """Oncology office visit (POS 11) 05/16/2026
+Past history: breast cancer, right, ER positive, 2022; bone metastases 2025.
+Today: Faslodex (fulvestrant) 250 mg IM into each buttock (500 mg), 09:40, no waste.
+"""
+
+TWO_HISTORIES = """Oncology office visit (POS 11) 05/16/2026
+History of breast cancer, right, 2022. History of Hodgkin lymphoma, 2010.
+Today: Faslodex (fulvestrant) 250 mg IM into each buttock (500 mg), 09:40, no waste.
+"""
+
+
+def test_a_malignancy_written_as_history_but_treated_today_is_current():
+    lines = _lines(HISTORY_UNDER_TREATMENT, Setting.PROFESSIONAL)
+    assert "96402x1" in lines  # a hormonal antineoplastic for a current cancer
+    assert any(x.startswith("C50.") for x in lines)
+    # Two malignancies written as history: which one is treated is not guessed.
+    two = _lines(TWO_HISTORIES, Setting.PROFESSIONAL)
+    assert not any(x.startswith(("C50.", "C81.")) for x in two)
+    assert "Z85.3" in two
