@@ -81,7 +81,9 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # lower end of a bone) the synonym file maps the word to it.
                            "proximal", "distal",
                            # "Schizophrenia, paranoid type": the subtype word says the type.
-                           "type"})
+                           "type",
+                           # Paraprotein types of a myeloma ("IgG kappa multiple myeloma").
+                           "igg", "iga", "igm", "kappa", "lambda"})
 # "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
@@ -200,8 +202,12 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # code would carry, never a note's diagnosis.
         return None
     match = TermMatch(mt.key, e, explained, defaults)
+    # A word another entry of the same code holds is no sign of another code ("hyperemesis
+    # gravidarum with dehydration ... (metabolic disturbance)": O21.1's title and its
+    # inclusion term "... with metabolic disturbance such as dehydration").
     unexplained = (core - explained - NEUTRAL_WORDS - _GRADES - _organism_stated(mention)
-                   - set(mention.bracketed_words)) & (mt.vocabulary - _entry_words(e, mt.key))
+                   - set(mention.bracketed_words)) & (mt.vocabulary - _entry_words(e, mt.key)
+                                                      - mt.code_words.get(e.code, frozenset()))
     match.doubtful = unexplained & _near_vocabulary(mt, sat, stated) if unexplained else \
         frozenset()
     match._axes_from = (mt, e, sat, stated)

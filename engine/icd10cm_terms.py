@@ -51,6 +51,8 @@ class MainTerm:
     need: list[int] = field(default_factory=list)  # per entry: the mask of all its groups
     # Per entry with a one-word required group "other": that group's index.
     other_group: dict[int, int] = field(default_factory=dict)
+    # Per code: the words of all its entries (title and inclusion terms) under this term.
+    code_words: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _main_term(key: str, raw: str) -> MainTerm:
@@ -71,7 +73,11 @@ def _main_term(key: str, raw: str) -> MainTerm:
     need = [(1 << len(e.required)) - 1 for e in entries]
     other = {i: gi for i, e in enumerate(entries) for gi, g in enumerate(e.required)
              if g == _OTHER}
-    return MainTerm(key, entries, by_word, no_required, frozenset(vocab), need, other)
+    code_words: dict[str, set[str]] = {}
+    for e in entries:
+        code_words.setdefault(e.code, set()).update(e.words)
+    return MainTerm(key, entries, by_word, no_required, frozenset(vocab), need, other,
+                    {c: frozenset(w) for c, w in code_words.items()})
 
 
 _OTHER = frozenset({"other"})

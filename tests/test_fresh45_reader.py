@@ -294,3 +294,13 @@ def test_a_malignancy_written_as_history_but_treated_today_is_current():
     two = _lines(TWO_HISTORIES, Setting.PROFESSIONAL)
     assert not any(x.startswith(("C50.", "C81.")) for x in two)
     assert "Z85.3" in two
+
+
+def test_phrase_words_a_code_holds_in_another_of_its_entries_or_that_name_a_paraprotein():
+    from eval.dx_phrases import code_phrase
+
+    # O21.1's inclusion term names dehydration; its title, metabolic disturbance.
+    assert code_phrase("hyperemesis gravidarum w/ dehydration, metabolic disturbance")[0] \
+        == "O21.1"
+    assert code_phrase("IgA lambda multiple myeloma, not in remission") == ["C90.00"]
+    assert code_phrase("Waldenstrom's macroglobulinemia") == ["C88.00"]
