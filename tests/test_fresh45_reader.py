@@ -304,3 +304,14 @@ def test_phrase_words_a_code_holds_in_another_of_its_entries_or_that_name_a_para
         == "O21.1"
     assert code_phrase("IgA lambda multiple myeloma, not in remission") == ["C90.00"]
     assert code_phrase("Waldenstrom's macroglobulinemia") == ["C88.00"]
+
+
+def test_index_synonyms_of_common_outpatient_wording():
+    from eval.dx_phrases import code_phrase
+
+    assert code_phrase("recurrent depression, in full remission") == ["F33.42"]
+    assert code_phrase("Infectious diarrhea") == ["A09"]
+    assert code_phrase("sickle cell pain crisis") == ["D57.00"]
+    assert code_phrase("Pneumocystis pneumonia") == ["B59"]
+    assert code_phrase("Acute alcoholic gastritis") == ["K29.20"]
+    assert code_phrase("Schizophrenia, paranoid type") == ["F20.0"]
