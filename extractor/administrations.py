@@ -191,7 +191,7 @@ def _assign_times(draft: Draft, text: str) -> None:
     for found in find_time_ranges(chunk):
         draft.set("start", _time(found.first), lo + found.first.start, lo + found.first.end)
         draft.set("stop", _time(found.second), lo + found.second.start, lo + found.second.end)
-    weak_stop: dict[str, Span] = {}  # a stop read from an unnamed time, not a stop word
+    weak_stop: Span | None = None  # a stop read from an unnamed time, not a stop word
     for clock in find_clock_times(chunk):
         begin, end = lo + clock.start, lo + clock.end
         if any(s.start <= begin < s.end for s in draft.spans.values()):
@@ -210,15 +210,15 @@ def _assign_times(draft: Draft, text: str) -> None:
             start_after = cues.START_AFTER.search(line)
             stop_cue = 1 if stop_after and not start_after else -1
         if stop_cue > start_cue:
-            if "stop" in weak_stop and draft.spans.get("stop") == weak_stop["stop"]:
+            if weak_stop is not None and draft.spans.get("stop") == weak_stop:
                 # "started 11:05, rate titrated (11:20 / 11:35), completed 13:17": the time
                 # the stop word names wins over an unnamed time read as the stop before it.
                 del draft.fields["stop"], draft.spans["stop"]
-                weak_stop.clear()
+                weak_stop = None
             draft.set("stop", _time(clock), begin, end)
         elif "start" in draft.fields and start_cue < 0:
             if "stop" not in draft.fields:
-                weak_stop["stop"] = Span(start=begin, end=end)
+                weak_stop = Span(start=begin, end=end)
             draft.set("stop", _time(clock), begin, end)
         else:
             draft.set("start", _time(clock), begin, end)

@@ -45,6 +45,10 @@ VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:
 # Drugs that, with a flush/lock cue, keep a line open rather than treat (R-ADMIN-14: a flush
 # at the end is part of the administration; heparin/saline lock flush is not billed).
 LOCK_DRUGS = frozenset({"heparin", "sodium chloride"})
+# An access line taken out ("PIV removed 14:15", "IV d/c'd, catheter intact"): the time is
+# the access's, no drug's. The words that end the alternation are added where it is used.
+_ACCESS_ENDED = (r"(?:PIV|IV|PICC|saline lock|hep(?:arin)? lock|catheter)\b[^.;\n]{0,30}?\b"
+                 r"(?:removed|d/c'?d|discontinued|pulled")
 # A sentence about the patient after the drugs (observation, vitals, discharge) is not the
 # continuation of the last administration: its times stop no drug.
 NOT_A_CONTINUATION = re.compile(
@@ -55,9 +59,7 @@ NOT_A_CONTINUATION = re.compile(
     r"(?:peripheral\s+)?(?:IV|PIV|port|PICC|line)\s+(?:access(?:ed)?|placed|inserted|started)\b|"
     # "PIV 20g L forearm placed 09:00": gauge and site before the verb.
     r"(?:PIV|IV|PICC)\s+#?\d{2}\s?(?:g|ga|gauge)\b[^.;\n]{0,30}?\b(?:placed|inserted|started)\b|"
-    # "PIV removed 14:15", "IV d/c'd, catheter intact": the access ends, no drug does.
-    r"(?:PIV|IV|PICC|saline lock|hep(?:arin)? lock|catheter)\b[^.;\n]{0,30}?\b(?:removed|"
-    r"d/c'?d|discontinued|pulled|taken out)\b|"
+    + _ACCESS_ENDED + r"|taken out)\b|"
     r"access(?:ed)?\b|"
     # "PHYSICIAN ATTESTATION - R. Okafor MD, 02/14/2026 11:02", "Electronically signed by
     # ... 14:20": the time a record was signed, not a drug's stop.
@@ -65,8 +67,7 @@ NOT_A_CONTINUATION = re.compile(
     r"(?:electronically\s+|e-?)?signed|co-?signed|signature|addendum)\b)", re.I)
 # "RN: no reaction; PIV removed 10:25": the time a line was taken out (a sentence with only
 # that time continues no drug).
-ACCESS_REMOVED = re.compile(r"\b(?:PIV|IV|PICC|saline lock|hep(?:arin)? lock|catheter)\b[^.;\n]"
-                            r"{0,30}?\b(?:removed|d/c'?d|discontinued|pulled)\b", re.I)
+ACCESS_REMOVED = re.compile(r"\b" + _ACCESS_ENDED + r")\b", re.I)
 # A drug documented as long-term, recurring therapy (R-DX-07).
 LONG_TERM = re.compile(
     r"\b(?:maintenance|long[- ]term|chronic\s+therapy|q\s?\d{1,2}\s?(?:wk|wks|weeks?|mo|"

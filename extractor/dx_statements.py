@@ -143,19 +143,20 @@ def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
 # the assessment section.
 _DX_LABEL_LINE = re.compile(r"^[ \t]*(?:[-*•]|\[x\])?[ \t]*(?=[^\n]{0,40}?\b(?:dx|diagnos[ie]s|"
                             r"indication)\b[^\n:]{0,30}:)", re.I | re.M)
+_DX_LABEL_WORD = re.compile(r"dx|diagnos|indication", re.I)  # not "Impression:", "MD:"
 
 
 def _labelled_lines(text: str, sections: list[Section], statements: list[Section]
                     ) -> list[Piece]:
     """Pieces of diagnosis-labelled lines outside the statement sections and the sections
     that are never coded from (history, home medications, ...)."""
-    kept = [(s.start, s.end) for s in sections if s in statements or s.kind in SKIPPED_KINDS]
+    passed = [(s.start, s.end) for s in sections if s in statements or s.kind in SKIPPED_KINDS]
     out = []
     for line in _DX_LABEL_LINE.finditer(text):
-        if any(a <= line.start() < b for a, b in kept):
+        if any(a <= line.start() < b for a, b in passed):
             continue
         label = _LABEL.match(text, line.end())
-        if label is None or not re.search(r"(?i)dx|diagnos|indication", label.group(0)):
+        if label is None or not _DX_LABEL_WORD.search(label.group(0)):
             continue
         end = text.find("\n", label.end())
         end = len(text) if end < 0 else end

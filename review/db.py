@@ -317,12 +317,18 @@ def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
-def upgrade(url: str) -> None:
-    """Bring the database at `url` to the newest migration (Alembic `upgrade head`)."""
-    from alembic import command
+def alembic_config(url: str):
+    """The Alembic configuration of this package's migrations for the database at `url`."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.attributes["url"] = _prepare(url)
-    command.upgrade(config, "head")
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Bring the database at `url` to the newest migration (Alembic `upgrade head`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(_prepare(url)), "head")

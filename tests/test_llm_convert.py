@@ -716,6 +716,15 @@ def test_one_administration_listed_twice_by_the_llm_is_kept_once():
 
 AGREE_NOTE = ("ED note. Dx: nausea.\nOndansetron 4 mg IV push 08:10.\n"
               "Labs c/w iron deficiency anaemia.\n")
+# The LLM's reading of AGREE_NOTE: the push and nausea both readers find, and the anaemia
+# only the LLM reads (also used by tests/test_review_agreement.py).
+AGREE_DRAFT = NoteDraft(
+    administrations=[AdministrationDraft(
+        quote="Ondansetron 4 mg IV push 08:10", drug="Ondansetron", dose=4,
+        dose_unit="mg", route="IV", method="push", start_time="08:10")],
+    diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
+                              condition="iron deficiency anaemia"),
+               DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
 
 
 def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
@@ -723,16 +732,9 @@ def test_both_mode_marks_each_claim_line_with_which_readers_found_it(tmp_path):
     from notecoder.schema import Setting
     from tests.llm_stub import use_scripted_llm
 
-    draft = NoteDraft(
-        administrations=[AdministrationDraft(
-            quote="Ondansetron 4 mg IV push 08:10", drug="Ondansetron", dose=4,
-            dose_unit="mg", route="IV", method="push", start_time="08:10")],
-        diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
-                                  condition="iron deficiency anaemia"),
-                   DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
     rules = code_note(AGREE_NOTE, Setting.FACILITY, "official", "rules")
     assert all(c.agreement is None for c in rules.codes)  # the offline path: no marks
-    use_scripted_llm(lambda _t, _r=None: draft, tmp_path)
+    use_scripted_llm(lambda _t, _r=None: AGREE_DRAFT, tmp_path)
     both = code_note(AGREE_NOTE, Setting.FACILITY, "official", "both")
     assert {c.code: c.agreement for c in both.codes} == {
         "R11.0": FoundBy.BOTH, "D50.9": FoundBy.LLM, "96374": FoundBy.BOTH,

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -35,6 +34,7 @@ from review.app import create_app
 from review.db import CodeLineRow, LineStatus, Role, engine_for, session_factory
 from review.users import add_user
 from tests import db_urls
+from tests.test_llm_convert import AGREE_DRAFT, AGREE_NOTE
 from tests.test_review_app import CEFTRIAXONE, PASSWORD, _login
 
 database_url = db_urls.database_url  # every test here runs on SQLite and on PostgreSQL
@@ -56,8 +56,6 @@ EXPECTED = {
     "rules": {"offline-only line", "one of each"},
 }
 BADGES = {"both": "both readers", "rules": "offline reader only", "llm": "LLM only"}
-AGREE_NOTE = ("ED note. Dx: nausea.\nOndansetron 4 mg IV push 08:10.\n"
-              "Labs c/w iron deficiency anaemia.\n")
 
 
 @dataclass
@@ -161,16 +159,7 @@ def test_the_worker_stores_each_lines_agreement_from_a_both_mode_reading(
         tmp_path, monkeypatch, database_url, scripted_llm):
     """End to end: a note read by both readers (the LLM scripted) keeps the marks the
     pipeline gave its lines; the diagnosis only the LLM read is badged "LLM only"."""
-    from extractor.llm.drafts import AdministrationDraft, DiagnosisDraft, NoteDraft
-
-    draft = NoteDraft(
-        administrations=[AdministrationDraft(
-            quote="Ondansetron 4 mg IV push 08:10", drug="Ondansetron", dose=4,
-            dose_unit="mg", route="IV", method="push", start_time="08:10")],
-        diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
-                                  condition="iron deficiency anaemia"),
-                   DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
-    scripted_llm(lambda _t, _r=None: draft)
+    scripted_llm(lambda _t, _r=None: AGREE_DRAFT)
     site = _site(tmp_path, monkeypatch, database_url, extractor="both")
     coder = _login(site.app, "coder1")
     note_id = coder.post("/api/notes", json={"text": AGREE_NOTE}).json()["id"]
@@ -187,10 +176,7 @@ def test_the_worker_stores_each_lines_agreement_from_a_both_mode_reading(
 
 
 def test_lines_coded_before_the_migration_read_as_no_agreement(database_url):
-    config = Config()
-    config.set_main_option("script_location", str(Path(review.db.__file__).parent / "migrations"))
-    config.attributes["url"] = database_url
-    command.upgrade(config, "0007_note_assignee")
+    command.upgrade(review.db.alembic_config(database_url), "0007_note_assignee")
     with engine_for(database_url).begin() as conn:
         conn.execute(text("INSERT INTO users (username, password_hash, role, active, "
                           "created_at) VALUES ('c', 'x', 'coder', true, CURRENT_TIMESTAMP)"))

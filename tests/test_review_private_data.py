@@ -19,7 +19,7 @@ from notecoder.private_files import UnsafePermissions
 from review import jobs
 from review.app import create_app
 from review.auth import SESSION_COOKIE, hash_token
-from review.db import LoginSession, Role, engine_for, session_factory, upgrade
+from review.db import LoginSession, Role, alembic_config, engine_for, session_factory, upgrade
 from review.startup import DatabaseNotReady, check_writable, prepare_database
 from review.users import add_user
 
@@ -161,13 +161,9 @@ def test_a_copied_session_row_cannot_be_used_as_a_cookie(site):
 
 def test_migration_ends_every_session_stored_with_a_raw_id(tmp_path):
     from alembic import command
-    from alembic.config import Config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(ROOT / "review" / "migrations"))
-    config.attributes["url"] = url
-    command.upgrade(config, "0002")
+    command.upgrade(alembic_config(url), "0002")
     with engine_for(url).begin() as conn:
         conn.execute(text("INSERT INTO users (id, username, password_hash, role, active, "
                           "created_at) VALUES (1, 'ada', 'x', 'admin', 1, '2026-01-01')"))
