@@ -56,8 +56,9 @@ def r_cdi_01_stop_time(admin: DrugAdministration, profile: Profile) -> Outcome:
     if admin.start is None or admin.stop is not None or admin.duration_minutes is not None:
         return Outcome()
     if (admin.method in (Method.PUSH, Method.INJECTION) or admin.purpose == Purpose.VEHICLE
-            or admin.route == Route.ORAL):
-        return Outcome()  # a push, a vehicle or a dose by mouth has no end time to ask for
+            or admin.route in (Route.ORAL, Route.OTHER)):
+        # a push, a vehicle, a dose by mouth or drops have no end time to ask for
+        return Outcome()
     name = admin.name
     question = (
         f"The administration record shows {name} started at {admin.start:%H:%M} with no end "
@@ -176,8 +177,9 @@ def r_cdi_07_indication(facts: Extraction) -> Outcome:
         return Outcome()
     out = Outcome()
     for admin in facts.administrations:
-        if admin.is_fluid or is_incidental_fluid(admin) or admin.route == Route.ORAL:
-            continue  # a dose by mouth is billed on no line here: nothing to support
+        if admin.is_fluid or is_incidental_fluid(admin) or admin.route in (Route.ORAL,
+                                                                            Route.OTHER):
+            continue  # a dose by mouth or drops are billed on no line here: nothing to support
         name = admin.name
         question = f"{name} was administered. Please document the condition being treated."
         out += Outcome(queries=[cdi_query("R-CDI-07", question, ["Condition: ____"],

@@ -362,6 +362,10 @@ def code_drug_lines(facts: Extraction, profile: Profile,
             out += Outcome.warn(f"{admin.id}: {admin.name} given by mouth; no injectable drug "
                                 "line (R-UNITS-01).")
             continue
+        if admin.route == Route.OTHER:
+            out += Outcome.warn(f"{admin.id}: {admin.name} given as drops, topically or inhaled; "
+                                "no injectable drug line (R-UNITS-01).")
+            continue
         rows, found = r_units_04_product_code(admin)
         out += found
         if _is_flush(admin, rows):

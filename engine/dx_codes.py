@@ -83,7 +83,10 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            # "Schizophrenia, paranoid type": the subtype word says the type.
                            "type",
                            # Paraprotein types of a myeloma ("IgG kappa multiple myeloma").
-                           "igg", "iga", "igm", "kappa", "lambda"})
+                           "igg", "iga", "igm", "kappa", "lambda",
+                           # Pace and frequency words no title splits by ("gastric
+                           # angiodysplasia with slow bleeding": K31.811), and a lab value.
+                           "slow", "occasional", "ongoing", "intermittent", "tsat"})
 # "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
@@ -201,6 +204,12 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # whole title (`_whole_title`), and Y90-Y99 are external-cause details an injury
         # code would carry, never a note's diagnosis.
         return None
+    if e.source == "i" and defaults and not e.required and _own_without(e, negated) and not (
+            explained - {mt.key} - NEUTRAL_WORDS - _ACUITY):
+        # "acute attack": G40.109's inclusion term "Attacks without alteration of
+        # consciousness" names the condition by its own "without" clause; stating only the
+        # term's word does not state it (the Index's "Attack" alone leads nowhere).
+        return None
     match = TermMatch(mt.key, e, explained, defaults)
     # A word another entry of the same code holds is no sign of another code ("hyperemesis
     # gravidarum with dehydration ... (metabolic disturbance)": O21.1's title and its
@@ -212,6 +221,15 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         frozenset()
     match._axes_from = (mt, e, sat, stated)
     return match
+
+
+def _own_without(e: TermEntry, negated: frozenset[str]) -> bool:
+    """An unstated "without X" group of an inclusion term that the code's title does not
+    hold: the inclusion term's own defining clause, not a default of the code ("Hyperthyroidism
+    NOS" under E05.90 "... without thyrotoxic crisis or storm" defaults as the title does)."""
+    title = re.findall(r"[a-z]+", code_set().description(e.code).lower())
+    return any(not g & negated and not any(t.startswith(w) for w in g for t in title)
+               for g in e.negative)
 
 
 _DRUG_COURSE = frozenset({"long", "term", "chronic", "prolonged", "daily"})
@@ -390,6 +408,24 @@ def r_combination_code(matches: list[TermMatch]) -> tuple[list[TermMatch], list[
         if k.rule.startswith("I.B.2") and any(a.explained < k.explained for a in aside):
             k.rule = "I.B.9 combination code"
     return kept, aside
+
+
+def r_unspecified_sibling(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-G I.B.2 (the most specific code) and I.A.9.b (unspecified codes only when the
+    record gives no more): one phrase never takes a code and its "unspecified" sibling under
+    the same subcategory ("Acute angle-closure glaucoma, right eye (acute attack)": H40.211,
+    not also H40.219 from the bracketed word)."""
+    by_parent: dict[str, list[TermMatch]] = {}
+    for m in kept:
+        by_parent.setdefault(cs.parent(m.code) or m.code, []).append(m)
+    drop = set()
+    for group in by_parent.values():
+        if len(group) < 2:
+            continue
+        vague = [m for m in group if "unspecified" in cs.description(m.code).lower()]
+        if len(vague) < len(group):
+            drop |= {id(m) for m in vague}
+    return [m for m in kept if id(m) not in drop]
 
 
 def r_note_partners(cs: CodeSet, mention: DiagnosisMention, matches: list[TermMatch],
@@ -1749,6 +1785,7 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     if cause is not None:  # the Table gives the drug's code; titles found by words do not
         matches = [m for m in matches if not _is_drug_code(m.code)]
     kept, aside = r_combination_code(matches)
+    kept = r_unspecified_sibling(cs, kept)
     kept = r_code_first_use_additional(cs, kept, aside, mention, index)
     kept = r_sepsis_stated(mention, kept)
     kept = r_severe_sepsis_first(cs, kept)

@@ -181,16 +181,24 @@ def r_dx_09_unspecified_beside_specific(lines: list[CodeLine],
     """ICD-G I.A.9.b / I.B.2: an "unspecified" code is for a record that says no more, so
     it is not reported beside a code under the same parent that the record specifies
     ("hypertensive CKD" gives N18.9 through I12.9's use-additional note; "CKD stage 4"
-    elsewhere in the note gives N18.4: N18.4 alone)."""
+    elsewhere in the note gives N18.4: N18.4 alone). The same holds for a "without X" code
+    the record's other mention of the condition states "with" (I.A.15 "with")."""
     cs = code_set(*code_set_ref)
     icd = [line.code for line in lines if line.system == "ICD-10-CM"]
 
     def vaguer(code: str) -> bool:
         # The unspecified child of its parent (N18.9, M79.609), not a combination whose
         # title leaves one detail open (R11.2 "Nausea with vomiting, unspecified").
-        if not code.endswith("9") or "unspecified" not in cs.description(code).lower():
-            return False
+        title = cs.description(code).lower()
         parent = cs.parent(code)
+        # "HbSC disease" in the header (D57.20 "... without crisis") beside "HbSC disease with
+        # vaso-occlusive pain crisis" (D57.219): the "without" was a default.
+        if parent and " without " in f" {title} " and any(
+                other != code and other.startswith(parent)
+                and " without " not in f" {cs.description(other).lower()} " for other in icd):
+            return True
+        if not code.endswith("9") or "unspecified" not in title:
+            return False
         return any(other != code and other.startswith(parent)
                    and "unspecified" not in cs.description(other).lower() for other in icd)
 

@@ -13,6 +13,7 @@ import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
@@ -92,9 +93,18 @@ class NotToday:
     reconciled medications, allergies, history, prior and copied-forward visits, plans and
     orders, held/refused/not given, discharge prescriptions."""
 
+    # Sections that list drugs the patient takes or took, never an order for today's dose.
+    _LIST_KINDS = frozenset({"home_medications", "medication_reconciliation", "allergies",
+                             "past_history", "prior_visit", "discharge"})
+
     def __init__(self, text: str, sections: list | None = None) -> None:
         self.spans = not_given_spans(text, sections)
         self._starts = [s.start for s in self.spans]
+        self._lists = [(s.start, s.end) for s in sections or [] if s.kind in self._LIST_KINDS]
+
+    def in_list(self, offset: int) -> bool:
+        """True inside a home-medication, allergy, history or prior-visit section."""
+        return any(a <= offset < b for a, b in self._lists)
 
     def __contains__(self, offset: int) -> bool:
         i = bisect.bisect_right(self._starts, offset) - 1
@@ -155,6 +165,25 @@ def _is_diluent(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | No
         return _prepared_in(ent, text, previous)
     before = text[max(previous.mention.end_char, ent.start_char - 40):ent.start_char]
     return bool(cues.DILUENT_BEFORE.search(before[-30:]) or cues.CARRIER_BEFORE.search(before))
+
+
+def _diluent_of_order(ent: SpacySpan, entry: DrugName, text: str, previous: Draft | None,
+                      not_given_at: list[int]) -> bool:
+    """A fluid a prepared dose goes into, written between the drug's order and its given line
+    ("Maintenance Actemra IV q4 weeks" / "Drawn: 31 mL (620 mg) into NS 100 mL" / "10:10
+    tocilizumab 620 mg IV started"): the ordered drug's diluent, no administration of its own
+    (R-ADMIN-05: a fluid that only carries a drug is not reported). The line reads "<mass>
+    into <fluid>" and no drug was given since the order."""
+    if not entry.is_fluid or not not_given_at:
+        return False
+    if previous is not None and previous.mention.start_char > not_given_at[-1]:
+        return False
+    line_start = text.rfind("\n", 0, ent.start_char) + 1
+    before = text[line_start:ent.start_char]
+    if not cues.DILUENT_BEFORE.search(before[-30:]):
+        return False
+    return any(a.kind == "dose" and a.unit in ("mg", "g", "mcg", "units")
+               for a in find_amounts(before))
 
 
 def _reconstituted_with(ent: SpacySpan, text: str, previous: Draft) -> bool:
@@ -388,6 +417,7 @@ def _assign_cues(draft: Draft, text: str) -> None:
     first(cues.ROUTE_IM, "route", Route.IM)
     first(cues.ROUTE_IV, "route", Route.IV)
     first(cues.ROUTE_ORAL, "route", Route.ORAL)
+    first(cues.ROUTE_NOT_INJECTED, "route", Route.OTHER)
     if draft.fields.get("route") == Route.SC and cues.SC_INFUSION.search(chunk):
         first(cues.SC_INFUSION, "method", Method.INFUSION)  # "Hizentra 10 g SC via pump"
     if draft.fields.get("route") in (Route.SC, Route.IM):
@@ -395,7 +425,11 @@ def _assign_cues(draft: Draft, text: str) -> None:
     first(cues.PUSH, "method", Method.PUSH)
     first(cues.INFUSION, "method", Method.INFUSION)
     if draft.entry.is_fluid:
-        first(cues.VEHICLE, "purpose", Purpose.VEHICLE)
+        locked_after = cues.LOCKED_AFTER_END.search(chunk)
+        vehicle = cues.VEHICLE.search(chunk)
+        if vehicle and not (locked_after and locked_after.end() == vehicle.end()
+                            and cues.VEHICLE.search(chunk, 0, locked_after.start()) is None):
+            draft.set("purpose", Purpose.VEHICLE, lo + vehicle.start(), lo + vehicle.end())
         first(cues.HYDRATION, "purpose", Purpose.HYDRATION)
     elif draft.entry.generic in cues.LOCK_DRUGS:
         # "port flushed NS 10 mL + heparin 100 units/mL 5 mL": the cue may lead the line.
@@ -660,12 +694,18 @@ def _last_before(drafts: list[Draft], starts: list[int], offset: int, want,
 # "Pharmacy: 10 g single-dose vials x 7, all used, no waste", "Vials: 400 mg x1".
 _PREPARED_LINE = re.compile(r"\s*(?:(?:calculated|total|actual|final|prepared|dispensed)\s+"
                             r"dose|dose\s+(?:calculated|prepared|dispensed)|pharmacy|product|"
-                            r"dispensed|vials?|SDVs?|waste)\b", re.I)
+                            r"dispensed|drawn(?:\s+up)?|vials?|SDVs?|waste)\b", re.I)
 
 
-def _prepared_for_order(sentence: SpacySpan, text: str, owner: Draft | None,
+@cache
+def _fluid_generics() -> frozenset[str]:
+    return frozenset(e.generic for e in drug_names().values() if e.is_fluid)
+
+
+def _prepared_for_order(start: int, end: int, text: str, owner: Draft | None,
                         not_given_at: list[int], not_given_drug: list[str],
-                        drafts: list[Draft], draft_starts: list[int]) -> Draft | None:
+                        drafts: list[Draft], draft_starts: list[int],
+                        not_today: NotToday) -> Draft | None:
     """The administration a product line written between a drug's order and its given
     line belongs to: "Regimen: belimumab 10 mg/kg q4 weeks / Calculated dose: 684 mg /
     Product: Benlysta 400 mg vial x1 ..." or "Order: Gammagard 1 g/kg = 70 g / Pharmacy: 10 g
@@ -674,17 +714,22 @@ def _prepared_for_order(sentence: SpacySpan, text: str, owner: Draft | None,
     drug and no time, is the preparation of the ordered drug, so its amounts and waste go
     to the first administration of that same drug after it (R-UNITS-01 units from the dose
     given; R-MOD-JW/JZ waste). Any other drugless line is left to `_continues`."""
-    k = bisect.bisect_left(not_given_at, sentence.start_char)
+    k = bisect.bisect_left(not_given_at, start)
     if not k or (owner is not None and owner.mention.start_char > not_given_at[k - 1]):
         return None
-    chunk = text[sentence.start_char:sentence.end_char]
-    if not _PREPARED_LINE.match(chunk) or find_clock_times(chunk):
+    chunk = text[start:end]
+    # A waste record is the preparation of a dose wherever the sentence starts ("Eight
+    # 100 mg vials reconstituted (800 mg); 780 mg added to 250 mL NS; 20 mg discarded").
+    if not (_PREPARED_LINE.match(chunk) or cues.WASTE.search(chunk)) or find_clock_times(chunk):
         return None
-    generic = not_given_drug[k - 1]
-    i = bisect.bisect_left(draft_starts, sentence.end_char)
-    for draft in drafts[i:i + 8]:
-        if draft.entry.generic == generic:
-            return draft.merged()
+    i = bisect.bisect_left(draft_starts, end)
+    # The order is the latest drug named but not given that is not in a home-medication
+    # list, allergies or history ("Maintenance Actemra ..." above "Home meds: ...").
+    for j in range(k - 1, max(-1, k - 9), -1):
+        if not_today.in_list(not_given_at[j]) or not_given_drug[j] in _fluid_generics():
+            continue  # a fluid is what a prepared dose goes into, not the ordered drug
+        generic = not_given_drug[j]
+        return next((d.merged() for d in drafts[i:i + 8] if d.entry.generic == generic), None)
     return None
 
 
@@ -727,6 +772,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             continue
         if _is_diluent(ent, entry, text, previous):
             previous.set("diluent", entry.generic, ent.start_char, ent.end_char)
+            continue
+        if _diluent_of_order(ent, entry, text, previous, not_given_at):
             continue
         drafts.append(Draft(ent, entry, (ent.start_char, sentence_of(ent).end_char)))
     # Windows end where the next drug in the same sentence starts; the first drug of a
@@ -782,11 +829,25 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         first = bisect.bisect_left(mentioned, sentence.start_char)
         if first < len(mentioned) and mentioned[first] < sentence.end_char:
             continue  # the sentence names a drug of its own
+        if sentence.start_char in not_today:
+            # A plan's or a copied visit's times belong to no administration today; a waste
+            # clause a plan section records as done ("...; remaining 20 mg discarded") is
+            # the preparation of the ordered dose given later.
+            waste = cues.WASTE.search(text, sentence.start_char, sentence.end_char)
+            if waste is None or waste.start() in not_today:
+                continue
+            clause = max(text.rfind(";", sentence.start_char, waste.start()) + 1,
+                         sentence.start_char)
+            ordered = _prepared_for_order(clause, sentence.end_char, text,
+                                          owners.last_before(sentence.start_char),
+                                          not_given_at, not_given_drug, drafts, draft_starts,
+                                          not_today)
+            if ordered is not None:
+                _fill_sentence(ordered, text, clause, sentence.end_char)
+            continue
         refused = bisect.bisect_left(not_given_at, sentence.start_char)
         if refused < len(not_given_at) and not_given_at[refused] < sentence.end_char:
             continue  # "1015 Neulasta 6 mg SC ordered for day 2; not given today": no dose
-        if sentence.start_char in not_today:
-            continue  # a plan's or a copied visit's times belong to no administration today
         if blocks.holds(sentence.start_char):
             continue  # read already, in its header drug's window
         line = chart.line_of(sentence.start_char)
@@ -808,8 +869,9 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         if line is not None:
             continue
         owner = owners.last_before(sentence.start_char)
-        ordered = _prepared_for_order(sentence, text, owner, not_given_at, not_given_drug,
-                                      drafts, draft_starts)
+        ordered = _prepared_for_order(sentence.start_char, sentence.end_char, text, owner,
+                                      not_given_at, not_given_drug, drafts, draft_starts,
+                                      not_today)
         if ordered is not None:
             _fill_sentence(ordered, text, sentence.start_char, sentence.end_char)
             continue

@@ -25,6 +25,14 @@ STOP_AFTER = _words(r"complete[d]?", r"finished", r"stopped", r"ended", r"discon
 ROUTE_IV = _words(r"IV(?![ \t]+(?:solution|formulation|preparation|form|product)\b[^\n)]{0,25}"
                   r"\b(?:orally|PO|by mouth|swallowed|oral)\b)", r"intravenous(?:ly)?", r"IVPB",
                   r"IVP", r"PIV", r"PICC", r"port")
+# Eye, ear and nose drops, topical, inhaled and transdermal doses: no injectable code fits
+# ("prednisolone acetate 1% 1 gtt OD" is no J2650 injection). "gtt" alone is a drip
+# ("heparin gtt"), so only drops into an eye, ear or nostril count.
+ROUTE_NOT_INJECTED = _words(r"gtts?[ \t]+(?:O[DSU]|A[DSU]|in(?:to)?[ \t]+(?:each|both|the|"
+                            r"right|left|R|L)\b)", r"(?:eye|ear|nasal)[ \t]+drops?",
+                            r"ophthalmic", r"otic", r"topical(?:ly)?", r"inhaled", r"nebuli[sz]ed",
+                            r"via[ \t]+neb(?:ulizer)?", r"intranasal(?:ly)?", r"nasal[ \t]+spray",
+                            r"transdermal", r"instilled")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
 # "poor PO intake", "poor PO", "tolerating PO", "PO challenge" describe eating and drinking,
@@ -42,6 +50,11 @@ INJECTION = _words(r"inject(?:ed|ion)", r"SC", r"SQ", r"subq", r"subcut", r"IM")
 VEHICLE = _words(r"KVO", r"TKO", r"keep (?:the )?(?:vein|line) open", r"flush(?:ed|es|ing)?",
                  r"carrier", r"to prime", r"primed", r"(?:saline|heparin|hep) lock(?:ed)?",
                  r"locked", r"lock flush", r"line lock", r"catheter lock", r"port lock")
+# "BOLUS COMPLETE 1000 ML ... / SALINE LOCK", "infused, then hep-locked": the access is
+# locked after the fluid ended; the lock names no purpose of the fluid.
+LOCKED_AFTER_END = re.compile(r"\b(?:complete[d]?|finished|infused|done|stopped|ended|"
+                              r"d/c'?d)\b[^\n]{0,60}?(?:saline|heparin|hep)[- ]?lock(?:ed)?\b",
+                              re.I)
 # Drugs that, with a flush/lock cue, keep a line open rather than treat (R-ADMIN-14: a flush
 # at the end is part of the administration; heparin/saline lock flush is not billed).
 LOCK_DRUGS = frozenset({"heparin", "sodium chloride"})

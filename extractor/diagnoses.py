@@ -197,7 +197,8 @@ def read_diagnosis_pieces(doc: Doc, sections: list, historical: list[Span] | Non
         if choices and not listed:
             phrases.append((piece.start, piece.end, mention, choices[0].term))
             continue
-        listed = listed or _listed_conditions(text, piece.start, piece.end, read)
+        listed = (listed or _listed_conditions(text, piece.start, piece.end, read)
+                  or _linked_conditions(text, piece.start, piece.end, read))
         if listed:
             phrases += listed
             if piece.statement:
@@ -302,6 +303,32 @@ def _listed_conditions(text: str, start: int, end: int, read) -> list:
     return out
 
 
+_LINK = re.compile(r"\s+(?:from|secondary\s+to|due\s+to|caused\s+by|2/2)\s+", re.I)
+
+
+def _linked_conditions(text: str, start: int, end: int, read) -> list:
+    """"iron deficiency anemia secondary to chronic blood loss from gastric angiodysplasia
+    with bleeding": a piece no code accounts for whole, cut at one linking word (outside
+    brackets, the last first) into two parts that each a code accounts for whole: D50.0 and
+    K31.811 (ICD-G I.B.9 combines only what one code names; each condition is coded).
+    Else the piece is left as it was."""
+    from engine.dx_rules import choices_for as choose_codes
+
+    cuts = [m for m in _LINK.finditer(text, start, end)
+            if text.count("(", start, m.start()) == text.count(")", start, m.start())]
+    for m in reversed(cuts):
+        out = []
+        for a, b in ((start, m.start()), (m.end(), end)):
+            mention = read(text[a:b])
+            choices = choose_codes(mention) if mention.main_terms else []
+            if not choices:
+                break
+            out.append((a, b, mention, choices[0].term))
+        if len(out) == 2:
+            return out
+    return []
+
+
 # A piece opening with its own cue ("no abscess", "r/o PE", "h/o DVT") never completes the
 # phrase before it: joined, its cue would assert the whole phrase.
 _OWN_ASSERTION = re.compile(
@@ -335,11 +362,21 @@ def _condition_words() -> frozenset[str]:
     return frozenset(keys | {w for w in synonym_words() if w.isalpha()})
 
 
+# A vital sign ("SpO2 97% RA": room air, not rheumatoid arthritis; "RR 18", "T 37.4") or an
+# oxygen reading on room air names no condition.
+_VITAL_SIGN = re.compile(r"\s*(?:spo2|sao2|o2\s*sat\w*|sats?|pulse\s*ox\w*|pox|hr|rr|bp|"
+                         r"temp|t|wt|ht|pain)\s*[:=]?\s*\d[\d./]*\s*(?:%|°?\s*[cf]\b|kg|"
+                         r"cm|/10)?\s*(?:(?:on\s+)?(?:ra|room\s+air)\b)?\s*$", re.I)
+
+
 def _may_name_a_condition(piece: str) -> bool:
     """Cheap test before reading a piece: a word the index or synonyms know, or a long word
-    that is not common English (a possible misspelling the reader corrects)."""
+    that is not common English (a possible misspelling the reader corrects); never a vital
+    sign."""
     from extractor.lexicon import fuzzy_guard_words
 
+    if _VITAL_SIGN.match(piece):
+        return False
     lower = piece.lower()
     known = _condition_words()
     words = _WORD.findall(lower)

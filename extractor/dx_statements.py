@@ -45,17 +45,19 @@ _COMMA = re.compile(r"[,;]")
 # drug line ("Vancomycin 1 g IV 1000-1100 for cellulitis of right forearm"); a clause
 # naming no condition is joined back to the one before it by the reader ("A-fib on
 # apixaban" keeps its Z79.01).
-_NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|(?<!dx)\s(?=on\s)|\s(?:for|to treat)\s|"
+_NARRATIVE_BREAK = re.compile(r"[,;\"“”]| {3,}|\t|\s[-–—]\s|(?<!dx)(?<!indication)\s(?=on\s)|"
+                              r"\s(?:for|to treat)\s|"
                               r"\b\d{1,3}\s*(?:y/?o|yo|-year-old|year old)?\s*"
                               r"(?:[MF]|male|female|man|woman)\b:?(?=\s|$)", re.I)
 # "Order dx:", "Dx on standing order:", "Dx per referral:" (the order's diagnosis, as a
 # nursing note copies it) and "MD:" (the physician's impression written into a nursing
 # note) label a statement too.
 _LABEL = re.compile(r"(?:(?:md |provider |primary |secondary |principal |additional |order )?"
-                    r"(?:dx|diagnos[ie]s)(?:\s+(?:on|per|from)\s+(?:the\s+)?(?:standing\s+)?(?:order|"
+                    r"(?:dx|diagnos[ie]s|indication)(?:\s+(?:on|per|from)\s+(?:the\s+)?"
+                    r"(?:today'?s\s+|standing\s+)?(?:order|"
                     r"referral|referring\s+(?:provider|physician|md)|consult))?|"
                     r"impression|assessment|reason(?: for visit)?|"
-                    r"indication|primary|secondary|principal|additional|md)\s*:\s*", re.I)
+                    r"primary|secondary|principal|additional|md)\s*:\s*", re.I)
 
 
 @dataclass(frozen=True)

@@ -258,7 +258,8 @@ def _joints_of_several_sites(pw: PhraseWords, index: TermIndex, main_terms: list
             _has_multiple_site_title(index, k) for k in main_terms if k not in joints):
         return None
     core = tuple(w for w in pw.core if w not in joints and w not in _SIDES)
-    return replace(pw, core=(*core, "multiple", "site"), soft={}, bracketed=frozenset())
+    return replace(pw, core=(*core, "multiple", "site"), soft={},
+                   bracketed=pw.bracketed - joints - _SIDES)
 
 
 # A possessive name ("Raynaud's", "Hashimoto's"): an eponym.

@@ -75,6 +75,8 @@ _LEAD = re.compile(
     r"(?:(?P<date>(?P<mo>1[0-2]|0?[1-9])/(?P<dy>3[01]|[12]\d|0?[1-9])(?:/(?:\d{4}|\d{2}))?)"
     r"[ \t,]+)?"
     r"(?:@[ \t]?)?"
+    # A "Time:" label before the clock ("Time: 08:15" on the line above "Action: ...").
+    r"(?:time[ \t]*:[ \t]*)?"
     # A device export's ISO timestamp: '{"t":"2026-02-19T09:06:00","event":"START"}'.
     r"(?:\{?[ \t]*\"?(?:t|time|ts|timestamp)\"?[ \t]*[:=][ \t]*\"?\d{4}-\d{2}-\d{2}[T ])?"
     r"(?P<time>(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::[0-5]\d)?"  # "08:02:10" (pump logs)
@@ -195,9 +197,26 @@ def _leading_time(text: str, start: int, end: int) -> tuple[ClockAt, tuple | Non
 _SECOND_ENTRY = re.compile(r"(?<=[.;])[ \t]+(?=(?:[01]\d|2[0-3])[0-5]\d[ \t]+[A-Za-z#])")
 
 
+# "Time: 08:15" alone on a line, the event on the next ("Action: Hydromorphone 1 mg IV push").
+_TIME_LABEL_LINE = re.compile(r"[ \t]*time[ \t]*:[ \t]*(?:[01]?\d|2[0-3]):?[0-5]\d[ \t]*$", _I)
+_ACTION_LABEL = re.compile(r"[ \t]*(?:action|event|entry|note|intervention)[ \t]*:", _I)
+
+
 def _charted_lines(text: str):
-    """(start, end) of each line, a line holding two timed entries cut between them."""
+    """(start, end) of each line, a line holding two timed entries cut between them; a
+    "Time:" line and the "Action:" line under it are one line."""
+    label_start: int | None = None
     for line in note_lines(text):
+        if label_start is not None:
+            start, label_start = label_start, None
+            if _ACTION_LABEL.match(text, line.start, line.end):
+                yield start, line.end
+                continue
+            yield start, text.rfind("\n", start, line.start)
+        if line.end - line.start <= 80 and _TIME_LABEL_LINE.fullmatch(text, line.start,
+                                                                      line.end):
+            label_start = line.start
+            continue
         pos = line.start
         if line.end - line.start <= 2000:
             for m in _SECOND_ENTRY.finditer(text, line.start, line.end):

@@ -144,7 +144,8 @@ def classify_action(text: str) -> str:
 
 
 _TOKEN = re.compile(  # "5-FU": a number joined to a name by a hyphen starts a name
-    r"(?:\d+(?:\.\d+)?%|\d+(?=-[A-Za-z])|[A-Za-z][A-Za-z0-9']*)(?:[-/](?:\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*))*")
+    # "1/2NS", "1/2 NS": a half-strength fluid's fraction is a word of its name.
+    r"(?:\d/\d(?![\d/])[A-Za-z]*|\d+(?:\.\d+)?%|\d+(?=-[A-Za-z])|[A-Za-z][A-Za-z0-9']*)(?:[-/](?:\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*))*")
 _PIECE = re.compile(r"\d+(?:\.\d+)?%?|[A-Za-z][A-Za-z0-9']*")
 _MAX_WORDS = 4  # longest multi-word name tried ("0.9% sodium chloride")
 

@@ -37,7 +37,7 @@ class Route(StrEnum):
     IM = "IM"
     INTRA_ARTERIAL = "intra-arterial"
     ORAL = "oral"
-    OTHER = "other"
+    OTHER = "other"  # drops, topical, inhaled, transdermal: no injectable code fits
 
 
 class Method(StrEnum):
