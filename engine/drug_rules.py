@@ -4,6 +4,7 @@ the dose given on the date, JW/JZ for discarded drug, MUE plausibility (R-UNITS-
 from __future__ import annotations
 
 import math
+import re
 
 from engine.episodes import is_incidental_fluid
 from engine.outcome import Outcome
@@ -16,6 +17,7 @@ from engine.tables import (
     mue_limit,
 )
 from notecoder.schema import (
+    Assertion,
     CodeLine,
     DrugAdministration,
     Extraction,
@@ -69,14 +71,29 @@ def _route_fits(row: DrugCode, admin: DrugAdministration) -> bool:
     return not row.route or admin.route is None or row.route == admin.route.value
 
 
-def r_units_04_product_code(admin: DrugAdministration) -> tuple[list[DrugCode], Outcome]:
+_ON_DIALYSIS = re.compile(r"(?i)\b(?:(?:hemo)?dialysis|HD|CAPD|CCPD)\b")
+_ESRD_QUALIFIER = "esrd on dialysis"
+# Erythropoiesis-stimulating agents: on an ESRD claim each line carries JA (IV) or JB (SC).
+_ESA_GENERICS = frozenset({"epoetin alfa", "darbepoetin alfa", "epoetin beta"})
+
+
+def on_dialysis(facts: Extraction) -> bool:
+    """The note documents the patient as on dialysis (an affirmed diagnosis naming
+    dialysis, HD, CAPD or CCPD): the HCPCS "(for ESRD on dialysis)" codes apply."""
+    return any(d.assertion == Assertion.AFFIRMED and _ON_DIALYSIS.search(d.text)
+               for d in facts.diagnoses)
+
+
+def r_units_04_product_code(admin: DrugAdministration, dialysis: bool = False
+                            ) -> tuple[list[DrugCode], Outcome]:
     """R-UNITS-04: the product decides the code (biosimilars have their own).
 
     Returns the candidate rows (several only when they differ by dose tier) for the
     named product, else for the reference product: rows for the documented route,
     the plain code before qualified variants. A generic name alone where several
     products exist gets the reference code and a warning; a drug with no specific code
-    gets none (J3490 for coder review). Source: CMS-17; RULES.md R-UNITS-04.
+    gets none (J3490 for coder review). Codes the descriptor reserves for ESRD on dialysis
+    are chosen only when `dialysis` (HCPCS descriptors). Source: CMS-17; RULES.md R-UNITS-04.
     """
     rows = [r for r in drug_code_rows(admin.generic) if _route_fits(r, admin)]
     if not rows:
@@ -90,6 +107,11 @@ def r_units_04_product_code(admin: DrugAdministration) -> tuple[list[DrugCode], 
     # never S0078 (S codes are not payable by Medicare; CMS HCPCS Level II, "S" codes).
     permanent = [r for r in chosen if r.code[0] in "JQ"]
     chosen = permanent or chosen
+    # HCPCS descriptors split some drugs by ESRD status ("epoetin alfa, (for non-esrd use)"
+    # J0885; "epoetin alfa, 100 units (for esrd on dialysis)" Q4081): the dialysis code
+    # only for a patient the note documents on dialysis, else never.
+    esrd = [r for r in chosen if _ESRD_QUALIFIER in (r.qualifier or "")]
+    chosen = esrd if dialysis and esrd else [r for r in chosen if r not in esrd] or chosen
     plain = [r for r in chosen if not r.qualifier]
     chosen = plain or chosen[:1]
     if not named:
@@ -355,6 +377,7 @@ def code_drug_lines(facts: Extraction, profile: Profile,
     out = Outcome()
     groups: dict[tuple, list[DrugAdministration]] = {}
     tiers: dict[tuple, list[DrugCode]] = {}
+    dialysis = on_dialysis(facts)
     for admin in facts.administrations:
         if admin.is_fluid or is_incidental_fluid(admin):
             continue
@@ -366,7 +389,7 @@ def code_drug_lines(facts: Extraction, profile: Profile,
             out += Outcome.warn(f"{admin.id}: {admin.name} given as drops, topically or inhaled; "
                                 "no injectable drug line (R-UNITS-01).")
             continue
-        rows, found = r_units_04_product_code(admin)
+        rows, found = r_units_04_product_code(admin, dialysis)
         out += found
         if _is_flush(admin, rows):
             continue
@@ -392,4 +415,20 @@ def code_drug_lines(facts: Extraction, profile: Profile,
         out += r_units_01_drug_line(admins, code, facts.weight, profile)
     if setting == Setting.FACILITY:
         out = r_units_03_packaged_under_opps(out, profile)
+    return r_units_06_esa_route_modifier(out, facts) if dialysis else out
+
+
+def r_units_06_esa_route_modifier(out: Outcome, facts: Extraction) -> Outcome:
+    """ESA lines for an ESRD patient carry JA (given IV) or JB (given SC): CMS Pub 100-04
+    ch. 8 s.60.4.2 and ch. 17 s.80.11 (as Palmetto GBA's JA modifier page cites them). Only
+    the "(for ESRD on dialysis)" codes, only with the route documented."""
+    routes = {a.generic: a.route for a in facts.administrations}
+    esa = {r.code: r.generic for g in _ESA_GENERICS for r in drug_code_rows(g)
+           if _ESRD_QUALIFIER in (r.qualifier or "")}
+    for line in out.codes:
+        if line.system != "HCPCS" or line.code not in esa:
+            continue
+        mod = {Route.IV: "JA", Route.SC: "JB"}.get(routes.get(esa[line.code]))
+        if mod is not None and mod not in line.modifiers:
+            line.modifiers.append(mod)
     return out

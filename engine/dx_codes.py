@@ -86,7 +86,10 @@ NEUTRAL_WORDS = frozenset({"non", "small", "cell", "history", "personal", "prima
                            "igg", "iga", "igm", "kappa", "lambda",
                            # Pace and frequency words no title splits by ("gastric
                            # angiodysplasia with slow bleeding": K31.811), and a lab value.
-                           "slow", "occasional", "ongoing", "intermittent", "tsat"})
+                           "slow", "occasional", "ongoing", "intermittent", "tsat",
+                           # A treatment's schedule ("ESRD on HD three times weekly, MWF").
+                           "weekly", "daily", "monthly", "time", "times", "twice", "three", "mwf",
+                           "tts", "tiw"})
 # "lower" / "upper" that a limb word adds ("leg" -> "lower limb") state the limb, never a
 # part of it: they count only for a title that names the limb ("Cellulitis of left lower
 # limb"), not for "lower leg" (I82.4Z-) or "upper arm" titles.
@@ -1162,6 +1165,68 @@ def r_excludes1(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
     return out
 
 
+_OSTEOPOROSIS_WITH_FRACTURE = {"M81.0": "M80.0", "M81.8": "M80.8"}
+
+
+def r_osteoporotic_fracture(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """Index: Fracture, pathological, due to osteoporosis M80.-; ICD-TAB M81 Excludes1
+    osteoporosis with current pathological fracture (M80.-) and M84.4 Excludes1 pathological
+    fracture in osteoporosis (M80.-): "pathologic fx L femur d/t osteoporosis" is M80.052-,
+    the one combination code at the fracture's site, not M84.452- + M81.0. Only where the
+    osteoporosis code and a pathological-fracture code of a named site are both chosen."""
+    base = next((_OSTEOPOROSIS_WITH_FRACTURE[m.code] for m in kept
+                 if m.code in _OSTEOPOROSIS_WITH_FRACTURE), None)
+    fracture = next((m for m in kept if m.code.startswith("M84.4")), None)
+    if base is None or fracture is None:
+        return kept
+    site = cs.description(fracture.code).partition(", ")[2].lower()
+    if not site:
+        return kept
+    stack, found = [base], None
+    while stack and found is None:
+        code = stack.pop()
+        stack.extend(cs.children(code))
+        if cs.description(code).lower().endswith(", " + site):
+            found = code
+    if found is None:
+        return kept
+    osteoporosis = next(m for m in kept if m.code in _OSTEOPOROSIS_WITH_FRACTURE)
+    combined = _bare_code_match(cs, found, "I.B.9 combination code (M80, pathological "
+                                "fracture due to osteoporosis)",
+                                fracture.explained | osteoporosis.explained)
+    return [combined if m is fracture else m for m in kept if m is not osteoporosis]
+
+
+def r_hyperemesis_metabolic(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatch]:
+    """ICD-TAB O21.1 (hyperemesis gravidarum before the 20th week "with metabolic disturbance
+    such as carbohydrate depletion, dehydration, electrolyte imbalance") and E87 Excludes1
+    electrolyte imbalance associated with hyperemesis gravidarum (O21.1): "HEG w/
+    hypokalemia" is O21.1, which holds the hypokalemia (I.B.9), not O21.0 + E87.6."""
+    if not any(m.code == "O21.0" for m in kept):
+        return kept
+    metabolic = [m for m in kept if m.code.startswith(("E86.", "E87."))]
+    if not metabolic:
+        return kept
+    hyperemesis = next(m for m in kept if m.code == "O21.0")
+    words = hyperemesis.explained.union(*(m.explained for m in metabolic))
+    combined = _bare_code_match(cs, "O21.1", "I.B.9 combination code (O21.1 with metabolic "
+                                "disturbance)", words)
+    return [combined if m is hyperemesis else m for m in kept if m not in metabolic]
+
+
+_DIABETES_HYPOGLYCEMIA = re.compile(r"E(?:0[89]|1[013])\.64")
+
+
+def r_diabetic_hypoglycemia(kept: list[TermMatch]) -> list[TermMatch]:
+    """Index: Diabetes, with, hypoglycemia (E11.649); ICD-TAB E16.2 and E16.0 Excludes1
+    diabetes with hypoglycemia: hypoglycemia in a diabetic, drug-induced or not, is the
+    diabetes code's, never also E16.- ("T2DM w/ hypoglycemia from insulin": E11.649 and the
+    drug's T38.3X5A, not E16.0)."""
+    if not any(_DIABETES_HYPOGLYCEMIA.match(m.code) for m in kept):
+        return kept
+    return [m for m in kept if not m.code.startswith("E16.")]
+
+
 def r_history(mention: DiagnosisMention, kept: list[TermMatch]) -> list[TermMatch]:
     """ICD-G I.C.21.c.4 (history codes), I.C.2.d (excised malignancy -> Z85): a "history of"
     phrase keeps only personal-history codes (Z85-Z87), "family history of" only Z80-Z84;
@@ -1793,6 +1858,9 @@ def _condition_codes(mention: DiagnosisMention, year: str, folder: str | None
     kept = r_signs_symptoms_integral(cs, kept)
     kept = r_pain_by_site(mention, kept)
     kept = r_excludes1(cs, kept)
+    kept = r_diabetic_hypoglycemia(kept)
+    kept = r_osteoporotic_fracture(cs, kept)
+    kept = r_hyperemesis_metabolic(cs, kept)
     kept = r_copd_lower_respiratory_infection(cs, kept)
     kept = r_covid_acute_bronchitis(cs, kept)
     kept = r_chronic_pain(cs, mention, kept)
@@ -1844,6 +1912,9 @@ def _ckd_stage_5(n18: str) -> bool:
     return n18 in ("N18.5", "N18.6")
 
 
+DROPPED = ""  # r_presumed_links: the code is held in the combination code, not reported
+
+
 def r_presumed_links(codes: list[str]) -> dict[str, str]:
     """Codes of separate statements the classification presumes linked, as replacements
     {old code: combination code} (ICD-G I.C.9.a: hypertension with heart failure I11.0,
@@ -1851,7 +1922,8 @@ def r_presumed_links(codes: list[str]) -> dict[str, str]:
     documentation explicitly linking them"; I.A.15 and I.C.4.a: "with" in the Alphabetic
     Index links diabetes and chronic kidney disease, E11.9 -> E11.22). A problem list "HTN;
     CKD 3a" is I12.9 + N18.31, "DM2; CKD 3a" E11.22 + N18.31. The stage and heart-failure
-    codes stay (the I12/I13/E11.22 "use additional code" notes ask for them)."""
+    codes stay (the I12/I13/E11.22 "use additional code" notes ask for them); a code the
+    combination holds and an Excludes1 note bars beside it maps to DROPPED."""
     have = set(codes)
     ckd = next((c for c in codes if c.startswith("N18.")), None)
     heart_failure = any(c.startswith("I50.") for c in codes)
@@ -1863,8 +1935,25 @@ def r_presumed_links(codes: list[str]) -> dict[str, str]:
             out["I10"] = "I12.0" if _ckd_stage_5(ckd) else "I12.9"
         else:
             out["I10"] = "I11.0"
+    if any(c.startswith(("K70.3", "K74.6", "K76.6", "K70.4")) for c in codes):
+        # Index: Varix, esophagus, in (due to) cirrhosis of liver / portal hypertension
+        # I85.1- (I.A.15: "in" links them as "with" does): secondary esophageal varices.
+        for plain, linked in (("I85.00", "I85.10"), ("I85.01", "I85.11")):
+            if plain in have:
+                out[plain] = linked
+    if ckd == "N18.5" and "Z99.2" in have:
+        # ICD-TAB N18.6 inclusion "Chronic kidney disease requiring chronic dialysis": "CKD 5
+        # on HD" is end stage renal disease (with Z99.2 for the dialysis status).
+        out["N18.5"] = "N18.6"
     if ckd:
         for plain, linked in (("E11.9", "E11.22"), ("E10.9", "E10.22"), ("E13.9", "E13.22")):
             if plain in have:
                 out[plain] = linked
+    elif "I73.9" in have:
+        # Index: Diabetes, with, peripheral angiopathy E11.51; ICD-TAB I73 Excludes1 diabetic
+        # (peripheral) angiopathy (E08-E13 with .51-.52): "T2DM; PAD" is E11.51 alone.
+        for plain, linked in (("E11.9", "E11.51"), ("E10.9", "E10.51"), ("E13.9", "E13.51")):
+            if plain in have:
+                out[plain] = linked
+                out["I73.9"] = DROPPED
     return {a: b for a, b in out.items() if b not in have}

@@ -148,7 +148,7 @@ def r_dx_08_presumed_links(lines: list[CodeLine],
     stated as separate diagnoses are coded to their combination code
     (`engine.dx_codes.r_presumed_links`); the line keeps its evidence. An I10 beside a
     combination code the note already gave (I11-I13) is dropped."""
-    from engine.dx_codes import r_presumed_links
+    from engine.dx_codes import DROPPED, r_presumed_links
 
     icd = [line.code for line in lines if line.system == "ICD-10-CM"]
     if "I10" in icd and any(c.startswith(HYPERTENSIVE_COMBINATION) for c in icd):
@@ -164,6 +164,8 @@ def r_dx_08_presumed_links(lines: list[CodeLine],
     out = []
     for line in lines:
         new = swap.get(line.code) if line.system == "ICD-10-CM" else None
+        if new == DROPPED:
+            continue
         if new is None or not cs.is_billable(new):
             out.append(line)
             continue

@@ -26,9 +26,13 @@ from collections import Counter
 from pathlib import Path
 
 from engine.dx_codes import choose_codes, r_presumed_links
+from extractor.dx_statements import QUALIFIER_AFTER_DASH
 from extractor.dx_terms import read_phrase
 
-UNCERTAIN = re.compile(r"^\s*(?:(?:possible|possibly|probable|probably|likely|suspected|suspect|"
+# "CXR consistent with pneumonia": a finding named before the cue (ICD-G IV.H, as ConText's
+# forward cue reads it in a note).
+UNCERTAIN = re.compile(r"^\s*(?:(?:[\w/-]+\s+){1,3}?(?=(?:consistent|compatible)\s+with\b|c/w\b))?"
+                       r"(?:(?:possible|possibly|probable|probably|likely|suspected|suspect|"
                        r"questionable|r/o|rule out|ruled out|cannot rule out|can't rule out|"
                        r"cannot exclude|consistent with|c/w|compatible with|concern for|"
                        r"concerning for|suspicious for|worrisome for|question of|"
@@ -89,7 +93,9 @@ def clauses(phrase: str) -> list[tuple[str, str]]:
 # items at semicolons ("HTN; HLD; DM2"), the plan after a dash, an arrow or a colon ("CAP -
 # cont ceftriaxone", "HTN: stable, cont lisinopril").
 ITEM = re.compile(r"\s*;\s*")
-PLAN = re.compile(r"\s[-–—]+\s|\s?->|→|=>|:\s")
+# As the note reader cuts statements (`extractor.dx_statements._PLAN_CUT`): a dash before a
+# qualifier of the condition ("CLL - in remission") is no plan.
+PLAN = re.compile(r"\s[-–—]+\s" + QUALIFIER_AFTER_DASH + r"|\s?->|→|=>|:\s")
 
 
 def _clause_codes(text: str) -> list[str]:
@@ -124,7 +130,7 @@ def code_phrase(phrase: str) -> list[str]:
             if c not in codes:
                 codes.append(c)
     swap = r_presumed_links(codes)
-    return list(dict.fromkeys(swap.get(c, c) for c in codes))
+    return [c for c in dict.fromkeys(swap.get(c, c) for c in codes) if c]
 
 
 def outcome(expected: list[str], got: list[str]) -> str:

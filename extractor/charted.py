@@ -201,6 +201,11 @@ def apply_tables(drafts: list[Draft], chart: Chart, doc: Doc,
                 base.set("method", Method.PUSH, mar.route.start, mar.route.end)
             elif _iv_injection(mar, doc_text(doc)):
                 base.set("method", Method.PUSH, mar.drug.start, mar.drug.end)
+        if mar.amended_dose is not None:
+            # The amendment's dose is the one given ("dose entered as 30 mg in error").
+            base.fields.pop("dose", None)
+            base.spans.pop("dose", None)
+            fill(base, mar.amended_dose.start, mar.amended_dose.end)
         for s, e in rows:
             fill(base, s, e)
         drafts.append(base)

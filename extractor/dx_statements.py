@@ -33,7 +33,13 @@ SKIPPED_KINDS = frozenset({"family_history", "social_history", "allergies", "hom
                            "discharge", "not_given"})
 
 _ITEM_BREAK = re.compile(r"\n|;|(?:(?<=\s)|^)(?:#\s?\d{1,2}[.):]?|\d{1,2}[.)])(?=\s)")
-_PLAN_CUT = re.compile(r"\s[-–—]+\s|\s?->|→|=>|:\s|\s[-–—]+$")
+# A dash before a qualifier of the condition that ends the clause ("CLL - in remission,
+# observation only") does not start the plan: the qualifier is the item's. "MM in relapse -
+# relapsed 10/2025 on lenalidomide" still cuts (more follows the word).
+QUALIFIER_AFTER_DASH = (r"(?!\s*(?:in\s+(?:partial\s+|complete\s+)?remission|not\s+in\s+remission|"
+                         r"in\s+relapse|relapsed|refractory|recurrent|\d(?:st|nd|rd|th)\s+recurrence|"
+                         r"initial\s+encounter|subsequent\s+encounter|sequela)\s*(?:[,;.)]|$))")
+_PLAN_CUT = re.compile(r"\s[-–—]+\s" + QUALIFIER_AFTER_DASH + r"|\s?->|→|=>|:\s|\s[-–—]+$")
 # "?" ends a sentence after a word ("Pain worse?"), not before one ("Abd pain, ? appendicitis").
 _SENTENCE_END = re.compile(r"[.!](?=\s|$)|(?<=\w)\?(?=\s|$)")
 _COMMA = re.compile(r"[,;]")

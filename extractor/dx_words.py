@@ -541,8 +541,28 @@ def expand_abbreviations(text: str) -> str:
     s = re.sub(r"\s+", " ", s)  # "pancreatitis d/t gallstones": the abbreviations' spacing
     syn = synonyms()
     if syn.abbr_re is not None:
-        s = syn.abbr_re.sub(lambda m: " " + syn.abbr[m.group(1)] + " ", s)
+        # An acuity the abbreviation's wording assumes ("DVT": "acute embolism ...", the
+        # Index's nonessential "(acute)") yields to the one the phrase states ("Chronic R
+        # femoral DVT": I82.511, never I82.411; ICD-G I.B.8).
+        s = syn.abbr_re.sub(lambda m: " " + _without_acute(syn.abbr[m.group(1)], m) + " ", s)
     return s
+
+
+_CLAUSE_MARK = re.compile(r"[,;]")
+
+
+def _without_acute(expansion: str, m: re.Match[str]) -> str:
+    """The expansion without its "acute" when the abbreviation's own clause (between commas
+    and semicolons) says "chronic" and not "acute"."""
+    if "acute" not in expansion:
+        return expansion
+    text = m.string
+    starts = [c.end() for c in _CLAUSE_MARK.finditer(text, 0, m.start())]
+    end = _CLAUSE_MARK.search(text, m.end())
+    clause = text[starts[-1] if starts else 0:end.start() if end else len(text)]
+    if re.search(r"\bchronic\b", clause) and not re.search(r"\bacute\b", clause):
+        return re.sub(r"\bacute\s+", "", expansion)
+    return expansion
 
 
 @lru_cache(maxsize=16384)

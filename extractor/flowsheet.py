@@ -256,7 +256,7 @@ def flowsheet_events(text: str, lookup: DrugLookup,
         if lead is None:
             names = find_drug_names(text, lookup, start, min(end, start + 2000))
             if names and not _NOT_CONTEXT.search(text, start, end) and classify_action(
-                    text[start:end]) in ("other", "start"):
+                    text[start:end]) in ("other", "start", "ordered"):
                 context = [(e.generic, a, b) for e, a, b in names]
                 context_fluids = frozenset(e.generic for e, _, _ in names if e.is_fluid)
             continue

@@ -89,6 +89,9 @@ class MarAdministration:
     route: Cell | None
     action: Cell | None
     kind: str = "infusion"
+    # The dose an amendment row corrected the given row to ("AMENDED | 14:10 | ketorolac |
+    # 15 mg | ... dose entered as 30 mg in error"): the dose given.
+    amended_dose: Cell | None = None
 
 
 # --- vocabulary shared with extractor.flowsheet --------------------------------------
@@ -122,6 +125,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"(?<![\w/])(?:rate\s*(?:change[ds]?|↑|↓|up|down|increased?|decreased?|titrated|"
         r"adjusted|to)|(?:increase[ds]?|decrease[ds]?|titrat(?:ed|e)|turned (?:up|down)|"
         r"adjusted)\b|↑|↓)", _I)),
+    # An order row ("ORDERED | 13:41 | metoclopramide ...") records no dose given; "given as
+    # ordered" is a given (the action written first decides).
+    ("ordered", _words(r"ordered", r"order(?:ed)?[ \t]+(?:placed|entered|signed)")),
     ("given", _words(r"given", r"pushed", r"administered", r"injected", r"IVP", r"IV push",
                      r"push", r"taken", r"applied", r"admin")),
 ]
@@ -690,6 +696,7 @@ class _Open:
     paused_minutes: int = 0
     paused_at: ClockAt | None = None  # set while paused; never restarted -> it ended there
     closed: bool = False
+    amended_dose: Cell | None = None
 
 
 def _first_cell(rows: list[TableRow], key: str) -> Cell | None:
@@ -711,7 +718,8 @@ def _freeze(draft: _Open) -> MarAdministration:
         drug=draft.drug, generic=draft.generic, rows=list(draft.rows), status=draft.status,
         start=draft.start, stop=stop, paused_minutes=paused,
         dose=_first_cell(draft.rows, "dose"), route=_first_cell(draft.rows, "route"),
-        action=_first_cell(draft.rows, "action"), kind=draft.kind)
+        action=_first_cell(draft.rows, "action"), kind=draft.kind,
+        amended_dose=draft.amended_dose)
 
 
 def _row_drug(text: str, row: TableRow, lookup: DrugLookup) -> tuple[str, Cell] | None:
@@ -742,6 +750,58 @@ _CONTINUES = {"pause", "held", "stopped", "restart", "rate_change", "stop", "dis
 
 
 _BAG_MARKER = re.compile(r"\[\s*(begin|start|hang|end|stop)\s+bag\b", re.I)
+
+
+_AMENDED = re.compile(r"\b(?:amend(?:ed|ment)?|correct(?:ed|ion)|revised|edited|"
+                      r"(?:entered|charted|documented)\s+in\s+error)\b", _I)
+
+
+def _amends(row: TableRow) -> bool:
+    """The row is an audit trail's amendment of an earlier row (its action cell, or the
+    row's text when the table has no action column, says amended / corrected / in error)."""
+    cell = row.cells.get("action")
+    cells = [cell] if cell is not None else list(row.cells.values())
+    return any(_AMENDED.search(c.text) for c in cells)
+
+
+def _amend(done: list[_Open], running: dict[str, _Open], generic: str, at: ClockAt | None,
+           action: str, row: TableRow) -> bool:
+    """Apply an amendment row to the latest administration of the same drug charted at the
+    same time: a "not given" amendment ("documented on wrong patient; NOT given") withdraws
+    it, one with a dose corrects its dose. False when the row amends no earlier row."""
+    target = next((d for d in reversed(done) if d.generic == generic and d.status == "given"
+                   and (at is None or (d.start is not None and d.start[:2] == at[:2]))), None)
+    if target is None:
+        return False
+    target.rows.append(row)
+    if action == "not_given":
+        target.status, target.kind = "not_given", "none"
+        running.pop(generic, None)
+        return True
+    dose = row.cells.get("dose")
+    if dose is not None and not _is_blank(dose.text):
+        target.amended_dose = dose
+    return True
+
+
+_HEADER_LINES = 4  # lines above a drugless table searched for the drug it charts
+
+
+def _header_drug(text: str, table: Table, lookup: DrugLookup) -> tuple[str, Cell] | None:
+    """The last drug (not a fluid) named in the few lines above a table that has no drug
+    column, when its rows name no drug of their own at their start: the drug the table
+    charts. None when those lines name none."""
+    lo = table.start
+    for _ in range(_HEADER_LINES + 1):
+        lo = text.rfind("\n", 0, max(lo - 1, 0)) if lo > 0 else -1
+        if lo < 0:
+            lo = -1
+            break
+    names = [n for n in find_drug_names(text, lookup, lo + 1, table.start) if not n[0].is_fluid]
+    if not names:
+        return None
+    entry, a, b = names[-1]
+    return entry.generic, Cell(text[a:b], a, b)
 
 
 def _row_action(row: TableRow) -> str:
@@ -837,6 +897,7 @@ def mar_administrations(text: str, lookup: DrugLookup,
     running: dict[str, _Open] = {}
     for table in tables:
         previous: tuple[str, Cell] | None = None
+        context = _header_drug(text, table, lookup) if "drug" not in table.columns else None
         for row in table.rows:
             action = _row_action(row)
             named = _row_drug(text, row, lookup)
@@ -845,15 +906,23 @@ def mar_administrations(text: str, lookup: DrugLookup,
                                             and action in _CONTINUES
                                             and previous[0] in running)):
                 named = previous  # "-"/ditto, or an Event row "rate change" with no drug
+            if named is None and context is not None and (
+                    action in _CONTINUES or action in ("start", "restart")):
+                # A rate-escalation table under its drug's line ("Riabni 1000 mg in 500 mL
+                # NS" / "0920 | 100 | 50 | start" ... "1305 | complete"): that drug's rows,
+                # even after a row of another drug given during a pause.
+                named = context
             if named is None:
                 continue
             previous = named
             generic, cell = named
             at, first, last = _row_times(text, row)
+            if _amends(row) and _amend(done, running, generic, at, action, row):
+                continue
             draft = running.get(generic)
             if draft is not None and action in ("start", "given") and draft.paused_at is None:
                 draft = None  # a second bag or a push of a drug already running
-            if draft is not None and action == "not_given":
+            if draft is not None and action in ("not_given", "ordered"):
                 draft.rows.append(row)
                 continue
             if draft is not None:
@@ -864,7 +933,7 @@ def mar_administrations(text: str, lookup: DrugLookup,
                 continue
             draft = _Open(cell, generic, [row])
             done.append(draft)
-            if action in ("not_given", "held"):
+            if action in ("not_given", "held", "ordered"):
                 draft.status, draft.kind = "not_given", "none"
                 continue
             if first is not None and last is not None:

@@ -535,7 +535,7 @@ def test_a_po_dose_is_never_read_as_iv():
 
 
 LLM_ONLY_DX_NOTE = ("Iron sucrose 200 mg IV over 15 min 0900-0915.\n"
-                    "Labs c/w iron deficiency anaemia.\n")
+                    "iron deficiency anaemia per labs.\n")
 
 
 def test_a_diagnosis_the_offline_pass_missed_is_coded_and_marked(tmp_path):
@@ -545,7 +545,7 @@ def test_a_diagnosis_the_offline_pass_missed_is_coded_and_marked(tmp_path):
 
     reading = NoteReading(LLM_ONLY_DX_NOTE)
     assert reading.offline.diagnoses == []  # the rules do not read this one
-    draft = NoteDraft(diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
+    draft = NoteDraft(diagnoses=[DiagnosisDraft(quote="iron deficiency anaemia per labs.",
                                                 condition="iron deficiency anaemia")])
     (dx,) = convert(draft, Window(LLM_ONLY_DX_NOTE, 0, len(LLM_ONLY_DX_NOTE)),
                     reading).diagnoses
@@ -715,14 +715,14 @@ def test_one_administration_listed_twice_by_the_llm_is_kept_once():
 # Agreement --------------------------------------------------------------------------------
 
 AGREE_NOTE = ("ED note. Dx: nausea.\nOndansetron 4 mg IV push 08:10.\n"
-              "Labs c/w iron deficiency anaemia.\n")
+              "iron deficiency anaemia per labs.\n")
 # The LLM's reading of AGREE_NOTE: the push and nausea both readers find, and the anaemia
 # only the LLM reads (also used by tests/test_review_agreement.py).
 AGREE_DRAFT = NoteDraft(
     administrations=[AdministrationDraft(
         quote="Ondansetron 4 mg IV push 08:10", drug="Ondansetron", dose=4,
         dose_unit="mg", route="IV", method="push", start_time="08:10")],
-    diagnoses=[DiagnosisDraft(quote="Labs c/w iron deficiency anaemia.",
+    diagnoses=[DiagnosisDraft(quote="iron deficiency anaemia per labs.",
                               condition="iron deficiency anaemia"),
                DiagnosisDraft(quote="Dx: nausea.", condition="nausea")])
 
