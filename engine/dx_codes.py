@@ -1941,6 +1941,12 @@ def r_presumed_links(codes: list[str]) -> dict[str, str]:
         for plain, linked in (("I85.00", "I85.10"), ("I85.01", "I85.11")):
             if plain in have:
                 out[plain] = linked
+    if ckd is not None and (_ckd_stage_5(ckd) or (ckd == "N18.5" and "Z99.2" in have)):
+        # ICD-TAB I12.0 / I13.2: hypertensive CKD "with stage 5 chronic kidney disease or end
+        # stage renal disease"; I12.9 / I13.0 are for stages 1-4 or unspecified.
+        for plain, linked in (("I12.9", "I12.0"), ("I13.0", "I13.2")):
+            if plain in have:
+                out[plain] = linked
     if ckd == "N18.5" and "Z99.2" in have:
         # ICD-TAB N18.6 inclusion "Chronic kidney disease requiring chronic dialysis": "CKD 5
         # on HD" is end stage renal disease (with Z99.2 for the dialysis status).
@@ -1956,4 +1962,7 @@ def r_presumed_links(codes: list[str]) -> dict[str, str]:
             if plain in have:
                 out[plain] = linked
                 out["I73.9"] = DROPPED
-    return {a: b for a, b in out.items() if b not in have}
+    if "I10" in have and any(c.startswith(("I11.", "I12.", "I13.")) for c in codes):
+        out["I10"] = DROPPED  # the combination code states the hypertension (I.C.9.a)
+    # A replacement the list already holds leaves the replaced code nothing to add.
+    return {a: DROPPED if b in have else b for a, b in out.items()}

@@ -75,3 +75,16 @@ def test_a_qualifier_after_a_dash_is_the_items_not_its_plan():
     lines = _lines(note)
     # C91.11 (in remission), never C91.10 (not having achieved remission).
     assert "C91.11" in lines and "C91.10" not in lines
+
+
+@pytest.mark.parametrize("found, swap", [
+    # ICD-TAB I12.0: hypertensive CKD with stage 5 or end stage renal disease.
+    (["I12.9", "N18.6"], {"I12.9": "I12.0"}),
+    (["I13.0", "I50.32", "N18.5", "Z99.2"], {"I13.0": "I13.2", "N18.5": "N18.6"}),
+    # The combination code states the hypertension: I10 is not reported beside it.
+    (["I10", "I11.0", "I50.9"], {"I10": ""}),
+])
+def test_presumed_links_of_stage_5_and_of_a_hypertension_combination(found, swap):
+    from engine.dx_codes import r_presumed_links
+
+    assert r_presumed_links(found) == swap
