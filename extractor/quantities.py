@@ -302,14 +302,28 @@ def find_durations(text: str) -> list[Duration]:
     return found
 
 
-_VALUE = r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?<!\.)\.\d+)"
+# "1,5 g", "0,9 %" (a decimal comma, European style: one or two digits after it) is 1.5, never
+# 5; "1,500 mg" (three digits) is a thousands separator.
+_VALUE = (r"(?P<v>\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d,])\d{1,4},\d{1,2}(?![\d,])|\d+(?:\.\d+)?"
+          r"|(?<!\.)\.\d+)")
 _AMOUNT = re.compile(
     _VALUE + r"\s?(?P<u>mcg|µg|ug|mg|gm|grams?|g|meq|units?|ml|cc|liters?|litres?|l)"
     r"(?:(?P<perkg>\s?(?:/|per)\s?kg)|(?P<perm2>\s?(?:/|per)\s?(?:m2|m²|m\^2|sq\.?\s?m\b))"
     r"|(?P<conc>\s?/\s?(?:mL|ml|cc)\b))?"
-    r"(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])",
+    r"(?P<rate>\s?(?:/|per)\s?(?:hr|hour|h)\b)?(?![a-z])"
+    # "vancomycin MIC 1 mg/l", "trough 14,8 mg/L", "glucose 82 mg/dL": a lab value, no dose.
+    r"(?!\s?/\s?(?:l|dl)\b)",
     _I,
 )
+_DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
+
+
+def _value(v: str) -> float:
+    """The number of a value match: a decimal comma read as a point, thousands commas
+    dropped."""
+    return float(v.replace(",", ".")) if _DECIMAL_COMMA.fullmatch(v) else float(v.replace(",", ""))
+
+
 _GAUGES = {str(n) for n in range(14, 27)}
 _GAUGE_AFTER = re.compile(r"\s*(?:[LR]\s+)?(?:PIV|IV\b|AC\b|antecubital|angio\w*|cath\w*|"
                           r"needle|gauge|butterfly|peripheral|placed|inserted|"
@@ -350,7 +364,7 @@ def find_amounts(text: str) -> list[Amount]:
                 and (_GAUGE_AFTER.match(text, m.end())
                      or _GAUGE_BEFORE.search(text[max(0, m.start() - 12):m.start()]))):
             continue  # "22g PIV" is a catheter gauge, not a dose
-        value = float(m.group("v").replace(",", ""))
+        value = _value(m.group("v"))
         if value <= 0:
             continue
         raw = m.group("u").lower()
@@ -381,7 +395,8 @@ def find_amounts(text: str) -> list[Amount]:
 
 
 _WEIGHT = re.compile(
-    r"(?P<v>\d+(?:\.\d+)?)\s?(?P<u>kg|kgs|kilograms?|lbs?|pounds?)\b(?!\s?/)", _I)
+    r"(?<![\d,.])(?P<v>\d+(?:\.\d+|,\d{1,2}(?!\d))?)\s?(?P<u>kg|kgs|kilograms?|lbs?|pounds?)\b"
+    r"(?!\s?/)", _I)
 
 
 def find_weights(text: str) -> list[Weight]:
@@ -393,6 +408,6 @@ def find_weights(text: str) -> list[Weight]:
                                                         text[m.start() - 1].isalnum()):
             continue
         unit = "kg" if m.group("u").lower().startswith("k") else "lb"
-        found.append(Weight(float(m.group("v")), unit, m.start(), m.end(),
+        found.append(Weight(_value(m.group("v")), unit, m.start(), m.end(),
                             text[m.start():m.end()]))
     return found

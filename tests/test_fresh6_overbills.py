@@ -77,3 +77,25 @@ def test_an_esa_for_a_patient_not_on_dialysis_keeps_the_non_esrd_code():
             "10:40 epoetin alfa 40,000 units SC L arm.\n")
     lines = _lines(note, Setting.PROFESSIONAL)
     assert "J0885x40" in " ".join(lines) and not any(x.startswith("Q4081") for x in lines)
+
+
+def test_european_decimal_commas_and_lab_values_are_never_read_as_other_doses():
+    from extractor.quantities import find_amounts, find_weights
+
+    # "1,5 g" is 1.5 g (never 5 g), "92,5 kg" is 92.5 kg (never 5 kg); "1,500 mg" keeps its
+    # thousands comma; "MIC 1 mg/l" and "trough 14,8 mg/L" are lab values, no dose.
+    assert [(a.value, a.unit) for a in find_amounts("Vancomycin 1,5 g in 250 ml")] == [
+        (1.5, "g"), (250.0, "mL")]
+    assert [(w.value, w.unit) for w in find_weights("Weight 92,5 kg")] == [(92.5, "kg")]
+    assert [a.value for a in find_amounts("1,500 mg")] == [1500.0]
+    assert find_amounts("vancomycin MIC 1 mg/l; trough 14,8 mg/L") == []
+
+
+def test_a_european_style_note_bills_the_dose_it_gives():
+    note = ("Infusionsambulanz / infusion clinic - physician office, 03.03.2026\n"
+            "Diagnosis: cellulitis of the right lower leg (wound swab: vancomycin MIC 1 mg/l).\n"
+            "Weight 88,0 kg.\n"
+            "Vancomycin 1,25 g in 250 ml NaCl 0,9 %, from single-dose vials, nothing left over.\n")
+    lines = _lines(note, Setting.PROFESSIONAL)
+    # J3373 is vancomycin per 10 mg: 1.25 g = 125 units.
+    assert [x.split("-")[0] for x in lines if x.startswith("J3373")] == ["J3373x125"]
