@@ -207,8 +207,8 @@ def r_most_specific_entry(mention: DiagnosisMention, mt: MainTerm, within=None
         # whole title (`_whole_title`), and Y90-Y99 are external-cause details an injury
         # code would carry, never a note's diagnosis.
         return None
-    if e.source == "i" and defaults and not e.required and _own_without(e, negated) and not (
-            explained - {mt.key} - NEUTRAL_WORDS - _ACUITY):
+    if e.source == "i" and defaults and not e.required and not (
+            explained - {mt.key} - NEUTRAL_WORDS - _ACUITY) and _own_without(e, negated):
         # "acute attack": G40.109's inclusion term "Attacks without alteration of
         # consciousness" names the condition by its own "without" clause; stating only the
         # term's word does not state it (the Index's "Attack" alone leads nowhere).
@@ -1211,7 +1211,8 @@ def r_hyperemesis_metabolic(cs: CodeSet, kept: list[TermMatch]) -> list[TermMatc
     words = hyperemesis.explained.union(*(m.explained for m in metabolic))
     combined = _bare_code_match(cs, "O21.1", "I.B.9 combination code (O21.1 with metabolic "
                                 "disturbance)", words)
-    return [combined if m is hyperemesis else m for m in kept if m not in metabolic]
+    gone = {id(m) for m in metabolic}
+    return [combined if m is hyperemesis else m for m in kept if id(m) not in gone]
 
 
 _DIABETES_HYPOGLYCEMIA = re.compile(r"E(?:0[89]|1[013])\.64")
@@ -1913,6 +1914,8 @@ def _ckd_stage_5(n18: str) -> bool:
 
 
 DROPPED = ""  # r_presumed_links: the code is held in the combination code, not reported
+# Hypertension combined with heart disease and/or CKD (ICD-TAB I11-I13).
+HYPERTENSIVE_COMBINATION = ("I11.", "I12.", "I13.")
 
 
 def r_presumed_links(codes: list[str]) -> dict[str, str]:
@@ -1962,7 +1965,9 @@ def r_presumed_links(codes: list[str]) -> dict[str, str]:
             if plain in have:
                 out[plain] = linked
                 out["I73.9"] = DROPPED
-    if "I10" in have and any(c.startswith(("I11.", "I12.", "I13.")) for c in codes):
-        out["I10"] = DROPPED  # the combination code states the hypertension (I.C.9.a)
+    if "I10" in have and any(c.startswith(HYPERTENSIVE_COMBINATION) for c in codes):
+        # "Hypertensive CKD" gave I12.9 and "HTN" elsewhere gave I10: the combination code
+        # states the hypertension (I.C.9.a), so I10 is not coded beside it.
+        out["I10"] = DROPPED
     # A replacement the list already holds leaves the replaced code nothing to add.
     return {a: DROPPED if b in have else b for a, b in out.items()}

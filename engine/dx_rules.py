@@ -138,10 +138,6 @@ def r_dx_06_unsited_pain(lines: list[CodeLine]) -> list[CodeLine]:
     return [c for c in lines if not (c.system == "ICD-10-CM" and c.code == "R52")]
 
 
-# Hypertension combined with heart disease and/or CKD (ICD-TAB I11-I13).
-HYPERTENSIVE_COMBINATION = ("I11.", "I12.", "I13.")
-
-
 def r_dx_08_presumed_links(lines: list[CodeLine],
                            code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
     """ICD-G I.C.9.a / I.A.15: hypertension and heart failure or CKD, and diabetes and CKD,
@@ -151,12 +147,6 @@ def r_dx_08_presumed_links(lines: list[CodeLine],
     from engine.dx_codes import DROPPED, r_presumed_links
 
     icd = [line.code for line in lines if line.system == "ICD-10-CM"]
-    if "I10" in icd and any(c.startswith(HYPERTENSIVE_COMBINATION) for c in icd):
-        # "Hypertensive CKD" gave I12.9 and "HTN" elsewhere gave I10: the combination code
-        # states the hypertension (I.C.9.a), so I10 is not coded beside it.
-        lines = [line for line in lines if not (line.system == "ICD-10-CM"
-                                                and line.code == "I10")]
-        icd = [c for c in icd if c != "I10"]
     swap = r_presumed_links(icd)
     if not swap:
         return lines

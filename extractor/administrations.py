@@ -425,10 +425,11 @@ def _assign_cues(draft: Draft, text: str) -> None:
     first(cues.PUSH, "method", Method.PUSH)
     first(cues.INFUSION, "method", Method.INFUSION)
     if draft.entry.is_fluid:
-        locked_after = cues.LOCKED_AFTER_END.search(chunk)
+        # The first vehicle cue is no purpose when it is the lock charted after the fluid
+        # ended (`cues.LOCKED_AFTER_END`).
         vehicle = cues.VEHICLE.search(chunk)
-        if vehicle and not (locked_after and locked_after.end() == vehicle.end()
-                            and cues.VEHICLE.search(chunk, 0, locked_after.start()) is None):
+        locked_after = cues.LOCKED_AFTER_END.search(chunk) if vehicle else None
+        if vehicle and not (locked_after and locked_after.end() == vehicle.end()):
             draft.set("purpose", Purpose.VEHICLE, lo + vehicle.start(), lo + vehicle.end())
         first(cues.HYDRATION, "purpose", Purpose.HYDRATION)
     elif draft.entry.generic in cues.LOCK_DRUGS:

@@ -557,9 +557,9 @@ def _without_acute(expansion: str, m: re.Match[str]) -> str:
     if "acute" not in expansion:
         return expansion
     text = m.string
-    starts = [c.end() for c in _CLAUSE_MARK.finditer(text, 0, m.start())]
+    start = max(text.rfind(",", 0, m.start()), text.rfind(";", 0, m.start())) + 1
     end = _CLAUSE_MARK.search(text, m.end())
-    clause = text[starts[-1] if starts else 0:end.start() if end else len(text)]
+    clause = text[start:end.start() if end else len(text)]
     if re.search(r"\bchronic\b", clause) and not re.search(r"\bacute\b", clause):
         return re.sub(r"\bacute\s+", "", expansion)
     return expansion

@@ -793,9 +793,8 @@ def _header_drug(text: str, table: Table, lookup: DrugLookup) -> tuple[str, Cell
     charts. None when those lines name none."""
     lo = table.start
     for _ in range(_HEADER_LINES + 1):
-        lo = text.rfind("\n", 0, max(lo - 1, 0)) if lo > 0 else -1
+        lo = text.rfind("\n", 0, lo - 1) if lo > 0 else -1
         if lo < 0:
-            lo = -1
             break
     names = [n for n in find_drug_names(text, lookup, lo + 1, table.start) if not n[0].is_fluid]
     if not names:
