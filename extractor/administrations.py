@@ -139,14 +139,19 @@ def _merge_mentions(ents: list[SpacySpan]) -> list[tuple[SpacySpan, DrugName]]:
         entry = _entry(ent)
         if entry is None:
             continue
-        if kept:
-            last, last_entry = kept[-1]
+        # The drug named just before, or before the fluid it is mixed in ("Clindamycin 900
+        # mg/50 mL D5W IVPB (from Cleocin Phosphate vial)").
+        back = len(kept) - 1
+        if back >= 0 and kept[back][1].is_fluid and not entry.is_fluid:
+            back -= 1
+        if back >= 0:
+            last, last_entry = kept[back]
             same_sentence = sentence_of(last).start == sentence_of(ent).start
             if same_sentence and last_entry.generic == entry.generic and (
-                ent.start_char - last.end_char < 40
+                ent.start_char - last.end_char < 60
             ):
                 if entry.product and not last_entry.product:
-                    kept[-1] = (last, entry)
+                    kept[back] = (last, entry)
                 continue
         kept.append((ent, entry))
     return kept
@@ -200,18 +205,44 @@ def _reconstituted_with(ent: SpacySpan, text: str, previous: Draft) -> bool:
 
 
 def _prepared_in(ent: SpacySpan, text: str, previous: Draft) -> bool:
-    """True when the fluid's line follows the drug's line and reads "<mass> in <fluid>"."""
+    """True when the fluid's line follows the drug's line and reads "<mass> in <fluid>",
+    or, in prose, when a later sentence reads so for a drug whose own sentence gave no dose
+    (`_prepared_in_prose`)."""
     if previous.entry.is_fluid:
         return False
     line_start = text.rfind("\n", 0, ent.start_char) + 1
     previous_line = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
     if not previous_line <= previous.mention.start_char < line_start:
-        return False
+        return _prepared_in_prose(ent, text, previous)
     before = text[line_start:ent.start_char]
     if not cues.DILUENT_BEFORE.search(before[-30:]):
         return False
+    return _names_mass(before)
+
+
+_PROSE_REACH = 600  # characters from the drug's sentence to its preparation sentence
+
+
+def _names_mass(chunk: str) -> bool:
     return any(a.kind == "dose" and a.unit in ("mg", "g", "mcg", "units")
-               for a in find_amounts(before))
+               for a in find_amounts(chunk))
+
+
+def _prepared_in_prose(ent: SpacySpan, text: str, previous: Draft) -> bool:
+    """"He came in today for his maintenance dose of Simponi Aria ..." / "... pharmacy
+    prepared 2 mg/kg, which is 166 mg, in 100 mL of 0.9% sodium chloride": a sentence
+    after the drug's, naming no drug before the fluid, reading "<mass> in <fluid>", is the
+    preparation of that drug when the drug's own sentence stated no dose. The fluid is
+    its diluent (R-ADMIN-05: a fluid that only carries a drug is not reported) and the
+    sentence's amounts are the drug's (R-UNITS-01 units from the dose given)."""
+    own = sentence_of(previous.mention)
+    sentence = sentence_of(ent)
+    if not 0 < sentence.start_char - own.end_char < _PROSE_REACH:
+        return False
+    if _names_mass(text[own.start_char:own.end_char]):
+        return False  # "Ceftriaxone 1 g IV given." then "500 mg in NS ...": not its dose
+    before = text[sentence.start_char:ent.start_char]
+    return bool(cues.DILUENT_BEFORE.search(before[-30:])) and _names_mass(before)
 
 
 def _assign_times(draft: Draft, text: str) -> None:
@@ -255,7 +286,19 @@ def _assign_times(draft: Draft, text: str) -> None:
         if duration.minutes > MAX_MINUTES:
             draft.implausible.append(f"a duration of {duration.minutes:,} minutes")
             continue
+        clause = chunk[_clause_start(chunk, duration.start):duration.start]
+        if cues.NOT_INFUSION_TIME.search(clause):
+            continue  # "his morning stiffness is down to about 20 minutes": no drug's time
         draft.set("duration_minutes", duration.minutes, lo + duration.start, lo + duration.end)
+
+
+_CLAUSE_EDGE = re.compile(r"[;,.\n]|\band\b")
+
+
+def _clause_start(chunk: str, offset: int) -> int:
+    """Where the clause holding chunk[offset] starts (after ; , . a line break or "and")."""
+    edges = [m.end() for m in _CLAUSE_EDGE.finditer(chunk, max(0, offset - 120), offset)]
+    return edges[-1] if edges else max(0, offset - 120)
 
 
 # Nothing but a list mark, a date or blanks between a line's start and a time: the time
@@ -741,7 +784,8 @@ def _continues(sentence: SpacySpan, text: str) -> bool:
     if cues.ACCESS_REMOVED.search(chunk) and len(find_clock_times(chunk)) == 1:
         return False  # "RN: no reaction; PIV removed 10:25": the line's time, no drug's
     return bool(find_clock_times(chunk) or find_durations(chunk) or cues.WASTE.search(chunk)
-                or cues.NO_WASTE.search(chunk))
+                or cues.NO_WASTE.search(chunk) or cues.SINGLE_DOSE.search(chunk)
+                or cues.MULTI_DOSE.search(chunk))
 
 
 # A route written right before a drug's name, after the drug before it in the sentence
@@ -761,6 +805,7 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
     blocks = _HeaderBlocks(text, mentions)
     not_given_at: list[int] = []  # drugs named but not given: their sentences continue none
     not_given_drug: list[str] = []  # the generic named at each of those offsets
+    prepared: list[tuple[Draft, int, int]] = []  # a drug's preparation sentence after its own
     for ent, entry in mentions:
         if not _given(ent, text, not_today):
             not_given_at.append(ent.start_char)
@@ -773,6 +818,10 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
             continue
         if _is_diluent(ent, entry, text, previous):
             previous.set("diluent", entry.generic, ent.start_char, ent.end_char)
+            own = sentence_of(previous.mention)
+            sentence = sentence_of(ent)
+            if sentence.start != own.start and not blocks.holds(sentence.start_char):
+                prepared.append((previous, sentence.start_char, sentence.end_char))
             continue
         if _diluent_of_order(ent, entry, text, previous, not_given_at):
             continue
@@ -807,6 +856,8 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
         _assign_amounts(draft, text)
         _dose_after_rounding(draft, text)
         _assign_cues(draft, text)
+    for draft, start, end in prepared:
+        _fill_sentence(draft, text, start, end)
     mentioned = sorted(d.mention.start_char for d in drafts)
     unrecognised: list[Span] = []
     chart = charted.read_chart(text)
@@ -887,10 +938,35 @@ def draft_administrations(doc: Doc, not_today: NotToday | None = None
                 continue
         _read_into(owner, text, sentence.start_char, sentence.end_char,
                    _assign_times, *_CONTINUATION_FIELDS)
+    starts = sorted(d.mention.start_char for d in drafts)
     for draft in drafts:
         _dose_from_container(draft, text)
         _dose_from_concentration(draft, text)
+        later = bisect.bisect_right(starts, draft.mention.start_char)
+        _dose_partly_infused(draft, text, starts[later] if later < len(starts) else len(text))
     return drafts, unrecognised
+
+
+_PARTLY_INFUSED = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:mL|ml|cc)\s+(?:out\s+)?of\s+(?:the\s+)?"
+                             r"(\d+(?:\.\d+)?)\s*(?:mL|ml|cc)\s+(?:bag\s+)?(?:were\s+|was\s+)?"
+                             r"(?:infused|given|ran|run|delivered)\b", re.I)
+
+
+def _dose_partly_infused(draft: Draft, text: str, end: int) -> None:
+    """"CEFAZOLIN STOPPED 14:22. Pump: 40 mL of 100 mL infused (0.8 g)": an infusion stopped
+    early gave only the part of its bag that ran, so the dose given is that share of the
+    bag's dose (R-UNITS-01: units from the amount given, never the amount prepared)."""
+    dose, volume = draft.fields.get("dose"), draft.fields.get("volume")
+    if dose is None or draft.entry.is_fluid:
+        return
+    match = _PARTLY_INFUSED.search(text, draft.mention.start_char, end)
+    if match is None:
+        return
+    ran, bag = float(match.group(1)), float(match.group(2))
+    if not 0 < ran < bag or (volume is not None and volume.value != bag):
+        return
+    draft.fields["dose"] = Quantity(value=round(dose.value * ran / bag, 3), unit=dose.unit)
+    draft.spans["dose"] = Span(start=match.start(), end=match.end())
 
 
 def _assign_container(draft: Draft, text: str) -> None:

@@ -257,7 +257,27 @@ def drop_change_mentions(drafts: list[Draft], chart: Chart) -> list[Draft]:
     for event, generic in chart.events:
         if generic is not None and event.kind in _CHANGES:
             changed.update(id(d) for d in place.on(*event.line) if d.entry.generic == generic)
-    return [d for d in drafts if _complete(d) or id(d) not in changed]
+    kept: list[Draft] = []
+    last: dict[str, Draft] = {}
+    for d in drafts:
+        if _complete(d) or id(d) not in changed:
+            kept.append(d)
+            last[d.entry.generic] = d
+        elif d.entry.generic in last:
+            _carry_waste(last[d.entry.generic], d)
+    return kept
+
+
+_WASTE_FIELDS = ("no_waste", "wasted", "container")
+
+
+def _carry_waste(target: Draft, change: Draft) -> None:
+    """"0940 Reclast complete - entire bottle infused": what a change line says of the
+    container is the running administration's (R-MOD-JW/JZ), though its mention opens none."""
+    for name in _WASTE_FIELDS:
+        if name in change.fields and name in change.spans:
+            span = change.spans[name]
+            target.set(name, change.fields[name], span.start, span.end)
 
 
 def _complete(draft: Draft) -> bool:
@@ -267,18 +287,22 @@ def _complete(draft: Draft) -> bool:
     return start is not None and stop is not None and start != stop
 
 
-_NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b(?:hung|started|spiked)\b"
+_NEXT_BAG = re.compile(r"\b(?:bag|bottle)\s*#?\s*[2-9]\b[^\n]{0,40}\b"
+                       r"(?:hung|started|start|spiked)\b"
                        r"|\bnew bag\b|#\s*[2-9]\b[^\n;]{0,12}\b(?:hung|started|spiked)\b", re.I)
 
 
-def _add_bag_dose(target: Draft, after: str) -> None:
+def _add_bag_dose(target: Draft, after: str, same: Quantity | None = None) -> None:
     """"bag #1 complete; bag #2 KCl 10 mEq/100 mL hung": the second bag's dose is given
     too, in the same infusion (R-ADMIN-09), so the drug's units count both bags (R-UNITS-01:
-    units from the total amount given)."""
+    units from the total amount given). A next bag that states no dose ("10:42 Bag 2
+    START") repeats the first bag's (`same`)."""
     amounts = [a for a in find_amounts(after) if a.kind == "dose" and not a.per_kg
                and not a.per_m2]
     if amounts:
         target.add_dose(Quantity(value=amounts[0].value, unit=amounts[0].unit))
+    elif same is not None:
+        target.add_dose(same)
 
 
 def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
@@ -287,11 +311,18 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
     place = _DraftsByPlace(drafts)
     paused_at: dict[int, int] = {}
     next_bag: Draft | None = None  # "bag #1 complete; bag #2 hung": the next stop extends it
+    bag_dose: dict[int, Quantity | None] = {}  # the first bag's dose of a chain of bags
     for event, generic in chart.events:
         if generic is None:
             if next_bag is not None and event.kind == "stop":
                 _set_time(next_bag, "stop", event.time)
-                next_bag = None
+                # "11:42 Bag 2 COMPLETE.  11:45 Bag 3 START.": the chain of bags goes on.
+                line = text[event.line[0]:event.line[1]]
+                bag = _NEXT_BAG.search(line)
+                if bag is not None:
+                    _add_bag_dose(next_bag, line[bag.start():], bag_dose.get(id(next_bag)))
+                else:
+                    next_bag = None
             continue
         target = place.target(generic, event.line[1])
         if target is None:
@@ -318,10 +349,13 @@ def apply_events(drafts: list[Draft], chart: Chart, text: str) -> list[Draft]:
             if "start" in target.fields and "stop" not in target.fields:
                 _set_time(target, "stop", event.time)
             line = text[event.line[0]:event.line[1]]
-            bag = _NEXT_BAG.search(line) if generic in named else None
+            # "10:40 Bag 1 COMPLETE.  10:42 Bag 2 START.": a line naming no drug is the
+            # running one's.
+            bag = _NEXT_BAG.search(line) if generic in named or not named else None
             if bag is not None:
                 next_bag = target
-                _add_bag_dose(target, line[bag.start():])
+                bag_dose.setdefault(id(target), target.fields.get("dose"))
+                _add_bag_dose(target, line[bag.start():], bag_dose[id(target)])
         elif event.kind == "pause":
             paused_at[id(target)] = minute
         elif event.kind == "restart" and id(target) in paused_at:

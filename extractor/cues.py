@@ -32,7 +32,8 @@ ROUTE_NOT_INJECTED = _words(r"gtts?[ \t]+(?:O[DSU]|A[DSU]|in(?:to)?[ \t]+(?:each
                             r"right|left|R|L)\b)", r"(?:eye|ear|nasal)[ \t]+drops?",
                             r"ophthalmic", r"otic", r"topical(?:ly)?", r"inhaled", r"nebuli[sz]ed",
                             r"via[ \t]+neb(?:ulizer)?", r"intranasal(?:ly)?", r"nasal[ \t]+spray",
-                            r"transdermal", r"instilled")
+                            r"transdermal", r"instilled", r"patch(?:es)?", r"cream",
+                            r"ointment", r"(?:topical[ \t]+)?gel", r"jelly", r"swish(?:ed)?")
 ROUTE_SC = _words(r"SC", r"SQ", r"subq", r"sub-q", r"subcut", r"subcutaneous(?:ly)?")
 ROUTE_IM = _words(r"IM", r"intramuscular(?:ly)?")
 # "poor PO intake", "poor PO", "tolerating PO", "PO challenge" describe eating and drinking,
@@ -104,6 +105,13 @@ CONCURRENT = _words(r"concurrent(?:ly)?", r"simultaneous(?:ly)?", r"at the same 
                     r"running with", r"throughout (?:the )?infusion", r"alongside")
 SEQUENTIAL = _words(r"followed by", r"then", r"sequential(?:ly)?", r"subsequently",
                     r"after (?:the )?\w+(?: \w+)? (?:was )?(?:complete|completed|finished|done)")
+# Before a stated duration in its clause: the time is a symptom's, a wait's or an
+# observation's, never a drug's ("stiffness is down to about 20 minutes", "He stayed for 30
+# minutes of observation", "pain for 45 minutes before arrival").
+NOT_INFUSION_TIME = re.compile(
+    r"\b(?:reports?|reported|states?|stated|complains?|complained|c/o|endorses?|describes?|"
+    r"lasting|lasted|stiffness|pain|aches?|aching|headache|nausea|vomit\w*|cramp\w*|"
+    r"sleep\w*|walk\w*|symptoms?|onset|stayed|waited|wait|observ\w*|seizure|seized)\b", _I)
 DILUENT_BEFORE = re.compile(r"(?:\bin|\binto|\bwith|\bdiluted (?:in|to|with)|\bmixed in|"
                             r"\badded to|/)"
                             r"\s*(?:[\d.,]+\s*(?:mL|ml|cc|L)\b)?\s*(?:of\s+)?$", _I)
@@ -128,7 +136,10 @@ NO_WASTE = _words(r"no waste", r"no drug wasted", r"none wasted", r"nothing wast
                   r"entire dose", r"full dose", r"whole dose", r"entire syringe",
                   r"full syringe", r"entire contents", r"full contents",
                   # "SDV x2 = 1000 mg in NS 500 mL, all vials used": every container given.
-                  r"all vials used", r"all vials given", r"all vials infused", r"all used")
+                  r"all vials used", r"all vials given", r"all vials infused", r"all used",
+                  # "Reclast complete - entire bottle infused": a bottle or bag run whole.
+                  r"entire (?:bottle|bag|container)", r"full (?:bottle|bag|container)",
+                  r"whole (?:bottle|bag|container)")
 # "no waste", "none wasted" say there was none: never a waste amount.
 WASTE = _words(r"(?<!no )(?<!none )(?<!nothing )(?:wasted|waste|discarded)")
 VIAL = _words(r"vials?", r"single[- ]dose (?:vials?|bottles?)", r"bottles?", r"SDV")
@@ -189,6 +200,14 @@ REFERENCE_BEFORE = re.compile(
     r"(?:response|responded|responding|refractory|unresponsive)\s+to|relieved\s+by|"
     r"(?:improved|better|resolved)\s+(?:with|after|on|following))"
     r"\s+(?:the\s+|her\s+|his\s+|pt'?s\s+|prior\s+|earlier\s+|initial\s+)?$", _I)
+# A drug named as the cause of a finding ("hypomagnesemia due to cetuximab", "rash
+# secondary to vancomycin", "cetuximab-induced"): no dose of its own unless its own clause
+# gives one (CAUSE_DOSE_AFTER, which stops at the clause's end).
+CAUSE_BEFORE = re.compile(r"\b(?:(?:due|secondary|2/2|attributed|attributable|related)\s+to|"
+                          r"caused\s+by|induced\s+by|d/t)\s+(?:the\s+|her\s+|his\s+|"
+                          r"prior\s+|recent\s+)?$", _I)
+CAUSE_DOSE_AFTER = re.compile(r"[^.;,\n]{0,30}?(?:\d|\b(?:IV|IVP|IVPB|IM|SC|SQ|subq|push|"
+                              r"bolus|drip|infusion|given|administered)\b)", _I)
 REFERENCE_DOSE_AFTER = re.compile(
     r"[^.;\n]{0,30}?(?:\d|\b(?:IV|IVP|IVPB|IM|SC|SQ|subq|push|bolus|drip|infusion|given|"
     r"administered)\b)", _I)
@@ -214,7 +233,9 @@ SCHEDULE = _words(r"daily", r"BID", r"TID", r"QID", r"q\.?d", r"qhs", r"qam", r"
                   r"once a day", r"at bedtime")
 # A clause that says the dose was given now; with it a schedule word is part of an order.
 GIVEN_NOW = _words(r"given", r"administered", r"pushed", r"injected", r"infused", r"started",
-                   r"hung", r"today", r"now", r"this visit", r"in (?:the )?(?:ED|office|clinic)")
+                   r"hung", r"today", r"now", r"this visit", r"in (?:the )?(?:ED|office|clinic)",
+                   # "came in for her monthly Actemra": the visit is for today's dose.
+                   r"c(?:ame|omes) in for", r"here for", r"presents? for", r"arrived for")
 
 SINGLE_DOSE = _words(r"single[- ]dose", r"single[- ]use", r"SDV", r"SDVs",
                      r"preservative[- ]free vial", r"prefilled syringe", r"pre-filled syringe",

@@ -366,7 +366,10 @@ def _condition_words() -> frozenset[str]:
 # oxygen reading on room air names no condition.
 _VITAL_SIGN = re.compile(r"\s*(?:spo2|sao2|o2\s*sat\w*|sats?|pulse\s*ox\w*|pox|hr|rr|bp|"
                          r"temp|t|wt|ht|pain)\s*[:=]?\s*\d[\d./]*\s*(?:%|°?\s*[cf]\b|kg|"
-                         r"cm|/10)?\s*(?:(?:on\s+)?(?:ra|room\s+air)\b)?\s*$", re.I)
+                         r"cm|/10)?\s*(?:(?:on\s+)?(?:ra|room\s+air)\b)?"
+                         # "SpO2 92% RA -> 2 L NC, 96%": the oxygen it was raised with
+                         r"(?:\s*(?:->|→|>|then|on)\s*\d+(?:\.\d+)?\s*(?:l|lpm|l/min)?\s*"
+                         r"(?:nc|nasal\s+cannula|nrb|mask|hfnc)?\b[\s,\d%]*)?\s*$", re.I)
 
 
 def _may_name_a_condition(piece: str) -> bool:

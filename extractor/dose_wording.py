@@ -4,6 +4,8 @@ drug is billed."""
 
 from __future__ import annotations
 
+import re
+
 from extractor import cues
 from extractor.quantities import find_amounts, find_clock_times
 
@@ -59,5 +61,13 @@ def names_a_reference(text: str, start: int, end: int, lo: int) -> bool:
     8/10 after ketorolac", "no relief from Toradol"), with no dose, route or given word of
     its own after the name: a dose charted elsewhere, never a second one (RULES.md: only a
     record of a dose given today is billed)."""
+    if cues.CAUSE_BEFORE.search(text, max(lo, start - 40), start):
+        clause_end = _CAUSE_CLAUSE_END.search(text, end)
+        after = text[end:clause_end.start() if clause_end else len(text)]
+        return not cues.CAUSE_DOSE_AFTER.match(after)
     return bool(cues.REFERENCE_BEFORE.search(text, max(lo, start - 40), start)
                 and not cues.REFERENCE_DOSE_AFTER.match(text, end))
+
+
+# "... due to cetuximab - give magnesium sulfate 4 g": the cause's clause ends at the dash.
+_CAUSE_CLAUSE_END = re.compile(r"\s[-–—]\s|[.;,\n]")

@@ -41,7 +41,13 @@ QUALIFIER_AFTER_DASH = (r"(?!\s*(?:in\s+(?:partial\s+|complete\s+)?remission|not
                          r"initial\s+encounter|subsequent\s+encounter|sequela)\s*(?:[,;.)]|$))")
 _PLAN_CUT = re.compile(r"\s[-–—]+\s" + QUALIFIER_AFTER_DASH + r"|\s?->|→|=>|:\s|\s[-–—]+$")
 # "?" ends a sentence after a word ("Pain worse?"), not before one ("Abd pain, ? appendicitis").
-_SENTENCE_END = re.compile(r"[.!](?=\s|$)|(?<=\w)\?(?=\s|$)")
+# Not the period of a title before a name ("Dr. Haas: hypomagnesemia due to cetuximab").
+_SENTENCE_END = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)[.!](?=\s|$)|"
+                           r"(?<=\w)\?(?=\s|$)")
+# A clinician's name opening a narrative clause ("Dr. Haas: ...", "Okafor, MD: ..."): who
+# said it, no condition of its own.
+_SPEAKER = re.compile(r"(?:dr\.?\s+[a-z'-]+|[a-z'-]+,?\s+(?:md|do|np|pa(?:-c)?))\s*:\s*",
+                      re.I)
 _COMMA = re.compile(r"[,;]")
 # Narrative clause breaks beside commas: a column gap ("02/25/2026   61 y/o M   Adenocarcinoma
 # of sigmoid colon") and the patient's age and sex ("44 y/o F relapsing-remitting MS").
@@ -115,11 +121,32 @@ def _statement_pieces(text: str, start: int, end: int) -> list[Piece]:
         sentences = _cuts(_SENTENCE_END, text, item_start, item_end)
         for n, (s_start, s_end) in enumerate(sentences):
             cut = _PLAN_CUT.search(text, s_start, s_end) if n == 0 else None
-            for c_start, c_end in _cuts(_COMMA, text, s_start, cut.start() if cut else s_end):
+            parts = _cuts(_COMMA, text, s_start, cut.start() if cut else s_end)
+            for c_start, c_end in _join_spread(text, parts):
                 a, b = _trim(text, c_start, c_end)
                 if b > a:
                     pieces.append(Piece(a, b, statement=True))
     return pieces
+
+
+_METASTATIC_LEAD = re.compile(r"\s*(?:(?:dx|diagnos[ie]s|impression|assessment)\s*:\s*)?"
+                              r"metastatic\s+(?!to\b|in\b|disease\b)", re.I)
+_SITE_METS_LEAD = re.compile(r"\s*(?:[a-z]+\s+){1,3}(?:mets|metastas[ie]s)\b", re.I)
+
+
+def _join_spread(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """"Metastatic adenocarcinoma of the sigmoid colon, liver metastases" is one statement
+    of a primary and where it spread (ICD-G I.C.2): the part naming the metastatic cancer
+    and the part right after it naming the secondary site stay one piece, so the coder reads
+    the first as the primary (engine.dx_codes.r_primary_and_secondary)."""
+    out: list[tuple[int, int]] = []
+    for a, b in parts:
+        if out and _METASTATIC_LEAD.match(text, out[-1][0], out[-1][1]) and \
+                _SITE_METS_LEAD.match(text, a, b):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 # "Dr. Kowalczyk: 1. Dehydration  2. Nausea with vomiting  3. Diarrhea": a numbered list of
@@ -127,17 +154,26 @@ def _statement_pieces(text: str, start: int, end: int) -> list[Piece]:
 _NUMBERED_LIST = re.compile(r"(?:^|[\s:])1[.)]\s+\S.*?\s2[.)]\s+\S")
 
 
+# A line break, unless prose wraps on to a line that goes on in lower case ("... for
+# rheumatoid\narthritis."): a hard-wrapped sentence is one sentence.
+_LINE_BREAK = re.compile(r"\n(?![ \t]*[a-z])")
+
+
 def _narrative_pieces(text: str, start: int, end: int) -> list[Piece]:
     pieces = []
-    for line_start, line_end in _cuts(re.compile(r"\n"), text, start, end):
+    for line_start, line_end in _cuts(_LINE_BREAK, text, start, end):
         listed = _NUMBERED_LIST.search(text, line_start, line_end)
         if listed:
             first = text.index("1", listed.start(), line_end)
             pieces += _statement_pieces(text, first, line_end)
             continue
         for s_start, s_end in _cuts(_SENTENCE_END, text, line_start, line_end):
-            for c_start, c_end in _cuts(_NARRATIVE_BREAK, text, s_start, s_end):
+            for c_start, c_end in _join_spread(text, _cuts(_NARRATIVE_BREAK, text, s_start,
+                                                            s_end)):
                 a, b = _trim(text, c_start, c_end)
+                speaker = _SPEAKER.match(text, a, b)
+                if speaker:
+                    a, b = _trim(text, speaker.end(), b)
                 label = _LABEL.match(text, a, b)
                 if label:  # "Dx: seronegative rheumatoid arthritis": the label is no phrase
                     a, b = _trim(text, label.end(), b)

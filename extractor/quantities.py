@@ -170,6 +170,10 @@ def _all_times(text: str, military_in_range: set[int] | None = None) -> list[Clo
             end = suffix.end()
         found.append(_clock(text, m.start(), end, int(m.group("h")), int(m.group("m"))))
         taken.append((m.start(), end))
+    for m in _DOTTED.finditer(text):
+        if free(m.start(), m.end()) and _dotted_ok(text, m, found):
+            found.append(_clock(text, m.start(), m.end(), int(m.group("h")), int(m.group("m"))))
+            taken.append((m.start(), m.end()))
     for m in _RE_WORDS.finditer(text):
         if m.group("rel") and m.group("rel").lower() in ("to", "before") and not \
                 _TIME_INTRO.search(text, max(0, m.start() - 16), m.start()):
@@ -179,6 +183,25 @@ def _all_times(text: str, military_in_range: set[int] | None = None) -> list[Clo
             found.append(_clock(text, m.start(), m.end(), hour, minute))
             taken.append((m.start(), m.end()))
     return sorted(found, key=lambda t: t.start)
+
+
+# European clock times with a dot ("Start 09.10 - End 10.41"): two-digit hour and minutes,
+# never a decimal with a unit, a date ("22.02.2026") or a bare number; only after a time
+# word or a dash from another dotted time.
+_DOTTED = re.compile(r"(?<![\d.,/])(?P<h>[01]\d|2[0-3])\.(?P<m>[0-5]\d)(?!\d|[.,]\d)", _I)
+_DOTTED_CUE = re.compile(r"\b(?:start(?:ed|s)?|end(?:ed|s)?|stop(?:ped|s)?|from|at|until|till|"
+                         r"time|began|begun|finished|complete[ds]?|off|on)\s*:?\s*$", _I)
+
+
+def _dotted_ok(text: str, m: re.Match[str], found: list[ClockTime]) -> bool:
+    if _UNIT_AFTER.match(text, m.end()) or re.match(r"\s?%", text[m.end():m.end() + 2]):
+        return False
+    before = text[max(0, m.start() - 16):m.start()]
+    if _DOTTED_CUE.search(before):
+        return True
+    return bool(re.search(r"[-–]\s*$", before)) and any(
+        t.end <= m.start() and "." in t.text and
+        re.fullmatch(r"\s*[-–]\s*", text[t.end:m.start()]) for t in found)
 
 
 # Dictated notes write times in words: "at a quarter past two", "twenty to three", "half
@@ -286,7 +309,7 @@ def find_durations(text: str) -> list[Duration]:
     found: list[Duration] = []
     for m in _DURATION.finditer(text):
         before = text[max(0, m.start() - 8):m.start()].lower()
-        if re.search(r"(?:\bq|every|per|/)\s*$", before) or re.search(r"\bq\d", text[m.start():
+        if re.search(r"(?:\bq|every|per|/|\bat)\s*$", before) or re.search(r"\bq\d", text[m.start():
                                                                                      m.end()]):
             continue
         if m.group("h") is None and m.group("m") is None:
