@@ -790,6 +790,10 @@ _TITLE_NAMES_DRUG = re.compile(r"(?i)\b(?:chemotherapy|antineoplastic|drugs?|ind
                                r"anticoagulants?|neuroleptic|anesthesia|serum|medicaments?)\b")
 _POISONING = re.compile(r"\b(?:overdos\w*|od|poisoning|poisoned|ingestion|ingested|"
                         r"intoxication)\b")
+_ALCOHOL_INTOXICATION = re.compile(r"\b(?:alcohol\w*|etoh|ethanol)\b.*\bintoxicat\w*|"
+                                   r"\bintoxicat\w*.*\b(?:alcohol\w*|etoh|ethanol)\b")
+_POISONING_NOT_INTOXICATION = re.compile(r"\b(?:overdos\w*|od|poisoning|poisoned|ingest\w*|"
+                                         r"toxic effect)\b")
 _UNDERDOSING = re.compile(r"\b(?:underdos\w*|subtherapeutic|missed doses?|ran out of|"
                           r"not taking)\b")
 _SELF_HARM = re.compile(r"\b(?:intentional(?:ly)?|self[- ]?harm|suicid\w*)\b")
@@ -837,6 +841,10 @@ def drug_cause(mention: DiagnosisMention, year: str = DEFAULT_YEAR,
     if _UNDERDOSING.search(text):
         column = "underdosing"
     elif _POISONING.search(text):
+        if _ALCOHOL_INTOXICATION.search(text) and not _POISONING_NOT_INTOXICATION.search(text):
+            # Index: Intoxication, alcoholic (acute) F10.92- (F10.12-/F10.22- with abuse or
+            # dependence); T51 Excludes2 acute alcohol intoxication: no toxic-effect code.
+            return None
         column = ("self_harm" if _SELF_HARM.search(text) else "assault"
                   if _ASSAULT.search(text) else "undetermined"
                   if _UNDETERMINED.search(text) else "accidental")
@@ -1449,6 +1457,28 @@ def r_primary_and_secondary(mention: DiagnosisMention) -> tuple[str, list[str]] 
             sites = [x for x in re.split(r"\s*(?:,|\band\b|/|&)\s*", m.group("s")) if x]
             return primary, [f"secondary malignant neoplasm of {site}" for site in sites] + \
                 [o for o in others if o]
+    return _metastatic_with_sites(parts)
+
+
+_METASTATIC_PRIMARY = re.compile(r"^metastatic\s+(?!to\b|in\b|disease\b)(?P<p>.+)$")
+_SITE_METS = re.compile(rf"^(?P<s>.+?)\s+{_METS}$")
+
+
+def _metastatic_with_sites(parts: list[str]) -> tuple[str, list[str]] | None:
+    """"Metastatic adenocarcinoma of the sigmoid colon, liver metastases": the cancer called
+    metastatic is the primary, and the part naming where it spread is the secondary (ICD-G
+    I.C.2; Index: Metastasis, from specified site - see Neoplasm, malignant, by site). Only
+    when another part names the secondary site: "metastatic colon cancer" alone is left to
+    the term reading."""
+    for i, part in enumerate(parts):
+        m = _METASTATIC_PRIMARY.match(part)
+        if m is None:
+            continue
+        others = parts[:i] + parts[i + 1:]
+        sites = [s.group("s") for s in map(_SITE_METS.match, others) if s is not None]
+        if sites:
+            rest = [o for o in others if o and _SITE_METS.match(o) is None]
+            return m.group("p"), [f"secondary malignant neoplasm of {s}" for s in sites] + rest
     return None
 
 

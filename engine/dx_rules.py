@@ -336,39 +336,48 @@ def r_dx_07_long_term_biologic(facts: Extraction, coded: list[CodeLine]) -> Outc
 def r_dx_07_long_term_control(facts: Extraction, lines: list[CodeLine],
                               code_set_ref: CodeSetRef = DEFAULT_CODE_SET) -> list[CodeLine]:
     """R-DX-07 for a drug the note says the patient goes on taking (a home-medication list,
-    "T2DM on metformin", "continue insulin"): its Z79 code is added after the coded
-    condition whose own "use additional code" note names it, and only then. E11's note
-    names control by insulin (Z79.4), oral drugs (Z79.84) and injectable non-insulin drugs
-    (Z79.85), so "T2DM - continue metformin" is E11.9, Z79.84; E10 has no such note, so
-    type 1 diabetes takes no Z79.4 (I.C.4.a.3); O24.4- has none either (I.C.15.i); I82.5-
-    names Z79.01 for a chronic thrombosis on an anticoagulant. A drug no coded condition's
-    note names ("home meds: apixaban" beside cellulitis) adds nothing: the note is the
-    instruction, so no Z79 code is inferred from a medication list alone. Source: ICD-G
-    I.A.13 ("use additional code"), I.C.4.a.3, I.C.21.c.3; ICD-TAB E08-E13, O24, I82 notes;
+    "T2DM on metformin", "continue insulin") or a dose given today as part of long-term
+    therapy ("continuous ADT, Eligard every 3 months; due today"): its Z79 code is added
+    after the coded condition the classification pairs it with, and only then: the
+    condition's own "use additional code" note names the Z79 code, or the Z79 code's "code
+    first" note names the condition (Z79.81-: "code first, if applicable, malignant neoplasm
+    of prostate (C61)"). E11's note names control by insulin (Z79.4), oral drugs (Z79.84)
+    and injectable non-insulin drugs (Z79.85), so "T2DM - continue metformin" is E11.9,
+    Z79.84; E10 has no such note, so type 1 diabetes takes no Z79.4 (I.C.4.a.3); O24.4- has
+    none either (I.C.15.i); I82.5- names Z79.01 for a chronic thrombosis on an
+    anticoagulant. A drug no such note links to a coded condition ("home meds: apixaban"
+    beside cellulitis) adds nothing: the notes are the instruction, so no Z79 code is
+    inferred from a medication list alone. Source: ICD-G I.A.13 ("code first" / "use
+    additional code"), I.C.4.a.3, I.C.21.c.3; ICD-TAB E08-E13, O24, I82, Z79.81 notes;
     RULES.md R-DX-07."""
     from engine.dx_codes import _long_term_codes
 
-    if not facts.medications:
+    taken = [(m.name, m.text, list(m.evidence)) for m in facts.medications]
+    taken += [(a.generic, a.generic, a.span_of("drug") or list(a.evidence))
+              for a in facts.administrations if a.long_term and a.generic]
+    if not taken:
         return lines
     cs = code_set(*code_set_ref)
     table = _long_term_codes(*code_set_ref)
     out = list(lines)
     present = {line.code for line in lines if line.system == "ICD-10-CM"}
-    for med in facts.medications:
-        z = table.get(med.name)
+    for name, text, evidence in taken:
+        z = table.get(name.lower())
         if z is None or z in present or not cs.is_billable(z):
             continue
+        firsts = [r for note in cs.code_first(z) for r in code_refs(note)]
         owners = [i for i, line in enumerate(out) if line.system == "ICD-10-CM"
                   and not line.code.startswith("Z79")
-                  and any(r.holds(z) for note in cs.use_additional(line.code)
-                          for r in code_refs(note))]
+                  and (any(r.holds(z) for note in cs.use_additional(line.code)
+                           for r in code_refs(note))
+                       or any(r.holds(line.code) for r in firsts))]
         if not owners:
             continue
         owner = out[owners[0]]
-        why = (f"{cs.description(z)} ({med.text}, documented as taken; {owner.code}'s "
-               f"'use additional code' note) [{icd10cm_code_set()}].")
+        why = (f"{cs.description(z)} ({text}, documented as taken long term; paired with "
+               f"{owner.code} by the tabular's notes) [{icd10cm_code_set()}].")
         line = CodeLine(system="ICD-10-CM", code=z, rule="R-DX-07", rationale=why,
-                        evidence=[*med.evidence])
+                        evidence=evidence)
         # After the condition and the codes that follow it (its other Z79 lines).
         at = owners[-1] + 1
         while at < len(out) and out[at].code.startswith("Z79"):
